@@ -1,0 +1,160 @@
+/*
+ * config.h - the dataplane's configuration (libconfig file, DESIGN §10).
+ *
+ * Owns: reading and validating the config file into struct ips_config, with
+ * defaults for everything optional.  Every error names file:line and what
+ * was expected; unknown keys are errors (a typo must not silently leave a
+ * limit at its default).  Runs once at start, before EAL init.
+ *
+ * File layout (all groups optional except where noted):
+ *
+ *   eal = [ "--no-huge", "-m", "1024", "--no-shconf" ];   extra EAL args
+ *   pmd_dir = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"; -d for EAL
+ *   workers = 1;                       worker lcores (one per RX queue)
+ *   mode = "l2";                       "l2" (port pairs); "l3" later
+ *   ports = (                          required unless --replay
+ *     { name = "pub0"; devargs = "net_af_packet0,iface=veth0";
+ *       role = "public"; peer = "priv0"; },
+ *     { name = "priv0"; devargs = "net_af_packet1,iface=veth1";
+ *       role = "private"; peer = "pub0"; } );
+ *   limits = {
+ *     flows = 65536;                   per worker
+ *     flow_timeout_syn = 30;           seconds, per TCP state
+ *     flow_timeout_established = 600;
+ *     flow_timeout_closed = 10;
+ *     flow_timeout_udp = 60;
+ *     stream_held_per_flow = 32;       out-of-order segments per direction
+ *     stream_held = 8192;              held + retained mbufs per worker
+ *     http_transactions = 4096;        in-progress requests per worker
+ *     http_header_bytes = 16384;       request line + headers
+ *     body_streams = 1024;             concurrent body scans per worker
+ *     frag_datagrams = 4096;           in-progress IP datagrams per worker
+ *     frag_timeout_ms = 2000;
+ *     alert_ring = 4096;               EVE records in flight per worker
+ *     mbufs = 0;                       0 = derived from the limits above
+ *   };
+ *   policy = {                          "drop" (fail closed) or "bypass"
+ *     malformed = "drop";
+ *     midstream = "drop";              TCP flows whose handshake we missed
+ *     flow_table_full = "evict";       "evict" oldest, or "drop"
+ *     stream_hold_full = "drop";
+ *     http_ambiguous = "drop";
+ *     http_malformed = "bypass";       not HTTP after all: stop inspecting
+ *     http_txn_full = "drop";
+ *     verify_ip_checksum = false;
+ *   };
+ *   http = { ports = [ 80, 8080 ]; detect_by_content = true; };
+ *   signatures = {
+ *     files = [ "signatures/sqli.rules", ... ];   relative to the config
+ *     classification = "signatures/classification.config";
+ *     vars = { HOME_NET = "any"; EXTERNAL_NET = "any"; HTTP_PORTS = "[80,8080]"; };
+ *   };
+ *   log = { eve = "eve.json"; };
+ *   control = { socket = "/run/ips/ctl.sock"; mode = 0660; };
+ */
+#ifndef IPS_CONFIG_H
+#define IPS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PORTS 16
+#define CONFIG_MAX_EAL_ARGS 64
+#define CONFIG_MAX_HTTP_PORTS 64
+#define CONFIG_MAX_RULE_FILES 256
+#define CONFIG_MAX_VARS 64
+
+enum config_port_role { PORT_ROLE_PUBLIC = 0, PORT_ROLE_PRIVATE };
+
+struct config_port {
+	char name[32];
+	char devargs[512];
+	uint8_t role;               /* enum config_port_role */
+	int peer;                   /* index into ports[], -1 none */
+};
+
+enum config_policy { POLICY_DROP = 0, POLICY_BYPASS, POLICY_EVICT };
+
+struct config_limits {
+	uint32_t flows;
+	uint32_t flow_timeout_syn;          /* seconds */
+	uint32_t flow_timeout_established;
+	uint32_t flow_timeout_closed;
+	uint32_t flow_timeout_udp;
+	uint32_t stream_held_per_flow;
+	uint32_t stream_held;
+	uint32_t http_transactions;
+	uint32_t http_header_bytes;
+	uint32_t body_streams;
+	uint32_t frag_datagrams;
+	uint32_t frag_timeout_ms;
+	uint32_t alert_ring;
+	uint32_t mbufs;
+};
+
+struct config_policies {
+	uint8_t malformed;          /* enum config_policy: DROP or BYPASS */
+	uint8_t midstream;
+	uint8_t flow_table_full;    /* EVICT or DROP */
+	uint8_t stream_hold_full;
+	uint8_t http_ambiguous;
+	uint8_t http_malformed;
+	uint8_t http_txn_full;
+	uint8_t verify_ip_checksum; /* boolean */
+};
+
+struct config_var {
+	char name[64];
+	char value[512];
+};
+
+struct ips_config {
+	char path[512];             /* the file read; base for relative paths */
+	const char *eal_args[CONFIG_MAX_EAL_ARGS];
+	unsigned n_eal_args;
+	char pmd_dir[256];          /* "" = none */
+	unsigned workers;
+	char mode[8];               /* "l2" */
+	struct config_port ports[CONFIG_MAX_PORTS];
+	unsigned n_ports;
+	struct config_limits limits;
+	struct config_policies policy;
+	uint16_t http_ports[CONFIG_MAX_HTTP_PORTS];
+	unsigned n_http_ports;
+	uint8_t http_detect_by_content;
+	char *rule_files[CONFIG_MAX_RULE_FILES];   /* resolved paths */
+	unsigned n_rule_files;
+	char classification[512];   /* resolved path, "" = built-in */
+	struct config_var vars[CONFIG_MAX_VARS];
+	unsigned n_vars;
+	char eve_path[512];         /* "" = no EVE log */
+	char ctl_socket[256];
+	unsigned ctl_mode;
+	void *owner;                /* libconfig storage behind the strings */
+};
+
+/* Defaults for every field (no ports, no rule files). */
+void config_defaults(struct ips_config *c);
+
+/*
+ * Read path into c (after config_defaults).  Relative paths inside the file
+ * are resolved against the file's directory.
+ * Returns 0, or -1 with "file:line: reason" in err.
+ */
+int config_load(struct ips_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Parse config text already in memory (name is used in messages).
+ * Same contract as config_load; the fuzz harness's entry point.
+ */
+int config_load_string(struct ips_config *c, const char *text,
+                       const char *name, char *err, size_t errlen);
+
+void config_free(struct ips_config *c);
+
+/* Append a rule file given on the command line (takes a copy). */
+int config_add_rule_file(struct ips_config *c, const char *path);
+
+const char *config_policy_name(uint8_t p);
+
+#endif /* IPS_CONFIG_H */

@@ -1,0 +1,148 @@
+/*
+ * detect.h - scan HTTP buffers with Hyperscan and decide which rules fire.
+ *
+ * Owns: the worker's Hyperscan scratch, the pool of body streams, per
+ * transaction match state (struct detect_txn), and rule evaluation.  Does
+ * not own the database (read-only, shared by all workers; swapped by the
+ * control path under RCU) and does not act on a match: it reports fired
+ * rules in struct detect_result and the verdict stage applies them.
+ *
+ * Life of a transaction, driven by the HTTP stage:
+ *   detect_txn_begin -> detect_headers -> detect_body* -> detect_txn_end
+ * or detect_txn_abort when the flow dies first.  A rule fires at most once
+ * per transaction, when all its positive conditions have matched in that
+ * transaction and none of its negated ones has (negated body conditions are
+ * decided at detect_txn_end; negated header-side conditions at
+ * detect_headers).
+ *
+ * No allocation, syscall or logging in any function called per packet.
+ * Thread: each detect_worker belongs to one worker lcore.
+ */
+#ifndef IPS_DETECT_H
+#define IPS_DETECT_H
+
+#include <stdint.h>
+
+#include "ips/detect_db.h"
+#include "stats.h"
+
+struct detect_worker;
+
+/* Buffers of one request, complete when its headers end. Pointers are
+ * windows owned by the HTTP stage, valid for the duration of the call. */
+struct detect_bufs {
+	const uint8_t *ptr[IPS_BUF_COUNT];
+	uint32_t len[IPS_BUF_COUNT];
+};
+
+/* The flow in to_server orientation: src is the client. */
+struct detect_tuple {
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t ip_version;
+};
+
+/* Per-transaction match state, embedded in the HTTP transaction.
+ * Fixed size: matches beyond DETECT_TXN_MAX_MATCHES are counted
+ * (detect_match_overflow is reported as a scan error) and the transaction
+ * is then treated as matching every overflowed rule's condition: failing
+ * closed keeps an attacker from hiding a match behind many decoys. */
+#define DETECT_TXN_MAX_MATCHES 128
+#define DETECT_TXN_MAX_FIRED 16
+
+struct detect_txn {
+	void *body_stream;          /* hs_stream_t from the pool, or NULL */
+	uint32_t n_matched;
+	uint32_t n_fired;
+	uint8_t passed;             /* a pass rule fired: no more rules */
+	uint8_t headers_done;
+	uint8_t overflow;
+	uint32_t matched[DETECT_TXN_MAX_MATCHES];  /* pattern ids, sorted */
+	uint32_t fired[DETECT_TXN_MAX_FIRED];      /* rule indexes */
+};
+
+enum detect_verdict {
+	DETECT_NONE = 0,            /* nothing (or only pass) fired */
+	DETECT_ALERT,
+	DETECT_DROP,
+	DETECT_REJECT,
+};
+
+/* Rules fired while one packet was processed, for the verdict stage.
+ * HTTP fields are copied (truncated, NUL-terminated) from the transaction
+ * that fired first, for the EVE alert. */
+#define DETECT_RESULT_MAX 8
+struct detect_fired {
+	uint32_t sid;
+	uint32_t rev;
+	uint8_t action;             /* enum ips_action */
+	uint8_t priority;
+	const char *msg;            /* owned by the db: valid until the worker */
+	const char *classtype;      /* next reports RCU quiescence; may be NULL */
+};
+
+struct detect_result {
+	uint8_t verdict;            /* strongest enum detect_verdict so far */
+	uint8_t n_fired;
+	uint8_t n_lost;             /* fired beyond DETECT_RESULT_MAX */
+	struct detect_fired fired[DETECT_RESULT_MAX];
+	char url[256];
+	char host[128];
+	char method[16];
+	char user_agent[128];
+};
+
+/*
+ * Create a worker's detection context for db.  max_body_streams bounds the
+ * transactions that can scan a body at once (each holds one Hyperscan
+ * stream, allocated here, never on the hot path).
+ * Returns NULL with err set on failure (setup only).
+ */
+struct detect_worker *detect_worker_create(const struct ips_detect_db *db,
+                                           uint32_t max_body_streams,
+                                           struct worker_stats *ws,
+                                           char *err, size_t errlen);
+void detect_worker_free(struct detect_worker *dw);
+
+/* Start a transaction: resets dt. */
+void detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
+
+/*
+ * Scan the header-side buffers and evaluate rules that do not need the
+ * body.  Appends fired rules to res.  Returns the strongest
+ * enum detect_verdict fired by this call.
+ */
+int detect_headers(struct detect_worker *dw, struct detect_txn *dt,
+                   const struct detect_bufs *bufs,
+                   const struct detect_tuple *t,
+                   struct detect_result *res);
+
+/*
+ * Scan the next len bytes of de-chunked request body (streaming mode) and
+ * evaluate rules whose conditions are now all met.  Same return as
+ * detect_headers.  With no body stream available (pool empty) the body is
+ * not scanned: detect_stream_pool_full is counted and DETECT_DROP returned
+ * when the db has body rules (fail closed).
+ */
+int detect_body(struct detect_worker *dw, struct detect_txn *dt,
+                const uint8_t *data, uint32_t len,
+                const struct detect_bufs *bufs,
+                const struct detect_tuple *t,
+                struct detect_result *res);
+
+/* End of request body: decide negated body conditions, release the body
+ * stream.  Same return as detect_headers. */
+int detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
+                   const struct detect_bufs *bufs,
+                   const struct detect_tuple *t,
+                   struct detect_result *res);
+
+/* Release the transaction's resources without evaluating (flow gone). */
+void detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt);
+
+/* Whether any rule inspects the request body (lets HTTP skip body work). */
+int detect_wants_body(const struct detect_worker *dw);
+
+#endif /* IPS_DETECT_H */

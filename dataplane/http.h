@@ -1,0 +1,89 @@
+/*
+ * http.h - HTTP/1.x request parsing over the reassembled client stream.
+ *
+ * Owns: the per-flow request parser (struct http_flow, embedded in the
+ * flow), the worker's pool of in-progress transactions (request line and
+ * header bytes, normalized buffers, detection state), URI normalization
+ * (http_uri.h) and the HTTP anomaly policy (smuggling ambiguity, malformed
+ * requests, limits).  Calls only the detect stage.
+ *
+ * The parser is a resumable state machine in the style of nginx's
+ * ngx_http_parse_request_line: it is handed the stream in arbitrary pieces,
+ * in order, exactly once, and never looks back at bytes it was not handed
+ * again.  Request line and headers are copied into the transaction's header
+ * buffer (bounded by http_conf.max_header_bytes) because detection needs
+ * them whole; the body is never buffered: de-chunked pieces go straight to
+ * detect_body.  Pipelined requests and keep-alive are handled by looping.
+ *
+ * Transactions come from a fixed pool sized at start; a flow holds one only
+ * while a request is in progress, so idle keep-alive flows cost only
+ * sizeof(struct http_flow).
+ *
+ * Entry point: http_request_data().  Thread: one http_worker per worker.
+ */
+#ifndef IPS_HTTP_H
+#define IPS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect.h"
+#include "stats.h"
+
+struct http_worker;
+struct http_txn;
+
+struct http_conf {
+	uint32_t max_txns;          /* in-progress transactions per worker */
+	uint32_t max_header_bytes;  /* request line + headers of one request */
+	uint8_t drop_ambiguous;     /* CL+TE, repeated CL, bad chunk size,
+	                             * bare LF, obs-fold: 1 = drop the flow */
+	uint8_t drop_malformed;     /* not HTTP after all, bad request line */
+};
+
+/* Per-flow request-side state.  All zero = no request seen yet. */
+struct http_flow {
+	struct http_txn *txn;       /* pooled; NULL between requests */
+	uint64_t body_left;         /* Content-Length or chunk bytes left */
+	uint32_t state;             /* parser state (http.c enum) */
+	uint16_t flags;             /* http.c HTTP_FLOW_* */
+	uint16_t n_requests;        /* completed on this flow, saturating */
+};
+
+enum http_result {
+	HTTP_CONTINUE = 0,          /* forward the data; see res->verdict */
+	HTTP_DROP_POLICY,           /* anomaly/limit under a drop policy:
+	                             * the counter is incremented, the caller
+	                             * drops the packet and the flow */
+};
+
+struct http_worker *http_worker_create(const struct http_conf *conf,
+                                       struct detect_worker *dw,
+                                       struct worker_stats *ws);
+void http_worker_free(struct http_worker *hw);
+
+/*
+ * Feed the next len bytes of the client-to-server stream of a flow.
+ * Rules fired are added to res (res->verdict is the strongest so far).
+ * Returns enum http_result.
+ */
+int http_request_data(struct http_worker *hw, struct http_flow *hf,
+                      const uint8_t *data, uint32_t len,
+                      const struct detect_tuple *t,
+                      struct detect_result *res);
+
+/* The flow is gone (closed, timed out, evicted): release its transaction
+ * and reset hf.  Safe on an idle or zeroed hf. */
+void http_flow_release(struct http_worker *hw, struct http_flow *hf);
+
+/*
+ * Does this look like the start of an HTTP/1.x request (a known method
+ * token followed by a space)?  Used to find HTTP on ports not listed in the
+ * config.  Returns 1 yes, 0 no, -1 not enough bytes to tell.
+ */
+int http_probe_request(const uint8_t *data, uint32_t len);
+
+/* Transactions currently taken from the pool (for stats and tests). */
+uint32_t http_txns_in_use(const struct http_worker *hw);
+
+#endif /* IPS_HTTP_H */

@@ -1,0 +1,1 @@
+int http_uri_placeholder;

@@ -1,0 +1,127 @@
+/*
+ * counters.h - names of every per-worker counter.
+ *
+ * Each worker owns one cache-aligned struct worker_stats (dataplane/stats.h)
+ * generated from these lists and increments its fields without atomics; the
+ * service thread sums them on read.  The names here are the names in the
+ * replay summary, `ipsctl stats` and the docs, so keep them stable.
+ *
+ * Convention: a counter starting with "drop_" counts packets NOT forwarded
+ * for that reason; the summary's per-reason drop table is exactly the drop_
+ * counters, and "dropped" is their sum.  Every packet read is either
+ * forwarded, dropped for one reason, or still held at exit (counted in
+ * stream_held_at_exit / frag_held_at_exit).
+ *
+ * Each module owns one list; add a counter to your module's list only.
+ */
+#ifndef IPS_COUNTERS_H
+#define IPS_COUNTERS_H
+
+#define IPS_COUNTERS_PORT(X)                                             \
+	X(rx_packets)                                                     \
+	X(rx_bytes)                                                       \
+	X(tx_packets)                                                     \
+	X(tx_bytes)                                                       \
+	X(drop_tx_full)         /* TX ring full: short burst freed */    \
+	X(drop_no_route)        /* no output port for this packet */
+
+#define IPS_COUNTERS_DECODE(X)                                           \
+	X(decode_ipv4)                                                    \
+	X(decode_ipv6)                                                    \
+	X(decode_tcp)                                                     \
+	X(decode_udp)                                                     \
+	X(decode_icmp)                                                    \
+	X(decode_other_l3)      /* ARP etc.: forwarded in L2 mode */     \
+	X(drop_eth_truncated)                                             \
+	X(drop_vlan_truncated)                                            \
+	X(drop_vlan_too_deep)                                             \
+	X(drop_ipv4_truncated)                                            \
+	X(drop_ipv4_bad_version)                                          \
+	X(drop_ipv4_bad_ihl)                                              \
+	X(drop_ipv4_bad_length)                                           \
+	X(drop_ipv4_bad_options)                                          \
+	X(drop_ipv4_bad_checksum)                                         \
+	X(drop_ipv6_truncated)                                            \
+	X(drop_ipv6_bad_length)                                           \
+	X(drop_ipv6_bad_ext)                                              \
+	X(drop_tcp_truncated)                                             \
+	X(drop_tcp_bad_offset)                                            \
+	X(drop_tcp_bad_flags)                                             \
+	X(drop_udp_truncated)                                             \
+	X(drop_udp_bad_length)                                            \
+	X(drop_icmp_truncated)                                            \
+	X(drop_l4_other)        /* policy: non TCP/UDP/ICMP */           \
+	X(frag_received)                                                  \
+	X(frag_reassembled)                                               \
+	X(drop_frag_overlap)    /* datagram dropped whole */             \
+	X(drop_frag_table_full)                                           \
+	X(drop_frag_invalid)                                              \
+	X(frag_held_at_exit)
+
+#define IPS_COUNTERS_FLOW(X)                                             \
+	X(flow_created)                                                   \
+	X(flow_evicted)         /* table full: oldest evicted */         \
+	X(flow_timed_out)                                                 \
+	X(flow_closed)                                                    \
+	X(flow_reused)          /* SYN on a closed flow: new flow */     \
+	X(drop_flow_table_full) /* table full and policy drop */         \
+	X(drop_flow_midstream)  /* TCP without a handshake seen */       \
+	X(drop_flow_blocked)    /* later packets of a dropped flow */    \
+	X(drop_tcp_state)       /* segment invalid for the TCP state */
+
+#define IPS_COUNTERS_STREAM(X)                                           \
+	X(stream_segments)                                                \
+	X(stream_bytes_inspected)                                         \
+	X(stream_segments_held)                                           \
+	X(stream_segments_released)                                       \
+	X(stream_retransmit_same)   /* overlap with identical bytes */   \
+	X(stream_retransmit_unverified) /* overlap of acked bytes */     \
+	X(drop_stream_hold_full)                                          \
+	X(drop_stream_overlap_mismatch)                                   \
+	X(drop_stream_out_of_window)                                      \
+	X(drop_stream_unverifiable) /* overlap of unretained bytes */    \
+	X(stream_held_at_exit)
+
+#define IPS_COUNTERS_HTTP(X)                                             \
+	X(http_requests)                                                  \
+	X(http_requests_complete)                                         \
+	X(http_body_bytes)                                                \
+	X(http_detected_by_content)  /* HTTP found on a non-HTTP port */ \
+	X(http_anomaly_cl_te)        /* both Content-Length and TE */    \
+	X(http_anomaly_dup_cl)                                            \
+	X(http_anomaly_bad_chunk)                                         \
+	X(http_anomaly_bare_lf)                                           \
+	X(http_anomaly_obs_fold)                                          \
+	X(http_anomaly_bad_request)                                       \
+	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
+	X(drop_http_malformed)                                            \
+	X(drop_http_header_too_long)                                      \
+	X(drop_http_txn_pool_full)
+
+#define IPS_COUNTERS_DETECT(X)                                           \
+	X(detect_scans)                                                   \
+	X(detect_bytes_scanned)                                           \
+	X(detect_rules_evaluated)                                         \
+	X(detect_rules_matched)                                           \
+	X(detect_scan_errors)                                             \
+	X(detect_stream_pool_full)
+
+#define IPS_COUNTERS_VERDICT(X)                                          \
+	X(verdict_alerts)                                                 \
+	X(verdict_rejects)                                                \
+	X(verdict_rst_sent)                                               \
+	X(drop_rule)              /* a drop/reject rule matched */       \
+	X(drop_policy)            /* fail-closed policy, see events */   \
+	X(eve_ring_full)          /* alert record lost, never blocks */  \
+	X(eve_pool_empty)
+
+#define IPS_COUNTERS(X)          \
+	IPS_COUNTERS_PORT(X)     \
+	IPS_COUNTERS_DECODE(X)   \
+	IPS_COUNTERS_FLOW(X)     \
+	IPS_COUNTERS_STREAM(X)   \
+	IPS_COUNTERS_HTTP(X)     \
+	IPS_COUNTERS_DETECT(X)   \
+	IPS_COUNTERS_VERDICT(X)
+
+#endif /* IPS_COUNTERS_H */
