@@ -1,1 +1,494 @@
-/* placeholder: being written */
+/*
+ * flow.c - per-worker flow table and TCP state (see flow.h).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "flow.h"
+
+#define FLOW_NIL UINT32_MAX
+
+/* Both directions normalize to one key: the lower (address, port) side is
+ * "a".  Zeroed before filling so the padding hashes alike. */
+struct flow_key {
+	uint8_t a[16];
+	uint8_t b[16];
+	uint16_t port_a;
+	uint16_t port_b;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+enum flow_state {
+	FLOW_SYN_SENT = 0,
+	FLOW_SYN_RCVD,
+	FLOW_ESTABLISHED,
+	FLOW_CLOSING,           /* one FIN seen */
+	FLOW_CLOSED,            /* both FINs or a RST */
+	FLOW_STATELESS,         /* UDP, ICMP */
+};
+
+/* Timeout classes: one idle-ordered list each. */
+enum flow_lru {
+	LRU_HANDSHAKE = 0,
+	LRU_ESTABLISHED,
+	LRU_CLOSED,
+	LRU_STATELESS,
+	LRU_COUNT
+};
+
+struct flow {
+	uint64_t last_tsc;
+	uint64_t id;
+	uint32_t prev;          /* neighbours in its LRU list */
+	uint32_t next;
+	uint8_t in_use;
+	uint8_t state;          /* enum flow_state */
+	uint8_t lru;            /* enum flow_lru */
+	uint8_t client_is_a;    /* the client is key side "a" */
+	uint8_t blocked;        /* a drop verdict: nothing more passes */
+	uint8_t fin_client;
+	uint8_t fin_server;
+	uint8_t proto;
+	struct stream_flow stream;
+};
+
+struct flow_table {
+	struct flow_conf conf;
+	struct rte_hash *hash;
+	struct flow *flows;
+	uint32_t n_slots;
+	uint32_t count;
+	uint32_t head[LRU_COUNT];
+	uint32_t tail[LRU_COUNT];
+	uint64_t timeout_tsc[LRU_COUNT];
+	uint64_t next_id;
+	struct stream_worker *sw;
+	struct worker_stats *ws;
+	uint8_t http_port[65536 / 8];   /* bitmap of configured HTTP ports */
+};
+
+/* ---- LRU lists ----------------------------------------------------------- */
+
+static void
+flow_lru_unlink(struct flow_table *ft, uint32_t idx)
+{
+	struct flow *f = &ft->flows[idx];
+
+	if (f->prev != FLOW_NIL)
+		ft->flows[f->prev].next = f->next;
+	else
+		ft->head[f->lru] = f->next;
+	if (f->next != FLOW_NIL)
+		ft->flows[f->next].prev = f->prev;
+	else
+		ft->tail[f->lru] = f->prev;
+	f->prev = f->next = FLOW_NIL;
+}
+
+static void
+flow_lru_append(struct flow_table *ft, uint32_t idx, uint8_t lru)
+{
+	struct flow *f = &ft->flows[idx];
+
+	f->lru = lru;
+	f->next = FLOW_NIL;
+	f->prev = ft->tail[lru];
+	if (f->prev != FLOW_NIL)
+		ft->flows[f->prev].next = idx;
+	else
+		ft->head[lru] = idx;
+	ft->tail[lru] = idx;
+}
+
+static uint8_t
+flow_lru_of(const struct flow *f)
+{
+	switch (f->state) {
+	case FLOW_SYN_SENT:
+	case FLOW_SYN_RCVD:
+		return LRU_HANDSHAKE;
+	case FLOW_ESTABLISHED:
+		return LRU_ESTABLISHED;
+	case FLOW_STATELESS:
+		return LRU_STATELESS;
+	default:
+		return LRU_CLOSED;
+	}
+}
+
+static void
+flow_touch(struct flow_table *ft, uint32_t idx, uint64_t now)
+{
+	struct flow *f = &ft->flows[idx];
+
+	f->last_tsc = now;
+	if (ft->tail[f->lru] == idx && f->lru == flow_lru_of(f))
+		return;
+	flow_lru_unlink(ft, idx);
+	flow_lru_append(ft, idx, flow_lru_of(f));
+}
+
+/* ---- table --------------------------------------------------------------- */
+
+struct flow_table *
+flow_table_create(const struct flow_conf *conf, struct stream_worker *sw,
+                  struct worker_stats *ws)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = conf->capacity,
+		.key_len = sizeof(struct flow_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = conf->socket,
+		/* The extendable bucket table guarantees every one of
+		 * `entries` keys fits, whatever the collisions: the limit an
+		 * operator sets is the limit they get. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct flow_table *ft;
+
+	snprintf(name, sizeof(name), "flows_w%u", conf->worker_id);
+	ft = rte_zmalloc_socket("flow_table", sizeof(*ft), 64, conf->socket);
+	if (ft == NULL)
+		return NULL;
+	ft->conf = *conf;
+	ft->sw = sw;
+	ft->ws = ws;
+	ft->hash = rte_hash_create(&hp);
+	if (ft->hash == NULL)
+		goto err;
+	ft->n_slots = (uint32_t)rte_hash_max_key_id(ft->hash) + 1;
+	ft->flows = rte_zmalloc_socket("flows", sizeof(struct flow) * ft->n_slots,
+	                               64, conf->socket);
+	if (ft->flows == NULL)
+		goto err;
+	for (unsigned i = 0; i < LRU_COUNT; i++)
+		ft->head[i] = ft->tail[i] = FLOW_NIL;
+	ft->timeout_tsc[LRU_HANDSHAKE] = conf->timeout_syn_s * conf->tsc_hz;
+	ft->timeout_tsc[LRU_ESTABLISHED] =
+		conf->timeout_established_s * conf->tsc_hz;
+	ft->timeout_tsc[LRU_CLOSED] = conf->timeout_closed_s * conf->tsc_hz;
+	ft->timeout_tsc[LRU_STATELESS] = conf->timeout_udp_s * conf->tsc_hz;
+	for (unsigned i = 0; i < conf->n_http_ports; i++)
+		ft->http_port[conf->http_ports[i] >> 3] |=
+			(uint8_t)(1u << (conf->http_ports[i] & 7));
+	return ft;
+err:
+	rte_hash_free(ft->hash);
+	rte_free(ft);
+	return NULL;
+}
+
+static void
+flow_remove(struct flow_table *ft, uint32_t idx, int at_exit)
+{
+	struct flow *f = &ft->flows[idx];
+	struct flow_key key;
+	void *kp;
+
+	if (f->proto == IPPROTO_TCP)
+		stream_flow_release(ft->sw, &f->stream, at_exit);
+	flow_lru_unlink(ft, idx);
+	if (rte_hash_get_key_with_position(ft->hash, (int32_t)idx, &kp) == 0) {
+		memcpy(&key, kp, sizeof(key));
+		rte_hash_del_key(ft->hash, &key);
+	}
+	f->in_use = 0;
+	ft->count--;
+}
+
+void
+flow_table_free(struct flow_table *ft)
+{
+	if (ft == NULL)
+		return;
+	for (unsigned lru = 0; lru < LRU_COUNT; lru++)
+		while (ft->head[lru] != FLOW_NIL)
+			flow_remove(ft, ft->head[lru], 1);
+	rte_hash_free(ft->hash);
+	rte_free(ft->flows);
+	rte_free(ft);
+}
+
+uint32_t
+flow_count(const struct flow_table *ft)
+{
+	return ft->count;
+}
+
+size_t
+flow_bytes_per_slot(const struct flow_table *ft)
+{
+	/* The record plus the hash's key slot (key + data pointer) and its
+	 * share of buckets (8 entries of signature + index per bucket). */
+	(void)ft;
+	return sizeof(struct flow) + sizeof(struct flow_key) + sizeof(void *) +
+	       (2 * 8 * (sizeof(uint16_t) + sizeof(uint32_t))) / 8;
+}
+
+void
+flow_expire(struct flow_table *ft, uint64_t now, unsigned budget)
+{
+	for (unsigned lru = 0; lru < LRU_COUNT && budget > 0; lru++) {
+		while (budget > 0 && ft->head[lru] != FLOW_NIL) {
+			uint32_t idx = ft->head[lru];
+
+			if (now - ft->flows[idx].last_tsc < ft->timeout_tsc[lru])
+				break;
+			if (lru == LRU_CLOSED)
+				ft->ws->flow_closed++;
+			else
+				ft->ws->flow_timed_out++;
+			flow_remove(ft, idx, 0);
+			budget--;
+		}
+	}
+}
+
+/* Make room by evicting the flow least worth keeping: closed first, then
+ * half-open, stateless, and established last; oldest within a class. */
+static int
+flow_evict_one(struct flow_table *ft)
+{
+	static const uint8_t order[] = { LRU_CLOSED, LRU_HANDSHAKE,
+	                                 LRU_STATELESS, LRU_ESTABLISHED };
+
+	for (unsigned i = 0; i < RTE_DIM(order); i++) {
+		if (ft->head[order[i]] != FLOW_NIL) {
+			flow_remove(ft, ft->head[order[i]], 0);
+			ft->ws->flow_evicted++;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- classification ------------------------------------------------------ */
+
+/* Returns 1 when the packet's source is key side "b". */
+static int
+flow_key_make(const struct pkt_meta *pm, struct flow_key *k)
+{
+	int c = memcmp(pm->src, pm->dst, 16);
+	int swapped = c > 0 || (c == 0 && pm->sport > pm->dport);
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->a, swapped ? pm->dst : pm->src, 16);
+	memcpy(k->b, swapped ? pm->src : pm->dst, 16);
+	k->port_a = swapped ? pm->dport : pm->sport;
+	k->port_b = swapped ? pm->sport : pm->dport;
+	k->proto = pm->proto;
+	return swapped;
+}
+
+uint32_t
+flow_symmetric_hash(const struct pkt_meta *pm)
+{
+	struct flow_key k;
+
+	flow_key_make(pm, &k);
+	return rte_hash_crc(&k, sizeof(k), 0);
+}
+
+static int
+flow_is_http_port(const struct flow_table *ft, uint16_t port)
+{
+	return (ft->http_port[port >> 3] >> (port & 7)) & 1;
+}
+
+static void
+flow_init(struct flow_table *ft, struct flow *f, const struct pkt_meta *pm,
+          int client_is_a, int server_port, uint64_t now)
+{
+	f->in_use = 1;
+	f->client_is_a = (uint8_t)client_is_a;
+	f->proto = pm->proto;
+	f->blocked = 0;
+	f->fin_client = f->fin_server = 0;
+	f->last_tsc = now;
+	f->id = ((uint64_t)ft->conf.worker_id << 48) | (++ft->next_id);
+	f->state = pm->proto == IPPROTO_TCP ? FLOW_SYN_SENT : FLOW_STATELESS;
+	if (pm->proto == IPPROTO_TCP)
+		stream_flow_init(&f->stream, flow_is_http_port(ft, (uint16_t)server_port),
+		                 ft->conf.http_probe);
+}
+
+/* Find or create the flow of ctx->pm.  Returns its slot, or -1 when the
+ * packet must be dropped (reason counted). */
+static int32_t
+flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
+                      int *swapped, uint64_t now)
+{
+	const struct pkt_meta *pm = &ctx->pm;
+	struct flow_key key;
+	int32_t pos;
+	int client_is_a;
+	uint16_t server_port;
+
+	*swapped = flow_key_make(pm, &key);
+	pos = rte_hash_lookup(ft->hash, &key);
+	if (pos >= 0)
+		return pos;
+
+	client_is_a = !*swapped;
+	server_port = pm->dport;
+	if (pm->proto == IPPROTO_TCP &&
+	    (pm->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN) {
+		if (!ft->conf.bypass_midstream) {
+			ft->ws->drop_flow_midstream++;
+			return -1;
+		}
+		/* Guess the server: the side on a well-known HTTP port, else
+		 * the lower port. */
+		if (!flow_is_http_port(ft, pm->dport) &&
+		    (flow_is_http_port(ft, pm->sport) || pm->sport < pm->dport)) {
+			client_is_a = *swapped;
+			server_port = pm->sport;
+		}
+	}
+	if (ft->count >= ft->conf.capacity &&
+	    (!ft->conf.evict_when_full || flow_evict_one(ft) != 0)) {
+		ft->ws->drop_flow_table_full++;
+		return -1;
+	}
+	pos = rte_hash_add_key(ft->hash, &key);
+	if (unlikely(pos < 0)) {
+		ft->ws->drop_flow_table_full++;
+		return -1;
+	}
+	flow_init(ft, &ft->flows[pos], pm, client_is_a, server_port, now);
+	if (pm->proto == IPPROTO_TCP &&
+	    (pm->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN) {
+		/* Mid-stream pick-up under bypass: forwarded, not inspected. */
+		ft->flows[pos].state = FLOW_ESTABLISHED;
+		ft->flows[pos].stream.inspect = 0;
+		ft->flows[pos].stream.probed = 1;
+	}
+	flow_lru_append(ft, (uint32_t)pos, flow_lru_of(&ft->flows[pos]));
+	ft->count++;
+	ft->ws->flow_created++;
+	return pos;
+}
+
+static void
+flow_fill_tuple(const struct flow *f, struct pkt_ctx *ctx)
+{
+	const struct pkt_meta *pm = &ctx->pm;
+	struct detect_tuple *t = &ctx->tuple;
+
+	if (ctx->to_server) {
+		memcpy(t->src, pm->src, 16);
+		memcpy(t->dst, pm->dst, 16);
+		t->sport = pm->sport;
+		t->dport = pm->dport;
+	} else {
+		memcpy(t->src, pm->dst, 16);
+		memcpy(t->dst, pm->src, 16);
+		t->sport = pm->dport;
+		t->dport = pm->sport;
+	}
+	t->ip_version = pm->ip_version;
+	ctx->flow_id = f->id;
+}
+
+/* TCP state transitions before the segment is processed.  Returns 0 to go
+ * on, -1 to drop the segment (counted). */
+static int
+flow_tcp_state(struct flow_table *ft, uint32_t idx, struct pkt_ctx *ctx)
+{
+	struct flow *f = &ft->flows[idx];
+	uint8_t fl = ctx->pm.tcp_flags;
+
+	if ((fl & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN && ctx->to_server &&
+	    f->state >= FLOW_CLOSING) {
+		/* A new connection reusing the 4-tuple of a closed one. */
+		stream_flow_release(ft->sw, &f->stream, 0);
+		flow_init(ft, f, &ctx->pm, f->client_is_a, ctx->pm.dport,
+		          f->last_tsc);
+		ft->ws->flow_reused++;
+		flow_fill_tuple(f, ctx);
+		return 0;
+	}
+	if ((fl & (PKT_TCP_SYN | PKT_TCP_ACK)) == (PKT_TCP_SYN | PKT_TCP_ACK) &&
+	    !ctx->to_server && f->state == FLOW_SYN_SENT)
+		f->state = FLOW_SYN_RCVD;
+	else if ((fl & PKT_TCP_ACK) && ctx->to_server &&
+	         f->state == FLOW_SYN_RCVD)
+		f->state = FLOW_ESTABLISHED;
+	if (ctx->pm.payload_len > 0 && f->state == FLOW_SYN_SENT) {
+		/* Data before the server accepted: nothing legitimate sends
+		 * this without TCP Fast Open, which we do not inspect. */
+		ft->ws->drop_tcp_state++;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+flow_tcp_after(struct flow *f, const struct pkt_ctx *ctx)
+{
+	uint8_t fl = ctx->pm.tcp_flags;
+
+	if (fl & PKT_TCP_RST) {
+		f->state = FLOW_CLOSED;
+		return;
+	}
+	if (fl & PKT_TCP_FIN) {
+		if (ctx->to_server)
+			f->fin_client = 1;
+		else
+			f->fin_server = 1;
+		f->state = (f->fin_client && f->fin_server) ? FLOW_CLOSED
+		                                            : FLOW_CLOSING;
+	}
+}
+
+void
+flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
+           uint64_t now)
+{
+	struct flow *f;
+	int32_t idx;
+	int swapped;
+
+	idx = flow_lookup_or_create(ft, ctx, &swapped, now);
+	if (idx < 0) {
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		return;
+	}
+	f = &ft->flows[idx];
+	ctx->to_server = f->client_is_a == !swapped;
+	flow_fill_tuple(f, ctx);
+
+	if (f->blocked) {
+		ft->ws->drop_flow_blocked++;
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		flow_touch(ft, (uint32_t)idx, now);
+		return;
+	}
+	if (f->proto != IPPROTO_TCP) {
+		pkt_ctx_emit(ctx, m, PKT_FORWARD);
+		flow_touch(ft, (uint32_t)idx, now);
+		return;
+	}
+	if (flow_tcp_state(ft, (uint32_t)idx, ctx) != 0) {
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		flow_touch(ft, (uint32_t)idx, now);
+		return;
+	}
+	stream_input(ft->sw, &f->stream, m, ctx);
+	if (ctx->flow_blocked)
+		f->blocked = 1;
+	flow_tcp_after(f, ctx);
+	flow_touch(ft, (uint32_t)idx, now);
+}

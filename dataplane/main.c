@@ -1,1 +1,631 @@
-int main(void) { return 1; } /* placeholder */
+/*
+ * main.c - ips-dataplane: start-up, the service thread, shut-down.
+ *
+ * Owns the process: reads the config, builds the EAL arguments (ports as
+ * --vdev / -a, the PMD plugins they need), loads the signatures, creates
+ * every worker's pools and stages, launches the workers, then runs the
+ * service loop on the main lcore (EVE log writing) until the workers end
+ * (replay) or a signal arrives.  It ends with final counters: in replay
+ * mode one JSON summary line on stdout (DESIGN §11).
+ *
+ *   ips-dataplane --config FILE [--replay IN.pcap [--write OUT.pcap]
+ *                 [--write-reverse REV.pcap]] [--eve FILE] [--rules FILE]...
+ *                 [--workers N]
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "decode.h"
+#include "eve.h"
+#include "flow.h"
+#include "forward.h"
+#include "http.h"
+#include "ips/detect_db.h"
+#include "port.h"
+#include "stats.h"
+#include "stream.h"
+#include "verdict.h"
+#include "worker.h"
+
+#define MAIN_MAX_WORKERS 64
+
+struct main_opts {
+	const char *config;
+	const char *replay;
+	const char *write;
+	const char *write_reverse;
+	const char *eve;
+	const char *rules[CONFIG_MAX_RULE_FILES];
+	unsigned n_rules;
+	unsigned workers;
+};
+
+/* Everything a worker owns that is not in struct worker itself. */
+struct main_worker_res {
+	struct rte_mempool *pool;
+	struct rte_ring *eve;
+	struct http_worker *http;
+	struct detect_worker *detect;
+	struct stream_worker *stream;
+};
+
+struct main_state {
+	struct ips_config cfg;
+	struct main_opts opts;
+	struct ips_detect_db *db;
+	uint16_t n_ports;
+	uint16_t port_ids[CONFIG_MAX_PORTS];
+	uint16_t public_port, private_port;     /* replay */
+	unsigned n_workers;
+	struct worker *workers[MAIN_MAX_WORKERS];
+	struct main_worker_res res[MAIN_MAX_WORKERS];
+	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
+	struct eve_writer *eve;
+	/* EAL argv and the strings behind it */
+	char *eal_argv[CONFIG_MAX_EAL_ARGS + 4 * CONFIG_MAX_PORTS + 16];
+	int eal_argc;
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+main_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ips-dataplane: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void
+main_usage(void)
+{
+	fprintf(stderr,
+	        "usage: ips-dataplane --config FILE [--replay IN.pcap "
+	        "[--write OUT.pcap] [--write-reverse REV.pcap]]\n"
+	        "                     [--eve FILE] [--rules FILE]... "
+	        "[--workers N]\n");
+	exit(2);
+}
+
+static void
+main_parse_args(int argc, char **argv, struct main_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "write-reverse", required_argument, NULL, 'W' },
+		{ "eve", required_argument, NULL, 'e' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "workers", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:n:h", longopts,
+	                        NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'r': o->replay = optarg; break;
+		case 'w': o->write = optarg; break;
+		case 'W': o->write_reverse = optarg; break;
+		case 'e': o->eve = optarg; break;
+		case 'R':
+			if (o->n_rules == CONFIG_MAX_RULE_FILES)
+				main_die("too many --rules (max %d)",
+				         CONFIG_MAX_RULE_FILES);
+			o->rules[o->n_rules++] = optarg;
+			break;
+		case 'n': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || n == 0 || n > MAIN_MAX_WORKERS)
+				main_die("--workers: expected 1..%d, got '%s'",
+				         MAIN_MAX_WORKERS, optarg);
+			o->workers = (unsigned)n;
+			break;
+		}
+		default:
+			main_usage();
+		}
+	}
+	if (o->config == NULL || optind != argc)
+		main_usage();
+	if ((o->write != NULL || o->write_reverse != NULL) && o->replay == NULL)
+		main_die("--write and --write-reverse need --replay");
+}
+
+/* ---- EAL arguments ----------------------------------------------------- */
+
+static void
+main_eal_push(struct main_state *st, const char *arg)
+{
+	if ((size_t)st->eal_argc + 1 >= RTE_DIM(st->eal_argv))
+		main_die("too many EAL arguments");
+	st->eal_argv[st->eal_argc++] = strdup(arg);
+}
+
+static int
+main_eal_has(const struct ips_config *c, const char *const *flags)
+{
+	for (unsigned i = 0; i < c->n_eal_args; i++)
+		for (const char *const *f = flags; *f != NULL; f++)
+			if (strncmp(c->eal_args[i], *f, strlen(*f)) == 0)
+				return 1;
+	return 0;
+}
+
+/* Debian builds PMDs as plugins: load the mempool driver and the driver
+ * of each port (the whole directory for PCI devices). */
+static void
+main_eal_plugins(struct main_state *st, const char *const *devargs,
+                 unsigned n)
+{
+	static const char *const vdevs[] = { "net_pcap", "net_af_packet",
+		"net_af_xdp", "net_null", "net_ring", "net_tap", "net_vhost",
+		"net_virtio_user", NULL };
+	const char *dir = st->cfg.pmd_dir;
+	char path[512];
+	int need_all = 0;
+
+	if (dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/librte_mempool_ring.so", dir);
+	main_eal_push(st, "-d");
+	main_eal_push(st, path);
+	for (unsigned i = 0; i < n; i++) {
+		int found = 0;
+
+		for (const char *const *v = vdevs; *v != NULL; v++) {
+			if (strncmp(devargs[i], *v, strlen(*v)) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/librte_%s.so", dir, *v);
+			main_eal_push(st, "-d");
+			main_eal_push(st, path);
+			found = 1;
+			break;
+		}
+		need_all |= !found;
+	}
+	if (need_all) {
+		main_eal_push(st, "-d");
+		main_eal_push(st, dir);
+	}
+}
+
+static void
+main_build_eal_args(struct main_state *st, const char *argv0,
+                    const char *const *devargs, unsigned n_dev)
+{
+	static const char *const lcore_flags[] = { "-l", "-c", "--lcores", NULL };
+	char buf[1024];
+
+	main_eal_push(st, argv0);
+	for (unsigned i = 0; i < st->cfg.n_eal_args; i++)
+		main_eal_push(st, st->cfg.eal_args[i]);
+	if (!main_eal_has(&st->cfg, lcore_flags)) {
+		/* main lcore for the service thread, then one per worker */
+		snprintf(buf, sizeof(buf), "0-%u", st->n_workers);
+		main_eal_push(st, "-l");
+		main_eal_push(st, buf);
+	}
+	main_eal_plugins(st, devargs, n_dev);
+	for (unsigned i = 0; i < n_dev; i++) {
+		int virtual = strncmp(devargs[i], "net_", 4) == 0;
+
+		main_eal_push(st, virtual ? "--vdev" : "-a");
+		main_eal_push(st, devargs[i]);
+	}
+	st->eal_argv[st->eal_argc] = NULL;
+}
+
+/* ---- signatures ------------------------------------------------------- */
+
+static void
+main_report_rule_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "ips-dataplane: %s\n", msg);
+}
+
+static struct ips_detect_db *
+main_load_rules(const struct ips_config *c)
+{
+	struct ips_rule_var vars[CONFIG_MAX_VARS];
+	struct ips_parse_opts po = { .vars = vars, .n_vars = c->n_vars,
+		.classification_file = c->classification[0] ? c->classification
+		                                            : NULL };
+	struct ips_ruleset rs = { 0 };
+	struct ips_detect_db *db;
+	char err[IPS_ERRBUF_SIZE];
+	int bad = 0;
+
+	for (unsigned i = 0; i < c->n_vars; i++) {
+		vars[i].name = c->vars[i].name;
+		vars[i].value = c->vars[i].value;
+	}
+	for (unsigned i = 0; i < c->n_rule_files; i++) {
+		int r = ips_rule_parse_file(&rs, c->rule_files[i], &po,
+		                            main_report_rule_error, NULL,
+		                            err, sizeof(err));
+		if (r < 0)
+			main_die("%s", err);
+		bad += r;
+	}
+	if (bad > 0)
+		main_die("%d bad rule(s): refusing to run with a rule set "
+		         "that is not what the files say", bad);
+	db = ips_detect_db_compile(&rs, err, sizeof(err));
+	if (db == NULL)
+		main_die("compiling signatures: %s", err);
+	fprintf(stderr, "ips-dataplane: %u rules from %u file(s), compiled in "
+	        "%.3f s\n", db->rules.n_rules, c->n_rule_files,
+	        db->compile_seconds);
+	return db;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+/*
+ * Mbufs one worker can have out at once: its RX rings full, every TX ring
+ * it feeds full, a burst in hand, segments the stream holds or keeps,
+ * fragments awaiting reassembly (up to 4 each on average), resets, and the
+ * per-lcore cache.
+ */
+static unsigned
+main_pool_size(const struct main_state *st, unsigned n_rxq)
+{
+	const struct config_limits *l = &st->cfg.limits;
+
+	if (l->mbufs != 0)
+		return l->mbufs;
+	return n_rxq * PORT_RX_DESC + st->n_ports * PORT_TX_DESC +
+	       2 * WORKER_BURST + l->stream_held + 4 * l->frag_datagrams +
+	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE;
+}
+
+static void
+main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
+{
+	const struct ips_config *c = &st->cfg;
+	struct main_worker_res *r = &st->res[id];
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+	struct worker *w;
+	char name[64], err[256];
+
+	w = rte_zmalloc_socket("worker", sizeof(*w), 64, socket);
+	if (w == NULL)
+		main_die("worker %u: out of memory", id);
+	w->id = id;
+	w->lcore = lcore;
+	w->stop_when_idle = st->opts.replay != NULL;
+
+	/* RX: this worker's queue on every port that receives. */
+	for (uint16_t p = 0; p < st->n_ports; p++) {
+		if (st->opts.replay != NULL && st->port_ids[p] != st->public_port)
+			continue;
+		w->rxq[w->n_rxq].port = st->port_ids[p];
+		w->rxq[w->n_rxq].queue = (uint16_t)id;
+		w->n_rxq++;
+	}
+	snprintf(name, sizeof(name), "mbufs_w%u", id);
+	r->pool = rte_pktmbuf_pool_create(name, main_pool_size(st, w->n_rxq),
+	                                  RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
+	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (r->pool == NULL)
+		main_die("worker %u: mbuf pool of %u: %s (raise -m in eal?)", id,
+		         main_pool_size(st, w->n_rxq), rte_strerror(rte_errno));
+	r->eve = eve_ring_create(id, c->limits.alert_ring, socket);
+	if (r->eve == NULL)
+		main_die("worker %u: alert ring: %s", id, rte_strerror(rte_errno));
+	st->eve_rings[id] = r->eve;
+
+	struct decode_conf dc = {
+		.frag_max_datagrams = c->limits.frag_datagrams,
+		.frag_timeout_ms = c->limits.frag_timeout_ms,
+		.verify_ip_checksum = c->policy.verify_ip_checksum,
+	};
+	w->decode = decode_worker_create(&dc, socket, &w->stats);
+	if (w->decode == NULL)
+		main_die("worker %u: decode: out of memory", id);
+
+	r->detect = detect_worker_create(st->db, c->limits.body_streams,
+	                                 &w->stats, err, sizeof(err));
+	if (r->detect == NULL)
+		main_die("worker %u: detect: %s", id, err);
+	struct http_conf hc = {
+		.max_txns = c->limits.http_transactions,
+		.max_header_bytes = c->limits.http_header_bytes,
+		.drop_ambiguous = c->policy.http_ambiguous == POLICY_DROP,
+		.drop_malformed = c->policy.http_malformed == POLICY_DROP,
+	};
+	r->http = http_worker_create(&hc, r->detect, &w->stats);
+	if (r->http == NULL)
+		main_die("worker %u: http: out of memory", id);
+	struct stream_conf sc = {
+		.held_per_flow = c->limits.stream_held_per_flow,
+		.held_total = c->limits.stream_held,
+		.drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP,
+	};
+	r->stream = stream_worker_create(&sc, r->http, &w->stats);
+	if (r->stream == NULL)
+		main_die("worker %u: stream: out of memory", id);
+	struct flow_conf fc = {
+		.capacity = c->limits.flows,
+		.timeout_syn_s = c->limits.flow_timeout_syn,
+		.timeout_established_s = c->limits.flow_timeout_established,
+		.timeout_closed_s = c->limits.flow_timeout_closed,
+		.timeout_udp_s = c->limits.flow_timeout_udp,
+		.evict_when_full = c->policy.flow_table_full == POLICY_EVICT,
+		.bypass_midstream = c->policy.midstream == POLICY_BYPASS,
+		.http_probe = c->http_detect_by_content,
+		.http_ports = c->http_ports,
+		.n_http_ports = c->n_http_ports,
+		.tsc_hz = rte_get_tsc_hz(),
+		.worker_id = id,
+		.socket = socket,
+	};
+	w->flows = flow_table_create(&fc, r->stream, &w->stats);
+	if (w->flows == NULL)
+		main_die("worker %u: flow table of %u: %s", id, fc.capacity,
+		         rte_strerror(rte_errno));
+
+	struct fwd_conf fw = {
+		.n_ports = rte_eth_dev_count_avail(),
+		.queue = (uint16_t)id,
+		.replay = st->opts.replay != NULL,
+		.public_port = st->public_port,
+		.private_port = st->private_port,
+	};
+	for (uint16_t p = 0; p < FWD_MAX_PORTS; p++)
+		fw.peer[p] = FWD_NO_PORT;
+	for (unsigned p = 0; p < c->n_ports && st->opts.replay == NULL; p++)
+		if (c->ports[p].peer >= 0)
+			fw.peer[st->port_ids[p]] =
+				st->port_ids[c->ports[p].peer];
+	w->fwd = fwd_worker_create(&fw, &w->stats, socket);
+	if (w->fwd == NULL)
+		main_die("worker %u: forward: bad port count", id);
+	w->verdict = verdict_worker_create(w->fwd, r->pool, r->eve, &w->stats,
+	                                   socket);
+	if (w->verdict == NULL)
+		main_die("worker %u: verdict: out of memory", id);
+	st->workers[id] = w;
+}
+
+static void
+main_free_worker(struct main_state *st, unsigned id)
+{
+	struct worker *w = st->workers[id];
+	struct main_worker_res *r = &st->res[id];
+
+	/* Flows first: releasing them counts what is still held. */
+	flow_table_free(w->flows);
+	decode_drain(w->decode);
+	decode_worker_free(w->decode);
+	verdict_worker_free(w->verdict);
+	fwd_worker_free(w->fwd);
+	stream_worker_free(r->stream);
+	http_worker_free(r->http);
+	detect_worker_free(r->detect);
+}
+
+/* ---- ports -------------------------------------------------------------- */
+
+static void
+main_setup_ports(struct main_state *st, const char *const *devargs,
+                 unsigned n_dev)
+{
+	char err[256];
+
+	st->n_ports = (uint16_t)n_dev;
+	for (unsigned i = 0; i < n_dev; i++)
+		if (port_find(devargs[i], &st->port_ids[i]) != 0)
+			main_die("port '%s' did not appear (driver plugin "
+			         "missing? pmd_dir = '%s')", devargs[i],
+			         st->cfg.pmd_dir);
+	if (st->opts.replay != NULL) {
+		st->public_port = st->port_ids[0];
+		st->private_port = st->port_ids[1];
+	}
+	for (unsigned w = 0; w < st->n_workers; w++) {
+		unsigned lcore = rte_get_next_lcore(w == 0 ? (unsigned)-1
+		                 : st->workers[w - 1]->lcore, 1, 0);
+
+		if (lcore >= RTE_MAX_LCORE)
+			main_die("%u workers need %u lcores besides the main one",
+			         st->n_workers, st->n_workers);
+		main_create_worker(st, w, lcore);
+	}
+	for (unsigned i = 0; i < n_dev; i++) {
+		struct rte_mempool *pools[MAIN_MAX_WORKERS];
+		int receives = st->opts.replay == NULL ||
+		               st->port_ids[i] == st->public_port;
+
+		for (unsigned w = 0; w < st->n_workers; w++)
+			pools[w] = st->res[w].pool;
+		if (port_setup(st->port_ids[i],
+		               receives ? (uint16_t)st->n_workers : 0,
+		               (uint16_t)st->n_workers, pools, err,
+		               sizeof(err)) != 0)
+			main_die("%s", err);
+	}
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+static void
+main_signal(int sig)
+{
+	(void)sig;
+	worker_force_quit = 1;
+}
+
+static int
+main_workers_running(const struct main_state *st)
+{
+	for (unsigned w = 0; w < st->n_workers; w++)
+		if (!st->workers[w]->done)
+			return 1;
+	return 0;
+}
+
+static void
+main_service_loop(struct main_state *st)
+{
+	while (main_workers_running(st)) {
+		if (eve_writer_drain(st->eve, st->eve_rings, st->n_workers) == 0)
+			usleep(1000);
+	}
+}
+
+static void
+main_print_summary(struct main_state *st)
+{
+	const struct worker_stats *per[MAIN_MAX_WORKERS];
+	struct worker_stats s;
+	uint64_t first = UINT64_MAX, last = 0;
+	double secs;
+	json_t *o;
+
+	for (unsigned w = 0; w < st->n_workers; w++) {
+		per[w] = &st->workers[w]->stats;
+		if (st->workers[w]->first_rx_tsc != 0 &&
+		    st->workers[w]->first_rx_tsc < first)
+			first = st->workers[w]->first_rx_tsc;
+		if (st->workers[w]->last_rx_tsc > last)
+			last = st->workers[w]->last_rx_tsc;
+	}
+	stats_sum(per, st->n_workers, &s);
+	secs = last > first ? (double)(last - first) / (double)rte_get_tsc_hz()
+	                    : 0.0;
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"packets_in", (json_int_t)s.rx_packets,
+		"bytes_in", (json_int_t)s.rx_bytes,
+		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent),
+		"dropped", (json_int_t)stats_dropped(&s),
+		"held_at_exit", (json_int_t)(s.stream_held_at_exit +
+		                             s.frag_held_at_exit),
+		"flows", (json_int_t)s.flow_created,
+		"transactions", (json_int_t)s.http_requests,
+		"alerts", (json_int_t)s.verdict_alerts);
+	json_object_set_new(o, "drops", stats_drops_to_json(&s));
+	json_object_set_new(o, "counters", stats_to_json(&s));
+	json_object_set_new(o, "workers", json_integer(st->n_workers));
+	json_object_set_new(o, "rules", json_integer(st->db->rules.n_rules));
+	json_object_set_new(o, "elapsed_s", json_real(secs));
+	json_object_set_new(o, "mpps", json_real(secs > 0 ?
+		(double)s.rx_packets / secs / 1e6 : 0.0));
+	json_object_set_new(o, "gbps", json_real(secs > 0 ?
+		(double)s.rx_bytes * 8 / secs / 1e9 : 0.0));
+	json_dumpf(o, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(o);
+}
+
+static unsigned
+main_replay_devargs(const struct main_state *st, char devargs[2][1100])
+{
+	const struct main_opts *o = &st->opts;
+
+	snprintf(devargs[0], sizeof(devargs[0]), "net_pcap0,rx_pcap=%s,tx_pcap=%s",
+	         o->replay, o->write_reverse ? o->write_reverse : "/dev/null");
+	snprintf(devargs[1], sizeof(devargs[1]), "net_pcap1,tx_pcap=%s",
+	         o->write ? o->write : "/dev/null");
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct main_state st;
+	const char *devargs[CONFIG_MAX_PORTS];
+	char replay_devargs[2][1100];
+	unsigned n_dev = 0;
+	char err[512];
+
+	main_parse_args(argc, argv, &st.opts);
+	config_defaults(&st.cfg);
+	if (config_load(&st.cfg, st.opts.config, err, sizeof(err)) != 0)
+		main_die("%s", err);
+	if (st.opts.n_rules > 0) {
+		st.cfg.n_rule_files = 0;
+		for (unsigned i = 0; i < st.opts.n_rules; i++)
+			if (config_add_rule_file(&st.cfg, st.opts.rules[i]) != 0)
+				main_die("--rules %s: too many files",
+				         st.opts.rules[i]);
+	}
+	st.n_workers = st.opts.workers ? st.opts.workers : st.cfg.workers;
+	if (st.opts.replay != NULL) {
+		if (st.n_workers != 1)
+			main_die("replay with %u workers: not supported yet, "
+			         "use --workers 1", st.n_workers);
+		n_dev = main_replay_devargs(&st, replay_devargs);
+		devargs[0] = replay_devargs[0];
+		devargs[1] = replay_devargs[1];
+	} else {
+		if (st.cfg.n_ports == 0)
+			main_die("%s: no ports configured (or use --replay)",
+			         st.opts.config);
+		for (unsigned i = 0; i < st.cfg.n_ports; i++)
+			devargs[n_dev++] = st.cfg.ports[i].devargs;
+	}
+	if (st.opts.eve != NULL)
+		snprintf(st.cfg.eve_path, sizeof(st.cfg.eve_path), "%s",
+		         st.opts.eve);
+
+	/* Rules first: a bad rule set should fail before NICs are touched. */
+	main_build_eal_args(&st, argv[0], devargs, n_dev);
+	if (rte_eal_init(st.eal_argc, st.eal_argv) < 0)
+		main_die("EAL init: %s", rte_strerror(rte_errno));
+	if (stream_register_dynfield() != 0)
+		main_die("mbuf dynfield: %s", rte_strerror(rte_errno));
+	st.db = main_load_rules(&st.cfg);
+	st.eve = eve_writer_open(st.cfg.eve_path, rte_get_tsc_hz(), err,
+	                         sizeof(err));
+	if (st.eve == NULL)
+		main_die("EVE log: %s", err);
+	main_setup_ports(&st, devargs, n_dev);
+
+	signal(SIGINT, main_signal);
+	signal(SIGTERM, main_signal);
+	for (unsigned w = 0; w < st.n_workers; w++)
+		rte_eal_remote_launch(worker_main, st.workers[w],
+		                      st.workers[w]->lcore);
+	main_service_loop(&st);
+	rte_eal_mp_wait_lcore();
+
+	for (unsigned w = 0; w < st.n_workers; w++)
+		main_free_worker(&st, w);
+	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
+	port_close_all();
+	main_print_summary(&st);
+	eve_writer_close(st.eve);
+	ips_detect_db_free(st.db);
+	config_free(&st.cfg);
+	rte_eal_cleanup();
+	return 0;
+}

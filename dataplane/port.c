@@ -1,1 +1,105 @@
-/* placeholder: being written */
+/*
+ * port.c - port and queue setup (see port.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "port.h"
+
+/* Symmetric Toeplitz key: a repeating 0x6d5a gives the same hash for
+ * (src, dst) and (dst, src), so a flow's two directions share a queue. */
+static uint8_t port_sym_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+int
+port_find(const char *devargs, uint16_t *port_id)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	size_t n = strcspn(devargs, ",");
+
+	if (n >= sizeof(name))
+		return -1;
+	memcpy(name, devargs, n);
+	name[n] = '\0';
+	return rte_eth_dev_get_port_by_name(name, port_id) == 0 ? 0 : -1;
+}
+
+int
+port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
+           struct rte_mempool *const *pools, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	uint16_t nb_rxd = PORT_RX_DESC, nb_txd = PORT_TX_DESC;
+	int socket = rte_eth_dev_socket_id(port_id);
+	int rc;
+
+	rc = rte_eth_dev_info_get(port_id, &info);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u: info: %s", port_id, rte_strerror(-rc));
+		return -1;
+	}
+	if (n_rxq > info.max_rx_queues || n_txq > info.max_tx_queues) {
+		snprintf(err, errlen, "port %u (%s): needs %u rx / %u tx queues, "
+		         "has %u / %u", port_id, info.driver_name, n_rxq, n_txq,
+		         info.max_rx_queues, info.max_tx_queues);
+		return -1;
+	}
+	if (n_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = port_sym_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(port_sym_rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	}
+	rc = rte_eth_dev_configure(port_id, n_rxq, n_txq, &conf);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u: configure: %s", port_id,
+		         rte_strerror(-rc));
+		return -1;
+	}
+	rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
+	for (uint16_t q = 0; q < n_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL,
+		                            pools[q]);
+		if (rc != 0) {
+			snprintf(err, errlen, "port %u: rx queue %u: %s", port_id,
+			         q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	for (uint16_t q = 0; q < n_txq; q++) {
+		rc = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket, NULL);
+		if (rc != 0) {
+			snprintf(err, errlen, "port %u: tx queue %u: %s", port_id,
+			         q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	rc = rte_eth_dev_start(port_id);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u: start: %s", port_id,
+		         rte_strerror(-rc));
+		return -1;
+	}
+	rte_eth_promiscuous_enable(port_id);
+	return 0;
+}
+
+void
+port_close_all(void)
+{
+	uint16_t p;
+
+	RTE_ETH_FOREACH_DEV(p) {
+		rte_eth_dev_stop(p);
+		rte_eth_dev_close(p);
+	}
+}

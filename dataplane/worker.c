@@ -1,1 +1,100 @@
-/* placeholder: being written */
+/*
+ * worker.c - the per-lcore packet loop (see worker.h).
+ */
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "decode.h"
+#include "flow.h"
+#include "verdict.h"
+#include "worker.h"
+
+volatile int worker_force_quit;
+
+/* Flows expired per burst at most: bounds the work one burst can add. */
+#define WORKER_EXPIRE_BUDGET 64
+/* Consecutive empty polls after which a replay input is exhausted:
+ * net_pcap returns nothing only at end of file, the margin is cheap. */
+#define WORKER_REPLAY_IDLE_POLLS 256
+#define WORKER_PREFETCH_AHEAD 3
+
+static void
+worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
+              uint64_t now)
+{
+	struct pkt_ctx *ctx = &w->ctx;
+
+	w->stats.rx_packets++;
+	w->stats.rx_bytes += m->pkt_len;
+	pkt_ctx_reset(ctx);
+	ctx->in_port = port;
+	switch (decode_packet(w->decode, &m, &ctx->pm, now)) {
+	case DECODE_OK:
+		break;
+	case DECODE_NOT_IP:
+		verdict_pass(w->verdict, m, port);
+		return;
+	case DECODE_HELD:
+		return;
+	default:
+		rte_pktmbuf_free(m);    /* reason counted by decode */
+		return;
+	}
+	flow_input(w->flows, m, ctx, now);
+	verdict_apply(w->verdict, ctx);
+}
+
+static uint16_t
+worker_poll(struct worker *w, uint64_t now)
+{
+	struct rte_mbuf *pkts[WORKER_BURST];
+	uint16_t total = 0;
+
+	for (uint16_t q = 0; q < w->n_rxq; q++) {
+		uint16_t port = w->rxq[q].port;
+		uint16_t n = rte_eth_rx_burst(port, w->rxq[q].queue, pkts,
+		                              WORKER_BURST);
+
+		for (uint16_t i = 0; i < n && i < WORKER_PREFETCH_AHEAD; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + WORKER_PREFETCH_AHEAD < n)
+				rte_prefetch0(rte_pktmbuf_mtod(
+					pkts[i + WORKER_PREFETCH_AHEAD], void *));
+			worker_packet(w, pkts[i], port, now);
+		}
+		total += n;
+	}
+	return total;
+}
+
+int
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned idle = 0;
+
+	while (!worker_force_quit) {
+		uint64_t now = rte_rdtsc();
+		uint16_t n = worker_poll(w, now);
+
+		fwd_flush(w->fwd);
+		decode_flush(w->decode);
+		flow_expire(w->flows, now, WORKER_EXPIRE_BUDGET);
+		if (n > 0) {
+			if (unlikely(w->first_rx_tsc == 0))
+				w->first_rx_tsc = now;
+			w->last_rx_tsc = rte_rdtsc();
+			idle = 0;
+		} else if (w->stop_when_idle &&
+		           ++idle >= WORKER_REPLAY_IDLE_POLLS) {
+			break;
+		}
+	}
+	fwd_flush(w->fwd);
+	w->done = 1;
+	return 0;
+}

@@ -42,11 +42,13 @@
 	X(drop_ipv4_bad_options)                                          \
 	X(drop_ipv4_bad_checksum)                                         \
 	X(drop_ipv6_truncated)                                            \
+	X(drop_ipv6_bad_version)                                          \
 	X(drop_ipv6_bad_length)                                           \
 	X(drop_ipv6_bad_ext)                                              \
 	X(drop_tcp_truncated)                                             \
 	X(drop_tcp_bad_offset)                                            \
 	X(drop_tcp_bad_flags)                                             \
+	X(drop_tcp_bad_options) /* option length runs past header */     \
 	X(drop_udp_truncated)                                             \
 	X(drop_udp_bad_length)                                            \
 	X(drop_icmp_truncated)                                            \
@@ -56,6 +58,9 @@
 	X(drop_frag_overlap)    /* datagram dropped whole */             \
 	X(drop_frag_table_full)                                           \
 	X(drop_frag_invalid)                                              \
+	X(drop_frag_too_many)   /* over rte_ip_frag's 8 per datagram */  \
+	X(drop_frag_unsupported) /* IPv6 ext header before fragment */   \
+	X(drop_frag_timeout)    /* held fragments of expired datagram */ \
 	X(frag_held_at_exit)
 
 #define IPS_COUNTERS_FLOW(X)                                             \
@@ -80,6 +85,8 @@
 	X(drop_stream_overlap_mismatch)                                   \
 	X(drop_stream_out_of_window)                                      \
 	X(drop_stream_unverifiable) /* overlap of unretained bytes */    \
+	X(drop_stream_flow_gone)    /* held when the flow ended */  \
+	X(stream_hold_bypass)       /* hold full, policy bypass */  \
 	X(stream_held_at_exit)
 
 #define IPS_COUNTERS_HTTP(X)                                             \
@@ -93,6 +100,10 @@
 	X(http_anomaly_bare_lf)                                           \
 	X(http_anomaly_obs_fold)                                          \
 	X(http_anomaly_bad_request)                                       \
+	X(http_anomaly_bad_cl)       /* Content-Length not 1*DIGIT */    \
+	X(http_anomaly_bad_te)       /* TE not ending in one chunked */  \
+	X(http_anomaly_bad_header)   /* no colon, "Name :", bare CR */   \
+	X(http_anomaly_dup_host)                                          \
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \

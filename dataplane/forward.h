@@ -1,0 +1,54 @@
+/*
+ * forward.h - last stage: where a clean packet leaves, and TX batching.
+ *
+ * Owns: the output-port decision (L2 mode: the peer port of the port it
+ * came in on; replay: the private port for client-to-server packets, the
+ * public port for the rest) and per-worker TX buffers, one per port,
+ * flushed when full and once per burst.  A short TX burst frees what the
+ * NIC did not take and counts it (drop_tx_full): a worker never retries or
+ * waits.
+ *
+ * Thread: one fwd_worker per worker; it owns TX queue `queue` of every port.
+ */
+#ifndef IPS_FORWARD_H
+#define IPS_FORWARD_H
+
+#include <stdint.h>
+
+#include "stats.h"
+
+struct rte_mbuf;
+struct fwd_worker;
+
+#define FWD_MAX_PORTS 16
+#define FWD_NO_PORT UINT16_MAX
+
+struct fwd_conf {
+	uint16_t n_ports;
+	uint16_t queue;                 /* this worker's TX queue */
+	uint16_t peer[FWD_MAX_PORTS];   /* L2 pairs: port -> port */
+	uint8_t replay;                 /* route by direction, see above */
+	uint16_t public_port;           /* replay */
+	uint16_t private_port;          /* replay */
+};
+
+struct fwd_worker *fwd_worker_create(const struct fwd_conf *conf,
+                                     struct worker_stats *ws, int socket);
+void fwd_worker_free(struct fwd_worker *fw);
+
+/* Output port for a packet that came in on in_port; to_server: sent by
+ * the client of its flow (ignored outside replay).  FWD_NO_PORT if none. */
+uint16_t fwd_route(const struct fwd_worker *fw, uint16_t in_port,
+                   int to_server);
+
+/* Output port for a packet sent back toward the side in_port faces (a
+ * reset to the client). */
+uint16_t fwd_route_back(const struct fwd_worker *fw, uint16_t in_port);
+
+/* Queue m for out_port (takes ownership). */
+void fwd_send(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m);
+
+/* Transmit everything buffered.  Call once per burst. */
+void fwd_flush(struct fwd_worker *fw);
+
+#endif /* IPS_FORWARD_H */

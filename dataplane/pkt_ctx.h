@@ -1,0 +1,82 @@
+/*
+ * pkt_ctx.h - the work order one received packet carries down the chain.
+ *
+ * The worker fills the decoded header; flow adds the direction and tuple;
+ * stream decides, for the received packet and for any held segments it
+ * releases, whether each is forwarded or dropped (and counts the drop
+ * reason); detection adds the rules that fired.  The verdict stage then
+ * carries it out: logs alerts, sends resets, hands packets to forward.
+ * One pkt_ctx per worker, reused for every packet (reset by pkt_ctx_reset).
+ */
+#ifndef IPS_PKT_CTX_H
+#define IPS_PKT_CTX_H
+
+#include <stdint.h>
+
+#include "detect.h"
+#include "pkt.h"
+
+struct rte_mbuf;
+
+enum pkt_fate {
+	PKT_FORWARD = 0,
+	PKT_DROP,           /* the stage that decided counted the reason */
+};
+
+/* Held segments released by one packet come out with it; bounded by the
+ * per-flow hold limit (config caps stream_held_per_flow below this). */
+#define PKT_EMIT_MAX 64
+
+struct pkt_emit {
+	struct rte_mbuf *m;
+	uint8_t fate;       /* enum pkt_fate */
+};
+
+/* Anomaly events raised while processing the packet (bit mask). */
+#define PKT_EVENT_OVERLAP_MISMATCH  0x01
+#define PKT_EVENT_HTTP_POLICY       0x02
+#define PKT_EVENT_UNVERIFIABLE      0x04
+#define PKT_EVENT_HOLD_FULL         0x08
+
+struct pkt_ctx {
+	struct pkt_meta pm;
+	uint16_t in_port;
+	uint8_t to_server;          /* sent by the flow's client */
+	uint8_t flow_blocked;       /* set when this packet blocked its flow */
+	uint8_t events;             /* PKT_EVENT_* */
+	uint8_t rst_pending;        /* reject fired: send resets */
+	uint64_t flow_id;
+	struct detect_tuple tuple;  /* to_server orientation */
+	/* Sequence numbers for resets (reject): the next byte the server
+	 * expects from the client, and the next the client expects. */
+	uint32_t rst_seq_to_server;
+	uint32_t rst_seq_to_client;
+	struct detect_result res;
+	uint16_t n_emit;
+	struct pkt_emit emit[PKT_EMIT_MAX];
+};
+
+static inline void
+pkt_ctx_reset(struct pkt_ctx *ctx)
+{
+	ctx->to_server = 0;
+	ctx->flow_blocked = 0;
+	ctx->events = 0;
+	ctx->rst_pending = 0;
+	ctx->flow_id = 0;
+	ctx->res.verdict = DETECT_NONE;
+	ctx->res.n_fired = 0;
+	ctx->res.n_lost = 0;
+	ctx->n_emit = 0;
+}
+
+static inline void
+pkt_ctx_emit(struct pkt_ctx *ctx, struct rte_mbuf *m, uint8_t fate)
+{
+	/* Capacity is guaranteed by the hold limit; see PKT_EMIT_MAX. */
+	ctx->emit[ctx->n_emit].m = m;
+	ctx->emit[ctx->n_emit].fate = fate;
+	ctx->n_emit++;
+}
+
+#endif /* IPS_PKT_CTX_H */

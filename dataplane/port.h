@@ -1,0 +1,36 @@
+/*
+ * port.h - bring DPDK ports up: queues, RSS, mempools.
+ *
+ * Owns: port configuration from the config's devargs (one RX and one TX
+ * queue per worker on every port), symmetric RSS where the NIC has it (so
+ * both directions of a flow reach the same worker), and the per-worker
+ * mbuf pools.  Setup only: errors are returned with a message, the caller
+ * exits.
+ */
+#ifndef IPS_PORT_H
+#define IPS_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rte_mempool;
+
+#define PORT_RX_DESC 1024
+#define PORT_TX_DESC 1024
+
+/* Find the ethdev probed for devargs ("net_pcap0,rx_pcap=..." or a PCI
+ * address).  Returns 0 with *port_id set, or -1. */
+int port_find(const char *devargs, uint16_t *port_id);
+
+/*
+ * Configure port with n_rxq RX queues (queue q takes mbufs from pools[q])
+ * and n_txq TX queues, then start it.  n_rxq may be 0 for a TX-only port.
+ * Returns 0, or -1 with the reason in err.
+ */
+int port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
+               struct rte_mempool *const *pools, char *err, size_t errlen);
+
+/* Stop and close every port (flushes pcap writers). */
+void port_close_all(void);
+
+#endif /* IPS_PORT_H */

@@ -1,0 +1,95 @@
+/*
+ * stream.h - TCP reassembly with the inline-safety rule of DESIGN §5:
+ * no byte reaches the server that detection has not seen, in the order the
+ * server will see it.
+ *
+ * Owns: per-direction sequence tracking of a flow (struct stream_flow,
+ * embedded in the flow), out-of-order segments held until the gap fills,
+ * and inspected-but-unacknowledged segments kept (by mbuf reference, not by
+ * copy) so that a retransmission overlapping them can be checked byte for
+ * byte.  A segment that overlaps inspected bytes with different bytes is
+ * dropped with an anomaly event; one overlapping bytes the receiver has
+ * already acknowledged is harmless (the receiver discards them) and is
+ * forwarded; one overlapping bytes that are neither kept nor acknowledged
+ * cannot be checked and is dropped (fail closed; the sender retransmits).
+ *
+ * Client-to-server bytes of HTTP flows are handed, in order and once, to the
+ * HTTP stage.  Server-to-client bytes are tracked but not held: nothing
+ * inspects responses yet.
+ *
+ * Entry point: stream_input().  Thread: one stream_worker per worker.
+ */
+#ifndef IPS_STREAM_H
+#define IPS_STREAM_H
+
+#include <stdint.h>
+
+#include "http.h"
+#include "pkt_ctx.h"
+#include "stats.h"
+
+struct rte_mbuf;
+struct stream_worker;
+
+struct stream_conf {
+	uint32_t held_per_flow;     /* held + kept segments per direction */
+	uint32_t held_total;        /* held + kept mbufs per worker */
+	uint8_t drop_on_hold_full;  /* policy: 1 = drop, 0 = bypass (forward
+	                             * the segment uninspected, counted) */
+};
+
+struct stream_dir {
+	uint32_t next_seq;          /* next byte to inspect and forward */
+	uint32_t acked;             /* highest ACK from the peer */
+	struct rte_mbuf *held;      /* out of order, sorted by seq */
+	struct rte_mbuf *kept;      /* inspected, forwarded, not yet acked */
+	struct rte_mbuf *kept_tail;
+	uint16_t n_held;
+	uint16_t n_kept;
+	uint8_t seq_known;
+	uint8_t acked_known;
+};
+
+#define STREAM_CLIENT 0
+#define STREAM_SERVER 1
+
+struct stream_flow {
+	struct stream_dir dir[2];   /* [STREAM_CLIENT] = client->server */
+	struct http_flow http;
+	uint32_t client_ack;        /* last ACK number the client sent */
+	uint8_t inspect;            /* client bytes go to HTTP */
+	uint8_t probed;             /* HTTP-by-content decision made */
+	uint8_t http_port;          /* server port is a configured HTTP port */
+};
+
+/* Register the mbuf dynamic field segments are linked through.  Setup
+ * only, before any worker starts.  Returns 0 or -1 (rte_errno set). */
+int stream_register_dynfield(void);
+
+struct stream_worker *stream_worker_create(const struct stream_conf *conf,
+                                           struct http_worker *hw,
+                                           struct worker_stats *ws);
+void stream_worker_free(struct stream_worker *sw);
+
+/* Start tracking a flow.  http_port: the server port is one of the
+ * configured HTTP ports (otherwise HTTP is looked for by content when
+ * probe is set). */
+void stream_flow_init(struct stream_flow *sf, int http_port, int probe);
+
+/*
+ * Process one TCP segment m (decoded in ctx->pm, direction in
+ * ctx->to_server).  Appends to ctx->emit the packets to send or drop now,
+ * in order: m itself unless it is held, then any held segments it
+ * released.  Sets ctx->flow_blocked when detection or policy blocked the
+ * flow (every later emitted packet is then a drop).
+ */
+void stream_input(struct stream_worker *sw, struct stream_flow *sf,
+                  struct rte_mbuf *m, struct pkt_ctx *ctx);
+
+/* The flow ends: free held segments (counted drop_stream_flow_gone, or
+ * stream_held_at_exit when at_exit), release kept ones and the HTTP
+ * transaction. */
+void stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
+                         int at_exit);
+
+#endif /* IPS_STREAM_H */

@@ -1,0 +1,43 @@
+/*
+ * verdict.h - carry out what the earlier stages decided for a packet.
+ *
+ * Owns: turning fired rules into EVE alert records and anomaly bits into
+ * anomaly records (pushed to the worker's ring, never written here), TCP
+ * resets for `reject` (to both ends, with sequence numbers the endpoints
+ * accept), and handing each emitted packet to forward or freeing it.
+ *
+ * Entry point: verdict_apply().  Thread: one verdict_worker per worker.
+ */
+#ifndef IPS_VERDICT_H
+#define IPS_VERDICT_H
+
+#include <stdint.h>
+
+#include "forward.h"
+#include "pkt_ctx.h"
+#include "stats.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+struct verdict_worker;
+
+struct verdict_worker *verdict_worker_create(struct fwd_worker *fw,
+                                             struct rte_mempool *pool,
+                                             struct rte_ring *eve,
+                                             struct worker_stats *ws,
+                                             int socket);
+void verdict_worker_free(struct verdict_worker *vw);
+
+/* Log, reset, forward or drop everything ctx->emit holds. */
+void verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx);
+
+/* A packet no stage inspects (not IP): forward it as it is. */
+void verdict_pass(struct verdict_worker *vw, struct rte_mbuf *m,
+                  uint16_t in_port);
+
+/* Raise an anomaly event outside a flow (decode layer). */
+void verdict_anomaly(struct verdict_worker *vw, const struct pkt_ctx *ctx,
+                     const char *layer, const char *event);
+
+#endif /* IPS_VERDICT_H */
