@@ -146,7 +146,9 @@ flow_table_create(const struct flow_conf *conf, struct stream_worker *sw,
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters hp = {
 		.name = name,
-		.entries = conf->capacity,
+		/* rte_hash needs at least one bucket (8 entries); the
+		 * configured capacity is enforced by count. */
+		.entries = conf->capacity < 8 ? 8 : conf->capacity,
 		.key_len = sizeof(struct flow_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = conf->socket,

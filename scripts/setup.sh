@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install every Debian package the build, the demo, the tests and the
+# benchmark need, then build the release tree (build/).  Idempotent.
+# Usage: scripts/setup.sh [--asan] [--fuzz]   (extra build trees for tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential pkg-config meson ninja-build git
+  dpdk dpdk-dev libdpdk-dev libhyperscan-dev libjansson-dev libconfig-dev
+  libpcap-dev libcmocka-dev
+  clang libclang-rt-14-dev          # libFuzzer, sanitizers
+  python3 python3-scapy python3-pytest python3-matplotlib python3-yaml
+  libhtp-dev                         # test oracle only
+  iproute2 ethtool tcpdump curl      # netns end-to-end tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+build_tree() {  # dir, meson options...
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >&2
+  fi
+  ninja -C "$dir" >&2
+}
+
+build_tree build
+for arg in "$@"; do
+  case "$arg" in
+    --asan) build_tree build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false ;;
+    --fuzz) CC=clang build_tree build-fuzz -Dbuildtype=debug -Dfuzz=true -Db_lundef=false ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
