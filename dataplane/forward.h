@@ -20,7 +20,7 @@
 struct rte_mbuf;
 struct fwd_worker;
 
-#define FWD_MAX_PORTS 16
+#define FWD_MAX_PORTS 32
 #define FWD_NO_PORT UINT16_MAX
 
 struct fwd_conf {

@@ -12,6 +12,7 @@
  *                 [--write-reverse REV.pcap]] [--eve FILE] [--rules FILE]...
  *                 [--workers N]
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -38,6 +39,7 @@
 #include "http.h"
 #include "ips/detect_db.h"
 #include "port.h"
+#include "replay.h"
 #include "stats.h"
 #include "stream.h"
 #include "verdict.h"
@@ -71,14 +73,21 @@ struct main_state {
 	struct ips_detect_db *db;
 	uint16_t n_ports;
 	uint16_t port_ids[CONFIG_MAX_PORTS];
-	uint16_t public_port, private_port;     /* replay */
+	/* replay: worker w reads public port pub[w] (its share of the
+	 * capture) and writes priv[w]; one TX queue each. */
+	uint16_t replay_pub[MAIN_MAX_WORKERS];
+	uint16_t replay_priv[MAIN_MAX_WORKERS];
+	char replay_dir[256];                   /* per-worker files, N > 1 */
+	char replay_in[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
+	char replay_out[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
+	char replay_rev[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
 	unsigned n_workers;
 	struct worker *workers[MAIN_MAX_WORKERS];
 	struct main_worker_res res[MAIN_MAX_WORKERS];
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
 	/* EAL argv and the strings behind it */
-	char *eal_argv[CONFIG_MAX_EAL_ARGS + 4 * CONFIG_MAX_PORTS + 16];
+	char *eal_argv[CONFIG_MAX_EAL_ARGS + 8 * MAIN_MAX_WORKERS + 16];
 	int eal_argc;
 };
 
@@ -226,9 +235,22 @@ main_build_eal_args(struct main_state *st, const char *argv0,
 	for (unsigned i = 0; i < st->cfg.n_eal_args; i++)
 		main_eal_push(st, st->cfg.eal_args[i]);
 	if (!main_eal_has(&st->cfg, lcore_flags)) {
-		/* main lcore for the service thread, then one per worker */
-		snprintf(buf, sizeof(buf), "0-%u", st->n_workers);
-		main_eal_push(st, "-l");
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		/* lcore 0 runs the service thread, lcores 1..N the workers.
+		 * With fewer CPUs than that, workers are spread over the CPUs
+		 * and the (mostly sleeping) service thread shares CPU 0. */
+		if (cpus < 1 || (long)st->n_workers + 1 <= cpus) {
+			snprintf(buf, sizeof(buf), "0-%u", st->n_workers);
+			main_eal_push(st, "-l");
+		} else {
+			size_t o = (size_t)snprintf(buf, sizeof(buf), "0@0");
+
+			for (unsigned w = 1; w <= st->n_workers && o < sizeof(buf); w++)
+				o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+				                      ",%u@%ld", w, (long)(w - 1) % cpus);
+			main_eal_push(st, "--lcores");
+		}
 		main_eal_push(st, buf);
 	}
 	main_eal_plugins(st, devargs, n_dev);
@@ -322,13 +344,17 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	w->lcore = lcore;
 	w->stop_when_idle = st->opts.replay != NULL;
 
-	/* RX: this worker's queue on every port that receives. */
-	for (uint16_t p = 0; p < st->n_ports; p++) {
-		if (st->opts.replay != NULL && st->port_ids[p] != st->public_port)
-			continue;
-		w->rxq[w->n_rxq].port = st->port_ids[p];
-		w->rxq[w->n_rxq].queue = (uint16_t)id;
-		w->n_rxq++;
+	/* RX: this worker's queue on every port; in replay, its own port. */
+	if (st->opts.replay != NULL) {
+		w->rxq[0].port = st->replay_pub[id];
+		w->rxq[0].queue = 0;
+		w->n_rxq = 1;
+	} else {
+		for (uint16_t p = 0; p < st->n_ports; p++) {
+			w->rxq[w->n_rxq].port = st->port_ids[p];
+			w->rxq[w->n_rxq].queue = (uint16_t)id;
+			w->n_rxq++;
+		}
 	}
 	snprintf(name, sizeof(name), "mbufs_w%u", id);
 	r->pool = rte_pktmbuf_pool_create(name, main_pool_size(st, w->n_rxq),
@@ -394,10 +420,10 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 
 	struct fwd_conf fw = {
 		.n_ports = rte_eth_dev_count_avail(),
-		.queue = (uint16_t)id,
+		.queue = st->opts.replay != NULL ? 0 : (uint16_t)id,
 		.replay = st->opts.replay != NULL,
-		.public_port = st->public_port,
-		.private_port = st->private_port,
+		.public_port = st->replay_pub[id],
+		.private_port = st->replay_priv[id],
 	};
 	for (uint16_t p = 0; p < FWD_MAX_PORTS; p++)
 		fw.peer[p] = FWD_NO_PORT;
@@ -447,8 +473,10 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 			         "missing? pmd_dir = '%s')", devargs[i],
 			         st->cfg.pmd_dir);
 	if (st->opts.replay != NULL) {
-		st->public_port = st->port_ids[0];
-		st->private_port = st->port_ids[1];
+		for (unsigned w = 0; w < st->n_workers; w++) {
+			st->replay_pub[w] = st->port_ids[2 * w];
+			st->replay_priv[w] = st->port_ids[2 * w + 1];
+		}
 	}
 	for (unsigned w = 0; w < st->n_workers; w++) {
 		unsigned lcore = rte_get_next_lcore(w == 0 ? (unsigned)-1
@@ -461,14 +489,18 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 	}
 	for (unsigned i = 0; i < n_dev; i++) {
 		struct rte_mempool *pools[MAIN_MAX_WORKERS];
-		int receives = st->opts.replay == NULL ||
-		               st->port_ids[i] == st->public_port;
+		uint16_t n_rxq = (uint16_t)st->n_workers;
+		uint16_t n_txq = (uint16_t)st->n_workers;
 
 		for (unsigned w = 0; w < st->n_workers; w++)
 			pools[w] = st->res[w].pool;
-		if (port_setup(st->port_ids[i],
-		               receives ? (uint16_t)st->n_workers : 0,
-		               (uint16_t)st->n_workers, pools, err,
+		if (st->opts.replay != NULL) {
+			/* even: worker i/2's public port, odd: its private */
+			pools[0] = st->res[i / 2].pool;
+			n_rxq = (i % 2 == 0) ? 1 : 0;
+			n_txq = 1;
+		}
+		if (port_setup(st->port_ids[i], n_rxq, n_txq, pools, err,
 		               sizeof(err)) != 0)
 			main_die("%s", err);
 	}
@@ -546,24 +578,82 @@ main_print_summary(struct main_state *st)
 	json_decref(o);
 }
 
+/*
+ * Replay ports: per worker a public net_pcap reading its share of the
+ * capture (all of it with one worker) and a private one writing what is
+ * forwarded.  With several workers each writes its own files, merged
+ * after the run.
+ */
 static unsigned
-main_replay_devargs(const struct main_state *st, char devargs[2][1100])
+main_replay_devargs(struct main_state *st, char devargs[][1100])
 {
 	const struct main_opts *o = &st->opts;
+	unsigned n = st->n_workers;
+	char err[512];
 
-	snprintf(devargs[0], sizeof(devargs[0]), "net_pcap0,rx_pcap=%s,tx_pcap=%s",
-	         o->replay, o->write_reverse ? o->write_reverse : "/dev/null");
-	snprintf(devargs[1], sizeof(devargs[1]), "net_pcap1,tx_pcap=%s",
-	         o->write ? o->write : "/dev/null");
-	return 2;
+	if (n == 1) {
+		snprintf(st->replay_in[0], REPLAY_PATH_MAX, "%s", o->replay);
+		snprintf(st->replay_rev[0], REPLAY_PATH_MAX, "%s",
+		         o->write_reverse ? o->write_reverse : "/dev/null");
+		snprintf(st->replay_out[0], REPLAY_PATH_MAX, "%s",
+		         o->write ? o->write : "/dev/null");
+	} else {
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(st->replay_dir, sizeof(st->replay_dir),
+		         "%s/ips-replay-XXXXXX", tmp ? tmp : "/tmp");
+		if (mkdtemp(st->replay_dir) == NULL)
+			main_die("%s: %s", st->replay_dir, strerror(errno));
+		if (replay_split(o->replay, n, st->replay_dir, st->replay_in,
+		                 err, sizeof(err)) != 0)
+			main_die("%s", err);
+		for (unsigned w = 0; w < n; w++) {
+			snprintf(st->replay_out[w], REPLAY_PATH_MAX,
+			         "%s/out.%u.pcap", st->replay_dir, w);
+			snprintf(st->replay_rev[w], REPLAY_PATH_MAX,
+			         "%s/rev.%u.pcap", st->replay_dir, w);
+		}
+	}
+	for (unsigned w = 0; w < n; w++) {
+		snprintf(devargs[2 * w], 1100, "net_pcap%u,rx_pcap=%s,tx_pcap=%s",
+		         2 * w, st->replay_in[w], st->replay_rev[w]);
+		snprintf(devargs[2 * w + 1], 1100, "net_pcap%u,tx_pcap=%s",
+		         2 * w + 1, st->replay_out[w]);
+	}
+	return 2 * n;
+}
+
+/* Gather the workers' output files and remove the per-worker files. */
+static void
+main_replay_finish(struct main_state *st)
+{
+	const struct main_opts *o = &st->opts;
+	char err[512];
+
+	if (st->replay_dir[0] == '\0')
+		return;
+	if (o->write != NULL &&
+	    replay_merge(st->replay_out, st->n_workers, o->write, err,
+	                 sizeof(err)) != 0)
+		main_die("merging outputs: %s", err);
+	if (o->write_reverse != NULL &&
+	    replay_merge(st->replay_rev, st->n_workers, o->write_reverse, err,
+	                 sizeof(err)) != 0)
+		main_die("merging outputs: %s", err);
+	for (unsigned w = 0; w < st->n_workers; w++) {
+		unlink(st->replay_in[w]);
+		unlink(st->replay_out[w]);
+		unlink(st->replay_rev[w]);
+	}
+	rmdir(st->replay_dir);
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct main_state st;
-	const char *devargs[CONFIG_MAX_PORTS];
-	char replay_devargs[2][1100];
+	const char *devargs[2 * MAIN_MAX_WORKERS];
+	static char replay_devargs[2 * MAIN_MAX_WORKERS][1100];
 	unsigned n_dev = 0;
 	char err[512];
 
@@ -579,13 +669,14 @@ main(int argc, char **argv)
 				         st.opts.rules[i]);
 	}
 	st.n_workers = st.opts.workers ? st.opts.workers : st.cfg.workers;
+	if (st.n_workers > MAIN_MAX_WORKERS)
+		main_die("workers: at most %d", MAIN_MAX_WORKERS);
 	if (st.opts.replay != NULL) {
-		if (st.n_workers != 1)
-			main_die("replay with %u workers: not supported yet, "
-			         "use --workers 1", st.n_workers);
+		if (2 * st.n_workers > FWD_MAX_PORTS)
+			main_die("replay: at most %d workers", FWD_MAX_PORTS / 2);
 		n_dev = main_replay_devargs(&st, replay_devargs);
-		devargs[0] = replay_devargs[0];
-		devargs[1] = replay_devargs[1];
+		for (unsigned i = 0; i < n_dev; i++)
+			devargs[i] = replay_devargs[i];
 	} else {
 		if (st.cfg.n_ports == 0)
 			main_die("%s: no ports configured (or use --replay)",
@@ -622,6 +713,7 @@ main(int argc, char **argv)
 		main_free_worker(&st, w);
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
+	main_replay_finish(&st);
 	main_print_summary(&st);
 	eve_writer_close(st.eve);
 	ips_detect_db_free(st.db);

@@ -300,8 +300,12 @@ static void
 stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 {
 	ctx->flow_blocked = 1;
+	const struct stream_dir *srv = &sf->dir[STREAM_SERVER];
+
 	ctx->rst_seq_to_server = seg_seq;
-	ctx->rst_seq_to_client = sf->client_ack;
+	/* The client accepts a reset at its RCV.NXT: the end of what the
+	 * server sent, which may be ahead of the client's last ACK. */
+	ctx->rst_seq_to_client = srv->seq_known ? srv->next_seq : sf->client_ack;
 	if (ctx->res.verdict == DETECT_REJECT)
 		ctx->rst_pending = 1;
 }
@@ -339,8 +343,8 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 			pkt_ctx_emit(ctx, m, PKT_DROP);
 			return;
 		}
+		ws->stream_retransmit_same++;
 		if (!SEQ_GT(e, d->next_seq)) {
-			ws->stream_retransmit_same++;
 			pkt_ctx_emit(ctx, m, PKT_FORWARD);
 			return;
 		}
@@ -361,7 +365,7 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 		int r = stream_feed_http(sw, sf, m, new_off, new_len, ctx);
 
 		if (r != HTTP_CONTINUE) {
-			ws->drop_policy++;
+			/* HTTP counted the reason (drop_http_*). */
 			ctx->events |= PKT_EVENT_HTTP_POLICY;
 			stream_block(ctx, sf, seg_seq);
 			pkt_ctx_emit(ctx, m, PKT_DROP);

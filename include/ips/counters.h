@@ -122,9 +122,7 @@
 	X(verdict_rejects)                                                \
 	X(verdict_rst_sent)                                               \
 	X(drop_rule)              /* a drop/reject rule matched */       \
-	X(drop_policy)            /* fail-closed policy, see events */   \
-	X(eve_ring_full)          /* alert record lost, never blocks */  \
-	X(eve_pool_empty)
+	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \
 	IPS_COUNTERS_PORT(X)     \

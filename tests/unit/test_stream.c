@@ -334,13 +334,16 @@ test_reject_gives_reset_sequence_numbers(void **state)
 {
 	(void)state;
 	verdict_on_evil = DETECT_REJECT;
-	feed(1, C(0), PKT_TCP_ACK, ACK_S + 7, "GET /");
+	feed(1, C(0), PKT_TCP_ACK, ACK_S, "GET /");
 	release_emitted();
-	feed(1, C(5), PKT_TCP_ACK, ACK_S + 7, "EVIL");
+	/* The server sends 7 bytes the client has not acknowledged yet. */
+	feed(0, ACK_S, PKT_TCP_ACK, C(5), "HTTP/1.");
+	release_emitted();
+	feed(1, C(5), PKT_TCP_ACK, ACK_S, "EVIL");
 	assert_int_equal(ctx.emit[0].fate, PKT_DROP);
 	assert_true(ctx.rst_pending);
 	/* The server has every byte before the dropped segment; the client
-	 * expects the server's next byte, which it just acknowledged. */
+	 * expects the byte after the server's last one, acked or not. */
 	assert_int_equal(ctx.rst_seq_to_server, C(5));
 	assert_int_equal(ctx.rst_seq_to_client, ACK_S + 7);
 	release_emitted();
@@ -357,7 +360,7 @@ test_policy_drop_blocks(void **state)
 	assert_true(ctx.flow_blocked);
 	assert_true(ctx.events & PKT_EVENT_HTTP_POLICY);
 	release_emitted();
-	assert_int_equal(ws.drop_policy, 1);
+	assert_int_equal(ws.drop_rule, 0);     /* HTTP counts its reason */
 }
 
 static void
