@@ -56,6 +56,8 @@ struct main_opts {
 	const char *rules[CONFIG_MAX_RULE_FILES];
 	unsigned n_rules;
 	unsigned workers;
+	int preload;            /* replay from memory: infinite_rx, one pass */
+	int inspect;            /* 0: decode and forward only */
 };
 
 /* Everything a worker owns that is not in struct worker itself. */
@@ -81,6 +83,7 @@ struct main_state {
 	char replay_in[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
 	char replay_out[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
 	char replay_rev[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
+	uint64_t replay_packets[MAIN_MAX_WORKERS];  /* per worker, preload */
 	unsigned n_workers;
 	struct worker *workers[MAIN_MAX_WORKERS];
 	struct main_worker_res res[MAIN_MAX_WORKERS];
@@ -111,7 +114,10 @@ main_usage(void)
 	        "usage: ips-dataplane --config FILE [--replay IN.pcap "
 	        "[--write OUT.pcap] [--write-reverse REV.pcap]]\n"
 	        "                     [--eve FILE] [--rules FILE]... "
-	        "[--workers N]\n");
+	        "[--workers N] [--preload] [--inspect full|none]\n"
+	        "  --preload       replay from memory (net_pcap infinite_rx), "
+	        "one pass\n"
+	        "  --inspect none  decode and forward only (I/O baseline)\n");
 	exit(2);
 }
 
@@ -126,13 +132,16 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "eve", required_argument, NULL, 'e' },
 		{ "rules", required_argument, NULL, 'R' },
 		{ "workers", required_argument, NULL, 'n' },
+		{ "preload", no_argument, NULL, 'P' },
+		{ "inspect", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:n:h", longopts,
+	o->inspect = 1;
+	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:n:PI:h", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -156,14 +165,21 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 			o->workers = (unsigned)n;
 			break;
 		}
+		case 'P': o->preload = 1; break;
+		case 'I':
+			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "none") != 0)
+				main_die("--inspect: expected full or none");
+			o->inspect = strcmp(optarg, "full") == 0;
+			break;
 		default:
 			main_usage();
 		}
 	}
 	if (o->config == NULL || optind != argc)
 		main_usage();
-	if ((o->write != NULL || o->write_reverse != NULL) && o->replay == NULL)
-		main_die("--write and --write-reverse need --replay");
+	if ((o->write != NULL || o->write_reverse != NULL || o->preload) &&
+	    o->replay == NULL)
+		main_die("--write, --write-reverse and --preload need --replay");
 }
 
 /* ---- EAL arguments ----------------------------------------------------- */
@@ -317,15 +333,17 @@ main_load_rules(const struct ips_config *c)
  * per-lcore cache.
  */
 static unsigned
-main_pool_size(const struct main_state *st, unsigned n_rxq)
+main_pool_size(const struct main_state *st, unsigned id, unsigned n_rxq)
 {
 	const struct config_limits *l = &st->cfg.limits;
+	/* A preloaded capture lives in the pool for the whole run. */
+	uint64_t preload = st->opts.preload ? st->replay_packets[id] : 0;
 
 	if (l->mbufs != 0)
-		return l->mbufs;
+		return l->mbufs + (unsigned)preload;
 	return n_rxq * PORT_RX_DESC + st->n_ports * PORT_TX_DESC +
 	       2 * WORKER_BURST + l->stream_held + 4 * l->frag_datagrams +
-	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE;
+	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)preload;
 }
 
 static void
@@ -357,12 +375,15 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		}
 	}
 	snprintf(name, sizeof(name), "mbufs_w%u", id);
-	r->pool = rte_pktmbuf_pool_create(name, main_pool_size(st, w->n_rxq),
+	w->inspect = (uint8_t)st->opts.inspect;
+	if (st->opts.preload)
+		w->rx_budget = st->replay_packets[id];
+	r->pool = rte_pktmbuf_pool_create(name, main_pool_size(st, id, w->n_rxq),
 	                                  RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
 	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (r->pool == NULL)
 		main_die("worker %u: mbuf pool of %u: %s (raise -m in eal?)", id,
-		         main_pool_size(st, w->n_rxq), rte_strerror(rte_errno));
+		         main_pool_size(st, id, w->n_rxq), rte_strerror(rte_errno));
 	r->eve = eve_ring_create(id, c->limits.alert_ring, socket);
 	if (r->eve == NULL)
 		main_die("worker %u: alert ring: %s", id, rte_strerror(rte_errno));
@@ -594,9 +615,12 @@ main_replay_devargs(struct main_state *st, char devargs[][1100])
 	if (n == 1) {
 		snprintf(st->replay_in[0], REPLAY_PATH_MAX, "%s", o->replay);
 		snprintf(st->replay_rev[0], REPLAY_PATH_MAX, "%s",
-		         o->write_reverse ? o->write_reverse : "/dev/null");
+		         o->write_reverse ? o->write_reverse : "");
 		snprintf(st->replay_out[0], REPLAY_PATH_MAX, "%s",
-		         o->write ? o->write : "/dev/null");
+		         o->write ? o->write : "");
+		if (o->preload && replay_count(o->replay, &st->replay_packets[0],
+		                               err, sizeof(err)) != 0)
+			main_die("%s", err);
 	} else {
 		const char *tmp = getenv("TMPDIR");
 
@@ -605,20 +629,32 @@ main_replay_devargs(struct main_state *st, char devargs[][1100])
 		if (mkdtemp(st->replay_dir) == NULL)
 			main_die("%s: %s", st->replay_dir, strerror(errno));
 		if (replay_split(o->replay, n, st->replay_dir, st->replay_in,
-		                 err, sizeof(err)) != 0)
+		                 st->replay_packets, err, sizeof(err)) != 0)
 			main_die("%s", err);
 		for (unsigned w = 0; w < n; w++) {
-			snprintf(st->replay_out[w], REPLAY_PATH_MAX,
-			         "%s/out.%u.pcap", st->replay_dir, w);
-			snprintf(st->replay_rev[w], REPLAY_PATH_MAX,
-			         "%s/rev.%u.pcap", st->replay_dir, w);
+			if (o->write != NULL)
+				snprintf(st->replay_out[w], REPLAY_PATH_MAX,
+				         "%s/out.%u.pcap", st->replay_dir, w);
+			if (o->write_reverse != NULL)
+				snprintf(st->replay_rev[w], REPLAY_PATH_MAX,
+				         "%s/rev.%u.pcap", st->replay_dir, w);
 		}
 	}
+	/* Nothing to write: net_pcap drops what it is given to send and
+	 * net_null swallows it, so no file work enters the timed window. */
 	for (unsigned w = 0; w < n; w++) {
-		snprintf(devargs[2 * w], 1100, "net_pcap%u,rx_pcap=%s,tx_pcap=%s",
-		         2 * w, st->replay_in[w], st->replay_rev[w]);
-		snprintf(devargs[2 * w + 1], 1100, "net_pcap%u,tx_pcap=%s",
-		         2 * w + 1, st->replay_out[w]);
+		char tx[REPLAY_PATH_MAX + 16] = "";
+
+		if (st->replay_rev[w][0] != '\0')
+			snprintf(tx, sizeof(tx), ",tx_pcap=%s", st->replay_rev[w]);
+		snprintf(devargs[2 * w], 1100, "net_pcap%u,rx_pcap=%s%s%s",
+		         2 * w, st->replay_in[w], tx,
+		         o->preload ? ",infinite_rx=1" : "");
+		if (st->replay_out[w][0] != '\0')
+			snprintf(devargs[2 * w + 1], 1100, "net_pcap%u,tx_pcap=%s",
+			         2 * w + 1, st->replay_out[w]);
+		else
+			snprintf(devargs[2 * w + 1], 1100, "net_null%u", w);
 	}
 	return 2 * n;
 }
@@ -632,6 +668,9 @@ main_replay_finish(struct main_state *st)
 
 	if (st->replay_dir[0] == '\0')
 		return;
+	/* Split inputs go first, so they go even if a merge fails. */
+	for (unsigned w = 0; w < st->n_workers; w++)
+		unlink(st->replay_in[w]);
 	if (o->write != NULL &&
 	    replay_merge(st->replay_out, st->n_workers, o->write, err,
 	                 sizeof(err)) != 0)
@@ -641,9 +680,10 @@ main_replay_finish(struct main_state *st)
 	                 sizeof(err)) != 0)
 		main_die("merging outputs: %s", err);
 	for (unsigned w = 0; w < st->n_workers; w++) {
-		unlink(st->replay_in[w]);
-		unlink(st->replay_out[w]);
-		unlink(st->replay_rev[w]);
+		if (st->replay_out[w][0] != '\0')
+			unlink(st->replay_out[w]);
+		if (st->replay_rev[w][0] != '\0')
+			unlink(st->replay_rev[w]);
 	}
 	rmdir(st->replay_dir);
 }

@@ -116,8 +116,24 @@ replay_worker_of(const uint8_t *frame, uint32_t len, unsigned n)
 }
 
 int
+replay_count(const char *path, uint64_t *count, char *err, size_t errlen)
+{
+	struct replay_reader r;
+	int more;
+
+	*count = 0;
+	if (replay_open(&r, path, err, errlen) != 0)
+		return -1;
+	while ((more = replay_next(&r, err, errlen)) == 1)
+		(*count)++;
+	replay_close(&r);
+	return more < 0 ? -1 : 0;
+}
+
+int
 replay_split(const char *in, unsigned n, const char *dir,
-             char parts[][REPLAY_PATH_MAX], char *err, size_t errlen)
+             char parts[][REPLAY_PATH_MAX], uint64_t *counts,
+             char *err, size_t errlen)
 {
 	struct replay_reader r;
 	FILE *out[64] = { 0 };
@@ -130,6 +146,7 @@ replay_split(const char *in, unsigned n, const char *dir,
 	if (replay_open(&r, in, err, errlen) != 0)
 		return -1;
 	for (unsigned w = 0; w < n; w++) {
+		counts[w] = 0;
 		snprintf(parts[w], REPLAY_PATH_MAX, "%s/in.%u.pcap", dir, w);
 		out[w] = fopen(parts[w], "wb");
 		if (out[w] == NULL ||
@@ -141,6 +158,7 @@ replay_split(const char *in, unsigned n, const char *dir,
 	while ((more = replay_next(&r, err, errlen)) == 1) {
 		unsigned w = replay_worker_of(r.frame, r.rec.caplen, n);
 
+		counts[w]++;
 		if (replay_write_rec(out[w], &r) != 0) {
 			snprintf(err, errlen, "%s: %s", parts[w], strerror(errno));
 			goto done;

@@ -18,11 +18,15 @@
 
 /*
  * Write parts[w] = "<dir>/in.<w>.pcap" for w < n, each holding the packets
- * of IN whose flow hashes to w.  IP fragments (no ports) hash on their
+ * of IN whose flow hashes to w; counts[w] is how many.  IP fragments (no ports) hash on their
  * addresses only.  Returns 0, or -1 with the reason in err.
  */
 int replay_split(const char *in, unsigned n, const char *dir,
-                 char parts[][REPLAY_PATH_MAX], char *err, size_t errlen);
+                 char parts[][REPLAY_PATH_MAX], uint64_t *counts,
+                 char *err, size_t errlen);
+
+/* Count the records of a capture.  Returns 0 or -1 with err. */
+int replay_count(const char *path, uint64_t *count, char *err, size_t errlen);
 
 /* Merge n captures into out by record timestamp (stable: ties keep part
  * order, so each part's own order is kept).  Returns 0 or -1 with err. */

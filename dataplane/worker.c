@@ -33,6 +33,10 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 	ctx->in_port = port;
 	switch (decode_packet(w->decode, &m, &ctx->pm, now)) {
 	case DECODE_OK:
+		if (unlikely(!w->inspect)) {
+			verdict_pass(w->verdict, m, port);
+			return;
+		}
 		break;
 	case DECODE_NOT_IP:
 		verdict_pass(w->verdict, m, port);
@@ -55,8 +59,14 @@ worker_poll(struct worker *w, uint64_t now)
 
 	for (uint16_t q = 0; q < w->n_rxq; q++) {
 		uint16_t port = w->rxq[q].port;
-		uint16_t n = rte_eth_rx_burst(port, w->rxq[q].queue, pkts,
-		                              WORKER_BURST);
+		uint16_t want = WORKER_BURST;
+		uint16_t n;
+
+		/* A preloaded capture loops forever: read exactly one pass. */
+		if (w->rx_budget != 0 &&
+		    w->rx_budget - w->stats.rx_packets < want)
+			want = (uint16_t)(w->rx_budget - w->stats.rx_packets);
+		n = rte_eth_rx_burst(port, w->rxq[q].queue, pkts, want);
 
 		for (uint16_t i = 0; i < n && i < WORKER_PREFETCH_AHEAD; i++)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -93,6 +103,8 @@ worker_main(void *arg)
 		           ++idle >= WORKER_REPLAY_IDLE_POLLS) {
 			break;
 		}
+		if (w->rx_budget != 0 && w->stats.rx_packets >= w->rx_budget)
+			break;
 	}
 	fwd_flush(w->fwd);
 	w->done = 1;

@@ -35,6 +35,10 @@ struct worker {
 	uint16_t n_rxq;
 	struct worker_rxq rxq[WORKER_MAX_RXQ];
 	uint8_t stop_when_idle;         /* replay: input exhausted = done */
+	uint8_t inspect;                /* 0: decode and forward only (the
+	                                 * benchmark's I/O limit) */
+	uint64_t rx_budget;             /* preloaded replay: packets of one
+	                                 * pass; 0 = unlimited */
 	volatile uint8_t done;
 	uint64_t first_rx_tsc;
 	uint64_t last_rx_tsc;
