@@ -1,1 +1,319 @@
-/* placeholder: being written */
+/*
+ * rule_compile.c - parsed rules to Hyperscan databases (detect_db.h).
+ *
+ * Owns rule ordering (action priority, then file order), the pattern table
+ * that maps Hyperscan ids back to rule conditions, literal escaping, and one
+ * database per inspected buffer.  Runs on the control side only: compiling
+ * can take seconds and must never run on a worker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ips/detect_db.h"
+
+/* Expressions of one buffer, gathered before hs_compile_ext_multi. */
+struct rc_exprs {
+	const char **expr;
+	unsigned *flags;
+	unsigned *ids;
+	const hs_expr_ext_t **ext;
+	uint32_t n;
+};
+
+static uint64_t rc_generation;
+
+static double
+rc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A literal becomes a regex of \xHH escapes: no metacharacter in a content
+ * can change its meaning.  endswith anchors it at the end of the data. */
+static char *
+rc_literal_regex(const uint8_t *b, uint32_t len, int endswith)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *s = malloc((size_t)len * 4 + 3);
+
+	if (s == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < len; i++) {
+		s[i * 4] = '\\';
+		s[i * 4 + 1] = 'x';
+		s[i * 4 + 2] = hex[b[i] >> 4];
+		s[i * 4 + 3] = hex[b[i] & 15];
+	}
+	strcpy(s + (size_t)len * 4, endswith ? "\\z" : "");
+	return s;
+}
+
+/* Expression text, flags and extended parameters for one condition. */
+static int
+rc_expression(const struct ips_cond *cd, char **expr, unsigned *flags,
+              hs_expr_ext_t *ext)
+{
+	memset(ext, 0, sizeof(*ext));
+	if (cd->kind == IPS_COND_PCRE) {
+		*expr = strdup((const char *)cd->bytes);
+		*flags = cd->hs_flags | HS_FLAG_SINGLEMATCH;
+		return *expr ? 0 : -1;
+	}
+	*expr = rc_literal_regex(cd->bytes, cd->len, cd->endswith);
+	*flags = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH |
+	         (cd->nocase ? HS_FLAG_CASELESS : 0);
+	/* Offsets are of the match end: a literal of len bytes starting at or
+	 * after offset ends at offset+len or later, and within depth bytes of
+	 * offset ends at offset+depth at most. */
+	if (cd->offset) {
+		ext->flags |= HS_EXT_FLAG_MIN_OFFSET;
+		ext->min_offset = (unsigned long long)cd->offset + cd->len;
+	}
+	if (cd->depth) {
+		ext->flags |= HS_EXT_FLAG_MAX_OFFSET;
+		ext->max_offset = (unsigned long long)cd->offset + cd->depth;
+	}
+	return *expr ? 0 : -1;
+}
+
+/* A negated relative content is only absent from its window, not from the
+ * buffer: the dataplane checks it by position, Hyperscan must not veto. */
+static int
+rc_compiled(const struct ips_cond *cd)
+{
+	return !(cd->relative && cd->negated);
+}
+
+/* Stable merge sort by action priority: equal actions keep file order,
+ * which qsort does not promise. */
+static void
+rc_sort_rules(struct ips_rule *r, uint32_t n, struct ips_rule *tmp)
+{
+	uint32_t mid;
+
+	if (n < 2)
+		return;
+	mid = n / 2;
+	rc_sort_rules(r, mid, tmp);
+	rc_sort_rules(r + mid, n - mid, tmp);
+	{
+		uint32_t i = 0, j = mid, k = 0;
+
+		while (i < mid && j < n)
+			tmp[k++] = r[j].action < r[i].action ? r[j++] : r[i++];
+		while (i < mid)
+			tmp[k++] = r[i++];
+		while (j < n)
+			tmp[k++] = r[j++];
+		memcpy(r, tmp, n * sizeof(*r));
+	}
+}
+
+static int
+rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
+{
+	const struct ips_ruleset *rs = &db->rules;
+	uint32_t np = 0, na = 0;
+
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		np += rs->rules[i].n_conds;
+	db->meta = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*db->meta));
+	db->patterns = calloc(np ? np : 1, sizeof(*db->patterns));
+	db->always = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*db->always));
+	if (!db->meta || !db->patterns || !db->always) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	np = 0;
+	for (uint32_t i = 0; i < rs->n_rules; i++) {
+		const struct ips_rule *r = &rs->rules[i];
+		struct ips_rule_meta *m = &db->meta[i];
+
+		m->first_pattern = np;
+		for (uint32_t c = 0; c < r->n_conds; c++) {
+			const struct ips_cond *cd = &r->conds[c];
+			struct ips_pattern *p = &db->patterns[np++];
+
+			p->rule = i;
+			p->cond = (uint16_t)c;
+			p->buffer = cd->buffer;
+			p->negated = cd->negated;
+			if (cd->negated)
+				m->n_negated++;
+			else
+				m->n_positive++;
+			m->buffers |= (uint16_t)(1u << cd->buffer);
+			if (cd->buffer == IPS_BUF_REQUEST_BODY)
+				m->needs_body = 1;
+		}
+		if (m->n_positive == 0)
+			db->always[na++] = i;
+	}
+	db->n_patterns = np;
+	db->n_always = na;
+	return 0;
+}
+
+static void
+rc_exprs_free(struct rc_exprs *x)
+{
+	for (uint32_t i = 0; i < x->n; i++)
+		free((void *)x->expr[i]);
+	free(x->expr);
+	free(x->flags);
+	free(x->ids);
+	free(x->ext);
+	memset(x, 0, sizeof(*x));
+}
+
+static int
+rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
+                  hs_expr_ext_t *exts, char *err, size_t errlen)
+{
+	struct rc_exprs x = { 0 };
+	uint32_t n = 0;
+	hs_compile_error_t *ce = NULL;
+	hs_error_t rc;
+	int ret = -1;
+
+	for (uint32_t p = 0; p < db->n_patterns; p++) {
+		const struct ips_pattern *pt = &db->patterns[p];
+
+		n += pt->buffer == buf &&
+		     rc_compiled(&db->rules.rules[pt->rule].conds[pt->cond]);
+	}
+	if (n == 0)
+		return 0;
+	x.expr = calloc(n, sizeof(*x.expr));
+	x.flags = calloc(n, sizeof(*x.flags));
+	x.ids = calloc(n, sizeof(*x.ids));
+	x.ext = calloc(n, sizeof(*x.ext));
+	if (!x.expr || !x.flags || !x.ids || !x.ext) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (uint32_t p = 0; p < db->n_patterns; p++) {
+		const struct ips_pattern *pt = &db->patterns[p];
+		const struct ips_cond *cd;
+		char *e;
+
+		if (pt->buffer != buf)
+			continue;
+		cd = &db->rules.rules[pt->rule].conds[pt->cond];
+		if (!rc_compiled(cd))
+			continue;
+		if (rc_expression(cd, &e, &x.flags[x.n], &exts[p]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		x.expr[x.n] = e;
+		x.ids[x.n] = p;
+		x.ext[x.n] = &exts[p];
+		x.n++;
+	}
+	rc = hs_compile_ext_multi(x.expr, x.flags, x.ids, x.ext, x.n,
+	                          buf == IPS_BUF_REQUEST_BODY ? HS_MODE_STREAM
+	                                                      : HS_MODE_BLOCK,
+	                          NULL, &db->db[buf], &ce);
+	if (rc != HS_SUCCESS) {
+		if (ce != NULL && ce->expression >= 0 &&
+		    (uint32_t)ce->expression < x.n) {
+			const struct ips_pattern *pt =
+				&db->patterns[x.ids[ce->expression]];
+			const struct ips_rule *r = &db->rules.rules[pt->rule];
+
+			snprintf(err, errlen, "%s:%u: sid %u: %s: %s",
+			         r->file ? r->file : "-", r->line, r->sid,
+			         ips_buffer_name(buf), ce->message);
+		} else {
+			snprintf(err, errlen, "%s: %s", ips_buffer_name(buf),
+			         ce ? ce->message : "compile failed");
+		}
+		hs_free_compile_error(ce);
+		goto out;
+	}
+	ret = 0;
+out:
+	rc_exprs_free(&x);
+	return ret;
+}
+
+struct ips_detect_db *
+ips_detect_db_compile(struct ips_ruleset *rs, char *err, size_t errlen)
+{
+	struct ips_detect_db *db = calloc(1, sizeof(*db));
+	hs_expr_ext_t *exts = NULL;
+	struct ips_rule *tmp;
+	double t0 = rc_now();
+
+	if (db == NULL) {
+		ips_ruleset_free(rs);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	db->rules = *rs;
+	memset(rs, 0, sizeof(*rs));
+	tmp = malloc((db->rules.n_rules ? db->rules.n_rules : 1) * sizeof(*tmp));
+	if (tmp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	rc_sort_rules(db->rules.rules, db->rules.n_rules, tmp);
+	free(tmp);
+	if (rc_build_tables(db, err, errlen) < 0)
+		goto fail;
+	exts = calloc(db->n_patterns ? db->n_patterns : 1, sizeof(*exts));
+	if (exts == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
+		if (rc_compile_buffer(db, b, exts, err, errlen) < 0)
+			goto fail;
+	free(exts);
+	db->generation = ++rc_generation;
+	db->compile_seconds = rc_now() - t0;
+	return db;
+fail:
+	free(exts);
+	ips_detect_db_free(db);
+	return NULL;
+}
+
+void
+ips_detect_db_free(struct ips_detect_db *db)
+{
+	if (db == NULL)
+		return;
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
+		hs_free_database(db->db[b]);
+	ips_ruleset_free(&db->rules);
+	free(db->meta);
+	free(db->patterns);
+	free(db->always);
+	free(db);
+}
+
+int
+ips_detect_db_alloc_scratch(const struct ips_detect_db *db,
+                            hs_scratch_t **scratch, char *err, size_t errlen)
+{
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++) {
+		hs_error_t rc;
+
+		if (db->db[b] == NULL)
+			continue;
+		rc = hs_alloc_scratch(db->db[b], scratch);
+		if (rc != HS_SUCCESS) {
+			snprintf(err, errlen, "hs_alloc_scratch(%s): error %d",
+			         ips_buffer_name(b), rc);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,1 +1,1610 @@
-/* placeholder: being written */
+/*
+ * rule_parse.c - the rule language: text to struct ips_rule (rules.h).
+ *
+ * Owns the lexer/parser for the Suricata-compatible HTTP subset, variable
+ * expansion in rule headers, the classification table, rule-set storage and
+ * the tuple match the dataplane uses.  A keyword it does not implement is an
+ * error naming it, never silently dropped: a rule that parses does exactly
+ * what it says.
+ *
+ * Errors are "file:line:col: reason"; col is 1-based in the rule text (for a
+ * rule continued with '\' over several lines: in the joined text, line being
+ * the first line of the rule).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "ips/rules.h"
+
+#define RP_MAX_CONDS      64    /* ips_pattern.cond is 16 bits; keep small */
+#define RP_MAX_VAR_DEPTH  8     /* $A -> $B -> ... : stops cycles */
+#define RP_MAX_LIST_DEPTH 16    /* [[[...]]]: bounds the recursion */
+#define RP_MAX_RULE_BYTES 65536 /* joined multi-line rule */
+#define RP_BUF_NONE       0xff  /* content seen, no buffer yet */
+#define RP_DEFAULT_PRIO   3
+
+struct rp_ctx {
+	const char *text;
+	const char *file;
+	uint32_t line;
+	const struct ips_parse_opts *opts;
+	char *err;
+	size_t errlen;
+	struct ips_rule r;
+	uint32_t cap_conds;
+	int cur_buf;                /* sticky buffer, or -1 */
+	const char *cond_pos[RP_MAX_CONDS]; /* where each cond was written */
+	const char *var_anchor;     /* errors inside a $VAR point here */
+	int var_depth;
+	int list_depth;
+	const char *sid_pos;        /* for the duplicate-sid message */
+	int has_sid, has_msg, has_prio, has_startswith;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+rp_error(struct rp_ctx *c, const char *pos, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	int w;
+
+	if (c->var_anchor != NULL)
+		pos = c->var_anchor;
+	w = snprintf(c->err, c->errlen, "%s:%u:%zu: ", c->file, c->line,
+	             (size_t)(pos - c->text) + 1);
+	n = w < 0 ? 0 : (size_t)w;
+	if (n < c->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* ---- names ------------------------------------------------------------ */
+
+static const char *const rp_buffer_names[IPS_BUF_COUNT] = {
+	[IPS_BUF_METHOD] = "http.method",
+	[IPS_BUF_URI] = "http.uri",
+	[IPS_BUF_URI_RAW] = "http.uri.raw",
+	[IPS_BUF_PROTOCOL] = "http.protocol",
+	[IPS_BUF_REQUEST_LINE] = "http.request_line",
+	[IPS_BUF_HEADER] = "http.header",
+	[IPS_BUF_HEADER_NAMES] = "http.header_names",
+	[IPS_BUF_HOST] = "http.host",
+	[IPS_BUF_USER_AGENT] = "http.user_agent",
+	[IPS_BUF_COOKIE] = "http.cookie",
+	[IPS_BUF_CONTENT_TYPE] = "http.content_type",
+	[IPS_BUF_REQUEST_BODY] = "http.request_body",
+};
+
+static const char *const rp_action_names[IPS_ACTION_COUNT] = {
+	[IPS_ACTION_PASS] = "pass",
+	[IPS_ACTION_DROP] = "drop",
+	[IPS_ACTION_REJECT] = "reject",
+	[IPS_ACTION_ALERT] = "alert",
+};
+
+const char *
+ips_buffer_name(enum ips_buffer b)
+{
+	return (unsigned)b < IPS_BUF_COUNT ? rp_buffer_names[b] : "?";
+}
+
+const char *
+ips_action_name(enum ips_action a)
+{
+	return (unsigned)a < IPS_ACTION_COUNT ? rp_action_names[a] : "?";
+}
+
+/* ---- small lexing helpers -------------------------------------------- */
+
+static const char *
+rp_skip_ws(const char *p, const char *e)
+{
+	while (p < e && isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *
+rp_trim_end(const char *s, const char *e)
+{
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	return e;
+}
+
+static int
+rp_word_is(const char *s, const char *e, const char *w)
+{
+	size_t n = strlen(w);
+
+	return (size_t)(e - s) == n && memcmp(s, w, n) == 0;
+}
+
+/* Decimal in [0, max]; the whole [s, e) must be digits. */
+static int
+rp_parse_uint(const char *s, const char *e, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == e)
+		return -1;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static char *
+rp_strndup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* ---- address and port sets ------------------------------------------- */
+
+/* An address or port set under construction.  The model holds one sign
+ * for the whole set, so "[a,!b]" (a minus b) is refused, not approximated. */
+struct rp_set {
+	int is_port;
+	void *items;
+	uint32_t n, cap;
+	int sign;       /* -1 unset, 0 plain, 1 negated */
+	int any;
+};
+
+static size_t
+rp_set_item_size(const struct rp_set *s)
+{
+	return s->is_port ? sizeof(struct ips_port_range)
+	                  : sizeof(struct ips_cidr);
+}
+
+static int
+rp_set_sign(struct rp_ctx *c, struct rp_set *s, int neg, const char *pos)
+{
+	if (s->sign == -1)
+		s->sign = neg;
+	else if (s->sign != neg)
+		return rp_error(c, pos, "%s list mixing negated and plain "
+		                "entries is not supported",
+		                s->is_port ? "port" : "address");
+	return 0;
+}
+
+static int
+rp_set_push(struct rp_ctx *c, struct rp_set *s, const void *item,
+            const char *pos)
+{
+	size_t sz = rp_set_item_size(s);
+
+	if (s->n == UINT16_MAX)
+		return rp_error(c, pos, "too many entries in list");
+	if (s->n == s->cap) {
+		uint32_t ncap = s->cap ? s->cap * 2 : 4;
+		void *p = realloc(s->items, ncap * sz);
+
+		if (p == NULL)
+			return rp_error(c, pos, "out of memory");
+		s->items = p;
+		s->cap = ncap;
+	}
+	memcpy((char *)s->items + s->n * sz, item, sz);
+	s->n++;
+	return 0;
+}
+
+static int
+rp_leaf_addr(struct rp_ctx *c, const char *s, const char *e,
+             struct ips_cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = memchr(s, '/', (size_t)(e - s));
+	const char *ae = slash ? slash : e;
+	uint32_t prefix, maxp;
+	struct in_addr a4;
+	int v4;
+
+	if ((size_t)(ae - s) >= sizeof(buf))
+		return rp_error(c, s, "invalid address '%.*s'", (int)(e - s), s);
+	memcpy(buf, s, (size_t)(ae - s));
+	buf[ae - s] = '\0';
+	memset(out, 0, sizeof(*out));
+	v4 = inet_pton(AF_INET, buf, &a4) == 1;
+	if (v4) {
+		out->addr[10] = 0xff;
+		out->addr[11] = 0xff;
+		memcpy(out->addr + 12, &a4, 4);
+	} else if (inet_pton(AF_INET6, buf, out->addr) != 1) {
+		return rp_error(c, s, "invalid address '%.*s'", (int)(e - s), s);
+	}
+	maxp = v4 ? 32 : 128;
+	prefix = maxp;
+	if (slash && rp_parse_uint(slash + 1, e, maxp, &prefix) < 0)
+		return rp_error(c, slash + 1, "invalid prefix length '%.*s'",
+		                (int)(e - slash - 1), slash + 1);
+	out->prefix = (uint8_t)(v4 ? prefix + 96 : prefix);
+	/* Host bits cleared so matching is a plain masked compare. */
+	for (unsigned i = out->prefix; i < 128; i++)
+		out->addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return 0;
+}
+
+static int
+rp_leaf_port(struct rp_ctx *c, const char *s, const char *e,
+             struct ips_port_range *out)
+{
+	const char *colon = memchr(s, ':', (size_t)(e - s));
+	uint32_t lo = 0, hi = 65535;
+
+	if (colon == NULL) {
+		if (rp_parse_uint(s, e, 65535, &lo) < 0)
+			goto bad;
+		hi = lo;
+	} else {
+		if (colon == s && colon + 1 == e)
+			goto bad;
+		if (colon > s && rp_parse_uint(s, colon, 65535, &lo) < 0)
+			goto bad;
+		if (colon + 1 < e && rp_parse_uint(colon + 1, e, 65535, &hi) < 0)
+			goto bad;
+		if (lo > hi)
+			return rp_error(c, s, "empty port range '%.*s'",
+			                (int)(e - s), s);
+	}
+	out->lo = (uint16_t)lo;
+	out->hi = (uint16_t)hi;
+	return 0;
+bad:
+	return rp_error(c, s, "invalid port '%.*s'", (int)(e - s), s);
+}
+
+static int rp_set_list(struct rp_ctx *c, struct rp_set *set, const char *s,
+                       const char *e, int neg);
+
+static const char *
+rp_var_lookup(const struct rp_ctx *c, const char *s, const char *e)
+{
+	if (c->opts == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->opts->n_vars; i++) {
+		const struct ips_rule_var *v = &c->opts->vars[i];
+
+		if (v->name != NULL && v->value != NULL && rp_word_is(s, e, v->name))
+			return v->value;
+	}
+	return NULL;
+}
+
+static int
+rp_set_var(struct rp_ctx *c, struct rp_set *set, const char *s, const char *e,
+           int neg)
+{
+	const char *val = rp_var_lookup(c, s + 1, e);
+	const char *saved = c->var_anchor;
+	int rc;
+
+	if (val == NULL)
+		return rp_error(c, s, "undefined variable '%.*s'", (int)(e - s), s);
+	if (c->var_depth >= RP_MAX_VAR_DEPTH)
+		return rp_error(c, s, "variables nested too deep at '%.*s'",
+		                (int)(e - s), s);
+	if (saved == NULL)
+		c->var_anchor = s;
+	c->var_depth++;
+	rc = rp_set_list(c, set, val, val + strlen(val), neg);
+	c->var_depth--;
+	c->var_anchor = saved;
+	return rc;
+}
+
+/* One element: [!] (any | $VAR | [list] | leaf). */
+static int
+rp_set_elem(struct rp_ctx *c, struct rp_set *set, const char *s,
+            const char *e, int neg)
+{
+	s = rp_skip_ws(s, e);
+	e = rp_trim_end(s, e);
+	while (s < e && *s == '!') {
+		neg = !neg;
+		s = rp_skip_ws(s + 1, e);
+	}
+	if (s == e)
+		return rp_error(c, s, "empty %s", set->is_port ? "port" : "address");
+	if (*s == '[') {
+		int rc;
+
+		if (e[-1] != ']')
+			return rp_error(c, s, "unbalanced '['");
+		if (c->list_depth >= RP_MAX_LIST_DEPTH)
+			return rp_error(c, s, "lists nested too deep");
+		c->list_depth++;
+		rc = rp_set_list(c, set, s + 1, e - 1, neg);
+		c->list_depth--;
+		return rc;
+	}
+	if (*s == '$')
+		return rp_set_var(c, set, s, e, neg);
+	if (rp_word_is(s, e, "any")) {
+		if (neg)
+			return rp_error(c, s, "'!any' matches nothing");
+		set->any = 1;
+		return rp_set_sign(c, set, 0, s);
+	}
+	if (rp_set_sign(c, set, neg, s) < 0)
+		return -1;
+	if (set->is_port) {
+		struct ips_port_range pr;
+
+		if (rp_leaf_port(c, s, e, &pr) < 0)
+			return -1;
+		return rp_set_push(c, set, &pr, s);
+	} else {
+		struct ips_cidr cidr;
+
+		if (rp_leaf_addr(c, s, e, &cidr) < 0)
+			return -1;
+		return rp_set_push(c, set, &cidr, s);
+	}
+}
+
+/* Comma-separated elements at bracket depth 0. */
+static int
+rp_set_list(struct rp_ctx *c, struct rp_set *set, const char *s,
+            const char *e, int neg)
+{
+	const char *start = s;
+	int depth = 0;
+
+	for (const char *p = s; p <= e; p++) {
+		if (p == e || (*p == ',' && depth == 0)) {
+			if (rp_set_elem(c, set, start, p, neg) < 0)
+				return -1;
+			start = p + 1;
+		} else if (*p == '[') {
+			depth++;
+		} else if (*p == ']') {
+			if (--depth < 0)
+				return rp_error(c, p, "unbalanced ']'");
+		}
+	}
+	if (depth != 0)
+		return rp_error(c, s, "unbalanced '['");
+	return 0;
+}
+
+static int
+rp_parse_set(struct rp_ctx *c, const char *s, const char *e, int is_port,
+             void **items, uint16_t *n, uint8_t *negated)
+{
+	struct rp_set set = { .is_port = is_port, .sign = -1 };
+
+	if (rp_set_list(c, &set, s, e, 0) < 0) {
+		free(set.items);
+		return -1;
+	}
+	if (set.any) {                  /* any U x = any */
+		free(set.items);
+		set.items = NULL;
+		set.n = 0;
+		set.sign = 0;
+	}
+	*items = set.items;
+	*n = (uint16_t)set.n;
+	*negated = set.sign == 1;
+	return 0;
+}
+
+/* Header token: up to whitespace outside brackets. */
+static const char *
+rp_token_end(const char *p, const char *e)
+{
+	int depth = 0;
+
+	for (; p < e; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']')
+			depth--;
+		else if (isspace((unsigned char)*p) && depth <= 0)
+			break;
+	}
+	return p;
+}
+
+/* ---- classification ---------------------------------------------------- */
+
+struct rp_class {
+	char *name;
+	uint8_t prio;
+};
+
+static const struct rp_class rp_builtin_classes[] = {
+	{ "not-suspicious", 3 }, { "unknown", 3 }, { "bad-unknown", 2 },
+	{ "attempted-recon", 2 }, { "successful-recon-limited", 2 },
+	{ "attempted-dos", 2 }, { "successful-dos", 2 },
+	{ "attempted-user", 1 }, { "attempted-admin", 1 },
+	{ "successful-admin", 1 }, { "successful-user", 1 },
+	{ "web-application-attack", 1 }, { "web-application-activity", 2 },
+	{ "trojan-activity", 1 }, { "policy-violation", 1 },
+	{ "misc-attack", 2 }, { "misc-activity", 3 },
+	{ "protocol-command-decode", 3 }, { "shellcode-detect", 1 },
+	{ "command-and-control", 1 }, { "exploit-kit", 1 },
+	{ "credential-theft", 1 }, { "coin-mining", 2 },
+	{ "attempted-dos", 2 }, { "denial-of-service", 2 },
+	{ "suspicious-filename-detect", 2 }, { "suspicious-login", 2 },
+	{ "system-call-detect", 2 }, { "network-scan", 3 },
+	{ "default-login-attempt", 2 }, { "string-detect", 3 },
+	{ "social-engineering", 2 }, { "targeted-activity", 1 },
+	{ "domain-c2", 1 }, { "external-ip-check", 2 },
+	{ "pup-activity", 2 }, { "successful-recon-largescale", 2 },
+	{ "unusual-client-port-connection", 2 }, { "non-standard-protocol", 2 },
+	{ "inappropriate-content", 1 }, { "rpc-portmap-decode", 2 },
+	{ "unsuccessful-user", 1 }, { "kickass-porn", 1 },
+	{ "icmp-event", 3 }, { "tcp-connection", 4 },
+};
+
+/* The table of the last classification file loaded: the parser is called
+ * once per line with the same opts, so the file is read once. */
+static struct {
+	char *path;
+	struct rp_class *cls;
+	size_t n;
+} rp_class_cache;
+
+static void
+rp_class_cache_clear(void)
+{
+	for (size_t i = 0; i < rp_class_cache.n; i++)
+		free(rp_class_cache.cls[i].name);
+	free(rp_class_cache.cls);
+	free(rp_class_cache.path);
+	memset(&rp_class_cache, 0, sizeof(rp_class_cache));
+}
+
+static int
+rp_class_add(const char *line, size_t *cap)
+{
+	const char *p = strstr(line, "config classification:");
+	const char *name, *c1, *c2;
+	uint32_t prio;
+	struct rp_class *cls;
+
+	if (p == NULL)
+		return 0;
+	name = p + strlen("config classification:");
+	while (isspace((unsigned char)*name))
+		name++;
+	c1 = strchr(name, ',');
+	c2 = c1 ? strrchr(c1 + 1, ',') : NULL;
+	if (c2 == NULL)
+		return 0;
+	{
+		const char *ps = c2 + 1, *pe = ps + strlen(ps);
+
+		ps = rp_skip_ws(ps, pe);
+		pe = rp_trim_end(ps, pe);
+		if (rp_parse_uint(ps, pe, 255, &prio) < 0 || prio == 0)
+			return 0;
+	}
+	if (rp_class_cache.n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+
+		cls = realloc(rp_class_cache.cls, ncap * sizeof(*cls));
+		if (cls == NULL)
+			return -1;
+		rp_class_cache.cls = cls;
+		*cap = ncap;
+	}
+	cls = &rp_class_cache.cls[rp_class_cache.n];
+	cls->name = rp_strndup(name, (size_t)(rp_trim_end(name, c1) - name));
+	if (cls->name == NULL)
+		return -1;
+	cls->prio = (uint8_t)prio;
+	rp_class_cache.n++;
+	return 0;
+}
+
+static int
+rp_class_load(const char *path)
+{
+	char line[1024];
+	size_t cap = 0;
+	FILE *f;
+
+	if (rp_class_cache.path && strcmp(rp_class_cache.path, path) == 0)
+		return 0;
+	rp_class_cache_clear();
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (line[0] == '#')
+			continue;
+		if (rp_class_add(line, &cap) < 0) {
+			fclose(f);
+			rp_class_cache_clear();
+			return -1;
+		}
+	}
+	fclose(f);
+	rp_class_cache.path = strdup(path);
+	if (rp_class_cache.path == NULL) {
+		rp_class_cache_clear();
+		return -1;
+	}
+	return 0;
+}
+
+/* Priority of a classtype, or -1 if unknown; -2 if the file can't be read. */
+static int
+rp_class_prio(const struct ips_parse_opts *o, const char *s, const char *e)
+{
+	const struct rp_class *tab = rp_builtin_classes;
+	size_t n = sizeof(rp_builtin_classes) / sizeof(rp_builtin_classes[0]);
+
+	if (o != NULL && o->classification_file != NULL) {
+		if (rp_class_load(o->classification_file) < 0)
+			return -2;
+		tab = rp_class_cache.cls;
+		n = rp_class_cache.n;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rp_word_is(s, e, tab[i].name))
+			return tab[i].prio;
+	return -1;
+}
+
+/* ---- conditions -------------------------------------------------------- */
+
+static struct ips_cond *
+rp_last_cond(struct rp_ctx *c)
+{
+	return c->r.n_conds ? &c->r.conds[c->r.n_conds - 1] : NULL;
+}
+
+/* A content with no buffer may still get one from a legacy modifier
+ * (content:"x"; http_uri;), so the check waits for the next condition,
+ * sticky buffer or the end of the rule. */
+static int
+rp_check_unbuffered(struct rp_ctx *c)
+{
+	struct ips_cond *last = rp_last_cond(c);
+
+	if (last != NULL && last->buffer == RP_BUF_NONE)
+		return rp_error(c, c->cond_pos[c->r.n_conds - 1], "%s without a "
+		                "sticky buffer "
+		                "(raw payload inspection is not supported)",
+		                last->kind == IPS_COND_PCRE ? "pcre" : "content");
+	return 0;
+}
+
+static struct ips_cond *
+rp_add_cond(struct rp_ctx *c, const char *pos)
+{
+	struct ips_cond *cd;
+
+	if (rp_check_unbuffered(c) < 0)
+		return NULL;
+	if (c->r.n_conds >= RP_MAX_CONDS) {
+		rp_error(c, pos, "too many conditions (max %d)", RP_MAX_CONDS);
+		return NULL;
+	}
+	if (c->r.n_conds == c->cap_conds) {
+		uint32_t ncap = c->cap_conds ? c->cap_conds * 2 : 4;
+
+		cd = realloc(c->r.conds, ncap * sizeof(*cd));
+		if (cd == NULL) {
+			rp_error(c, pos, "out of memory");
+			return NULL;
+		}
+		c->r.conds = cd;
+		c->cap_conds = ncap;
+	}
+	cd = &c->r.conds[c->r.n_conds++];
+	memset(cd, 0, sizeof(*cd));
+	cd->buffer = c->cur_buf < 0 ? RP_BUF_NONE : (uint8_t)c->cur_buf;
+	c->cond_pos[c->r.n_conds - 1] = pos;
+	c->has_startswith = 0;
+	return cd;
+}
+
+/* Value [s,e) must be [!]"..." (quoted): returns the inside in *qs and *qe. */
+static int
+rp_unquote(struct rp_ctx *c, const char *s, const char *e, int allow_neg,
+           int *neg, const char **qs, const char **qe)
+{
+	*neg = 0;
+	if (s < e && *s == '!') {
+		if (!allow_neg)
+			return rp_error(c, s, "negation not allowed here");
+		*neg = 1;
+		s = rp_skip_ws(s + 1, e);
+	}
+	if (e - s < 2 || *s != '"' || e[-1] != '"')
+		return rp_error(c, s, "expected a quoted string");
+	*qs = s + 1;
+	*qe = e - 1;
+	return 0;
+}
+
+static int
+rp_hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Content text to bytes: |41 42| hex runs and backslash escapes of the
+ * quote, semicolon, backslash and colon. */
+static int
+rp_decode_content(struct rp_ctx *c, const char *s, const char *e,
+                  uint8_t *out, uint32_t *outlen)
+{
+	uint32_t n = 0;
+	int in_hex = 0, nib = -1;
+
+	for (const char *p = s; p < e; p++) {
+		if (in_hex) {
+			int v;
+
+			if (*p == '|') {
+				if (nib >= 0)
+					return rp_error(c, p, "odd number of hex digits");
+				in_hex = 0;
+			} else if (isspace((unsigned char)*p)) {
+				continue;
+			} else if ((v = rp_hexval((unsigned char)*p)) < 0) {
+				return rp_error(c, p, "invalid hex digit '%c'", *p);
+			} else if (nib < 0) {
+				nib = v;
+			} else {
+				out[n++] = (uint8_t)(nib << 4 | v);
+				nib = -1;
+			}
+		} else if (*p == '|') {
+			in_hex = 1;
+		} else if (*p == '\\') {
+			if (p + 1 == e || strchr("\";\\:", p[1]) == NULL)
+				return rp_error(c, p, "invalid escape in content");
+			out[n++] = (uint8_t)*++p;
+		} else if (*p == '"' || *p == ';') {
+			return rp_error(c, p, "unescaped '%c' in content", *p);
+		} else {
+			out[n++] = (uint8_t)*p;
+		}
+	}
+	if (in_hex)
+		return rp_error(c, s, "unterminated hex run ('|')");
+	*outlen = n;
+	return 0;
+}
+
+static int
+rp_kw_content_buf(struct rp_ctx *c, const char *kw, const char *s,
+                  const char *e, int buffer)
+{
+	const char *qs = NULL, *qe = NULL;
+	struct ips_cond *cd;
+	uint8_t *bytes;
+	uint32_t len = 0;
+	int neg;
+
+	if (rp_unquote(c, s, e, 1, &neg, &qs, &qe) < 0)
+		return -1;
+	bytes = malloc((size_t)(qe - qs) + 1);
+	if (bytes == NULL)
+		return rp_error(c, kw, "out of memory");
+	if (rp_decode_content(c, qs, qe, bytes, &len) < 0) {
+		free(bytes);
+		return -1;
+	}
+	if (len == 0) {
+		free(bytes);
+		return rp_error(c, s, "empty content");
+	}
+	cd = rp_add_cond(c, kw);
+	if (cd == NULL) {
+		free(bytes);
+		return -1;
+	}
+	bytes[len] = '\0';
+	cd->kind = IPS_COND_CONTENT;
+	cd->negated = (uint8_t)neg;
+	cd->bytes = bytes;
+	cd->len = len;
+	if (buffer >= 0)
+		cd->buffer = (uint8_t)buffer;
+	return 0;
+}
+
+static int
+rp_kw_content(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+              int arg)
+{
+	(void)arg;
+	return rp_kw_content_buf(c, kw, s, e, -1);
+}
+
+/* uricontent:"x" is the old spelling of http.uri content. */
+static int
+rp_kw_uricontent(struct rp_ctx *c, const char *kw, const char *s,
+                 const char *e, int arg)
+{
+	(void)arg;
+	return rp_kw_content_buf(c, kw, s, e, IPS_BUF_URI);
+}
+
+/* pcre flags: matching flags go to Hyperscan; Suricata's buffer flags
+ * select the buffer the way the legacy modifiers do. */
+static int
+rp_pcre_flag(struct rp_ctx *c, const char *p, struct ips_cond *cd, int *ext)
+{
+	static const char bufflags[] = "UIHPCMVW";
+	static const uint8_t bufs[] = {
+		IPS_BUF_URI, IPS_BUF_URI_RAW, IPS_BUF_HEADER,
+		IPS_BUF_REQUEST_BODY, IPS_BUF_COOKIE, IPS_BUF_METHOD,
+		IPS_BUF_USER_AGENT, IPS_BUF_HOST,
+	};
+	const char *b;
+
+	switch (*p) {
+	case 'i': cd->hs_flags |= HS_FLAG_CASELESS; return 0;
+	case 's': cd->hs_flags |= HS_FLAG_DOTALL; return 0;
+	case 'm': cd->hs_flags |= HS_FLAG_MULTILINE; return 0;
+	case 'x': *ext = 1; return 0;
+	default: break;
+	}
+	b = *p ? strchr(bufflags, *p) : NULL;
+	if (b == NULL)
+		return rp_error(c, p, "unsupported pcre flag '%c'", *p);
+	cd->buffer = bufs[b - bufflags];
+	return 0;
+}
+
+static int
+rp_kw_pcre(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+           int arg)
+{
+	const char *qs = NULL, *qe = NULL, *rs, *re;
+	struct ips_cond tmp;
+	struct ips_cond *cd;
+	int neg, ext = 0;
+	size_t pre, n;
+
+	(void)arg;
+	if (rp_unquote(c, s, e, 1, &neg, &qs, &qe) < 0)
+		return -1;
+	if (qs == qe || *qs != '/')
+		return rp_error(c, qs, "pcre must start with '/'");
+	re = qe;
+	while (re > qs + 1 && re[-1] != '/')
+		re--;
+	if (re == qs + 1)
+		return rp_error(c, qs, "pcre has no closing '/'");
+	rs = qs + 1;
+	re--;                           /* at the closing '/' */
+	if (rs == re)
+		return rp_error(c, qs, "empty pcre");
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.buffer = c->cur_buf < 0 ? RP_BUF_NONE : (uint8_t)c->cur_buf;
+	for (const char *p = re + 1; p < qe; p++)
+		if (rp_pcre_flag(c, p, &tmp, &ext) < 0)
+			return -1;
+	cd = rp_add_cond(c, kw);
+	if (cd == NULL)
+		return -1;
+	/* Hyperscan has no extended flag, but takes it inline. */
+	pre = ext ? 4 : 0;
+	n = (size_t)(re - rs);
+	cd->bytes = malloc(pre + n + 1);
+	if (cd->bytes == NULL) {
+		c->r.n_conds--;
+		return rp_error(c, kw, "out of memory");
+	}
+	memcpy(cd->bytes, "(?x)", pre);
+	memcpy(cd->bytes + pre, rs, n);
+	cd->bytes[pre + n] = '\0';
+	cd->len = (uint32_t)(pre + n);
+	cd->kind = IPS_COND_PCRE;
+	cd->negated = (uint8_t)neg;
+	cd->buffer = tmp.buffer;
+	cd->hs_flags = tmp.hs_flags;
+	return 0;
+}
+
+static struct ips_cond *
+rp_modified_content(struct rp_ctx *c, const char *kw, int kwlen)
+{
+	struct ips_cond *cd = rp_last_cond(c);
+
+	if (cd == NULL || cd->kind != IPS_COND_CONTENT) {
+		rp_error(c, kw, "'%.*s' needs a preceding content", kwlen, kw);
+		return NULL;
+	}
+	return cd;
+}
+
+static int
+rp_kw_nocase(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+             int arg)
+{
+	struct ips_cond *cd = rp_modified_content(c, kw, 6);
+
+	(void)s, (void)e, (void)arg;
+	if (cd == NULL)
+		return -1;
+	cd->nocase = 1;
+	return 0;
+}
+
+/* depth (arg 0) and offset (arg 1). */
+static int
+rp_kw_depth_offset(struct rp_ctx *c, const char *kw, const char *s,
+                   const char *e, int arg)
+{
+	const char *name = arg ? "offset" : "depth";
+	struct ips_cond *cd = rp_modified_content(c, kw, (int)strlen(name));
+	uint32_t v;
+
+	if (cd == NULL)
+		return -1;
+	if (c->has_startswith)
+		return rp_error(c, kw, "'%s' conflicts with startswith", name);
+	if (cd->relative)
+		return rp_error(c, kw, "'%s' cannot be combined with "
+		                "distance/within", name);
+	if (rp_parse_uint(s, e, 65535, &v) < 0)
+		return rp_error(c, s, "invalid %s '%.*s'", name, (int)(e - s), s);
+	if (arg) {
+		cd->offset = v;
+	} else {
+		if (v < cd->len)
+			return rp_error(c, s, "depth %u is shorter than the "
+			                "content (%u bytes)", v, cd->len);
+		cd->depth = v;
+	}
+	return 0;
+}
+
+static int
+rp_kw_startswith(struct rp_ctx *c, const char *kw, const char *s,
+                 const char *e, int arg)
+{
+	struct ips_cond *cd = rp_modified_content(c, kw, 10);
+
+	(void)s, (void)e, (void)arg;
+	if (cd == NULL)
+		return -1;
+	if (cd->offset || cd->depth || cd->relative)
+		return rp_error(c, kw, "startswith conflicts with "
+		                "depth/offset/distance/within");
+	cd->depth = cd->len;
+	c->has_startswith = 1;
+	return 0;
+}
+
+/* distance (arg 0) and within (arg 1): positions relative to the previous
+ * content of the buffer, checked by the dataplane after the prefilter. */
+static int
+rp_kw_distance_within(struct rp_ctx *c, const char *kw, const char *s,
+                      const char *e, int arg)
+{
+	const char *name = arg ? "within" : "distance";
+	struct ips_cond *cd = rp_modified_content(c, kw, (int)strlen(name));
+	int neg = !arg && s < e && *s == '-';
+	uint32_t v;
+
+	if (cd == NULL)
+		return -1;
+	if (cd->offset || cd->depth || c->has_startswith)
+		return rp_error(c, kw, "'%s' cannot be combined with "
+		                "depth/offset/startswith", name);
+	if (rp_parse_uint(s + neg, e, 65535, &v) < 0)
+		return rp_error(c, s, "invalid %s '%.*s'", name, (int)(e - s), s);
+	if (arg) {
+		if (v < cd->len)
+			return rp_error(c, s, "within %u is shorter than the "
+			                "content (%u bytes)", v, cd->len);
+		cd->within = v;
+	} else {
+		cd->distance = neg ? -(int32_t)v : (int32_t)v;
+	}
+	cd->relative = 1;
+	return 0;
+}
+
+static int
+rp_kw_endswith(struct rp_ctx *c, const char *kw, const char *s,
+               const char *e, int arg)
+{
+	struct ips_cond *cd = rp_modified_content(c, kw, 8);
+
+	(void)s, (void)e, (void)arg;
+	if (cd == NULL)
+		return -1;
+	cd->endswith = 1;
+	return 0;
+}
+
+/* A relative content needs a positive content before it in its buffer
+ * (known only once legacy modifiers have assigned buffers), and a buffer
+ * the dataplane holds whole. */
+static int
+rp_check_relative(struct rp_ctx *c)
+{
+	for (uint32_t i = 0; i < c->r.n_conds; i++) {
+		const struct ips_cond *cd = &c->r.conds[i];
+		int j = (int)i - 1;
+
+		if (!cd->relative)
+			continue;
+		if (cd->buffer == IPS_BUF_REQUEST_BODY)
+			return rp_error(c, c->cond_pos[i], "distance/within on "
+			                "http.request_body is not supported");
+		while (j >= 0 && c->r.conds[j].buffer != cd->buffer)
+			j--;
+		if (j < 0)
+			return rp_error(c, c->cond_pos[i], "distance/within needs a "
+			                "preceding content in %s",
+			                ips_buffer_name(cd->buffer));
+		if (c->r.conds[j].kind != IPS_COND_CONTENT ||
+		    c->r.conds[j].negated)
+			return rp_error(c, c->cond_pos[i], "distance/within after "
+			                "a %s is not supported",
+			                c->r.conds[j].negated ? "negated content"
+			                                      : "pcre");
+	}
+	return 0;
+}
+
+/* fast_pattern only tunes Suricata's prefilter choice; Hyperscan matches
+ * every pattern anyway. */
+static int
+rp_kw_fast_pattern(struct rp_ctx *c, const char *kw, const char *s,
+                   const char *e, int arg)
+{
+	(void)s, (void)e, (void)arg;
+	return rp_modified_content(c, kw, 12) == NULL ? -1 : 0;
+}
+
+static int
+rp_kw_sticky(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+             int arg)
+{
+	(void)kw, (void)s, (void)e;
+	if (rp_check_unbuffered(c) < 0)
+		return -1;
+	c->cur_buf = arg;
+	return 0;
+}
+
+/* http_uri etc.: the buffer of the content just before. */
+static int
+rp_kw_legacy_buf(struct rp_ctx *c, const char *kw, const char *s,
+                 const char *e, int arg)
+{
+	const char *ke = kw;
+	struct ips_cond *cd;
+
+	(void)s, (void)e;
+	while (*ke == '_' || isalnum((unsigned char)*ke))
+		ke++;
+	cd = rp_modified_content(c, kw, (int)(ke - kw));
+	if (cd == NULL)
+		return -1;
+	cd->buffer = (uint8_t)arg;
+	return 0;
+}
+
+static int
+rp_kw_msg(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+          int arg)
+{
+	const char *qs = NULL, *qe = NULL;
+	char *m;
+	size_t n = 0;
+	int neg;
+
+	(void)kw, (void)arg;
+	if (c->has_msg)
+		return rp_error(c, kw, "duplicate msg");
+	if (rp_unquote(c, s, e, 0, &neg, &qs, &qe) < 0)
+		return -1;
+	m = malloc((size_t)(qe - qs) + 1);
+	if (m == NULL)
+		return rp_error(c, kw, "out of memory");
+	for (const char *p = qs; p < qe; p++) {
+		if (*p == '\\' && p + 1 < qe)
+			p++;
+		m[n++] = *p;
+	}
+	m[n] = '\0';
+	c->r.msg = m;
+	c->has_msg = 1;
+	return 0;
+}
+
+/* sid (0), rev (1), priority (2). */
+static int
+rp_kw_number(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+             int arg)
+{
+	static const char *const names[] = { "sid", "rev", "priority" };
+	uint32_t v;
+
+	if (rp_parse_uint(s, e, arg == 2 ? 255 : UINT32_MAX, &v) < 0 ||
+	    (v == 0 && arg != 1))
+		return rp_error(c, s, "invalid %s '%.*s'", names[arg],
+		                (int)(e - s), s);
+	if (arg == 0) {
+		if (c->has_sid)
+			return rp_error(c, kw, "duplicate sid");
+		c->r.sid = v;
+		c->sid_pos = s;
+		c->has_sid = 1;
+	} else if (arg == 1) {
+		c->r.rev = v;
+	} else {
+		c->r.priority = (uint8_t)v;
+		c->has_prio = 1;
+	}
+	return 0;
+}
+
+static int
+rp_kw_classtype(struct rp_ctx *c, const char *kw, const char *s,
+                const char *e, int arg)
+{
+	int prio = rp_class_prio(c->opts, s, e);
+
+	(void)kw, (void)arg;
+	if (prio == -2)
+		return rp_error(c, s, "cannot read classification file '%s'",
+		                c->opts->classification_file);
+	if (prio < 0)
+		return rp_error(c, s, "unknown classtype '%.*s'", (int)(e - s), s);
+	free(c->r.classtype);
+	c->r.classtype = rp_strndup(s, (size_t)(e - s));
+	if (c->r.classtype == NULL)
+		return rp_error(c, s, "out of memory");
+	if (!c->has_prio)
+		c->r.priority = (uint8_t)prio;
+	return 0;
+}
+
+static int
+rp_kw_flow(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+           int arg)
+{
+	static const struct { const char *name; uint8_t flag; } opts[] = {
+		{ "to_server", IPS_FLOW_TO_SERVER },
+		{ "from_client", IPS_FLOW_TO_SERVER },
+		{ "to_client", IPS_FLOW_TO_CLIENT },
+		{ "from_server", IPS_FLOW_TO_CLIENT },
+		{ "established", IPS_FLOW_ESTABLISHED },
+		{ "stateless", 0 },
+	};
+	const char *p = s;
+
+	(void)kw, (void)arg;
+	while (p < e) {
+		const char *q = memchr(p, ',', (size_t)(e - p));
+		const char *ws, *we;
+		size_t i;
+
+		q = q ? q : e;
+		ws = rp_skip_ws(p, q);
+		we = rp_trim_end(ws, q);
+		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+			if (rp_word_is(ws, we, opts[i].name))
+				break;
+		if (i == sizeof(opts) / sizeof(opts[0]))
+			return rp_error(c, ws, "unsupported flow option '%.*s'",
+			                (int)(we - ws), ws);
+		c->r.flow_flags |= opts[i].flag;
+		p = q + 1;
+	}
+	if ((c->r.flow_flags & (IPS_FLOW_TO_SERVER | IPS_FLOW_TO_CLIENT)) ==
+	    (IPS_FLOW_TO_SERVER | IPS_FLOW_TO_CLIENT))
+		return rp_error(c, s, "flow cannot be both to_server and "
+		                "to_client");
+	return 0;
+}
+
+/* Informational keywords: they change what is logged elsewhere, never
+ * what matches. */
+static int
+rp_kw_ignore(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+             int arg)
+{
+	(void)c, (void)kw, (void)s, (void)e, (void)arg;
+	return 0;
+}
+
+#define RP_VAL_NONE 0   /* "nocase;" */
+#define RP_VAL_REQ  1   /* "sid:1;" */
+#define RP_VAL_OPT  2   /* "fast_pattern;" or "fast_pattern:only;" */
+
+static const struct rp_keyword {
+	const char *name;
+	int (*fn)(struct rp_ctx *, const char *, const char *, const char *, int);
+	uint8_t value;
+	int arg;
+} rp_keywords[] = {
+	{ "msg", rp_kw_msg, RP_VAL_REQ, 0 },
+	{ "sid", rp_kw_number, RP_VAL_REQ, 0 },
+	{ "rev", rp_kw_number, RP_VAL_REQ, 1 },
+	{ "priority", rp_kw_number, RP_VAL_REQ, 2 },
+	{ "classtype", rp_kw_classtype, RP_VAL_REQ, 0 },
+	{ "flow", rp_kw_flow, RP_VAL_REQ, 0 },
+	{ "metadata", rp_kw_ignore, RP_VAL_REQ, 0 },
+	{ "reference", rp_kw_ignore, RP_VAL_REQ, 0 },
+	{ "target", rp_kw_ignore, RP_VAL_REQ, 0 },
+	{ "content", rp_kw_content, RP_VAL_REQ, 0 },
+	{ "uricontent", rp_kw_uricontent, RP_VAL_REQ, 0 },
+	{ "pcre", rp_kw_pcre, RP_VAL_REQ, 0 },
+	{ "nocase", rp_kw_nocase, RP_VAL_NONE, 0 },
+	{ "depth", rp_kw_depth_offset, RP_VAL_REQ, 0 },
+	{ "offset", rp_kw_depth_offset, RP_VAL_REQ, 1 },
+	{ "startswith", rp_kw_startswith, RP_VAL_NONE, 0 },
+	{ "endswith", rp_kw_endswith, RP_VAL_NONE, 0 },
+	{ "distance", rp_kw_distance_within, RP_VAL_REQ, 0 },
+	{ "within", rp_kw_distance_within, RP_VAL_REQ, 1 },
+	{ "fast_pattern", rp_kw_fast_pattern, RP_VAL_OPT, 0 },
+	{ "http.method", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_METHOD },
+	{ "http.uri", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_URI },
+	{ "http.uri.raw", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_URI_RAW },
+	{ "http.protocol", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_PROTOCOL },
+	{ "http.request_line", rp_kw_sticky, RP_VAL_NONE,
+	  IPS_BUF_REQUEST_LINE },
+	{ "http.header", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_HEADER },
+	{ "http.header_names", rp_kw_sticky, RP_VAL_NONE,
+	  IPS_BUF_HEADER_NAMES },
+	{ "http.host", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_HOST },
+	{ "http.user_agent", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_USER_AGENT },
+	{ "http.cookie", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_COOKIE },
+	{ "http.content_type", rp_kw_sticky, RP_VAL_NONE,
+	  IPS_BUF_CONTENT_TYPE },
+	{ "http.request_body", rp_kw_sticky, RP_VAL_NONE,
+	  IPS_BUF_REQUEST_BODY },
+	{ "http_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI },
+	{ "http_raw_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI_RAW },
+	{ "http_method", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_METHOD },
+	{ "http_header", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_HEADER },
+	{ "http_cookie", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_COOKIE },
+	{ "http_user_agent", rp_kw_legacy_buf, RP_VAL_NONE,
+	  IPS_BUF_USER_AGENT },
+	{ "http_host", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_HOST },
+	{ "http_client_body", rp_kw_legacy_buf, RP_VAL_NONE,
+	  IPS_BUF_REQUEST_BODY },
+};
+
+/* ---- rule ------------------------------------------------------------- */
+
+static void
+rp_rule_free(struct ips_rule *r)
+{
+	for (uint32_t i = 0; i < r->n_conds; i++)
+		free(r->conds[i].bytes);
+	free(r->conds);
+	free(r->msg);
+	free(r->classtype);
+	free(r->src.cidrs);
+	free(r->dst.cidrs);
+	free(r->sport.ranges);
+	free(r->dport.ranges);
+	free(r->file);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Value of an option: up to the first ';' not escaped with '\'. */
+static const char *
+rp_option_end(const char *p, const char *e)
+{
+	for (; p < e; p++) {
+		if (*p == '\\' && p + 1 < e)
+			p++;
+		else if (*p == ';')
+			return p;
+	}
+	return NULL;
+}
+
+static int
+rp_option(struct rp_ctx *c, const char **pp, const char *e)
+{
+	const char *kw = *pp, *ke = kw, *vs = NULL, *ve = NULL, *end, *p;
+	const struct rp_keyword *k = NULL;
+	size_t i;
+
+	while (ke < e && (isalnum((unsigned char)*ke) || *ke == '_' ||
+	                  *ke == '.' || *ke == '-'))
+		ke++;
+	if (ke == kw)
+		return rp_error(c, kw, "expected a keyword");
+	p = rp_skip_ws(ke, e);
+	if (p < e && *p == ':') {
+		vs = rp_skip_ws(p + 1, e);
+		end = rp_option_end(vs, e);
+		if (end == NULL)
+			return rp_error(c, kw, "missing ';' after '%.*s'",
+			                (int)(ke - kw), kw);
+		ve = rp_trim_end(vs, end);
+	} else if (p < e && *p == ';') {
+		end = p;
+	} else {
+		return rp_error(c, kw, "missing ';' after '%.*s'",
+		                (int)(ke - kw), kw);
+	}
+	for (i = 0; i < sizeof(rp_keywords) / sizeof(rp_keywords[0]); i++)
+		if (rp_word_is(kw, ke, rp_keywords[i].name)) {
+			k = &rp_keywords[i];
+			break;
+		}
+	if (k == NULL)
+		return rp_error(c, kw, "unsupported keyword '%.*s'",
+		                (int)(ke - kw), kw);
+	if (vs == NULL && k->value == RP_VAL_REQ)
+		return rp_error(c, kw, "'%s' needs a value", k->name);
+	if (vs != NULL && k->value == RP_VAL_NONE)
+		return rp_error(c, kw, "'%s' takes no value", k->name);
+	if (vs != NULL && vs == ve && k->value == RP_VAL_REQ)
+		return rp_error(c, vs, "'%s' needs a value", k->name);
+	if (k->fn(c, kw, vs, ve, k->arg) < 0)
+		return -1;
+	*pp = end + 1;
+	return 0;
+}
+
+static int
+rp_options(struct rp_ctx *c, const char *p, const char *e)
+{
+	const char *open = p - 1;       /* the '(' */
+
+	for (;;) {
+		p = rp_skip_ws(p, e);
+		if (p == e)
+			return rp_error(c, open, "unterminated options: missing ')'");
+		if (*p == ')')
+			break;
+		if (rp_option(c, &p, e) < 0)
+			return -1;
+	}
+	p = rp_skip_ws(p + 1, e);
+	if (p != e)
+		return rp_error(c, p, "text after the closing ')'");
+	if (rp_check_unbuffered(c) < 0 || rp_check_relative(c) < 0)
+		return -1;
+	if (!c->has_msg)
+		return rp_error(c, open, "missing msg");
+	if (!c->has_sid)
+		return rp_error(c, open, "missing sid");
+	return 0;
+}
+
+static int
+rp_header_token(struct rp_ctx *c, const char **pp, const char *e,
+                const char *what, const char **ts, const char **te)
+{
+	const char *p = rp_skip_ws(*pp, e);
+
+	if (p == e || *p == '(')
+		return rp_error(c, p, "missing %s", what);
+	*ts = p;
+	*te = rp_token_end(p, e);
+	*pp = *te;
+	return 0;
+}
+
+static int
+rp_header(struct rp_ctx *c, const char **pp, const char *e)
+{
+	const char *ts, *te;
+	int a;
+
+	if (rp_header_token(c, pp, e, "action", &ts, &te) < 0)
+		return -1;
+	for (a = 0; a < IPS_ACTION_COUNT; a++)
+		if (rp_word_is(ts, te, rp_action_names[a]))
+			break;
+	if (a == IPS_ACTION_COUNT)
+		return rp_error(c, ts, "unknown action '%.*s'", (int)(te - ts), ts);
+	c->r.action = (uint8_t)a;
+	if (rp_header_token(c, pp, e, "protocol", &ts, &te) < 0)
+		return -1;
+	if (!rp_word_is(ts, te, "http"))
+		return rp_error(c, ts, "unsupported protocol '%.*s'",
+		                (int)(te - ts), ts);
+	if (rp_header_token(c, pp, e, "source address", &ts, &te) < 0 ||
+	    rp_parse_set(c, ts, te, 0, (void **)&c->r.src.cidrs,
+	                 &c->r.src.n_cidrs, &c->r.src.negated) < 0)
+		return -1;
+	if (rp_header_token(c, pp, e, "source port", &ts, &te) < 0 ||
+	    rp_parse_set(c, ts, te, 1, (void **)&c->r.sport.ranges,
+	                 &c->r.sport.n_ranges, &c->r.sport.negated) < 0)
+		return -1;
+	if (rp_header_token(c, pp, e, "direction", &ts, &te) < 0)
+		return -1;
+	if (rp_word_is(ts, te, "<>"))
+		c->r.bidirectional = 1;
+	else if (!rp_word_is(ts, te, "->"))
+		return rp_error(c, ts, "invalid direction '%.*s'",
+		                (int)(te - ts), ts);
+	if (rp_header_token(c, pp, e, "destination address", &ts, &te) < 0 ||
+	    rp_parse_set(c, ts, te, 0, (void **)&c->r.dst.cidrs,
+	                 &c->r.dst.n_cidrs, &c->r.dst.negated) < 0)
+		return -1;
+	if (rp_header_token(c, pp, e, "destination port", &ts, &te) < 0 ||
+	    rp_parse_set(c, ts, te, 1, (void **)&c->r.dport.ranges,
+	                 &c->r.dport.n_ranges, &c->r.dport.negated) < 0)
+		return -1;
+	ts = rp_skip_ws(*pp, e);
+	if (ts == e || *ts != '(')
+		return rp_error(c, ts, "expected '(' to open the options");
+	*pp = ts + 1;
+	return 0;
+}
+
+static int
+rp_ruleset_push(struct ips_ruleset *rs, struct ips_rule *r)
+{
+	if (rs->n_rules == rs->cap_rules) {
+		uint32_t ncap = rs->cap_rules ? rs->cap_rules * 2 : 64;
+		struct ips_rule *p;
+
+		if (ncap <= rs->cap_rules)
+			return -1;
+		p = realloc(rs->rules, ncap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		rs->rules = p;
+		rs->cap_rules = ncap;
+	}
+	rs->rules[rs->n_rules++] = *r;
+	return 0;
+}
+
+static const struct ips_rule *
+rp_find_sid(const struct ips_ruleset *rs, uint32_t sid)
+{
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		if (rs->rules[i].sid == sid)
+			return &rs->rules[i];
+	return NULL;
+}
+
+static int
+rp_finish(struct rp_ctx *c, struct ips_ruleset *rs)
+{
+	const struct ips_rule *dup = rp_find_sid(rs, c->r.sid);
+
+	if (dup != NULL)
+		return rp_error(c, c->sid_pos,
+		                "duplicate sid %u (first at %s:%u)", c->r.sid,
+		                dup->file ? dup->file : "?", dup->line);
+	c->r.file = strdup(c->file);
+	c->r.line = c->line;
+	if (c->r.file == NULL || rp_ruleset_push(rs, &c->r) < 0)
+		return rp_error(c, c->text, "out of memory");
+	memset(&c->r, 0, sizeof(c->r));
+	return 0;
+}
+
+int
+ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
+                    const char *file, uint32_t line,
+                    const struct ips_parse_opts *opts,
+                    char *err, size_t errlen)
+{
+	struct rp_ctx c;
+	const char *e = text + strlen(text);
+	const char *p = rp_skip_ws(text, e);
+
+	if (p == e || *p == '#')
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.text = text;
+	c.file = file ? file : "-";
+	c.line = line;
+	c.opts = opts;
+	c.err = err;
+	c.errlen = err ? errlen : 0;
+	c.cur_buf = -1;
+	c.r.priority = RP_DEFAULT_PRIO;
+	if (rp_header(&c, &p, e) < 0 || rp_options(&c, p, e) < 0 ||
+	    rp_finish(&c, rs) < 0) {
+		rp_rule_free(&c.r);
+		return -1;
+	}
+	return 1;
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+/* Append a physical line to the rule being joined.  Returns 1 when the
+ * line ends with '\' (the rule continues), 0 when the rule is complete. */
+static int
+rp_join(char **buf, size_t *len, size_t *cap, const char *ln, size_t n)
+{
+	int cont;
+
+	while (n > 0 && (ln[n - 1] == '\n' || ln[n - 1] == '\r'))
+		n--;
+	cont = n > 0 && ln[n - 1] == '\\';
+	if (cont)
+		n--;
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*len + n + 1) * 2;
+		char *p = realloc(*buf, ncap);
+
+		if (p == NULL)
+			return -1;
+		*buf = p;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, ln, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return cont;
+}
+
+struct rp_file {
+	struct ips_ruleset *rs;
+	const char *path;
+	const struct ips_parse_opts *opts;
+	void (*report)(void *, const char *);
+	void *arg;
+	int bad;
+};
+
+static void
+rp_file_rule(struct rp_file *f, const char *text, size_t len, uint32_t line)
+{
+	char msg[IPS_ERRBUF_SIZE];
+
+	if (len > RP_MAX_RULE_BYTES) {
+		snprintf(msg, sizeof(msg), "%s:%u:1: rule longer than %d bytes",
+		         f->path, line, RP_MAX_RULE_BYTES);
+	} else if (ips_rule_parse_line(f->rs, text, f->path, line, f->opts,
+	                               msg, sizeof(msg)) >= 0) {
+		return;
+	}
+	f->bad++;
+	if (f->report != NULL)
+		f->report(f->arg, msg);
+}
+
+int
+ips_rule_parse_file(struct ips_ruleset *rs, const char *path,
+                    const struct ips_parse_opts *opts,
+                    void (*report)(void *arg, const char *msg), void *arg,
+                    char *err, size_t errlen)
+{
+	struct rp_file f = { rs, path, opts, report, arg, 0 };
+	char *ln = NULL, *rule = NULL;
+	size_t lncap = 0, len = 0, cap = 0;
+	uint32_t lineno = 0, start = 0;
+	ssize_t n;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&ln, &lncap, fp)) >= 0) {
+		int cont;
+
+		lineno++;
+		if (len == 0)
+			start = lineno;
+		cont = rp_join(&rule, &len, &cap, ln, (size_t)n);
+		if (cont < 0) {
+			snprintf(err, errlen, "%s:%u: out of memory", path, lineno);
+			f.bad = -1;
+			break;
+		}
+		if (cont == 0) {
+			rp_file_rule(&f, rule, len, start);
+			len = 0;
+		}
+	}
+	if (f.bad >= 0 && len > 0)         /* '\' on the last line */
+		rp_file_rule(&f, rule, len, start);
+	free(ln);
+	free(rule);
+	fclose(fp);
+	return f.bad;
+}
+
+void
+ips_ruleset_free(struct ips_ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		rp_rule_free(&rs->rules[i]);
+	free(rs->rules);
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* ---- tuple match (dataplane, read-only) ------------------------------ */
+
+static int
+rp_cidr_has(const struct ips_cidr *cd, const uint8_t a[16])
+{
+	unsigned full = cd->prefix / 8, rem = cd->prefix % 8;
+
+	if (memcmp(cd->addr, a, full) != 0)
+		return 0;
+	if (rem == 0)
+		return 1;
+	return ((cd->addr[full] ^ a[full]) & (uint8_t)(0xff00u >> rem)) == 0;
+}
+
+static int
+rp_addr_match(const struct ips_addr_set *s, const uint8_t a[16])
+{
+	int in = 0;
+
+	if (s->n_cidrs == 0)
+		return 1;
+	for (uint16_t i = 0; i < s->n_cidrs && !in; i++)
+		in = rp_cidr_has(&s->cidrs[i], a);
+	return in != s->negated;
+}
+
+static int
+rp_port_match(const struct ips_port_set *s, uint16_t port)
+{
+	int in = 0;
+
+	if (s->n_ranges == 0)
+		return 1;
+	for (uint16_t i = 0; i < s->n_ranges && !in; i++)
+		in = port >= s->ranges[i].lo && port <= s->ranges[i].hi;
+	return in != s->negated;
+}
+
+static int
+rp_match_oriented(const struct ips_rule *r, const uint8_t src[16],
+                  uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+	return rp_addr_match(&r->src, src) && rp_port_match(&r->sport, sport) &&
+	       rp_addr_match(&r->dst, dst) && rp_port_match(&r->dport, dport);
+}
+
+int
+ips_rule_match_tuple(const struct ips_rule *r,
+                     const uint8_t src[16], uint16_t sport,
+                     const uint8_t dst[16], uint16_t dport)
+{
+	if (rp_match_oriented(r, src, sport, dst, dport))
+		return 1;
+	return r->bidirectional &&
+	       rp_match_oriented(r, dst, dport, src, sport);
+}

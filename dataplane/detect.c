@@ -1,1 +1,740 @@
-/* placeholder: being written */
+/*
+ * detect.c - the detect stage: scan HTTP buffers, decide which rules fire.
+ *
+ * Owns the worker's Hyperscan scratch, the body stream pool, the per
+ * transaction matched-pattern set and rule evaluation (see detect.h).
+ * Hyperscan is the prefilter: a scan records matched pattern ids, and only
+ * the rules owning those patterns (plus the db's always-evaluated rules) are
+ * checked, in rule order, so a pass rule hides the lower-priority rules.
+ * The transaction's matched[] keeps only patterns of rules that need the
+ * body (they are decided in a later call); header-only rules are decided
+ * from a per-call bitmap, so a large rule set cannot overflow matched[].
+ *
+ * Every function below detect_worker_create runs per packet: no allocation,
+ * no syscall, no logging.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+
+/* When a rule can be decided.  Header-only rules at detect_headers; rules
+ * with positive body conditions as soon as those match; rules with a
+ * negated body condition only once the body has ended. */
+#define DETECT_AT_HEADERS 0x1
+#define DETECT_AT_BODY    0x2
+#define DETECT_AT_END     0x4
+#define DETECT_VERIFY     0x8   /* has distance/within: check positions */
+
+/* Candidate positions a distance/within chain may try per rule evaluation:
+ * bounds the backtracking an attacker can force with repeated prefixes.
+ * Running out counts as a match (fail closed). */
+#define DETECT_VERIFY_BUDGET 1024
+
+struct detect_worker {
+	const struct ips_detect_db *db;
+	struct worker_stats *ws;
+	struct worker_stats own_stats;  /* when the caller passes none */
+	hs_scratch_t *scratch;
+	hs_stream_t **streams;          /* every stream, for teardown */
+	hs_stream_t **free_streams;     /* stack of idle ones */
+	uint32_t n_streams, n_free;
+	uint8_t *rule_when;             /* DETECT_AT_* per rule */
+	/* Patterns matched in the current call that need not outlive it:
+	 * those of header-only rules (decided in the same detect_headers
+	 * call; with thousands of rules, "GET" alone can be hundreds of
+	 * patterns) and those that did not fit in the transaction's
+	 * matched[] set.  A bitmap for lookups and a list to clear it, both
+	 * sized to n_patterns at create time. */
+	uint64_t *call_bits;
+	uint32_t *call_list;
+	uint32_t n_call;
+	/* One positive pattern per rule makes it a candidate (Suricata's
+	 * fast pattern): a rule can only fire when all its positives match,
+	 * so waiting for the rarest one loses nothing, and a common literal
+	 * such as "GET" no longer drags a thousand rules into evaluation. */
+	uint64_t *trigger_bits;
+};
+
+struct detect_call {
+	struct detect_worker *dw;
+	struct detect_txn *dt;
+	const struct detect_bufs *bufs;
+	const struct detect_tuple *t;
+	struct detect_result *res;
+	int verdict;
+};
+
+/* ---- setup ------------------------------------------------------------ */
+
+static void
+detect_rule_when(struct detect_worker *dw)
+{
+	const struct ips_detect_db *db = dw->db;
+
+	for (uint32_t r = 0; r < db->rules.n_rules; r++) {
+		const struct ips_rule_meta *m = &db->meta[r];
+		int neg_body = 0;
+
+		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++) {
+			const struct ips_pattern *p =
+				&db->patterns[m->first_pattern + i];
+
+			neg_body |= p->negated && p->buffer == IPS_BUF_REQUEST_BODY;
+		}
+		if (!m->needs_body)
+			dw->rule_when[r] = DETECT_AT_HEADERS;
+		else if (neg_body)
+			dw->rule_when[r] = DETECT_AT_END;
+		else
+			dw->rule_when[r] = DETECT_AT_BODY | DETECT_AT_END;
+		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++)
+			if (db->rules.rules[r].conds[i].relative)
+				dw->rule_when[r] |= DETECT_VERIFY;
+	}
+}
+
+/* The longest positive literal, preferring the body for body rules so a
+ * rule decided in detect_body becomes a candidate there; else a pcre. */
+static int
+detect_trigger_better(const struct ips_cond *cand, const struct ips_cond *best)
+{
+	int cb = cand->buffer == IPS_BUF_REQUEST_BODY;
+	int bb = best->buffer == IPS_BUF_REQUEST_BODY;
+
+	if (cb != bb)
+		return cb;
+	if ((cand->kind == IPS_COND_CONTENT) != (best->kind == IPS_COND_CONTENT))
+		return cand->kind == IPS_COND_CONTENT;
+	return cand->len > best->len;
+}
+
+static void
+detect_pick_triggers(struct detect_worker *dw)
+{
+	const struct ips_detect_db *db = dw->db;
+
+	for (uint32_t r = 0; r < db->rules.n_rules; r++) {
+		const struct ips_rule *rule = &db->rules.rules[r];
+		int best = -1;
+
+		for (uint32_t i = 0; i < rule->n_conds; i++)
+			if (!rule->conds[i].negated &&
+			    (best < 0 ||
+			     detect_trigger_better(&rule->conds[i],
+			                           &rule->conds[best])))
+				best = (int)i;
+		if (best >= 0) {
+			uint32_t id = db->meta[r].first_pattern + (uint32_t)best;
+
+			dw->trigger_bits[id / 64] |= 1ull << (id % 64);
+		}
+	}
+}
+
+static int
+detect_open_streams(struct detect_worker *dw, uint32_t n, char *err,
+                    size_t errlen)
+{
+	hs_database_t *body = dw->db->db[IPS_BUF_REQUEST_BODY];
+
+	if (body == NULL || n == 0)
+		return 0;
+	dw->streams = calloc(n, sizeof(*dw->streams));
+	dw->free_streams = calloc(n, sizeof(*dw->free_streams));
+	if (dw->streams == NULL || dw->free_streams == NULL) {
+		snprintf(err, errlen, "detect: out of memory for %u streams", n);
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (hs_open_stream(body, 0, &dw->streams[i]) != HS_SUCCESS) {
+			snprintf(err, errlen, "detect: hs_open_stream failed "
+			         "(%u of %u)", i, n);
+			return -1;
+		}
+		dw->n_streams++;
+		dw->free_streams[dw->n_free++] = dw->streams[i];
+	}
+	return 0;
+}
+
+struct detect_worker *
+detect_worker_create(const struct ips_detect_db *db,
+                     uint32_t max_body_streams, struct worker_stats *ws,
+                     char *err, size_t errlen)
+{
+	struct detect_worker *dw = calloc(1, sizeof(*dw));
+	uint32_t np = db ? db->n_patterns : 0;
+	uint32_t nr = db ? db->rules.n_rules : 0;
+
+	if (dw == NULL || db == NULL) {
+		snprintf(err, errlen, dw ? "detect: no database" :
+		         "detect: out of memory");
+		free(dw);
+		return NULL;
+	}
+	dw->db = db;
+	dw->ws = ws ? ws : &dw->own_stats;
+	dw->rule_when = calloc(nr ? nr : 1, 1);
+	dw->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
+	dw->call_list = calloc(np ? np : 1, sizeof(uint32_t));
+	dw->trigger_bits = calloc(np / 64 + 1, sizeof(uint64_t));
+	if (!dw->rule_when || !dw->call_bits || !dw->call_list ||
+	    !dw->trigger_bits) {
+		snprintf(err, errlen, "detect: out of memory");
+		goto fail;
+	}
+	detect_rule_when(dw);
+	detect_pick_triggers(dw);
+	if (ips_detect_db_alloc_scratch(db, &dw->scratch, err, errlen) < 0 ||
+	    detect_open_streams(dw, max_body_streams, err, errlen) < 0)
+		goto fail;
+	return dw;
+fail:
+	detect_worker_free(dw);
+	return NULL;
+}
+
+void
+detect_worker_free(struct detect_worker *dw)
+{
+	if (dw == NULL)
+		return;
+	for (uint32_t i = 0; i < dw->n_streams; i++)
+		hs_close_stream(dw->streams[i], NULL, NULL, NULL);
+	hs_free_scratch(dw->scratch);
+	free(dw->streams);
+	free(dw->free_streams);
+	free(dw->rule_when);
+	free(dw->call_bits);
+	free(dw->call_list);
+	free(dw->trigger_bits);
+	free(dw);
+}
+
+int
+detect_wants_body(const struct detect_worker *dw)
+{
+	return dw->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+}
+
+/* ---- the matched-pattern set ------------------------------------------ */
+
+/* Index of the first matched[] entry >= id. */
+static uint32_t
+detect_lower_bound(const struct detect_txn *dt, uint32_t id)
+{
+	uint32_t lo = 0, hi = dt->n_matched;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (dt->matched[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+detect_in_matched(const struct detect_txn *dt, uint32_t id)
+{
+	uint32_t i = detect_lower_bound(dt, id);
+
+	return i < dt->n_matched && dt->matched[i] == id;
+}
+
+static int
+detect_in_call(const struct detect_worker *dw, uint32_t id)
+{
+	return (dw->call_bits[id / 64] >> (id % 64)) & 1;
+}
+
+static void
+detect_call_add(struct detect_worker *dw, uint32_t id)
+{
+	if (detect_in_call(dw, id))
+		return;
+	dw->call_bits[id / 64] |= 1ull << (id % 64);
+	dw->call_list[dw->n_call++] = id;
+}
+
+static void
+detect_call_clear(struct detect_worker *dw)
+{
+	for (uint32_t i = 0; i < dw->n_call; i++)
+		dw->call_bits[dw->call_list[i] / 64] = 0;
+	dw->n_call = 0;
+}
+
+static int
+detect_on_match(unsigned int id, unsigned long long from,
+                unsigned long long to, unsigned int flags, void *arg)
+{
+	struct detect_call *c = arg;
+	struct detect_txn *dt = c->dt;
+	uint32_t i;
+
+	(void)from, (void)to, (void)flags;
+	if (id >= c->dw->db->n_patterns)
+		return 0;
+	if (c->dw->rule_when[c->dw->db->patterns[id].rule] & DETECT_AT_HEADERS) {
+		detect_call_add(c->dw, id);
+		return 0;
+	}
+	i = detect_lower_bound(dt, id);
+	if (i < dt->n_matched && dt->matched[i] == id)
+		return 0;
+	if (dt->n_matched == DETECT_TXN_MAX_MATCHES) {
+		if (!dt->overflow)
+			c->dw->ws->detect_scan_errors++;
+		dt->overflow = 1;
+		detect_call_add(c->dw, id);
+		return 0;
+	}
+	memmove(&dt->matched[i + 1], &dt->matched[i],
+	        (dt->n_matched - i) * sizeof(dt->matched[0]));
+	dt->matched[i] = id;
+	dt->n_matched++;
+	return 0;
+}
+
+/* ---- rule evaluation -------------------------------------------------- */
+
+static int
+detect_already_fired(const struct detect_txn *dt, uint32_t r)
+{
+	for (uint32_t i = 0; i < dt->n_fired; i++)
+		if (dt->fired[i] == r)
+			return 1;
+	return 0;
+}
+
+/* A positive condition holds when its pattern matched, in this call or an
+ * earlier one.  After an overflow matched[] is incomplete: header-side
+ * patterns lost in an earlier call count as matched (fail closed). */
+static int
+detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
+{
+	const struct ips_pattern *p = &c->dw->db->patterns[pid];
+
+	if (detect_in_matched(c->dt, pid) || detect_in_call(c->dw, pid))
+		return 1;
+	return c->dt->overflow && when != DETECT_AT_HEADERS &&
+	       p->buffer != IPS_BUF_REQUEST_BODY;
+}
+
+/* ---- distance/within verification ------------------------------------ */
+
+static int
+detect_lit_at(const struct ips_cond *cd, const uint8_t *p)
+{
+	if (!cd->nocase)
+		return memcmp(p, cd->bytes, cd->len) == 0;
+	for (uint32_t i = 0; i < cd->len; i++) {
+		uint8_t a = p[i], b = cd->bytes[i];
+
+		if (a != b && ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' ||
+		               (a | 0x20) > 'z'))
+			return 0;
+	}
+	return 1;
+}
+
+/* First position >= from where cd starts and ends by hi, or UINT32_MAX. */
+static uint32_t
+detect_find(const struct ips_cond *cd, const uint8_t *buf, uint32_t from,
+            uint32_t hi)
+{
+	for (uint32_t pos = from; hi >= cd->len && pos <= hi - cd->len; pos++)
+		if (detect_lit_at(cd, buf + pos))
+			return pos;
+	return UINT32_MAX;
+}
+
+/* Next condition of the rule on the same buffer, or n_conds. */
+static uint32_t
+detect_next_same(const struct ips_rule *rule, uint32_t i)
+{
+	uint32_t k = i + 1;
+
+	while (k < rule->n_conds && rule->conds[k].buffer != rule->conds[i].buffer)
+		k++;
+	return k;
+}
+
+/* Window [*lo, *hi) a match of cd must lie in; prev_end is where the
+ * previous content of the chain ended. */
+static void
+detect_window(const struct ips_cond *cd, uint32_t len, uint32_t prev_end,
+              uint32_t *lo, uint32_t *hi)
+{
+	int64_t st, end;
+
+	if (!cd->relative) {
+		st = cd->offset;
+		end = cd->depth ? (int64_t)cd->offset + cd->depth : len;
+	} else {
+		st = (int64_t)prev_end + cd->distance;
+		end = cd->within ? st + cd->within : len;
+		st = st < 0 ? 0 : st;
+	}
+	end = end > len ? len : end;
+	*lo = (uint32_t)(st > len ? len : st);
+	*hi = (uint32_t)(end < *lo ? *lo : end);
+}
+
+/* Does the chain starting at condition i hold, with backtracking over the
+ * occurrences of each content (Suricata semantics)? */
+static int
+detect_chain(const struct ips_rule *rule, uint32_t i, const uint8_t *buf,
+             uint32_t len, uint32_t prev_end, uint32_t *budget)
+{
+	const struct ips_cond *cd = &rule->conds[i];
+	uint32_t next = detect_next_same(rule, i);
+	int more = next < rule->n_conds && rule->conds[next].relative;
+	uint32_t lo, hi, pos;
+
+	detect_window(cd, len, prev_end, &lo, &hi);
+	if (cd->negated) {
+		for (pos = detect_find(cd, buf, lo, hi); pos != UINT32_MAX;
+		     pos = detect_find(cd, buf, pos + 1, hi))
+			if (!cd->endswith || pos + cd->len == len)
+				return 0;
+		return !more || detect_chain(rule, next, buf, len, prev_end, budget);
+	}
+	for (pos = detect_find(cd, buf, lo, hi); pos != UINT32_MAX;
+	     pos = detect_find(cd, buf, pos + 1, hi)) {
+		if (cd->endswith && pos + cd->len != len)
+			continue;
+		if (*budget == 0 || --*budget == 0)
+			return 1;
+		if (!more || detect_chain(rule, next, buf, len, pos + cd->len,
+		                          budget))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+detect_verify(const struct detect_call *c, const struct ips_rule *rule)
+{
+	uint32_t budget = DETECT_VERIFY_BUDGET;
+
+	for (uint32_t i = 0; i < rule->n_conds; i++) {
+		const struct ips_cond *cd = &rule->conds[i];
+		uint32_t next = detect_next_same(rule, i);
+
+		if (cd->relative || next == rule->n_conds ||
+		    !rule->conds[next].relative)
+			continue;           /* not the head of a chain */
+		/* Buffers not handed to this call cannot be re-read: the
+		 * prefilter matched, so fail closed. */
+		if (c->bufs == NULL || c->bufs->ptr[cd->buffer] == NULL)
+			continue;
+		if (!detect_chain(rule, i, c->bufs->ptr[cd->buffer],
+		                  c->bufs->len[cd->buffer], 0, &budget))
+			return 0;
+	}
+	if (budget == 0)
+		c->dw->ws->detect_scan_errors++;
+	return 1;
+}
+
+static int
+detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
+{
+	const struct ips_detect_db *db = c->dw->db;
+	const struct ips_rule_meta *m = &db->meta[r];
+	const struct ips_rule *rule = &db->rules.rules[r];
+
+	for (uint32_t i = 0; i < rule->n_conds; i++) {
+		uint32_t pid = m->first_pattern + i;
+
+		if (db->patterns[pid].negated) {
+			/* relative negations are decided by position */
+			if (!rule->conds[i].relative &&
+			    (detect_in_matched(c->dt, pid) ||
+			     detect_in_call(c->dw, pid)))
+				return 0;
+		} else if (!detect_positive_holds(c, pid, when)) {
+			return 0;
+		}
+	}
+	return (c->dw->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule)
+	                                             : 1;
+}
+
+static int
+detect_tuple_holds(const struct ips_rule *rule, const struct detect_tuple *t)
+{
+	if (rule->flow_flags & IPS_FLOW_TO_CLIENT)
+		return 0;               /* requests only: never to_client */
+	return t == NULL ||
+	       ips_rule_match_tuple(rule, t->src, t->sport, t->dst, t->dport);
+}
+
+static void
+detect_copy_field(char *dst, size_t cap, const struct detect_bufs *b,
+                  enum ips_buffer which)
+{
+	size_t n = 0;
+
+	if (b != NULL && b->ptr[which] != NULL) {
+		n = b->len[which] < cap - 1 ? b->len[which] : cap - 1;
+		memcpy(dst, b->ptr[which], n);
+	}
+	dst[n] = '\0';
+}
+
+static const uint8_t detect_action_verdict[IPS_ACTION_COUNT] = {
+	[IPS_ACTION_PASS] = DETECT_NONE,
+	[IPS_ACTION_DROP] = DETECT_DROP,
+	[IPS_ACTION_REJECT] = DETECT_REJECT,
+	[IPS_ACTION_ALERT] = DETECT_ALERT,
+};
+
+static void
+detect_report(struct detect_call *c, const struct ips_rule *rule)
+{
+	struct detect_result *res = c->res;
+	uint8_t v = detect_action_verdict[rule->action];
+	struct detect_fired *f;
+
+	if (v > c->verdict)
+		c->verdict = v;
+	if (res == NULL)
+		return;
+	if (v > res->verdict)
+		res->verdict = v;
+	if (res->n_fired == 0 && res->n_lost == 0) {
+		detect_copy_field(res->url, sizeof(res->url), c->bufs,
+		                  IPS_BUF_URI_RAW);
+		detect_copy_field(res->host, sizeof(res->host), c->bufs,
+		                  IPS_BUF_HOST);
+		detect_copy_field(res->method, sizeof(res->method), c->bufs,
+		                  IPS_BUF_METHOD);
+		detect_copy_field(res->user_agent, sizeof(res->user_agent),
+		                  c->bufs, IPS_BUF_USER_AGENT);
+	}
+	if (res->n_fired == DETECT_RESULT_MAX) {
+		if (res->n_lost < UINT8_MAX)
+			res->n_lost++;
+		return;
+	}
+	f = &res->fired[res->n_fired++];
+	f->sid = rule->sid;
+	f->rev = rule->rev;
+	f->action = rule->action;
+	f->priority = rule->priority;
+	f->msg = rule->msg;
+	f->classtype = rule->classtype;
+}
+
+static void
+detect_eval_rule(struct detect_call *c, uint32_t r, int when)
+{
+	const struct ips_rule *rule = &c->dw->db->rules.rules[r];
+	struct detect_txn *dt = c->dt;
+
+	if (!(c->dw->rule_when[r] & when) || detect_already_fired(dt, r))
+		return;
+	c->dw->ws->detect_rules_evaluated++;
+	if (!detect_conditions_hold(c, r, when) || !detect_tuple_holds(rule, c->t))
+		return;
+	c->dw->ws->detect_rules_matched++;
+	/* Past DETECT_TXN_MAX_FIRED a later stage may report a rule again;
+	 * better a duplicate alert than a missed verdict. */
+	if (dt->n_fired < DETECT_TXN_MAX_FIRED)
+		dt->fired[dt->n_fired++] = r;
+	if (rule->action == IPS_ACTION_PASS) {
+		dt->passed = 1;
+		return;
+	}
+	detect_report(c, rule);
+}
+
+/* Candidate rules in ascending order, merged from three ascending
+ * sources: trigger patterns in matched[] (pattern ids are contiguous per
+ * rule, so ascending ids mean ascending rules), trigger patterns in this
+ * call's bitmap, and always[]. */
+struct detect_cursor {
+	uint32_t im, ia, ib;
+};
+
+static uint32_t
+detect_next_call(const struct detect_worker *dw, uint32_t from)
+{
+	uint32_t np = dw->db->n_patterns;
+
+	if (dw->n_call == 0)
+		return UINT32_MAX;
+	for (uint32_t id = from; id < np; id++) {
+		uint64_t w = (dw->call_bits[id / 64] & dw->trigger_bits[id / 64]) >>
+		             (id % 64);
+
+		if (w != 0)
+			return id + (uint32_t)__builtin_ctzll(w);
+		id |= 63;               /* rest of this word is clear */
+	}
+	return UINT32_MAX;
+}
+
+static uint32_t
+detect_next_candidate(const struct detect_call *c, struct detect_cursor *cu)
+{
+	const struct ips_detect_db *db = c->dw->db;
+	const uint64_t *trig = c->dw->trigger_bits;
+	uint32_t best = UINT32_MAX, id;
+
+	while (cu->im < c->dt->n_matched &&
+	       !((trig[c->dt->matched[cu->im] / 64] >>
+	          (c->dt->matched[cu->im] % 64)) & 1))
+		cu->im++;
+	if (cu->im < c->dt->n_matched)
+		best = db->patterns[c->dt->matched[cu->im]].rule;
+	id = detect_next_call(c->dw, cu->ib);
+	if (id != UINT32_MAX && db->patterns[id].rule < best)
+		best = db->patterns[id].rule;
+	if (cu->ia < db->n_always && db->always[cu->ia] < best)
+		best = db->always[cu->ia];
+	return best;
+}
+
+static void
+detect_advance(const struct detect_call *c, struct detect_cursor *cu,
+               uint32_t r)
+{
+	const struct ips_detect_db *db = c->dw->db;
+
+	while (cu->im < c->dt->n_matched &&
+	       db->patterns[c->dt->matched[cu->im]].rule <= r)
+		cu->im++;
+	while (cu->ia < db->n_always && db->always[cu->ia] <= r)
+		cu->ia++;
+	cu->ib = db->meta[r].first_pattern + db->rules.rules[r].n_conds;
+}
+
+static void
+detect_evaluate(struct detect_call *c, int when)
+{
+	struct detect_cursor cu = { 0, 0, 0 };
+	uint32_t r;
+
+	while (!c->dt->passed &&
+	       (r = detect_next_candidate(c, &cu)) != UINT32_MAX) {
+		detect_eval_rule(c, r, when);
+		detect_advance(c, &cu, r);
+	}
+	detect_call_clear(c->dw);
+}
+
+/* ---- transaction ------------------------------------------------------ */
+
+void
+detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
+{
+	(void)dw;
+	memset(dt, 0, offsetof(struct detect_txn, matched));
+}
+
+static void
+detect_release_stream(struct detect_worker *dw, struct detect_txn *dt,
+                      struct detect_call *c)
+{
+	hs_stream_t *s = dt->body_stream;
+
+	if (s == NULL)
+		return;
+	/* With a callback, reset reports matches that complete at end of
+	 * data ("x$"); an aborted transaction wants none. */
+	if (hs_reset_stream(s, 0, c ? dw->scratch : NULL,
+	                    c ? detect_on_match : NULL, c) != HS_SUCCESS)
+		dw->ws->detect_scan_errors++;
+	dw->free_streams[dw->n_free++] = s;
+	dt->body_stream = NULL;
+}
+
+int
+detect_headers(struct detect_worker *dw, struct detect_txn *dt,
+               const struct detect_bufs *bufs, const struct detect_tuple *t,
+               struct detect_result *res)
+{
+	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE };
+	int scan_failed = 0;
+
+	dt->headers_done = 1;
+	if (dt->passed)
+		return DETECT_NONE;
+	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
+		hs_database_t *hdb = dw->db->db[b];
+
+		if (b == IPS_BUF_REQUEST_BODY || hdb == NULL ||
+		    bufs->ptr[b] == NULL)
+			continue;
+		dw->ws->detect_scans++;
+		dw->ws->detect_bytes_scanned += bufs->len[b];
+		if (hs_scan(hdb, (const char *)bufs->ptr[b], bufs->len[b], 0,
+		            dw->scratch, detect_on_match, &c) != HS_SUCCESS) {
+			dw->ws->detect_scan_errors++;
+			scan_failed = 1;
+		}
+	}
+	detect_evaluate(&c, DETECT_AT_HEADERS);
+	/* A buffer we could not scan may hide a match: fail closed. */
+	return scan_failed && c.verdict < DETECT_DROP ? DETECT_DROP : c.verdict;
+}
+
+int
+detect_body(struct detect_worker *dw, struct detect_txn *dt,
+            const uint8_t *data, uint32_t len,
+            const struct detect_bufs *bufs, const struct detect_tuple *t,
+            struct detect_result *res)
+{
+	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE };
+
+	if (!detect_wants_body(dw) || dt->passed || len == 0)
+		return DETECT_NONE;
+	if (dt->body_stream == NULL) {
+		if (dw->n_free == 0) {
+			dw->ws->detect_stream_pool_full++;
+			return DETECT_DROP;
+		}
+		dt->body_stream = dw->free_streams[--dw->n_free];
+	}
+	dw->ws->detect_scans++;
+	dw->ws->detect_bytes_scanned += len;
+	if (hs_scan_stream(dt->body_stream, (const char *)data, len, 0,
+	                   dw->scratch, detect_on_match, &c) != HS_SUCCESS) {
+		dw->ws->detect_scan_errors++;
+		detect_call_clear(dw);
+		return DETECT_DROP;
+	}
+	detect_evaluate(&c, DETECT_AT_BODY);
+	return c.verdict;
+}
+
+int
+detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
+               const struct detect_bufs *bufs, const struct detect_tuple *t,
+               struct detect_result *res)
+{
+	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE };
+
+	detect_release_stream(dw, dt, &c);
+	if (!dt->passed)
+		detect_evaluate(&c, DETECT_AT_END);
+	detect_call_clear(dw);
+	return c.verdict;
+}
+
+void
+detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
+{
+	detect_release_stream(dw, dt, NULL);
+	detect_call_clear(dw);
+	detect_txn_begin(dw, dt);
+}

@@ -73,6 +73,14 @@ struct ips_cond {
 	                         * without delimiters, NUL-terminated */
 	uint32_t len;           /* length of bytes (without the NUL) */
 	unsigned hs_flags;      /* pcre: HS_FLAG_* from the /flags */
+	/* content placed relative to the end of the previous content of the
+	 * same buffer (distance/within): Hyperscan only prefilters, the
+	 * dataplane verifies the positions.  Header-side buffers only. */
+	uint8_t relative;       /* distance or within given */
+	uint8_t endswith;       /* match must end where the buffer ends */
+	int32_t distance;       /* start >= previous end + distance */
+	uint32_t within;        /* end <= previous end + distance + within;
+	                         * 0 = unlimited */
 };
 
 /* Address and port constraints of the rule header.  An empty list means

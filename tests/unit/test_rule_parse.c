@@ -1,2 +1,616 @@
+/*
+ * test_rule_parse.c - unit tests for control/rule_parse.c: every supported
+ * rule form parses to the right fields, every error names the right
+ * file:line:col, and the tuple match honours the header.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "test_rule_parse: not written yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <hs/hs.h>
+
+#include "ips/rules.h"
+
+static const struct ips_rule_var test_vars[] = {
+	{ "HOME_NET", "[192.0.2.0/24,2001:db8::/32]" },
+	{ "EXTERNAL_NET", "!$HOME_NET" },
+	{ "HTTP_PORTS", "[80,8080:8090]" },
+	{ "LOOP", "$LOOP" },
+};
+static const struct ips_parse_opts test_opts = { test_vars, 4, NULL };
+
+static char errbuf[IPS_ERRBUF_SIZE];
+
+static int
+parse(struct ips_ruleset *rs, const char *text)
+{
+	errbuf[0] = '\0';
+	return ips_rule_parse_line(rs, text, "t.rules", 7, &test_opts, errbuf,
+	                           sizeof(errbuf));
+}
+
+/* Parses into a fresh set and returns its only rule (set freed by caller). */
+static const struct ips_rule *
+parse_one(struct ips_ruleset *rs, const char *text)
+{
+	int rc = parse(rs, text);
+
+	if (rc != 1)
+		fail_msg("parse failed: %s", errbuf);
+	assert_int_equal(rs->n_rules, 1);
+	return &rs->rules[0];
+}
+
+static void
+expect_error(const char *text, const char *msg)
+{
+	struct ips_ruleset rs = { 0 };
+
+	assert_int_equal(parse(&rs, text), -1);
+	assert_int_equal(rs.n_rules, 0);
+	if (strcmp(errbuf, msg) != 0)
+		fail_msg("for: %s\n  got:  %s\n  want: %s", text, errbuf, msg);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_basic_fields(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "drop http any any -> any 80 (msg:\"Path "
+	              "traversal\"; flow:to_server,established; http.uri; "
+	              "content:\"../\"; nocase; classtype:web-application-attack;"
+	              " sid:1001; rev:3; metadata:created_at 2024; "
+	              "reference:url,example.com;)");
+	assert_int_equal(r->action, IPS_ACTION_DROP);
+	assert_string_equal(r->msg, "Path traversal");
+	assert_int_equal(r->sid, 1001);
+	assert_int_equal(r->rev, 3);
+	assert_string_equal(r->classtype, "web-application-attack");
+	assert_int_equal(r->priority, 1);
+	assert_int_equal(r->flow_flags, IPS_FLOW_TO_SERVER | IPS_FLOW_ESTABLISHED);
+	assert_int_equal(r->bidirectional, 0);
+	assert_int_equal(r->src.n_cidrs, 0);
+	assert_int_equal(r->dport.n_ranges, 1);
+	assert_int_equal(r->dport.ranges[0].lo, 80);
+	assert_int_equal(r->dport.ranges[0].hi, 80);
+	assert_int_equal(r->n_conds, 1);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_URI);
+	assert_int_equal(r->conds[0].kind, IPS_COND_CONTENT);
+	assert_int_equal(r->conds[0].nocase, 1);
+	assert_int_equal(r->conds[0].len, 3);
+	assert_memory_equal(r->conds[0].bytes, "../", 3);
+	assert_string_equal(r->file, "t.rules");
+	assert_int_equal(r->line, 7);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_actions_and_defaults(void **state)
+{
+	static const char *const acts[] = { "pass", "drop", "reject", "alert" };
+	struct ips_ruleset rs = { 0 };
+	char line[256];
+
+	(void)state;
+	for (int a = 0; a < 4; a++) {
+		snprintf(line, sizeof(line), "%s http any any <> any any "
+		         "(msg:\"m\"; sid:%d;)", acts[a], a + 1);
+		assert_int_equal(parse(&rs, line), 1);
+		assert_int_equal(rs.rules[a].action, a);
+		assert_int_equal(rs.rules[a].bidirectional, 1);
+		assert_int_equal(rs.rules[a].priority, 3);
+		assert_int_equal(rs.rules[a].rev, 0);
+		assert_null(rs.rules[a].classtype);
+		assert_int_equal(rs.rules[a].n_conds, 0);
+		assert_string_equal(ips_action_name(a), acts[a]);
+	}
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_all_sticky_buffers(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	char line[256];
+
+	(void)state;
+	for (int b = 0; b < IPS_BUF_COUNT; b++) {
+		const struct ips_rule *r;
+
+		snprintf(line, sizeof(line), "alert http any any -> any any "
+		         "(msg:\"m\"; %s; content:\"x\"; sid:%d;)",
+		         ips_buffer_name(b), 100 + b);
+		assert_int_equal(parse(&rs, line), 1);
+		r = &rs.rules[rs.n_rules - 1];
+		assert_int_equal(r->conds[0].buffer, b);
+	}
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_legacy_modifiers(void **state)
+{
+	static const struct { const char *kw; int buf; } mods[] = {
+		{ "http_uri", IPS_BUF_URI }, { "http_raw_uri", IPS_BUF_URI_RAW },
+		{ "http_method", IPS_BUF_METHOD }, { "http_header", IPS_BUF_HEADER },
+		{ "http_cookie", IPS_BUF_COOKIE },
+		{ "http_user_agent", IPS_BUF_USER_AGENT },
+		{ "http_host", IPS_BUF_HOST },
+		{ "http_client_body", IPS_BUF_REQUEST_BODY },
+	};
+	struct ips_ruleset rs = { 0 };
+	char line[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		snprintf(line, sizeof(line), "alert http any any -> any any "
+		         "(msg:\"m\"; content:\"x\"; nocase; %s; sid:%zu;)",
+		         mods[i].kw, 200 + i);
+		assert_int_equal(parse(&rs, line), 1);
+		assert_int_equal(rs.rules[i].conds[0].buffer, mods[i].buf);
+		assert_int_equal(rs.rules[i].conds[0].nocase, 1);
+	}
+	/* a sticky buffer set before still loses to the modifier */
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "http.uri; content:\"a\"; content:\"b\"; http_host; "
+	                 "sid:300;)"), 1);
+	assert_int_equal(rs.rules[rs.n_rules - 1].conds[0].buffer, IPS_BUF_URI);
+	assert_int_equal(rs.rules[rs.n_rules - 1].conds[1].buffer, IPS_BUF_HOST);
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "uricontent:\"/x\"; sid:301;)"), 1);
+	assert_int_equal(rs.rules[rs.n_rules - 1].conds[0].buffer, IPS_BUF_URI);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_hex_and_escapes(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+	static const uint8_t want[] = { 'a', 0x00, 0x41, 0xff, 'b', '"', ';',
+	                                '\\', ':', '|', 'c' };
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"say \\\"hi\\\""
+	              "\\; ok\"; http.uri; content:\"a|00 41 FF|b\\\"\\;\\\\\\:"
+	              "|7c|c\"; sid:5;)");
+	assert_string_equal(r->msg, "say \"hi\"; ok");
+	assert_int_equal(r->conds[0].len, sizeof(want));
+	assert_memory_equal(r->conds[0].bytes, want, sizeof(want));
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_negation_depth_offset(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; http.uri; "
+	              "content:!\"admin\"; content:\"/x\"; offset:2; depth:10; "
+	              "fast_pattern; content:\"GET\"; http_method; startswith; "
+	              "sid:6;)");
+	assert_int_equal(r->n_conds, 3);
+	assert_int_equal(r->conds[0].negated, 1);
+	assert_int_equal(r->conds[0].offset, 0);
+	assert_int_equal(r->conds[1].negated, 0);
+	assert_int_equal(r->conds[1].offset, 2);
+	assert_int_equal(r->conds[1].depth, 10);
+	assert_int_equal(r->conds[2].buffer, IPS_BUF_METHOD);
+	assert_int_equal(r->conds[2].depth, 3);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_distance_within_endswith(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "content:\"/a\"; http_uri; content:\"b\"; distance:-3; "
+	              "http_uri; content:\"cd\"; within:10; distance:0; http_uri; "
+	              "endswith; sid:1;)");
+	assert_int_equal(r->n_conds, 3);
+	assert_int_equal(r->conds[0].relative, 0);
+	assert_int_equal(r->conds[1].relative, 1);
+	assert_int_equal(r->conds[1].distance, -3);
+	assert_int_equal(r->conds[1].within, 0);
+	assert_int_equal(r->conds[2].relative, 1);
+	assert_int_equal(r->conds[2].distance, 0);
+	assert_int_equal(r->conds[2].within, 10);
+	assert_int_equal(r->conds[2].endswith, 1);
+	assert_int_equal(r->conds[2].buffer, IPS_BUF_URI);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_pcre(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "http.header; pcre:\"/a\\;b[\\\"]+$/ism\"; "
+	              "pcre:!\"/evil/Ui\"; pcre:\"/ x y /x\"; sid:7;)");
+	assert_int_equal(r->n_conds, 3);
+	assert_int_equal(r->conds[0].kind, IPS_COND_PCRE);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_HEADER);
+	assert_string_equal((char *)r->conds[0].bytes, "a\\;b[\\\"]+$");
+	assert_int_equal(r->conds[0].hs_flags,
+	                 HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_MULTILINE);
+	assert_int_equal(r->conds[1].negated, 1);
+	assert_int_equal(r->conds[1].buffer, IPS_BUF_URI);
+	assert_string_equal((char *)r->conds[1].bytes, "evil");
+	assert_string_equal((char *)r->conds[2].bytes, "(?x) x y ");
+	assert_int_equal(r->conds[2].len, 9);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_addresses_ports_vars(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http $EXTERNAL_NET ![1:1023,8000:] -> "
+	              "[198.51.100.7,203.0.113.0/25] $HTTP_PORTS (msg:\"m\"; "
+	              "sid:8;)");
+	assert_int_equal(r->src.negated, 1);
+	assert_int_equal(r->src.n_cidrs, 2);
+	assert_int_equal(r->src.cidrs[0].prefix, 96 + 24);
+	assert_int_equal(r->src.cidrs[0].addr[10], 0xff);
+	assert_int_equal(r->src.cidrs[0].addr[12], 192);
+	assert_int_equal(r->src.cidrs[1].prefix, 32);
+	assert_int_equal(r->src.cidrs[1].addr[0], 0x20);
+	assert_int_equal(r->sport.negated, 1);
+	assert_int_equal(r->sport.n_ranges, 2);
+	assert_int_equal(r->sport.ranges[1].lo, 8000);
+	assert_int_equal(r->sport.ranges[1].hi, 65535);
+	assert_int_equal(r->dst.negated, 0);
+	assert_int_equal(r->dst.n_cidrs, 2);
+	assert_int_equal(r->dst.cidrs[0].prefix, 128);
+	assert_int_equal(r->dst.cidrs[1].addr[15], 0);
+	assert_int_equal(r->dport.n_ranges, 2);
+	assert_int_equal(r->dport.ranges[1].lo, 8080);
+	assert_int_equal(r->dport.ranges[1].hi, 8090);
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert http [any,10.0.0.1] :1024 -> any any "
+	              "(msg:\"m\"; sid:9;)");
+	assert_int_equal(r->src.n_cidrs, 0);
+	assert_int_equal(r->sport.ranges[0].lo, 0);
+	assert_int_equal(r->sport.ranges[0].hi, 1024);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_classification_file(void **state)
+{
+	char path[] = "/tmp/test_rule_parse_XXXXXX";
+	int fd = mkstemp(path);
+	struct ips_parse_opts o = { NULL, 0, path };
+	struct ips_ruleset rs = { 0 };
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "# comment\nconfig classification: my-class,Mine,4\n"
+	        "config classification: other,Other, 2\n");
+	fclose(f);
+	assert_int_equal(ips_rule_parse_line(&rs, "alert http any any -> any "
+	                 "any (msg:\"m\"; classtype:my-class; sid:1;)", "f", 1,
+	                 &o, errbuf, sizeof(errbuf)), 1);
+	assert_int_equal(rs.rules[0].priority, 4);
+	/* explicit priority wins, whatever the order */
+	assert_int_equal(ips_rule_parse_line(&rs, "alert http any any -> any "
+	                 "any (msg:\"m\"; priority:9; classtype:other; sid:2;)",
+	                 "f", 2, &o, errbuf, sizeof(errbuf)), 1);
+	assert_int_equal(rs.rules[1].priority, 9);
+	/* the built-in table is not consulted when a file is given */
+	assert_int_equal(ips_rule_parse_line(&rs, "alert http any any -> any "
+	                 "any (msg:\"m\"; classtype:attempted-admin; sid:3;)",
+	                 "f", 3, &o, errbuf, sizeof(errbuf)), -1);
+	assert_string_equal(errbuf, "f:3:51: unknown classtype "
+	                    "'attempted-admin'");
+	unlink(path);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"x\"; flowbits:set,a; sid:1;)",
+	             "t.rules:7:64: unsupported keyword 'flowbits'");
+	expect_error("alert http any any -> any any (msg:\"m\"; isdataat:1; "
+	             "sid:1;)", "t.rules:7:41: unsupported keyword 'isdataat'");
+	expect_error("alert http any any -> any any (msg:\"m\"; distance:0; "
+	             "sid:1;)", "t.rules:7:41: 'distance' needs a preceding "
+	             "content");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:7: unsupported protocol 'tcp'");
+	expect_error("block http any any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:1: unknown action 'block'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; sid:1;)",
+	             "t.rules:7:41: content without a sticky buffer "
+	             "(raw payload inspection is not supported)");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "pcre:\"/x/\"; http.uri; sid:1;)",
+	             "t.rules:7:41: pcre without a sticky buffer "
+	             "(raw payload inspection is not supported)");
+	expect_error("alert http any any -> any any (msg:\"m\"; rev:1;)",
+	             "t.rules:7:31: missing sid");
+	expect_error("alert http any any -> any any (sid:4;)",
+	             "t.rules:7:31: missing msg");
+	expect_error("alert http $NOPE any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:12: undefined variable '$NOPE'");
+	expect_error("alert http $LOOP any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:12: variables nested too deep at '$LOOP'");
+	expect_error("alert http 192.0.2.300 any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:12: invalid address '192.0.2.300'");
+	expect_error("alert http 192.0.2.0/33 any -> any any (msg:\"m\"; "
+	             "sid:1;)", "t.rules:7:22: invalid prefix length '33'");
+	expect_error("alert http any 70000 -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:16: invalid port '70000'");
+	expect_error("alert http any 90:80 -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:16: empty port range '90:80'");
+	expect_error("alert http [1.2.3.4,!5.6.7.8] any -> any any "
+	             "(msg:\"m\"; sid:1;)", "t.rules:7:22: address list mixing "
+	             "negated and plain entries is not supported");
+	expect_error("alert http !any any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:13: '!any' matches nothing");
+	expect_error("alert http any any => any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:20: invalid direction '=>'");
+	expect_error("alert http any any -> any any msg:\"m\"; sid:1;)",
+	             "t.rules:7:31: expected '(' to open the options");
+	expect_error("alert http any any -> any any (msg:\"m\"; sid:1;",
+	             "t.rules:7:31: unterminated options: missing ')'");
+	expect_error("alert http any any -> any any (msg:\"m\"; sid:1)",
+	             "t.rules:7:41: missing ';' after 'sid'");
+	expect_error("alert http any any -> any any (msg:\"m\"; sid:1;) x",
+	             "t.rules:7:49: text after the closing ')'");
+	expect_error("alert http any any -> any any (msg:\"m\"; sid:x1;)",
+	             "t.rules:7:45: invalid sid 'x1'");
+	expect_error("alert http any any -> any any (msg:\"m\"; nocase; sid:1;)",
+	             "t.rules:7:41: 'nocase' needs a preceding content");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"ab\"; depth:1; sid:1;)",
+	             "t.rules:7:71: depth 1 is shorter than the content "
+	             "(2 bytes)");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"a|4|\"; sid:1;)",
+	             "t.rules:7:63: odd number of hex digits");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"a|4g|\"; sid:1;)",
+	             "t.rules:7:63: invalid hex digit 'g'");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"a\\n\"; sid:1;)",
+	             "t.rules:7:61: invalid escape in content");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:x; sid:1;)",
+	             "t.rules:7:59: expected a quoted string");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"\"; sid:1;)", "t.rules:7:59: empty content");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "pcre:\"/x/R\"; sid:1;)",
+	             "t.rules:7:60: unsupported pcre flag 'R'");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "pcre:\"x\"; sid:1;)",
+	             "t.rules:7:57: pcre must start with '/'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "classtype:nope; sid:1;)",
+	             "t.rules:7:51: unknown classtype 'nope'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flow:to_server,only_stream; sid:1;)",
+	             "t.rules:7:56: unsupported flow option 'only_stream'");
+	expect_error("alert http any any -> any any (msg:\"m\"; nocase:1; "
+	             "sid:1;)", "t.rules:7:41: 'nocase' takes no value");
+	expect_error("alert http any any -> any any (msg:\"m\"; msg:\"n\"; "
+	             "sid:1;)", "t.rules:7:41: duplicate msg");
+	expect_error("alert http any", "t.rules:7:15: missing source port");
+	{
+		char deep[4096];
+		int n = 0;
+
+		n += snprintf(deep + n, sizeof(deep) - n, "alert http ");
+		for (int i = 0; i < 1000; i++)
+			deep[n++] = '[';
+		deep[n++] = '1';
+		for (int i = 0; i < 1000; i++)
+			deep[n++] = ']';
+		snprintf(deep + n, sizeof(deep) - n, " any -> any any (msg:\"m\"; "
+		         "sid:1;)");
+		expect_error(deep, "t.rules:7:28: lists nested too deep");
+	}
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "http.request_body; content:\"a\"; content:\"b\"; "
+	             "distance:0; sid:1;)", "t.rules:7:73: distance/within on "
+	             "http.request_body is not supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"a\"; http.host; content:\"b\"; distance:0; "
+	             "sid:1;)", "t.rules:7:75: distance/within needs a "
+	             "preceding content in http.host");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "pcre:\"/a/\"; content:\"b\"; within:3; sid:1;)",
+	             "t.rules:7:63: distance/within after a pcre is not "
+	             "supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"a\"; content:\"bcd\"; within:2; sid:1;)",
+	             "t.rules:7:86: within 2 is shorter than the content "
+	             "(3 bytes)");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"a\"; content:\"b\"; depth:4; distance:0; "
+	             "sid:1;)", "t.rules:7:86: 'distance' cannot be combined "
+	             "with depth/offset/startswith");
+}
+
+static void
+test_comments_and_blank(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+
+	(void)state;
+	assert_int_equal(parse(&rs, ""), 0);
+	assert_int_equal(parse(&rs, "   \t"), 0);
+	assert_int_equal(parse(&rs, "# alert http any any -> any any (sid:1;)"),
+	                 0);
+	assert_int_equal(rs.n_rules, 0);
+}
+
+static void
+test_duplicate_sid(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+
+	(void)state;
+	assert_int_equal(parse(&rs, "alert http any any -> any any "
+	                 "(msg:\"a\"; sid:42;)"), 1);
+	assert_int_equal(parse(&rs, "drop http any any -> any any "
+	                 "(msg:\"sid:1\"; sid:42;)"), -1);
+	assert_string_equal(errbuf, "t.rules:7:48: duplicate sid 42 "
+	                    "(first at t.rules:7)");
+	assert_int_equal(rs.n_rules, 1);
+	ips_ruleset_free(&rs);
+}
+
+struct collected {
+	char msgs[8][IPS_ERRBUF_SIZE];
+	int n;
+};
+
+static void
+collect(void *arg, const char *msg)
+{
+	struct collected *c = arg;
+
+	if (c->n < 8)
+		snprintf(c->msgs[c->n++], IPS_ERRBUF_SIZE, "%s", msg);
+}
+
+static void
+test_file_multiline_and_errors(void **state)
+{
+	char path[] = "/tmp/test_rule_parse_XXXXXX";
+	int fd = mkstemp(path);
+	struct ips_ruleset rs = { 0 };
+	struct collected col = { .n = 0 };
+	char err[IPS_ERRBUF_SIZE], want[IPS_ERRBUF_SIZE];
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "# header comment\n"
+	        "\n"
+	        "alert http any any -> any any (msg:\"one\"; \\\n"
+	        "    http.uri; content:\"/a\"; \\\n"
+	        "    sid:1;)\n"
+	        "alert http any any -> any any (msg:\"bad\"; dsize:3; sid:2;)\r\n"
+	        "alert http any any -> any any (msg:\"dup\"; sid:1;)\n"
+	        "drop http any any -> any any (msg:\"three\"; sid:3;)");
+	fclose(f);
+	assert_int_equal(ips_rule_parse_file(&rs, path, &test_opts, collect,
+	                                     &col, err, sizeof(err)), 2);
+	assert_int_equal(rs.n_rules, 2);
+	assert_int_equal(rs.rules[0].sid, 1);
+	assert_int_equal(rs.rules[0].line, 3);
+	assert_memory_equal(rs.rules[0].conds[0].bytes, "/a", 2);
+	assert_int_equal(rs.rules[1].sid, 3);
+	assert_int_equal(rs.rules[1].line, 8);
+	assert_int_equal(col.n, 2);
+	snprintf(want, sizeof(want), "%s:6:43: unsupported keyword 'dsize'",
+	         path);
+	assert_string_equal(col.msgs[0], want);
+	snprintf(want, sizeof(want), "%s:7:47: duplicate sid 1 (first at %s:3)",
+	         path, path);
+	assert_string_equal(col.msgs[1], want);
+	unlink(path);
+	ips_ruleset_free(&rs);
+	assert_int_equal(ips_rule_parse_file(&rs, "/nonexistent/x.rules",
+	                                     &test_opts, collect, &col, err,
+	                                     sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/x.rules"));
+}
+
+static void
+addr4(uint8_t a[16], uint8_t x, uint8_t y, uint8_t z, uint8_t w)
+{
+	memset(a, 0, 16);
+	a[10] = a[11] = 0xff;
+	a[12] = x, a[13] = y, a[14] = z, a[15] = w;
+}
+
+static void
+test_match_tuple(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+	uint8_t home[16], ext[16], v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	(void)state;
+	addr4(home, 192, 0, 2, 9);
+	addr4(ext, 198, 51, 100, 1);
+	r = parse_one(&rs, "alert http $EXTERNAL_NET any -> $HOME_NET "
+	              "$HTTP_PORTS (msg:\"m\"; sid:1;)");
+	assert_true(ips_rule_match_tuple(r, ext, 40000, home, 80));
+	assert_true(ips_rule_match_tuple(r, ext, 40000, home, 8085));
+	assert_false(ips_rule_match_tuple(r, ext, 40000, home, 8091));
+	assert_false(ips_rule_match_tuple(r, home, 40000, home, 80));
+	assert_false(ips_rule_match_tuple(r, v6, 40000, home, 80));
+	assert_true(ips_rule_match_tuple(r, ext, 1, v6, 80));
+	/* reversed orientation only for <> */
+	assert_false(ips_rule_match_tuple(r, home, 80, ext, 40000));
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert http $EXTERNAL_NET any <> $HOME_NET 80 "
+	              "(msg:\"m\"; sid:2;)");
+	assert_true(ips_rule_match_tuple(r, home, 80, ext, 40000));
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert http 192.0.2.128/25 !80 -> any any "
+	              "(msg:\"m\"; sid:3;)");
+	assert_false(ips_rule_match_tuple(r, home, 1000, ext, 80));
+	home[15] = 200;
+	assert_true(ips_rule_match_tuple(r, home, 1000, ext, 80));
+	assert_false(ips_rule_match_tuple(r, home, 80, ext, 80));
+	ips_ruleset_free(&rs);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic_fields),
+		cmocka_unit_test(test_actions_and_defaults),
+		cmocka_unit_test(test_all_sticky_buffers),
+		cmocka_unit_test(test_legacy_modifiers),
+		cmocka_unit_test(test_hex_and_escapes),
+		cmocka_unit_test(test_negation_depth_offset),
+		cmocka_unit_test(test_distance_within_endswith),
+		cmocka_unit_test(test_pcre),
+		cmocka_unit_test(test_addresses_ports_vars),
+		cmocka_unit_test(test_classification_file),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_comments_and_blank),
+		cmocka_unit_test(test_duplicate_sid),
+		cmocka_unit_test(test_file_multiline_and_errors),
+		cmocka_unit_test(test_match_tuple),
+	};
+
+	return cmocka_run_group_tests_name("rule_parse", tests, NULL, NULL);
+}
