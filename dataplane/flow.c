@@ -12,6 +12,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "bench.h"
 #include "flow.h"
 
 #define FLOW_NIL UINT32_MAX
@@ -488,7 +489,11 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 		flow_touch(ft, (uint32_t)idx, now);
 		return;
 	}
-	stream_input(ft->sw, &f->stream, m, ctx);
+	{
+		BENCH_ENTER(BENCH_STREAM);
+		stream_input(ft->sw, &f->stream, m, ctx);
+		BENCH_LEAVE();
+	}
 	if (ctx->flow_blocked)
 		f->blocked = 1;
 	flow_tcp_after(f, ctx);

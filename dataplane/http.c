@@ -1,1 +1,1205 @@
-/* placeholder: being written */
+/*
+ * http.c - HTTP/1.x request parser: framing, header buffers, anomaly policy.
+ *
+ * Owns the per-flow state machine (struct http_flow), the worker's pool of
+ * transactions and the construction of the header-side buffers handed to
+ * detect_headers().  See http.h for the contract.
+ *
+ * Shape (nginx habits): one resumable state per flow, one switch, resumed
+ * at the saved byte.  The request head is copied into the transaction as it
+ * arrives (memchr to the next LF, then the whole line is checked at once:
+ * a line is complete in the buffer, so per-line checks need no state of
+ * their own).  When the empty line arrives the buffers are built: windows
+ * into the copy where the bytes are usable as they are, normalized copies
+ * in the transaction's second area where not.  The body is never copied:
+ * Content-Length and de-chunked pieces go straight to detect_body().
+ *
+ * Every ambiguity servers resolve differently (RFC 9112 §6.3, §7.1, §5.2)
+ * is counted once per request and, with drop_ambiguous, drops the flow:
+ * an inline device that guesses differently from the server behind it
+ * inspects a request the server never sees.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "http_uri.h"
+
+#define HTTP_FLOW_BYPASS      0x0001  /* not HTTP: rest of the flow ignored */
+#define HTTP_FLOW_POLICY_DROP 0x0002  /* dropped by an HTTP policy */
+#define HTTP_FLOW_RULE_DROP   0x0004  /* a drop/reject rule fired */
+#define HTTP_FLOW_TUNNEL      0x0008  /* CONNECT/Upgrade asked: what follows
+                                       * may be another protocol */
+
+#define HTTP_FLOW_DEAD \
+	(HTTP_FLOW_BYPASS | HTTP_FLOW_POLICY_DROP | HTTP_FLOW_RULE_DROP)
+
+/* A method longer than this is not one: fail fast on binary junk. */
+#define HTTP_METHOD_MAX 24
+/* Smallest max_header_bytes accepted: a request line must fit. */
+#define HTTP_MIN_HEADER_BYTES 64
+/* Upper bound so pool sizing cannot overflow (16 MiB per request head). */
+#define HTTP_MAX_HEADER_BYTES (1u << 24)
+/* Chunk sizes are kept below INT64_MAX: servers storing them in off_t
+ * would read a larger value as negative. */
+#define HTTP_LEN_MAX ((uint64_t)INT64_MAX)
+
+_Static_assert(sizeof(struct http_flow) <= 32,
+               "http_flow is embedded in every flow: keep it small");
+
+enum http_state {
+	HTTP_ST_START = 0,      /* between requests: skip empty lines */
+	HTTP_ST_METHOD,
+	HTTP_ST_HEAD,           /* rest of the request line, header lines */
+	HTTP_ST_BODY_CL,
+	HTTP_ST_BODY_CLOSE,     /* unknown length: body until the flow ends */
+	HTTP_ST_CHUNK_SIZE0,    /* first hex digit of a chunk size */
+	HTTP_ST_CHUNK_SIZE,
+	HTTP_ST_CHUNK_BWS,      /* blanks after the size */
+	HTTP_ST_CHUNK_EXT,
+	HTTP_ST_CHUNK_SIZE_LF,
+	HTTP_ST_CHUNK_DATA,
+	HTTP_ST_CHUNK_DATA_CR,
+	HTTP_ST_CHUNK_DATA_LF,
+	HTTP_ST_TRAILER,        /* start of a trailer line */
+	HTTP_ST_TRAILER_LINE,
+	HTTP_ST_TRAILER_LINE_LF,
+	HTTP_ST_TRAILER_END_LF,
+};
+
+/* Each is counted at most once per request (bit in txn->anomalies). */
+enum http_anom {
+	HTTP_ANOM_CL_TE = 0,
+	HTTP_ANOM_DUP_CL,
+	HTTP_ANOM_BAD_CL,
+	HTTP_ANOM_BAD_TE,
+	HTTP_ANOM_BAD_CHUNK,
+	HTTP_ANOM_BARE_LF,
+	HTTP_ANOM_OBS_FOLD,
+	HTTP_ANOM_BAD_HEADER,
+	HTTP_ANOM_DUP_HOST,
+};
+
+enum http_hdr_kind {
+	HTTP_HDR_OTHER = 0,
+	HTTP_HDR_CL,
+	HTTP_HDR_TE,
+	HTTP_HDR_HOST,
+	HTTP_HDR_UPGRADE,
+};
+
+struct http_txn {
+	struct detect_txn dt;
+	struct detect_bufs bufs;    /* valid until the txn returns to the pool */
+	struct http_txn *next_free;
+	uint8_t *raw;               /* request head as received */
+	uint8_t *norm;              /* normalized copies */
+	uint32_t raw_len;
+	uint32_t line_start;        /* offset of the line being received */
+	uint32_t method_len;
+	uint32_t uri_off, uri_len;
+	uint32_t proto_off, proto_len;
+	uint32_t line_len;          /* request line without its terminator */
+	uint32_t head_start;        /* offset of the first header line */
+	uint32_t anomalies;         /* 1 << enum http_anom already counted */
+	uint64_t cl;                /* first Content-Length value */
+	uint16_t n_cl;
+	uint16_t n_host;
+	uint8_t te_seen;
+	uint8_t te_chunked;         /* "chunked" codings seen, saturating */
+	uint8_t te_last_chunked;    /* the last coding seen is chunked */
+	uint8_t last_kind;          /* enum http_hdr_kind, for obs-fold */
+	uint8_t tunnel;             /* CONNECT or Upgrade */
+	uint8_t detect_live;        /* detect_txn_begin'd, not ended */
+};
+
+struct http_worker {
+	struct http_conf conf;
+	struct detect_worker *dw;
+	struct worker_stats *ws;
+	struct http_txn *txns;
+	uint8_t *bytes;             /* raw + norm areas of every txn */
+	struct http_txn *free_list;
+	uint32_t in_use;
+	uint32_t norm_cap;
+};
+
+/* One call of http_request_data. */
+struct http_call {
+	struct http_worker *hw;
+	struct http_flow *hf;
+	const struct detect_tuple *t;
+	struct detect_result *res;
+	int rc;                     /* enum http_result */
+	bool stop;                  /* the rest of this call is ignored */
+};
+
+/* Bounded writer into the normalized area. */
+struct http_out {
+	uint8_t *p;
+	uint32_t len;
+	uint32_t cap;
+	bool overflow;
+};
+
+/* One header line of the stored head, split. */
+struct http_hdr {
+	const uint8_t *name;
+	uint32_t name_len;          /* trailing blanks excluded */
+	const uint8_t *value;
+	uint32_t value_len;         /* surrounding blanks excluded */
+	const uint8_t *line;
+	uint32_t line_len;          /* without the terminator */
+	bool fold;                  /* starts with a blank: obs-fold */
+	bool colon;
+	bool name_blank;            /* blanks before the colon */
+};
+
+/* ---- byte classes --------------------------------------------------- */
+
+/* tchar of RFC 9110 §5.6.2: what a method or header name may hold. */
+static const uint8_t http_tchar[256] = {
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+
+static bool
+http_is_tchar(uint8_t c)
+{
+	return http_tchar[c] != 0;
+}
+
+static bool
+http_is_blank(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+http_hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static bool
+http_ieq(const uint8_t *a, uint32_t alen, const char *b)
+{
+	uint32_t blen = (uint32_t)strlen(b);
+
+	if (alen != blen)
+		return false;
+	for (uint32_t i = 0; i < alen; i++) {
+		uint8_t c = a[i];
+		if (c >= 'A' && c <= 'Z')
+			c |= 0x20;
+		if (c != (uint8_t)b[i])
+			return false;
+	}
+	return true;
+}
+
+static void
+http_trim(const uint8_t **p, uint32_t *len)
+{
+	while (*len > 0 && http_is_blank((*p)[0])) {
+		(*p)++;
+		(*len)--;
+	}
+	while (*len > 0 && http_is_blank((*p)[*len - 1]))
+		(*len)--;
+}
+
+/* ---- pool ------------------------------------------------------------- */
+
+struct http_worker *
+http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
+                   struct worker_stats *ws)
+{
+	struct http_worker *hw;
+	size_t per_txn;
+
+	if (conf == NULL || ws == NULL || conf->max_txns == 0 ||
+	    conf->max_header_bytes < HTTP_MIN_HEADER_BYTES ||
+	    conf->max_header_bytes > HTTP_MAX_HEADER_BYTES)
+		return NULL;
+	hw = calloc(1, sizeof(*hw));
+	if (hw == NULL)
+		return NULL;
+	hw->conf = *conf;
+	hw->dw = dw;
+	hw->ws = ws;
+	/* The normalized area holds the URI (<= its raw length + 1), the
+	 * header lines (each grows by at most ": " + CR), the names and the
+	 * joined/host copies: three heads cover any real request; anything
+	 * larger fails closed as header_too_long. */
+	hw->norm_cap = 3 * conf->max_header_bytes + 16;
+	per_txn = (size_t)conf->max_header_bytes + hw->norm_cap;
+	if (conf->max_txns > SIZE_MAX / per_txn)
+		goto err;
+	hw->txns = calloc(conf->max_txns, sizeof(*hw->txns));
+	hw->bytes = malloc(per_txn * conf->max_txns);
+	if (hw->txns == NULL || hw->bytes == NULL)
+		goto err;
+	for (uint32_t i = conf->max_txns; i-- > 0;) {
+		struct http_txn *txn = &hw->txns[i];
+
+		txn->raw = hw->bytes + per_txn * i;
+		txn->norm = txn->raw + conf->max_header_bytes;
+		txn->next_free = hw->free_list;
+		hw->free_list = txn;
+	}
+	return hw;
+err:
+	http_worker_free(hw);
+	return NULL;
+}
+
+void
+http_worker_free(struct http_worker *hw)
+{
+	if (hw == NULL)
+		return;
+	free(hw->bytes);
+	free(hw->txns);
+	free(hw);
+}
+
+uint32_t
+http_txns_in_use(const struct http_worker *hw)
+{
+	return hw->in_use;
+}
+
+size_t
+http_txn_bytes(const struct http_worker *hw)
+{
+	return sizeof(struct http_txn) + hw->conf.max_header_bytes + hw->norm_cap;
+}
+
+/* Return hf's transaction to the pool; abort its detection if live. */
+static void
+http_txn_put(struct http_worker *hw, struct http_flow *hf)
+{
+	struct http_txn *txn = hf->txn;
+
+	if (txn == NULL)
+		return;
+	if (txn->detect_live)
+		detect_txn_abort(hw->dw, &txn->dt);
+	txn->detect_live = 0;
+	txn->next_free = hw->free_list;
+	hw->free_list = txn;
+	hw->in_use--;
+	hf->txn = NULL;
+}
+
+void
+http_flow_release(struct http_worker *hw, struct http_flow *hf)
+{
+	http_txn_put(hw, hf);
+	memset(hf, 0, sizeof(*hf));
+}
+
+/* ---- stopping: policy, bypass, rule verdicts ------------------------- */
+
+static void
+http_stop(struct http_call *c, uint16_t flag)
+{
+	http_txn_put(c->hw, c->hf);
+	c->hf->flags |= flag;
+	c->stop = true;
+}
+
+/* Fail closed: count why and tell the caller to drop the flow. */
+static void
+http_policy_drop(struct http_call *c, uint64_t *counter)
+{
+	(*counter)++;
+	c->rc = HTTP_DROP_POLICY;
+	http_stop(c, HTTP_FLOW_POLICY_DROP);
+}
+
+/* Not HTTP after all: drop by policy, or stop looking at this flow. */
+static void
+http_malformed(struct http_call *c)
+{
+	c->hw->ws->http_anomaly_bad_request++;
+	if (c->hw->conf.drop_malformed)
+		http_policy_drop(c, &c->hw->ws->drop_http_malformed);
+	else
+		http_stop(c, HTTP_FLOW_BYPASS);
+}
+
+static uint64_t *
+http_anom_counter(struct worker_stats *ws, enum http_anom a)
+{
+	switch (a) {
+	case HTTP_ANOM_CL_TE:      return &ws->http_anomaly_cl_te;
+	case HTTP_ANOM_DUP_CL:     return &ws->http_anomaly_dup_cl;
+	case HTTP_ANOM_BAD_CL:     return &ws->http_anomaly_bad_cl;
+	case HTTP_ANOM_BAD_TE:     return &ws->http_anomaly_bad_te;
+	case HTTP_ANOM_BAD_CHUNK:  return &ws->http_anomaly_bad_chunk;
+	case HTTP_ANOM_BARE_LF:    return &ws->http_anomaly_bare_lf;
+	case HTTP_ANOM_OBS_FOLD:   return &ws->http_anomaly_obs_fold;
+	case HTTP_ANOM_BAD_HEADER: return &ws->http_anomaly_bad_header;
+	case HTTP_ANOM_DUP_HOST:   return &ws->http_anomaly_dup_host;
+	}
+	return &ws->http_anomaly_bad_header;
+}
+
+/*
+ * Record an ambiguity of the current request.  Returns true when the
+ * policy stopped the flow (caller must return at once).
+ */
+static bool
+http_anomaly(struct http_call *c, enum http_anom a)
+{
+	struct http_txn *txn = c->hf->txn;
+
+	if ((txn->anomalies & (1u << a)) == 0) {
+		txn->anomalies |= 1u << a;
+		(*http_anom_counter(c->hw->ws, a))++;
+	}
+	if (!c->hw->conf.drop_ambiguous)
+		return false;
+	http_policy_drop(c, &c->hw->ws->drop_http_ambiguous);
+	return true;
+}
+
+/* Fold a detect_* return into res; a drop/reject ends parsing: the
+ * verdict stage drops the flow, nothing later can change that. */
+static void
+http_verdict(struct http_call *c, int v)
+{
+	if (v > c->res->verdict)
+		c->res->verdict = (uint8_t)v;
+	if (v >= DETECT_DROP)
+		http_stop(c, HTTP_FLOW_RULE_DROP);
+}
+
+/* ---- transaction life ------------------------------------------------ */
+
+static bool
+http_txn_get(struct http_call *c)
+{
+	struct http_worker *hw = c->hw;
+	struct http_txn *txn = hw->free_list;
+
+	if (txn == NULL) {
+		http_policy_drop(c, &hw->ws->drop_http_txn_pool_full);
+		return false;
+	}
+	hw->free_list = txn->next_free;
+	hw->in_use++;
+	memset(&txn->bufs, 0, sizeof(txn->bufs));
+	txn->raw_len = 0;
+	txn->line_start = 0;
+	txn->method_len = 0;
+	txn->uri_off = txn->uri_len = 0;
+	txn->proto_off = txn->proto_len = 0;
+	txn->line_len = txn->head_start = 0;
+	txn->anomalies = 0;
+	txn->cl = 0;
+	txn->n_cl = txn->n_host = 0;
+	txn->te_seen = txn->te_chunked = txn->te_last_chunked = 0;
+	txn->last_kind = HTTP_HDR_OTHER;
+	txn->tunnel = 0;
+	c->hf->txn = txn;
+	detect_txn_begin(hw->dw, &txn->dt);
+	txn->detect_live = 1;
+	hw->ws->http_requests++;
+	return true;
+}
+
+static void
+http_request_done(struct http_call *c)
+{
+	struct http_flow *hf = c->hf;
+	struct http_txn *txn = hf->txn;
+	int v;
+
+	v = detect_txn_end(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
+	txn->detect_live = 0;
+	if (txn->tunnel)
+		hf->flags |= HTTP_FLOW_TUNNEL;
+	http_txn_put(c->hw, hf);
+	hf->state = HTTP_ST_START;
+	hf->body_left = 0;
+	if (hf->n_requests < UINT16_MAX)
+		hf->n_requests++;
+	c->hw->ws->http_requests_complete++;
+	http_verdict(c, v);
+}
+
+static void
+http_body(struct http_call *c, const uint8_t *p, uint32_t n)
+{
+	struct http_txn *txn = c->hf->txn;
+
+	c->hw->ws->http_body_bytes += n;
+	if (n == 0 || !detect_wants_body(c->hw->dw))
+		return;
+	http_verdict(c, detect_body(c->hw->dw, &txn->dt, p, n, &txn->bufs,
+	                            c->t, c->res));
+}
+
+/* ---- request head: lines ---------------------------------------------- */
+
+/* "HTTP/" 1*3DIGIT "." 1*3DIGIT, nothing else. */
+static bool
+http_proto_ok(const uint8_t *p, uint32_t len)
+{
+	uint32_t i = 5, d;
+
+	if (len < 8 || memcmp(p, "HTTP/", 5) != 0)
+		return false;
+	for (d = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++, d++)
+		;
+	if (d == 0 || d > 3 || i >= len || p[i] != '.')
+		return false;
+	for (i++, d = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++, d++)
+		;
+	return d > 0 && d <= 3 && i == len;
+}
+
+/* METHOD SP+ target SP+ HTTP/x.y (the method was checked as it came). */
+static bool
+http_request_line(struct http_txn *txn, uint32_t len)
+{
+	const uint8_t *r = txn->raw;
+	uint32_t i = txn->method_len;
+
+	while (i < len && r[i] == ' ')
+		i++;
+	txn->uri_off = i;
+	while (i < len && r[i] != ' ') {
+		if (r[i] < 0x20 || r[i] == 0x7f)
+			return false;   /* CTLs: nginx and Apache refuse them */
+		i++;
+	}
+	txn->uri_len = i - txn->uri_off;
+	if (txn->uri_len == 0 || i == len)
+		return false;       /* HTTP/0.9 has no version: not served */
+	while (i < len && r[i] == ' ')
+		i++;
+	txn->proto_off = i;
+	txn->proto_len = len - i;
+	txn->line_len = len;
+	if (txn->method_len == 7 && memcmp(r, "CONNECT", 7) == 0)
+		txn->tunnel = 1;
+	return http_proto_ok(r + i, len - i);
+}
+
+/* Split one stored header line (without terminator) into h. */
+static void
+http_hdr_split(const uint8_t *line, uint32_t len, struct http_hdr *h)
+{
+	const uint8_t *colon = memchr(line, ':', len);
+
+	h->line = line;
+	h->line_len = len;
+	h->fold = len > 0 && http_is_blank(line[0]);
+	h->colon = colon != NULL;
+	h->name = line;
+	h->name_len = colon ? (uint32_t)(colon - line) : len;
+	h->value = colon ? colon + 1 : line + len;
+	h->value_len = colon ? len - h->name_len - 1 : 0;
+	while (h->name_len > 0 && http_is_blank(line[h->name_len - 1]))
+		h->name_len--;
+	h->name_blank = colon && h->name_len != (uint32_t)(colon - line);
+	http_trim(&h->value, &h->value_len);
+	if (h->fold) {
+		h->value = line;
+		h->value_len = len;
+		http_trim(&h->value, &h->value_len);
+	}
+}
+
+static enum http_hdr_kind
+http_hdr_kind(const struct http_hdr *h)
+{
+	if (http_ieq(h->name, h->name_len, "content-length"))
+		return HTTP_HDR_CL;
+	if (http_ieq(h->name, h->name_len, "transfer-encoding"))
+		return HTTP_HDR_TE;
+	if (http_ieq(h->name, h->name_len, "host"))
+		return HTTP_HDR_HOST;
+	if (http_ieq(h->name, h->name_len, "upgrade"))
+		return HTTP_HDR_UPGRADE;
+	return HTTP_HDR_OTHER;
+}
+
+/* One element of a Content-Length list: 1*DIGIT. */
+static bool
+http_cl_one(struct http_call *c, const uint8_t *p, uint32_t len)
+{
+	struct http_txn *txn = c->hf->txn;
+	uint64_t v = 0;
+
+	http_trim(&p, &len);
+	if (len == 0 && http_anomaly(c, HTTP_ANOM_BAD_CL))
+		return true;
+	for (uint32_t i = 0; i < len; i++) {
+		unsigned d = (unsigned)p[i] - '0';
+		if (d > 9 || v > (HTTP_LEN_MAX - d) / 10) {
+			if (http_anomaly(c, HTTP_ANOM_BAD_CL))
+				return true;
+			break;
+		}
+		v = v * 10 + d;
+	}
+	if (txn->n_cl < UINT16_MAX)
+		txn->n_cl++;
+	if (txn->n_cl == 1)
+		txn->cl = v;
+	else if (http_anomaly(c, HTTP_ANOM_DUP_CL))
+		return true;
+	return false;
+}
+
+/* Content-Length value, possibly a "42, 42" list (a repetition too). */
+static bool
+http_cl(struct http_call *c, const uint8_t *p, uint32_t len)
+{
+	const uint8_t *comma;
+
+	while ((comma = memchr(p, ',', len)) != NULL) {
+		uint32_t n = (uint32_t)(comma - p);
+		if (http_cl_one(c, p, n))
+			return true;
+		p += n + 1;
+		len -= n + 1;
+	}
+	return http_cl_one(c, p, len);
+}
+
+/* Transfer-Encoding list: remember whether chunked is last and alone. */
+static void
+http_te(struct http_txn *txn, const uint8_t *p, uint32_t len)
+{
+	txn->te_seen = 1;
+	while (len > 0) {
+		const uint8_t *comma = memchr(p, ',', len);
+		uint32_t n = comma ? (uint32_t)(comma - p) : len;
+		const uint8_t *tok = p;
+		uint32_t tlen = n;
+
+		http_trim(&tok, &tlen);
+		if (tlen > 0) {
+			bool ch = http_ieq(tok, tlen, "chunked");
+			if (ch && txn->te_chunked < UINT8_MAX)
+				txn->te_chunked++;
+			txn->te_last_chunked = ch;
+		}
+		p += comma ? n + 1 : n;
+		len -= comma ? n + 1 : n;
+	}
+}
+
+/* Checks and framing facts of one header line.  true = stopped. */
+static bool
+http_header_line(struct http_call *c, const uint8_t *line, uint32_t len)
+{
+	struct http_txn *txn = c->hf->txn;
+	struct http_hdr h;
+	enum http_hdr_kind kind;
+
+	http_hdr_split(line, len, &h);
+	if (memchr(line, '\r', len) && http_anomaly(c, HTTP_ANOM_BAD_HEADER))
+		return true;
+	if (h.fold) {
+		/* A server that unfolds sees this as more of the last value. */
+		if (http_anomaly(c, HTTP_ANOM_OBS_FOLD))
+			return true;
+		if (txn->last_kind == HTTP_HDR_TE)
+			http_te(txn, h.value, h.value_len);
+		else if (txn->last_kind == HTTP_HDR_CL)
+			return http_anomaly(c, HTTP_ANOM_DUP_CL);
+		return false;
+	}
+	if (!h.colon || h.name_len == 0 || h.name_blank) {
+		/* "Name : v" or no colon: some servers strip, some refuse. */
+		if (http_anomaly(c, HTTP_ANOM_BAD_HEADER))
+			return true;
+	}
+	for (uint32_t i = 0; i < h.name_len; i++) {
+		if (!http_is_tchar(h.name[i]))
+			return http_anomaly(c, HTTP_ANOM_BAD_HEADER);
+	}
+	kind = http_hdr_kind(&h);
+	txn->last_kind = (uint8_t)kind;
+	switch (kind) {
+	case HTTP_HDR_CL:
+		return http_cl(c, h.value, h.value_len);
+	case HTTP_HDR_TE:
+		http_te(txn, h.value, h.value_len);
+		return false;
+	case HTTP_HDR_HOST:
+		if (++txn->n_host > 1)
+			return http_anomaly(c, HTTP_ANOM_DUP_HOST);
+		return false;
+	case HTTP_HDR_UPGRADE:
+		txn->tunnel = 1;
+		return false;
+	case HTTP_HDR_OTHER:
+		break;
+	}
+	return false;
+}
+
+/* ---- request head: buffers --------------------------------------------- */
+
+static void
+http_out_put(struct http_out *o, const void *p, uint32_t n)
+{
+	if (o->overflow || n > o->cap - o->len) {
+		o->overflow = true;
+		return;
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+static void
+http_buf_set(struct http_txn *txn, enum ips_buffer b, const uint8_t *p,
+             uint32_t len)
+{
+	txn->bufs.ptr[b] = p;
+	txn->bufs.len[b] = len;
+}
+
+/* Next header line of the stored head after *off; false at the end. */
+static bool
+http_hdr_next(const struct http_txn *txn, uint32_t *off, struct http_hdr *h)
+{
+	const uint8_t *line = txn->raw + *off;
+	const uint8_t *lf;
+	uint32_t len;
+
+	if (*off >= txn->raw_len)
+		return false;
+	lf = memchr(line, '\n', txn->raw_len - *off);
+	if (lf == NULL)
+		return false;
+	len = (uint32_t)(lf - line);
+	*off += len + 1;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return false;   /* the empty line ending the head */
+	http_hdr_split(line, len, h);
+	return true;
+}
+
+/* Values of every header called name, joined by sep, copied into o. */
+static void
+http_gather(struct http_txn *txn, struct http_out *o, enum ips_buffer b,
+            const char *name, const char *sep)
+{
+	uint32_t off = txn->head_start, start = o->len, n = 0;
+	struct http_hdr h;
+
+	while (http_hdr_next(txn, &off, &h)) {
+		if (h.fold || !http_ieq(h.name, h.name_len, name))
+			continue;
+		if (n++ > 0)
+			http_out_put(o, sep, (uint32_t)strlen(sep));
+		http_out_put(o, h.value, h.value_len);
+	}
+	http_buf_set(txn, b, o->p + start, o->len - start);
+}
+
+/* Buffers that are a single header's value: window, or joined copy. */
+static const struct {
+	enum ips_buffer buf;
+	const char *name;
+	const char *sep;
+} http_value_bufs[] = {
+	{ IPS_BUF_USER_AGENT,   "user-agent",   ", " },
+	{ IPS_BUF_COOKIE,       "cookie",       "; " },
+	{ IPS_BUF_CONTENT_TYPE, "content-type", ", " },
+};
+#define HTTP_N_VALUE_BUFS \
+	(sizeof(http_value_bufs) / sizeof(http_value_bufs[0]))
+
+/* http.header: "Name: value\r\n" per line, Cookie left out (it has its
+ * own buffer); folded lines are unfolded into the previous value. */
+static void
+http_build_header(struct http_txn *txn, struct http_out *o,
+                  uint32_t *count)
+{
+	uint32_t off = txn->head_start, start = o->len;
+	bool last_out = false;
+	struct http_hdr h;
+
+	while (http_hdr_next(txn, &off, &h)) {
+		if (h.fold) {
+			if (last_out && o->len - start >= 2) {
+				o->len -= 2;
+				http_out_put(o, " ", 1);
+				http_out_put(o, h.value, h.value_len);
+				http_out_put(o, "\r\n", 2);
+			}
+			continue;
+		}
+		for (uint32_t k = 0; k < HTTP_N_VALUE_BUFS; k++) {
+			if (!http_ieq(h.name, h.name_len, http_value_bufs[k].name))
+				continue;
+			if (count[k]++ == 0)
+				http_buf_set(txn, http_value_bufs[k].buf,
+				             h.value, h.value_len);
+		}
+		last_out = !http_ieq(h.name, h.name_len, "cookie");
+		if (!last_out)
+			continue;
+		if (h.colon) {
+			http_out_put(o, h.name, h.name_len);
+			http_out_put(o, ": ", 2);
+			http_out_put(o, h.value, h.value_len);
+		} else {
+			http_out_put(o, h.line, h.line_len);
+		}
+		http_out_put(o, "\r\n", 2);
+	}
+	http_buf_set(txn, IPS_BUF_HEADER, o->p + start, o->len - start);
+}
+
+/* http.header_names: "\r\nName\r\nName\r\n\r\n" (Suricata's layout). */
+static void
+http_build_names(struct http_txn *txn, struct http_out *o)
+{
+	uint32_t off = txn->head_start, start = o->len;
+	struct http_hdr h;
+
+	http_out_put(o, "\r\n", 2);
+	while (http_hdr_next(txn, &off, &h)) {
+		if (h.fold || !h.colon)
+			continue;
+		http_out_put(o, h.name, h.name_len);
+		http_out_put(o, "\r\n", 2);
+	}
+	http_out_put(o, "\r\n", 2);
+	http_buf_set(txn, IPS_BUF_HEADER_NAMES, o->p + start, o->len - start);
+}
+
+/* http.host: the absolute-form authority wins over Host (RFC 9112 §3.2.2). */
+static void
+http_build_host(struct http_txn *txn, struct http_out *o)
+{
+	const uint8_t *src = NULL;
+	uint32_t src_len = 0, host_off, host_len, off, n;
+	struct http_hdr h;
+
+	if (http_uri_authority(txn->raw + txn->uri_off, txn->uri_len,
+	                       &host_off, &host_len)) {
+		src = txn->raw + txn->uri_off + host_off;
+		src_len = host_len;
+	} else {
+		off = txn->head_start;
+		while (http_hdr_next(txn, &off, &h)) {
+			if (!h.fold && http_ieq(h.name, h.name_len, "host")) {
+				src = h.value;
+				src_len = h.value_len;
+				break;
+			}
+		}
+	}
+	if (src == NULL)
+		return;
+	if (src_len > o->cap - o->len) {
+		o->overflow = true;
+		return;
+	}
+	n = http_host_normalize(src, src_len, o->p + o->len, src_len);
+	http_buf_set(txn, IPS_BUF_HOST, o->p + o->len, n);
+	o->len += n;
+}
+
+/* Build every header-side buffer.  false = normalized area too small. */
+static bool
+http_build(struct http_call *c)
+{
+	struct http_txn *txn = c->hf->txn;
+	struct http_out o = { txn->norm, 0, c->hw->norm_cap, false };
+	uint32_t count[HTTP_N_VALUE_BUFS] = { 0 };
+	uint32_t n;
+
+	memset(&txn->bufs, 0, sizeof(txn->bufs));
+	http_buf_set(txn, IPS_BUF_METHOD, txn->raw, txn->method_len);
+	http_buf_set(txn, IPS_BUF_URI_RAW, txn->raw + txn->uri_off,
+	             txn->uri_len);
+	http_buf_set(txn, IPS_BUF_PROTOCOL, txn->raw + txn->proto_off,
+	             txn->proto_len);
+	http_buf_set(txn, IPS_BUF_REQUEST_LINE, txn->raw, txn->line_len);
+	if (txn->uri_len + 1 > o.cap)
+		return false;
+	n = http_uri_normalize(txn->raw + txn->uri_off, txn->uri_len, o.p,
+	                       txn->uri_len + 1, NULL);
+	http_buf_set(txn, IPS_BUF_URI, o.p, n);
+	o.len = n;
+	http_build_header(txn, &o, count);
+	http_build_names(txn, &o);
+	http_build_host(txn, &o);
+	for (uint32_t k = 0; k < HTTP_N_VALUE_BUFS; k++) {
+		if (count[k] > 1)
+			http_gather(txn, &o, http_value_bufs[k].buf,
+			            http_value_bufs[k].name, http_value_bufs[k].sep);
+	}
+	return !o.overflow;
+}
+
+/* The empty line: decide the framing, build buffers, run detection. */
+static void
+http_head_end(struct http_call *c)
+{
+	struct http_flow *hf = c->hf;
+	struct http_txn *txn = hf->txn;
+	bool chunked = txn->te_chunked == 1 && txn->te_last_chunked;
+
+	if (txn->te_seen && txn->n_cl > 0 && http_anomaly(c, HTTP_ANOM_CL_TE))
+		return;
+	if (txn->te_seen && !chunked && http_anomaly(c, HTTP_ANOM_BAD_TE))
+		return;
+	if (!http_build(c)) {
+		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
+		return;
+	}
+	http_verdict(c, detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t,
+	                               c->res));
+	if (c->stop)
+		return;
+	/* Transfer-Encoding overrides Content-Length (RFC 9112 §6.3); a
+	 * coding list not ending in chunked has no length: until close. */
+	if (txn->te_seen) {
+		hf->body_left = 0;
+		hf->state = txn->te_last_chunked ? HTTP_ST_CHUNK_SIZE0
+		                                 : HTTP_ST_BODY_CLOSE;
+	} else if (txn->cl > 0) {
+		hf->body_left = txn->cl;
+		hf->state = HTTP_ST_BODY_CL;
+	} else {
+		http_request_done(c);
+	}
+}
+
+/* A complete line is in raw[line_start, raw_len). */
+static void
+http_line(struct http_call *c)
+{
+	struct http_txn *txn = c->hf->txn;
+	const uint8_t *line = txn->raw + txn->line_start;
+	uint32_t len = txn->raw_len - txn->line_start - 1;  /* LF gone */
+
+	if (len > 0 && line[len - 1] == '\r') {
+		len--;
+	} else if (http_anomaly(c, HTTP_ANOM_BARE_LF)) {
+		return;
+	}
+	txn->line_start = txn->raw_len;
+	if (txn->head_start == 0) {
+		txn->head_start = txn->raw_len;
+		if (!http_request_line(txn, len))
+			http_malformed(c);
+		return;
+	}
+	if (len == 0) {
+		http_head_end(c);
+		return;
+	}
+	http_header_line(c, line, len);
+}
+
+/* ---- states ------------------------------------------------------------- */
+
+static const uint8_t *
+http_st_start(struct http_call *c, const uint8_t *p, const uint8_t *end)
+{
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	if (p == end)
+		return p;
+	/* After CONNECT/Upgrade the server may have switched protocols:
+	 * bytes that cannot start a request are that protocol, not an
+	 * attack on HTTP, so stop quietly instead of calling them malformed.
+	 * Only the first byte is judged (methods are upper case), so the
+	 * outcome does not depend on where the stream was cut. */
+	if ((c->hf->flags & HTTP_FLOW_TUNNEL) && !(*p >= 'A' && *p <= 'Z')) {
+		http_stop(c, HTTP_FLOW_BYPASS);
+		return end;
+	}
+	if (http_txn_get(c))
+		c->hf->state = HTTP_ST_METHOD;
+	return p;
+}
+
+static const uint8_t *
+http_st_method(struct http_call *c, const uint8_t *p, const uint8_t *end)
+{
+	struct http_txn *txn = c->hf->txn;
+
+	for (; p < end; p++) {
+		if (*p == ' ' && txn->raw_len > 0) {
+			txn->method_len = txn->raw_len;
+			txn->raw[txn->raw_len++] = *p++;
+			c->hf->state = HTTP_ST_HEAD;
+			return p;
+		}
+		if (!http_is_tchar(*p) || txn->raw_len >= HTTP_METHOD_MAX) {
+			http_malformed(c);
+			return end;
+		}
+		txn->raw[txn->raw_len++] = *p;
+	}
+	return p;
+}
+
+static const uint8_t *
+http_st_head(struct http_call *c, const uint8_t *p, const uint8_t *end)
+{
+	struct http_txn *txn = c->hf->txn;
+	const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
+	uint32_t n = (uint32_t)((lf ? lf + 1 : end) - p);
+
+	if (n > c->hw->conf.max_header_bytes - txn->raw_len) {
+		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
+		return end;
+	}
+	memcpy(txn->raw + txn->raw_len, p, n);
+	txn->raw_len += n;
+	if (lf)
+		http_line(c);
+	return p + n;
+}
+
+static const uint8_t *
+http_st_body(struct http_call *c, const uint8_t *p, const uint8_t *end)
+{
+	struct http_flow *hf = c->hf;
+	uint64_t avail = (uint64_t)(end - p);
+	uint32_t n = (uint32_t)(hf->state == HTTP_ST_BODY_CLOSE ||
+	                        avail < hf->body_left ? avail : hf->body_left);
+
+	if (hf->state != HTTP_ST_BODY_CLOSE)
+		hf->body_left -= n;
+	http_body(c, p, n);
+	if (c->stop || hf->body_left > 0 || hf->state == HTTP_ST_BODY_CLOSE)
+		return p + n;
+	if (hf->state == HTTP_ST_BODY_CL)
+		http_request_done(c);
+	else
+		hf->state = HTTP_ST_CHUNK_DATA_CR;
+	return p + n;
+}
+
+/* Framing is lost: count it; unless dropped, the rest is body. */
+static void
+http_bad_chunk(struct http_call *c)
+{
+	if (!http_anomaly(c, HTTP_ANOM_BAD_CHUNK))
+		c->hf->state = HTTP_ST_BODY_CLOSE;
+}
+
+static void
+http_chunk_size_done(struct http_call *c)
+{
+	c->hf->state = c->hf->body_left ? HTTP_ST_CHUNK_DATA : HTTP_ST_TRAILER;
+}
+
+/* A line ending inside chunk framing: LF alone is an ambiguity. */
+static bool
+http_chunk_lf(struct http_call *c, uint8_t ch)
+{
+	return ch == '\n' && !http_anomaly(c, HTTP_ANOM_BARE_LF);
+}
+
+/* One byte of a chunk-size line or of the CRLF after chunk data. */
+static void
+http_chunk_byte(struct http_call *c, uint8_t ch)
+{
+	struct http_flow *hf = c->hf;
+	int d = http_hexval(ch);
+
+	switch (hf->state) {
+	case HTTP_ST_CHUNK_SIZE0:
+		if (d < 0) {
+			http_bad_chunk(c);
+			return;
+		}
+		hf->body_left = (uint64_t)d;
+		hf->state = HTTP_ST_CHUNK_SIZE;
+		return;
+	case HTTP_ST_CHUNK_SIZE:
+		if (d >= 0) {
+			if (hf->body_left > (HTTP_LEN_MAX >> 4))
+				http_bad_chunk(c);  /* before the shift */
+			else
+				hf->body_left = (hf->body_left << 4) | (uint64_t)d;
+			return;
+		}
+		__attribute__((fallthrough));   /* the size ended */
+	case HTTP_ST_CHUNK_BWS:
+		if (http_is_blank(ch))
+			hf->state = HTTP_ST_CHUNK_BWS;
+		else if (ch == ';')
+			hf->state = HTTP_ST_CHUNK_EXT;
+		else if (ch == '\r')
+			hf->state = HTTP_ST_CHUNK_SIZE_LF;
+		else if (http_chunk_lf(c, ch))
+			http_chunk_size_done(c);
+		else if (!c->stop)
+			http_bad_chunk(c);
+		return;
+	case HTTP_ST_CHUNK_EXT:
+		if (ch == '\r')
+			hf->state = HTTP_ST_CHUNK_SIZE_LF;
+		else if (http_chunk_lf(c, ch))
+			http_chunk_size_done(c);
+		return;
+	case HTTP_ST_CHUNK_SIZE_LF:
+		if (ch == '\n')
+			http_chunk_size_done(c);
+		else
+			http_bad_chunk(c);
+		return;
+	case HTTP_ST_CHUNK_DATA_CR:
+		if (ch == '\r')
+			hf->state = HTTP_ST_CHUNK_DATA_LF;
+		else if (http_chunk_lf(c, ch))
+			hf->state = HTTP_ST_CHUNK_SIZE0;
+		else if (!c->stop)
+			http_bad_chunk(c);
+		return;
+	case HTTP_ST_CHUNK_DATA_LF:
+		if (ch == '\n')
+			hf->state = HTTP_ST_CHUNK_SIZE0;
+		else
+			http_bad_chunk(c);
+		return;
+	default:
+		return;
+	}
+}
+
+/* One byte of the trailer section: skipped, only its framing matters
+ * (the header buffers were scanned before the body). */
+static void
+http_trailer_byte(struct http_call *c, uint8_t ch)
+{
+	struct http_flow *hf = c->hf;
+
+	switch (hf->state) {
+	case HTTP_ST_TRAILER:
+		if (ch == '\r')
+			hf->state = HTTP_ST_TRAILER_END_LF;
+		else if (http_chunk_lf(c, ch))
+			http_request_done(c);
+		else if (!c->stop)
+			hf->state = HTTP_ST_TRAILER_LINE;
+		return;
+	case HTTP_ST_TRAILER_LINE:
+		if (ch == '\r')
+			hf->state = HTTP_ST_TRAILER_LINE_LF;
+		else if (http_chunk_lf(c, ch))
+			hf->state = HTTP_ST_TRAILER;
+		return;
+	case HTTP_ST_TRAILER_LINE_LF:
+	case HTTP_ST_TRAILER_END_LF:
+		if (ch == '\n') {
+			if (hf->state == HTTP_ST_TRAILER_END_LF)
+				http_request_done(c);
+			else
+				hf->state = HTTP_ST_TRAILER;
+		} else if (!http_anomaly(c, HTTP_ANOM_BAD_HEADER)) {
+			hf->state = HTTP_ST_TRAILER_LINE;   /* bare CR */
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+static const uint8_t *
+http_step(struct http_call *c, const uint8_t *p, const uint8_t *end)
+{
+	switch (c->hf->state) {
+	case HTTP_ST_START:
+		return http_st_start(c, p, end);
+	case HTTP_ST_METHOD:
+		return http_st_method(c, p, end);
+	case HTTP_ST_HEAD:
+		return http_st_head(c, p, end);
+	case HTTP_ST_BODY_CL:
+	case HTTP_ST_BODY_CLOSE:
+	case HTTP_ST_CHUNK_DATA:
+		return http_st_body(c, p, end);
+	default:
+		if (c->hf->state > HTTP_ST_TRAILER_END_LF) {
+			/* Corrupt state: fail closed rather than guess. */
+			http_policy_drop(c, &c->hw->ws->drop_http_malformed);
+			return end;
+		}
+		if (c->hf->state >= HTTP_ST_TRAILER)
+			http_trailer_byte(c, *p);
+		else
+			http_chunk_byte(c, *p);
+		return p + 1;
+	}
+}
+
+int
+http_request_data(struct http_worker *hw, struct http_flow *hf,
+                  const uint8_t *data, uint32_t len,
+                  const struct detect_tuple *t, struct detect_result *res)
+{
+	struct http_call c = { hw, hf, t, res, HTTP_CONTINUE, false };
+	const uint8_t *p = data, *end = data + len;
+
+	if (hf->flags & HTTP_FLOW_DEAD) {
+		/* The caller blocks a policy-dropped flow; say it again if
+		 * data still comes, without counting it twice. */
+		return (hf->flags & HTTP_FLOW_POLICY_DROP) ? HTTP_DROP_POLICY
+		                                           : HTTP_CONTINUE;
+	}
+	while (p < end && !c.stop)
+		p = http_step(&c, p, end);
+	return c.rc;
+}
+
+/* ---- probe -------------------------------------------------------------- */
+
+static const char *const http_methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+	"TRACE", "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
+	"LOCK", "UNLOCK", "SEARCH", "REPORT",
+};
+
+int
+http_probe_request(const uint8_t *data, uint32_t len)
+{
+	int maybe = 0;
+
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]);
+	     i++) {
+		uint32_t mlen = (uint32_t)strlen(http_methods[i]);
+		uint32_t n = len < mlen ? len : mlen;
+
+		if (memcmp(data, http_methods[i], n) != 0)
+			continue;
+		if (len <= mlen)
+			maybe = 1;
+		else if (data[mlen] == ' ')
+			return 1;
+	}
+	return maybe ? -1 : 0;
+}

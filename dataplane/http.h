@@ -86,4 +86,7 @@ int http_probe_request(const uint8_t *data, uint32_t len);
 /* Transactions currently taken from the pool (for stats and tests). */
 uint32_t http_txns_in_use(const struct http_worker *hw);
 
+/* Memory one pooled transaction takes (for the memory benchmark). */
+size_t http_txn_bytes(const struct http_worker *hw);
+
 #endif /* IPS_HTTP_H */

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "bench.h"
 #include "config.h"
 #include "decode.h"
 #include "eve.h"
@@ -554,8 +556,45 @@ main_service_loop(struct main_state *st)
 	}
 }
 
+/* Per-stage cycles per packet (bench builds); null otherwise. */
+static json_t *
+main_stage_json(const struct main_state *st, uint64_t packets)
+{
+	json_t *o;
+
+	if (!BENCH_ENABLED || packets == 0)
+		return json_null();
+	o = json_object();
+	for (unsigned s = 0; s < BENCH_STAGES; s++) {
+		uint64_t c = 0;
+
+		for (unsigned w = 0; w < st->n_workers; w++)
+			c += st->workers[w]->bench.cycles[s];
+		json_object_set_new(o, bench_stage_name(s),
+		                    json_real((double)c / (double)packets));
+	}
+	return o;
+}
+
+/* What the memory targets are measured against (DESIGN §9 limits). */
+static json_t *
+main_memory_json(const struct main_state *st)
+{
+	struct rusage ru;
+	const struct rte_mempool *mp = st->res[0].pool;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(st->workers[0]->flows),
+		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
+		                           mp->trailer_size),
+		"http_txn_bytes", (json_int_t)http_txn_bytes(st->res[0].http),
+		"flows_capacity", (json_int_t)st->cfg.limits.flows,
+		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
+}
+
 static void
-main_print_summary(struct main_state *st)
+main_print_summary(struct main_state *st, json_t *memory)
 {
 	const struct worker_stats *per[MAIN_MAX_WORKERS];
 	struct worker_stats s;
@@ -589,6 +628,11 @@ main_print_summary(struct main_state *st)
 	json_object_set_new(o, "workers", json_integer(st->n_workers));
 	json_object_set_new(o, "rules", json_integer(st->db->rules.n_rules));
 	json_object_set_new(o, "elapsed_s", json_real(secs));
+	json_object_set_new(o, "memory", memory);
+	json_object_set_new(o, "inspect", json_boolean(st->opts.inspect));
+	json_object_set_new(o, "cycles_per_packet",
+	                    main_stage_json(st, s.rx_packets));
+	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)rte_get_tsc_hz()));
 	json_object_set_new(o, "mpps", json_real(secs > 0 ?
 		(double)s.rx_packets / secs / 1e6 : 0.0));
 	json_object_set_new(o, "gbps", json_real(secs > 0 ?
@@ -695,6 +739,7 @@ main(int argc, char **argv)
 	const char *devargs[2 * MAIN_MAX_WORKERS];
 	static char replay_devargs[2 * MAIN_MAX_WORKERS][1100];
 	unsigned n_dev = 0;
+	json_t *memory;
 	char err[512];
 
 	main_parse_args(argc, argv, &st.opts);
@@ -749,12 +794,13 @@ main(int argc, char **argv)
 	main_service_loop(&st);
 	rte_eal_mp_wait_lcore();
 
+	memory = main_memory_json(&st);       /* before the pools go */
 	for (unsigned w = 0; w < st.n_workers; w++)
 		main_free_worker(&st, w);
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
 	main_replay_finish(&st);
-	main_print_summary(&st);
+	main_print_summary(&st, memory);
 	eve_writer_close(st.eve);
 	ips_detect_db_free(st.db);
 	config_free(&st.cfg);

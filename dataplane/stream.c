@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "bench.h"
 #include "stream.h"
 
 /* Sequence-space comparisons (RFC 793 modular arithmetic). */
@@ -282,9 +283,13 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
 
 		if (n > len)
 			n = len;
-		r = http_request_data(sw->http, &sf->http,
-		                      rte_pktmbuf_mtod_offset(seg, uint8_t *, off),
-		                      n, &ctx->tuple, &ctx->res);
+		{
+			BENCH_ENTER(BENCH_HTTP);
+			r = http_request_data(sw->http, &sf->http,
+			        rte_pktmbuf_mtod_offset(seg, uint8_t *, off),
+			        n, &ctx->tuple, &ctx->res);
+			BENCH_LEAVE();
+		}
 		if (r != HTTP_CONTINUE)
 			return r;
 		if (ctx->res.verdict >= DETECT_DROP)

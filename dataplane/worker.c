@@ -7,12 +7,17 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "bench.h"
 #include "decode.h"
 #include "flow.h"
 #include "verdict.h"
 #include "worker.h"
 
 volatile int worker_force_quit;
+
+#ifdef IPS_BENCH_CYCLES
+__thread struct bench_cycles bench_tls;
+#endif
 
 /* Flows expired per burst at most: bounds the work one burst can add. */
 #define WORKER_EXPIRE_BUDGET 64
@@ -31,6 +36,7 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 	w->stats.rx_bytes += m->pkt_len;
 	pkt_ctx_reset(ctx);
 	ctx->in_port = port;
+	BENCH_MARK(BENCH_DECODE);
 	switch (decode_packet(w->decode, &m, &ctx->pm, now)) {
 	case DECODE_OK:
 		if (unlikely(!w->inspect)) {
@@ -47,8 +53,11 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 		rte_pktmbuf_free(m);    /* reason counted by decode */
 		return;
 	}
+	BENCH_MARK(BENCH_FLOW);
 	flow_input(w->flows, m, ctx, now);
+	BENCH_MARK(BENCH_VERDICT);
 	verdict_apply(w->verdict, ctx);
+	BENCH_MARK(BENCH_RX);
 }
 
 static uint16_t
@@ -87,11 +96,18 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	unsigned idle = 0;
 
+#ifdef IPS_BENCH_CYCLES
+	bench_tls.last = __rdtsc();
+	bench_tls.cur = BENCH_RX;
+#endif
+
 	while (!worker_force_quit) {
 		uint64_t now = rte_rdtsc();
 		uint16_t n = worker_poll(w, now);
 
+		BENCH_MARK(BENCH_FORWARD);
 		fwd_flush(w->fwd);
+		BENCH_MARK(BENCH_RX);
 		decode_flush(w->decode);
 		flow_expire(w->flows, now, WORKER_EXPIRE_BUDGET);
 		if (n > 0) {
@@ -107,6 +123,10 @@ worker_main(void *arg)
 			break;
 	}
 	fwd_flush(w->fwd);
+#ifdef IPS_BENCH_CYCLES
+	BENCH_MARK(BENCH_RX);
+	w->bench = bench_tls;
+#endif
 	w->done = 1;
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "bench.h"
 #include "pkt_ctx.h"
 #include "stats.h"
 
@@ -47,6 +48,7 @@ struct worker {
 	struct verdict_worker *verdict;
 	struct fwd_worker *fwd;
 	struct pkt_ctx ctx;
+	struct bench_cycles bench;      /* bench builds: copied at exit */
 } __attribute__((aligned(64)));
 
 /* Set by the signal handler; every worker leaves its loop. */

@@ -1,0 +1,151 @@
+/*
+ * fuzz_http.c - libFuzzer harness for the HTTP request parser (http.c),
+ * driving the real detect stage with a small rule set.
+ *
+ * Input: byte 0 picks the policy (drop_ambiguous, drop_malformed), byte 1
+ * where to cut, the rest is the client stream.  The stream is fed twice to
+ * fresh flows: whole, then in two pieces cut at that byte.  Besides the
+ * sanitizers, the harness checks what the parser promises: the outcome
+ * (every HTTP counter, the verdict, the result code, requests completed)
+ * does not depend on where the stream was cut (body bytes after a drop
+ * excepted), and no transaction is left
+ * taken once the flow is released.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "http.h"
+#include "ips/detect_db.h"
+#include "ips/rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const fuzz_rules[] = {
+	"alert http any any -> any any (msg:\"uri\"; flow:to_server; "
+	"http.uri; content:\"/a\"; sid:1; rev:1;)",
+	"drop http any any -> any any (msg:\"body\"; flow:to_server; "
+	"http.request_body; content:\"evil\"; sid:2; rev:1;)",
+	"alert http any any -> any any (msg:\"host\"; flow:to_server; "
+	"http.host; content:\"x\"; http.header; content:\"X-\"; sid:3; rev:1;)",
+	"reject http any any -> any any (msg:\"cookie\"; flow:to_server; "
+	"http.cookie; content:\"zz\"; sid:4; rev:1;)",
+};
+
+static struct worker_stats fuzz_ws;
+static struct detect_worker *fuzz_dw;
+static struct http_worker *fuzz_hw[4];
+
+static void
+fuzz_http_init(void)
+{
+	struct ips_ruleset rs = { 0 };
+	struct ips_detect_db *db;
+	char err[IPS_ERRBUF_SIZE];
+
+	for (size_t i = 0; i < sizeof(fuzz_rules) / sizeof(fuzz_rules[0]); i++) {
+		if (ips_rule_parse_line(&rs, fuzz_rules[i], "fuzz", (uint32_t)i + 1,
+		                        NULL, err, sizeof(err)) != 1) {
+			fprintf(stderr, "fuzz_http: rule %zu: %s\n", i, err);
+			abort();
+		}
+	}
+	db = ips_detect_db_compile(&rs, err, sizeof(err));
+	if (db == NULL) {
+		fprintf(stderr, "fuzz_http: compile: %s\n", err);
+		abort();
+	}
+	fuzz_dw = detect_worker_create(db, 2, &fuzz_ws, err, sizeof(err));
+	if (fuzz_dw == NULL) {
+		fprintf(stderr, "fuzz_http: detect worker: %s\n", err);
+		abort();
+	}
+	for (unsigned p = 0; p < 4; p++) {
+		/* small limits so that too-long heads and a full pool happen */
+		struct http_conf conf = { 2, 256, (uint8_t)(p & 1),
+		                          (uint8_t)(p >> 1) };
+		fuzz_hw[p] = http_worker_create(&conf, fuzz_dw, &fuzz_ws);
+		if (fuzz_hw[p] == NULL)
+			abort();
+	}
+}
+
+struct fuzz_outcome {
+#define FUZZ_HTTP_FIELD(name) uint64_t name;
+	IPS_COUNTERS_HTTP(FUZZ_HTTP_FIELD)
+#undef FUZZ_HTTP_FIELD
+	int rc;
+	uint8_t verdict;
+	uint16_t n_requests;
+};
+
+static void
+fuzz_http_run(struct http_worker *hw, const uint8_t *p, size_t len,
+              size_t cut, struct fuzz_outcome *o)
+{
+	struct http_flow hf = { 0 };
+	struct detect_tuple t = { .sport = 40000, .dport = 80, .ip_version = 4 };
+	struct detect_result res;
+	size_t pieces[2][2] = { { 0, cut }, { cut, len - cut } };
+
+	memset(&res, 0, sizeof(res));
+	memset(&fuzz_ws, 0, sizeof(fuzz_ws));
+	o->rc = HTTP_CONTINUE;
+	for (int i = 0; i < 2; i++) {
+		if (pieces[i][1] == 0)
+			continue;
+		if (http_request_data(hw, &hf, p + pieces[i][0],
+		                      (uint32_t)pieces[i][1], &t, &res) != HTTP_CONTINUE)
+			o->rc = HTTP_DROP_POLICY;
+	}
+	o->verdict = res.verdict;
+	o->n_requests = hf.n_requests;
+	if (hf.txn == NULL && http_txns_in_use(hw) != 0)
+		abort();
+	http_flow_release(hw, &hf);
+	if (http_txns_in_use(hw) != 0)
+		abort();
+#define FUZZ_HTTP_COPY(name) o->name = fuzz_ws.name;
+	IPS_COUNTERS_HTTP(FUZZ_HTTP_COPY)
+#undef FUZZ_HTTP_COPY
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_outcome whole, split;
+	struct http_worker *hw;
+	size_t len, cut;
+
+	if (size < 2)
+		return 0;
+	if (fuzz_dw == NULL)
+		fuzz_http_init();
+	hw = fuzz_hw[data[0] & 3];
+	len = size - 2;
+	cut = len * data[1] / 255;
+	memset(&whole, 0, sizeof(whole));
+	memset(&split, 0, sizeof(split));
+	fuzz_http_run(hw, data + 2, len, len, &whole);
+	fuzz_http_run(hw, data + 2, len, cut, &split);
+	/* A body rule fires at the end of the piece it matched in, so how
+	 * many body bytes went to detection before the drop depends on the
+	 * pieces; everything else must not. */
+	if (whole.verdict >= DETECT_DROP)
+		whole.http_body_bytes = split.http_body_bytes;
+	if (memcmp(&whole, &split, sizeof(whole)) != 0) {
+		fprintf(stderr, "fuzz_http: outcome depends on the cut at %zu:"
+		        " rc %d/%d verdict %u/%u requests %u/%u\n", cut, whole.rc,
+		        split.rc, whole.verdict, split.verdict, whole.n_requests,
+		        split.n_requests);
+#define FUZZ_HTTP_DIFF(name) if (whole.name != split.name) \
+	fprintf(stderr, "  %s %lu/%lu\n", #name, (unsigned long)whole.name, \
+	        (unsigned long)split.name);
+		IPS_COUNTERS_HTTP(FUZZ_HTTP_DIFF)
+#undef FUZZ_HTTP_DIFF
+		abort();
+	}
+	return 0;
+}
