@@ -48,6 +48,8 @@
 #include "worker.h"
 
 #define MAIN_MAX_WORKERS 64
+/* "net_pcapN,rx_pcap=PATH,tx_pcap=PATH,infinite_rx=1" */
+#define MAIN_DEVARGS_MAX (2 * REPLAY_PATH_MAX + 64)
 
 struct main_opts {
 	const char *config;
@@ -650,12 +652,16 @@ main_print_summary(struct main_state *st, json_t *memory)
  * after the run.
  */
 static unsigned
-main_replay_devargs(struct main_state *st, char devargs[][1100])
+main_replay_devargs(struct main_state *st, char devargs[][MAIN_DEVARGS_MAX])
 {
 	const struct main_opts *o = &st->opts;
 	unsigned n = st->n_workers;
 	char err[512];
 
+	if (strlen(o->replay) >= REPLAY_PATH_MAX ||
+	    (o->write && strlen(o->write) >= REPLAY_PATH_MAX) ||
+	    (o->write_reverse && strlen(o->write_reverse) >= REPLAY_PATH_MAX))
+		main_die("replay paths: at most %d bytes", REPLAY_PATH_MAX - 1);
 	if (n == 1) {
 		snprintf(st->replay_in[0], REPLAY_PATH_MAX, "%s", o->replay);
 		snprintf(st->replay_rev[0], REPLAY_PATH_MAX, "%s",
@@ -691,14 +697,14 @@ main_replay_devargs(struct main_state *st, char devargs[][1100])
 
 		if (st->replay_rev[w][0] != '\0')
 			snprintf(tx, sizeof(tx), ",tx_pcap=%s", st->replay_rev[w]);
-		snprintf(devargs[2 * w], 1100, "net_pcap%u,rx_pcap=%s%s%s",
+		snprintf(devargs[2 * w], MAIN_DEVARGS_MAX, "net_pcap%u,rx_pcap=%s%s%s",
 		         2 * w, st->replay_in[w], tx,
 		         o->preload ? ",infinite_rx=1" : "");
 		if (st->replay_out[w][0] != '\0')
-			snprintf(devargs[2 * w + 1], 1100, "net_pcap%u,tx_pcap=%s",
-			         2 * w + 1, st->replay_out[w]);
+			snprintf(devargs[2 * w + 1], MAIN_DEVARGS_MAX,
+			         "net_pcap%u,tx_pcap=%s", 2 * w + 1, st->replay_out[w]);
 		else
-			snprintf(devargs[2 * w + 1], 1100, "net_null%u", w);
+			snprintf(devargs[2 * w + 1], MAIN_DEVARGS_MAX, "net_null%u", w);
 	}
 	return 2 * n;
 }
@@ -737,7 +743,7 @@ main(int argc, char **argv)
 {
 	static struct main_state st;
 	const char *devargs[2 * MAIN_MAX_WORKERS];
-	static char replay_devargs[2 * MAIN_MAX_WORKERS][1100];
+	static char replay_devargs[2 * MAIN_MAX_WORKERS][MAIN_DEVARGS_MAX];
 	unsigned n_dev = 0;
 	json_t *memory;
 	char err[512];
@@ -747,6 +753,8 @@ main(int argc, char **argv)
 	if (config_load(&st.cfg, st.opts.config, err, sizeof(err)) != 0)
 		main_die("%s", err);
 	if (st.opts.n_rules > 0) {
+		for (unsigned i = 0; i < st.cfg.n_rule_files; i++)
+			free(st.cfg.rule_files[i]);
 		st.cfg.n_rule_files = 0;
 		for (unsigned i = 0; i < st.opts.n_rules; i++)
 			if (config_add_rule_file(&st.cfg, st.opts.rules[i]) != 0)
@@ -805,5 +813,7 @@ main(int argc, char **argv)
 	ips_detect_db_free(st.db);
 	config_free(&st.cfg);
 	rte_eal_cleanup();
+	for (int i = 0; i < st.eal_argc; i++)
+		free(st.eal_argv[i]);
 	return 0;
 }
