@@ -615,13 +615,14 @@ main_print_summary(struct main_state *st, json_t *memory)
 	stats_sum(per, st->n_workers, &s);
 	secs = last > first ? (double)(last - first) / (double)rte_get_tsc_hz()
 	                    : 0.0;
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"packets_in", (json_int_t)s.rx_packets,
 		"bytes_in", (json_int_t)s.rx_bytes,
 		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent),
 		"dropped", (json_int_t)stats_dropped(&s),
 		"held_at_exit", (json_int_t)(s.stream_held_at_exit +
 		                             s.frag_held_at_exit),
+		"merged", (json_int_t)s.frag_merged,
 		"flows", (json_int_t)s.flow_created,
 		"transactions", (json_int_t)s.http_requests,
 		"alerts", (json_int_t)s.verdict_alerts);
@@ -744,6 +745,7 @@ main(int argc, char **argv)
 	static struct main_state st;
 	const char *devargs[2 * MAIN_MAX_WORKERS];
 	static char replay_devargs[2 * MAIN_MAX_WORKERS][MAIN_DEVARGS_MAX];
+	static char *eal_argv[RTE_DIM(st.eal_argv)];
 	unsigned n_dev = 0;
 	json_t *memory;
 	char err[512];
@@ -783,7 +785,10 @@ main(int argc, char **argv)
 
 	/* Rules first: a bad rule set should fail before NICs are touched. */
 	main_build_eal_args(&st, argv[0], devargs, n_dev);
-	if (rte_eal_init(st.eal_argc, st.eal_argv) < 0)
+	/* EAL rewrites the argv it is given (argv[optind-1] = prgname):
+	 * hand it a copy so each string is freed once at exit. */
+	memcpy(eal_argv, st.eal_argv, sizeof(eal_argv));
+	if (rte_eal_init(st.eal_argc, eal_argv) < 0)
 		main_die("EAL init: %s", rte_strerror(rte_errno));
 	if (stream_register_dynfield() != 0)
 		main_die("mbuf dynfield: %s", rte_strerror(rte_errno));

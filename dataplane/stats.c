@@ -57,7 +57,7 @@ stats_drops_to_json(const struct worker_stats *s)
 
 #define IPS_COUNTER_DROPS(name) \
 	if (stats_is_drop(#name) && s->name != 0) \
-		json_object_set_new(o, #name + 5, json_integer((json_int_t)s->name));
+		json_object_set_new(o, &(#name)[5], json_integer((json_int_t)s->name));
 	IPS_COUNTERS(IPS_COUNTER_DROPS)
 #undef IPS_COUNTER_DROPS
 	return o;

@@ -10,7 +10,8 @@
  * for that reason; the summary's per-reason drop table is exactly the drop_
  * counters, and "dropped" is their sum.  Every packet read is either
  * forwarded, dropped for one reason, or still held at exit (counted in
- * stream_held_at_exit / frag_held_at_exit).
+ * stream_held_at_exit / frag_held_at_exit), or absorbed into a reassembled
+ * IP datagram (frag_merged): rx_packets = forwarded + dropped + held + merged.
  *
  * Each module owns one list; add a counter to your module's list only.
  */
@@ -55,6 +56,7 @@
 	X(drop_l4_other)        /* policy: non TCP/UDP/ICMP */           \
 	X(frag_received)                                                  \
 	X(frag_reassembled)                                               \
+	X(frag_merged)          /* fragments absorbed into a datagram */ \
 	X(drop_frag_overlap)    /* datagram dropped whole */             \
 	X(drop_frag_table_full)                                           \
 	X(drop_frag_invalid)                                              \

@@ -61,13 +61,16 @@ def counter_names():
 
 
 def assert_accounting(res, n_input):
-    """Every packet read is forwarded, dropped for one reason, or held."""
+    """Every packet read is forwarded, dropped for one reason, held, or
+    absorbed into a reassembled IP datagram (n fragments leave as one)."""
     s = res.summary
     brief = {k: s.get(k) for k in ("packets_in", "forwarded", "dropped",
-                                   "held_at_exit", "drops")}
+                                   "held_at_exit", "merged", "drops")}
     assert s["packets_in"] == n_input, (n_input, brief)
-    assert s["packets_in"] == s["forwarded"] + s["dropped"] + s["held_at_exit"], \
-        "packets_in != forwarded + dropped + held_at_exit: %s" % brief
+    assert s["merged"] == res.counters["frag_merged"], brief
+    assert s["packets_in"] == (s["forwarded"] + s["dropped"] +
+                               s["held_at_exit"] + s["merged"]), \
+        "packets_in != forwarded + dropped + held_at_exit + merged: %s" % brief
     assert s["dropped"] == sum(s["drops"].values()), brief
     assert all(v > 0 for v in s["drops"].values()), brief
 
