@@ -26,19 +26,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-build_tree() {  # dir, meson options...
-  local dir=$1; shift
+build_tree() {  # dir, "targets" (empty: all), meson options...
+  local dir=$1 targets=$2; shift 2
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@" >&2
   fi
-  ninja -C "$dir" >&2
+  # shellcheck disable=SC2086
+  ninja -C "$dir" $targets >&2
 }
 
-build_tree build
+FUZZ_TARGETS="tests/fuzz_decode tests/fuzz_http tests/fuzz_http_uri tests/fuzz_rule_parse tests/fuzz_config"
+
+build_tree build ""
 for arg in "$@"; do
   case "$arg" in
-    --asan) build_tree build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false ;;
-    --fuzz) CC=clang build_tree build-fuzz -Dbuildtype=debug -Dfuzz=true -Db_lundef=false ;;
+    --asan) build_tree build-asan "" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false ;;
+    --fuzz) CC=clang build_tree build-fuzz "$FUZZ_TARGETS" -Dbuildtype=debug -Dfuzz=true -Db_lundef=false ;;
     *) echo "setup: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -676,7 +676,7 @@ static const char *const malformed[] = {
 	"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
 	"GET /\r\n\r\n",                        /* HTTP/0.9 */
 	"GET / HTTP/1.1 \r\n\r\n",
-	"GET /a\x01" "b HTTP/1.1\r\n\r\n",
+	("GET /a\x01" "b HTTP/1.1\r\n\r\n"),
 	"GET / http/1.1\r\n\r\n",
 	"GET / HTTP/1\r\n\r\n",
 	"GET  HTTP/1.1\r\n\r\n",
