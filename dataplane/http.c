@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "http.h"
 #include "http_uri.h"
 
@@ -177,17 +178,6 @@ static bool
 http_is_blank(uint8_t c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int
-http_hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 static bool
@@ -427,7 +417,9 @@ http_request_done(struct http_call *c)
 	struct http_txn *txn = hf->txn;
 	int v;
 
+	BENCH_ENTER(BENCH_DETECT);
 	v = detect_txn_end(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
+	BENCH_LEAVE();
 	txn->detect_live = 0;
 	if (txn->tunnel)
 		hf->flags |= HTTP_FLOW_TUNNEL;
@@ -444,12 +436,15 @@ static void
 http_body(struct http_call *c, const uint8_t *p, uint32_t n)
 {
 	struct http_txn *txn = c->hf->txn;
+	int v;
 
 	c->hw->ws->http_body_bytes += n;
 	if (n == 0 || !detect_wants_body(c->hw->dw))
 		return;
-	http_verdict(c, detect_body(c->hw->dw, &txn->dt, p, n, &txn->bufs,
-	                            c->t, c->res));
+	BENCH_ENTER(BENCH_DETECT);
+	v = detect_body(c->hw->dw, &txn->dt, p, n, &txn->bufs, c->t, c->res);
+	BENCH_LEAVE();
+	http_verdict(c, v);
 }
 
 /* ---- request head: lines ---------------------------------------------- */
@@ -873,8 +868,14 @@ http_head_end(struct http_call *c)
 		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
 		return;
 	}
-	http_verdict(c, detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t,
-	                               c->res));
+	{
+		BENCH_ENTER(BENCH_DETECT);
+		int v = detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t,
+		                       c->res);
+
+		BENCH_LEAVE();
+		http_verdict(c, v);
+	}
 	if (c->stop)
 		return;
 	/* Transfer-Encoding overrides Content-Length (RFC 9112 §6.3); a
@@ -1026,7 +1027,7 @@ static void
 http_chunk_byte(struct http_call *c, uint8_t ch)
 {
 	struct http_flow *hf = c->hf;
-	int d = http_hexval(ch);
+	int d = http_hex_digit(ch);
 
 	switch (hf->state) {
 	case HTTP_ST_CHUNK_SIZE0:

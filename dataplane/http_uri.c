@@ -12,17 +12,6 @@
 
 #include "http_uri.h"
 
-static int
-http_uri_hex(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Value of n hex digits at p, or -1. */
 static int32_t
 http_uri_hexn(const uint8_t *p, unsigned n)
@@ -30,7 +19,7 @@ http_uri_hexn(const uint8_t *p, unsigned n)
 	int32_t v = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		int d = http_uri_hex(p[i]);
+		int d = http_hex_digit(p[i]);
 		if (d < 0)
 			return -1;
 		v = (v << 4) | d;

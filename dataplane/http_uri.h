@@ -82,4 +82,16 @@ uint32_t http_uri_authority(const uint8_t *raw, uint32_t len,
 uint32_t http_host_normalize(const uint8_t *in, uint32_t len,
                              uint8_t *out, uint32_t cap);
 
+/* Value of one hex digit, or -1: for %XX escapes and chunk sizes. */
+static inline int
+http_hex_digit(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 #endif /* IPS_HTTP_URI_H */
