@@ -39,7 +39,7 @@ run_meson_tests build-asan "asan+ubsan"
 
 # libFuzzer smoke: each harness for a short bounded run from its seeds.
 for h in build-fuzz/tests/fuzz_*; do
-  [ -x "$h" ] || continue
+  [ -f "$h" ] && [ -x "$h" ] || continue
   name=$(basename "$h"); name=${name#fuzz_}
   seeds="tests/fuzz/corpus/$name"; work=$(mktemp -d)
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/ 2>/dev/null
