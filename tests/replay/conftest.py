@@ -1,6 +1,6 @@
 """conftest - fixtures that run ips-dataplane --replay and parse its outputs.
 
-Owns: locating the binary (IPS_BUILD_DIR, default /work/main/build-lead),
+Owns: locating the binary (IPS_BUILD_DIR, default <repo>/build),
 the run_replay fixture (one replay per call, outputs in the test's
 tmp_path), config variants, and rules files.  A missing binary, a non-zero
 exit or a summary line that is not JSON fails the test with stderr shown:
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tcpgen  # noqa: E402
 
 REPLAY_DIR = Path(__file__).resolve().parent
-BUILD_DIR = Path(os.environ.get("IPS_BUILD_DIR", "/work/main/build-lead"))
 SOURCE_DIR = Path(os.environ.get("IPS_SOURCE_DIR", REPLAY_DIR.parent.parent))
+BUILD_DIR = Path(os.environ.get("IPS_BUILD_DIR", SOURCE_DIR / "build"))
 BINARY = BUILD_DIR / "ips-dataplane"
 DEFAULT_CONF = REPLAY_DIR / "replay.conf"
 DEFAULT_RULES = REPLAY_DIR / "test.rules"

@@ -15,6 +15,7 @@ must raise no bundled rule at all and reach the pod whole.
 
 import base64
 import gzip
+import os
 import re
 import subprocess
 from collections import defaultdict
@@ -32,8 +33,11 @@ EXAMPLES_DIR = SIG_DIR / "examples"
 CLASSIFICATION = SIG_DIR / "classification.config"
 RULE_FILES = sorted(SIG_DIR.glob("*.rules"))
 FAMILIES = [p.stem for p in RULE_FILES]
-CRS_DIR = Path("/work/shared/corpora/crs-regression/tests")
-ZEEK_DIR = Path("/work/shared/corpora/zeek-http-traces/traces")
+# The shared third-party corpora sit beside the repository (../shared).
+CORPORA = Path(os.environ.get("IPS_CORPORA",
+                              SOURCE_DIR.parent / "shared" / "corpora"))
+CRS_DIR = CORPORA / "crs-regression" / "tests"
+ZEEK_DIR = CORPORA / "zeek-http-traces" / "traces"
 
 # sid blocks of 1000 per family, in this order (signatures/*.rules headers)
 SID_BASE = 1000000

@@ -21,7 +21,8 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.utils import RawPcapReader
 
-BUILD_DIR = Path(os.environ.get("IPS_BUILD_DIR", "/work/main/build-trafgen"))
+BUILD_DIR = Path(os.environ.get(
+    "IPS_BUILD_DIR", Path(__file__).resolve().parents[2] / "build"))
 TRAFGEN = BUILD_DIR / "tests" / "tools" / "ips-trafgen"
 
 CLIENT_NETS = [ipaddress.ip_network("198.51.100.0/24"),
