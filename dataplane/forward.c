@@ -1,13 +1,20 @@
 /*
  * forward.c - output port choice and TX batching (see forward.h).
  */
+#include <string.h>
+
 #include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "forward.h"
 
 #define FWD_BURST 32
+/* A 64 KiB datagram cut at the smallest IPv6 MTU (1280) gives 52 pieces. */
+#define FWD_MAX_FRAGS 64
+#define FWD_MAX_L2 64
 
 struct fwd_txbuf {
 	uint16_t n;
@@ -84,17 +91,86 @@ fwd_tx(struct fwd_worker *fw, uint16_t port)
 	b->n = 0;
 }
 
+static void fwd_queue(struct fwd_worker *fw, uint16_t out_port,
+                      struct rte_mbuf *m);
+
+/*
+ * Send a datagram longer than the port's MTU as fragments.  The original
+ * may still be referenced by the stream (kept for overlap checks), so it
+ * is never changed: a clone is cut, whose pieces point into its data.
+ */
+static void
+fwd_send_fragmented(struct fwd_worker *fw, uint16_t out_port,
+                    struct rte_mbuf *m)
+{
+	struct rte_mbuf *frags[FWD_MAX_FRAGS], *clone;
+	uint8_t l2[FWD_MAX_L2];
+	uint16_t l2_len = m->l2_len;
+	int32_t n;
+	int v4;
+
+	clone = l2_len <= sizeof(l2) ? rte_pktmbuf_clone(m, fw->conf.indirect)
+	                             : NULL;
+	rte_pktmbuf_free(m);
+	if (unlikely(clone == NULL)) {
+		fw->ws->drop_refragment++;
+		return;
+	}
+	memcpy(l2, rte_pktmbuf_mtod(clone, void *), l2_len);
+	rte_pktmbuf_adj(clone, l2_len);
+	v4 = (*rte_pktmbuf_mtod(clone, uint8_t *) >> 4) == 4;
+	n = v4 ? rte_ipv4_fragment_packet(clone, frags, FWD_MAX_FRAGS,
+	                                  fw->conf.mtu[out_port], fw->conf.pool,
+	                                  fw->conf.indirect)
+	       : rte_ipv6_fragment_packet(clone, frags, FWD_MAX_FRAGS,
+	                                  fw->conf.mtu[out_port], fw->conf.pool,
+	                                  fw->conf.indirect);
+	rte_pktmbuf_free(clone);            /* the pieces hold their refs */
+	if (unlikely(n <= 0)) {
+		fw->ws->drop_refragment++;
+		return;
+	}
+	fw->ws->fwd_refragmented++;
+	fw->ws->fwd_fragments_added += (uint64_t)n - 1;
+	for (int32_t i = 0; i < n; i++) {
+		uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(frags[i], l2_len);
+
+		if (unlikely(p == NULL)) {
+			rte_pktmbuf_free(frags[i]);
+			continue;
+		}
+		memcpy(p, l2, l2_len);
+		if (v4) {
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + l2_len);
+
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		fwd_queue(fw, out_port, frags[i]);
+	}
+}
+
 void
 fwd_send(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m)
 {
-	struct fwd_txbuf *b;
-
 	if (unlikely(out_port >= fw->conf.n_ports)) {
 		fw->ws->drop_no_route++;
 		rte_pktmbuf_free(m);
 		return;
 	}
-	b = &fw->tx[out_port];
+	if (unlikely(m->pkt_len > (uint32_t)m->l2_len + fw->conf.mtu[out_port]) &&
+	    m->l2_len != 0) {
+		fwd_send_fragmented(fw, out_port, m);
+		return;
+	}
+	fwd_queue(fw, out_port, m);
+}
+
+static void
+fwd_queue(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m)
+{
+	struct fwd_txbuf *b = &fw->tx[out_port];
+
 	b->m[b->n++] = m;
 	if (b->n == FWD_BURST)
 		fwd_tx(fw, out_port);

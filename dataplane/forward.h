@@ -3,8 +3,9 @@
  *
  * Owns: the output-port decision (L2 mode: the peer port of the port it
  * came in on; replay: the private port for client-to-server packets, the
- * public port for the rest) and per-worker TX buffers, one per port,
- * flushed when full and once per burst.  A short TX burst frees what the
+ * public port for the rest), per-worker TX buffers, one per port, flushed
+ * when full and once per burst, and re-fragmenting a datagram rebuilt from
+ * IP fragments that is longer than the egress MTU.  A short TX burst frees what the
  * NIC did not take and counts it (drop_tx_full): a worker never retries or
  * waits.
  *
@@ -18,6 +19,7 @@
 #include "stats.h"
 
 struct rte_mbuf;
+struct rte_mempool;
 struct fwd_worker;
 
 #define FWD_MAX_PORTS 32
@@ -30,6 +32,9 @@ struct fwd_conf {
 	uint8_t replay;                 /* route by direction, see above */
 	uint16_t public_port;           /* replay */
 	uint16_t private_port;          /* replay */
+	uint16_t mtu[FWD_MAX_PORTS];    /* L3 MTU of each port */
+	struct rte_mempool *pool;       /* fragment headers (direct) */
+	struct rte_mempool *indirect;   /* fragment payloads (indirect) */
 };
 
 struct fwd_worker *fwd_worker_create(const struct fwd_conf *conf,
@@ -45,7 +50,8 @@ uint16_t fwd_route(const struct fwd_worker *fw, uint16_t in_port,
  * reset to the client). */
 uint16_t fwd_route_back(const struct fwd_worker *fw, uint16_t in_port);
 
-/* Queue m for out_port (takes ownership). */
+/* Queue m for out_port (takes ownership).  m->l2_len must be set for IP
+ * packets: one longer than the port's MTU is sent as IP fragments. */
 void fwd_send(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m);
 
 /* Transmit everything buffered.  Call once per burst. */

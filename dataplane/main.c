@@ -27,6 +27,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ether.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -67,6 +68,7 @@ struct main_opts {
 /* Everything a worker owns that is not in struct worker itself. */
 struct main_worker_res {
 	struct rte_mempool *pool;
+	struct rte_mempool *indirect;
 	struct rte_ring *eve;
 	struct http_worker *http;
 	struct detect_worker *detect;
@@ -450,8 +452,20 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		.public_port = st->replay_pub[id],
 		.private_port = st->replay_priv[id],
 	};
-	for (uint16_t p = 0; p < FWD_MAX_PORTS; p++)
+	for (uint16_t p = 0; p < FWD_MAX_PORTS; p++) {
 		fw.peer[p] = FWD_NO_PORT;
+		if (p >= fw.n_ports || rte_eth_dev_get_mtu(p, &fw.mtu[p]) != 0)
+			fw.mtu[p] = RTE_ETHER_MTU;
+	}
+	snprintf(name, sizeof(name), "indirect_w%u", id);
+	/* Re-fragmentation's payload pieces point into the datagram: no
+	 * data room.  At most two datagrams' worth are in flight. */
+	r->indirect = rte_pktmbuf_pool_create(name, 2 * PORT_TX_DESC, 0, 0, 0,
+	                                      socket);
+	if (r->indirect == NULL)
+		main_die("worker %u: indirect pool: %s", id, rte_strerror(rte_errno));
+	fw.pool = r->pool;
+	fw.indirect = r->indirect;
 	for (unsigned p = 0; p < c->n_ports && st->opts.replay == NULL; p++)
 		if (c->ports[p].peer >= 0)
 			fw.peer[st->port_ids[p]] =
@@ -618,7 +632,10 @@ main_print_summary(struct main_state *st, json_t *memory)
 	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"packets_in", (json_int_t)s.rx_packets,
 		"bytes_in", (json_int_t)s.rx_bytes,
-		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent),
+		/* packets read that left: not the resets we made, nor the
+		 * extra pieces of datagrams cut again at the egress MTU */
+		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent -
+		                          s.fwd_fragments_added),
 		"dropped", (json_int_t)stats_dropped(&s),
 		"held_at_exit", (json_int_t)(s.stream_held_at_exit +
 		                             s.frag_held_at_exit),

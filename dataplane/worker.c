@@ -39,6 +39,8 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 	BENCH_MARK(BENCH_DECODE);
 	switch (decode_packet(w->decode, &m, &ctx->pm, now)) {
 	case DECODE_OK:
+		/* forward needs it to re-fragment a rebuilt datagram */
+		m->l2_len = ctx->pm.l3_off;
 		if (unlikely(!w->inspect)) {
 			verdict_pass(w->verdict, m, port);
 			return;

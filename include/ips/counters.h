@@ -24,7 +24,10 @@
 	X(tx_packets)                                                     \
 	X(tx_bytes)                                                       \
 	X(drop_tx_full)         /* TX ring full: short burst freed */    \
-	X(drop_no_route)        /* no output port for this packet */
+	X(drop_no_route)        /* no output port for this packet */  \
+	X(fwd_refragmented)     /* datagrams longer than the MTU, cut */\
+	X(fwd_fragments_added)  /* pieces beyond one per such datagram */\
+	X(drop_refragment)      /* ... and cutting it failed */
 
 #define IPS_COUNTERS_DECODE(X)                                           \
 	X(decode_ipv4)                                                    \
