@@ -35,7 +35,10 @@ struct bench_cycles {
 #ifdef IPS_BENCH_CYCLES
 #include <x86intrin.h>
 
-extern __thread struct bench_cycles bench_tls;
+/* Weak so that binaries of the engine library without the worker (the
+ * unit tests, ips-hsbench) still link in a bench build; worker.c's
+ * definition is the one the dataplane uses. */
+__attribute__((weak)) __thread struct bench_cycles bench_tls;
 
 static inline uint8_t
 bench_mark(uint8_t stage)

@@ -458,8 +458,8 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 			fw.mtu[p] = RTE_ETHER_MTU;
 	}
 	snprintf(name, sizeof(name), "indirect_w%u", id);
-	/* Re-fragmentation's payload pieces point into the datagram: no
-	 * data room.  At most two datagrams' worth are in flight. */
+	/* Re-fragmentation's payload pieces point into the datagram (no
+	 * data room); they live until TX sends them: two TX rings' worth. */
 	r->indirect = rte_pktmbuf_pool_create(name, 2 * PORT_TX_DESC, 0, 0, 0,
 	                                      socket);
 	if (r->indirect == NULL)

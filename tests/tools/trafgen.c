@@ -10,6 +10,10 @@
  *
  * Records are built in place in one large buffer written in big chunks:
  * no per-packet syscall, so the generator runs at memcpy + checksum speed.
+ *
+ * --open-flows N is the benchmark's memory run: N connections each do a
+ * handshake and one small request/response, all before the first one
+ * closes, so the gateway tracks N idle flows at once; then all close.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +106,7 @@ struct tg_opts {
 	uint64_t seed;
 	uint64_t flows;         /* 0: unlimited (size decides) */
 	uint64_t size;          /* 0: unlimited (flows decide) */
+	uint64_t open_flows;    /* memory run: all open before any closes */
 	uint32_t concurrency;
 	uint32_t mss;
 	uint64_t max_body;
@@ -586,6 +591,99 @@ tg_run(struct tg_gen *g)
 	tg_flush(g);
 }
 
+/* ---- memory run: N flows open at once ----------------------------------- */
+
+/* What a flow needs to be closed later; the full tg_flow (with its 8 KB
+ * arena) is one shared scratch slot. */
+struct tg_open {
+	uint8_t caddr[4], saddr[4];
+	uint16_t cport, sport;
+	uint32_t cseq, sseq;
+	uint16_t cip_id, sip_id;
+	uint8_t cttl;
+};
+
+static void
+tg_open_save(struct tg_open *o, const struct tg_flow *f)
+{
+	memcpy(o->caddr, f->caddr, 4);
+	memcpy(o->saddr, f->saddr, 4);
+	o->cport = f->cport;
+	o->sport = f->sport;
+	o->cseq = f->cseq;
+	o->sseq = f->sseq;
+	o->cip_id = f->cip_id;
+	o->sip_id = f->sip_id;
+	o->cttl = f->cttl;
+}
+
+static void
+tg_open_restore(struct tg_flow *f, const struct tg_open *o)
+{
+	memcpy(f->caddr, o->caddr, 4);
+	memcpy(f->saddr, o->saddr, 4);
+	f->cport = o->cport;
+	f->sport = o->sport;
+	f->cseq = o->cseq;
+	f->sseq = o->sseq;
+	f->cip_id = o->cip_id;
+	f->sip_id = o->sip_id;
+	f->cttl = o->cttl;
+	tg_msg_reset(&f->msg);
+}
+
+/* Handshake, one single-segment GET, its 204 answer, the client's ACK:
+ * the flow is then established with no transaction in progress. */
+static void
+tg_open_one(struct tg_gen *g, struct tg_flow *f)
+{
+	tg_flow_start(g, f);
+	tg_emit(g, f, true, TG_TH_SYN, 0);
+	tg_emit(g, f, false, TG_TH_SYN | TG_TH_ACK, 0);
+	tg_emit(g, f, true, TG_TH_ACK, 0);
+	f->arena.used = 0;
+	tg_msg_reset(&f->msg);
+	tg_msg_printf(&f->msg, "GET /status?id=%" PRIu64 " HTTP/1.1\r\n"
+		      "Host: api.example.com\r\nUser-Agent: curl/8.5.0\r\n"
+		      "Accept: */*\r\n\r\n", f->index);
+	g->st.requests++;
+	g->st.benign_requests++;
+	tg_emit(g, f, true, TG_TH_ACK | TG_TH_PSH,
+		(uint32_t)tg_msg_left(&f->msg));
+	f->arena.used = 0;
+	tg_msg_reset(&f->msg);
+	tg_msg_printf(&f->msg, "HTTP/1.1 204 No Content\r\nServer: nginx\r\n"
+		      "Connection: keep-alive\r\n\r\n");
+	g->st.responses++;
+	tg_emit(g, f, false, TG_TH_ACK | TG_TH_PSH,
+		(uint32_t)tg_msg_left(&f->msg));
+	tg_emit(g, f, true, TG_TH_ACK, 0);
+}
+
+static void
+tg_run_open(struct tg_gen *g)
+{
+	struct tg_flow *f = &g->flows[0];
+	struct tg_open *saved = calloc(g->opt.open_flows, sizeof(*saved));
+
+	if (!saved)
+		tg_die("out of memory", NULL);
+	f->msg.arena = &f->arena;
+	for (uint64_t k = 0; k < g->opt.open_flows; k++) {
+		tg_open_one(g, f);
+		tg_open_save(&saved[k], f);
+	}
+	/* Three-way close, client first, in opening order. */
+	for (uint64_t k = 0; k < g->opt.open_flows; k++) {
+		tg_open_restore(f, &saved[k]);
+		tg_emit(g, f, true, TG_TH_FIN | TG_TH_ACK, 0);
+		tg_emit(g, f, false, TG_TH_FIN | TG_TH_ACK, 0);
+		tg_emit(g, f, true, TG_TH_ACK, 0);
+	}
+	tg_flush(g);
+	free(saved);
+}
+
 /* ---- attacks and truth -------------------------------------------------- */
 
 static void
@@ -654,7 +752,9 @@ tg_write_truth(struct tg_gen *g, double secs)
 		      "attack_flows", g->attack_flows,
 		      "seed", (json_int_t)g->opt.seed,
 		      "mss", (json_int_t)g->opt.mss,
-		      "concurrency", (json_int_t)g->opt.concurrency,
+		      "concurrency", (json_int_t)(g->opt.open_flows ?
+						  g->opt.open_flows :
+						  g->opt.concurrency),
 		      "generation_seconds", secs);
 	if (!o || json_dump_file(o, g->opt.truth, JSON_INDENT(1) |
 				 JSON_SORT_KEYS) != 0)
@@ -668,7 +768,8 @@ static void
 tg_usage(void)
 {
 	fprintf(stderr,
-"usage: ips-trafgen --out FILE.pcap (--flows N | --size BYTES) [options]\n"
+"usage: ips-trafgen --out FILE.pcap (--flows N | --size BYTES |\n"
+"                   --open-flows N) [options]\n"
 "  --seed S              PRNG seed (default 1); same options => same file\n"
 "  --concurrency N       flows open at once, interleaved (default 64)\n"
 "  --mss N               TCP payload per segment (default 1460)\n"
@@ -677,7 +778,9 @@ tg_usage(void)
 "  --max-requests N      cap on requests per connection (default 32)\n"
 "  --attacks FILE.json   [{\"sid\":N,\"request\":\"raw HTTP\"},...]\n"
 "  --attack-fraction F   share of requests replaced by attacks (0..1)\n"
-"  --truth FILE.json     ground-truth counters sidecar\n");
+"  --truth FILE.json     ground-truth counters sidecar\n"
+"  --open-flows N        memory run: N flows each do a handshake and one\n"
+"                        GET/204, all before the first closes\n");
 	exit(2);
 }
 
@@ -731,6 +834,7 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		{ "attacks", required_argument, NULL, 'a' },
 		{ "attack-fraction", required_argument, NULL, 'F' },
 		{ "truth", required_argument, NULL, 't' },
+		{ "open-flows", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -747,6 +851,8 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		case 's': o->seed = tg_parse_u64(optarg, "--seed"); break;
 		case 'f': o->flows = tg_parse_u64(optarg, "--flows"); break;
 		case 'S': o->size = tg_parse_u64(optarg, "--size"); break;
+		case 'O': o->open_flows = tg_parse_u64(optarg, "--open-flows");
+			break;
 		case 'c':
 			o->concurrency = (uint32_t)tg_parse_u64(optarg,
 							       "--concurrency");
@@ -771,8 +877,12 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 			tg_usage();
 		}
 	}
-	if (optind != argc || !o->out || (!o->flows && !o->size))
+	if (optind != argc || !o->out ||
+	    (!o->flows && !o->size && !o->open_flows))
 		tg_usage();
+	if (o->open_flows && (o->flows || o->size || o->attacks))
+		tg_die("--open-flows excludes --flows, --size and --attacks",
+		       NULL);
 	if (o->mss < TG_MIN_MSS || o->mss > TG_MAX_MSS)
 		tg_die("--mss must be within 64..9000", NULL);
 	/* Each slot holds an 11 KB message arena and piece list. */
@@ -787,7 +897,7 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		tg_die("--max-body must be at least 2048", NULL);
 	if (o->attack_fraction > 0 && !o->attacks)
 		tg_die("--attack-fraction needs --attacks", NULL);
-	if (o->flows > TG_TUPLES)
+	if (o->flows > TG_TUPLES || o->open_flows > TG_TUPLES)
 		tg_die("--flows exceeds the unique client (address, port) "
 		       "space of 32772096", NULL);
 }
@@ -825,7 +935,10 @@ main(int argc, char **argv)
 	tg_http_init(g.opt.seed);
 
 	tg_write_pcap_header(&g);
-	tg_run(&g);
+	if (g.opt.open_flows)
+		tg_run_open(&g);
+	else
+		tg_run(&g);
 	if (close(g.fd) != 0)
 		tg_die("close failed", strerror(errno));
 	secs = tg_now() - t0;
