@@ -627,7 +627,9 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(flow_timeout_established, 1, 86400),
 	CFG_LIMIT(flow_timeout_closed, 1, 86400),
 	CFG_LIMIT(flow_timeout_udp, 1, 86400),
-	CFG_LIMIT(stream_held_per_flow, 1, 65535),
+	/* Segments one packet can release come out with it: at most
+	 * PKT_EMIT_MAX - 1 (dataplane/pkt_ctx.h). */
+	CFG_LIMIT(stream_held_per_flow, 1, 63),
 	CFG_LIMIT(stream_held, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_transactions, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_header_bytes, 256, 1 << 20),

@@ -25,14 +25,15 @@ struct flow_key {
 	uint16_t port_a;
 	uint16_t port_b;
 	uint8_t proto;
-	uint8_t pad[3];
+	uint8_t ip_version;     /* an IPv4-mapped IPv6 address is not IPv4 */
+	uint8_t pad[2];
 };
 
 enum flow_state {
 	FLOW_SYN_SENT = 0,
 	FLOW_SYN_RCVD,
 	FLOW_ESTABLISHED,
-	FLOW_CLOSING,           /* one FIN seen */
+	FLOW_CLOSING,           /* one side's FIN taken, in order */
 	FLOW_CLOSED,            /* both FINs or a RST */
 	FLOW_STATELESS,         /* UDP, ICMP */
 };
@@ -55,6 +56,7 @@ struct flow {
 	uint8_t state;          /* enum flow_state */
 	uint8_t lru;            /* enum flow_lru */
 	uint8_t client_is_a;    /* the client is key side "a" */
+	uint8_t client_side;    /* PKT_SIDE_* the client sends from */
 	uint8_t blocked;        /* a drop verdict: nothing more passes */
 	uint8_t fin_client;
 	uint8_t fin_server;
@@ -118,6 +120,7 @@ flow_lru_of(const struct flow *f)
 	case FLOW_SYN_RCVD:
 		return LRU_HANDSHAKE;
 	case FLOW_ESTABLISHED:
+	case FLOW_CLOSING:      /* a half-closed flow may still be busy */
 		return LRU_ESTABLISHED;
 	case FLOW_STATELESS:
 		return LRU_STATELESS;
@@ -291,6 +294,7 @@ flow_key_make(const struct pkt_meta *pm, struct flow_key *k)
 	k->port_a = swapped ? pm->dport : pm->sport;
 	k->port_b = swapped ? pm->sport : pm->dport;
 	k->proto = pm->proto;
+	k->ip_version = pm->ip_version;
 	return swapped;
 }
 
@@ -311,10 +315,12 @@ flow_is_http_port(const struct flow_table *ft, uint16_t port)
 
 static void
 flow_init(struct flow_table *ft, struct flow *f, const struct pkt_meta *pm,
-          int client_is_a, int server_port, uint64_t now)
+          int client_is_a, uint8_t client_side, int server_port,
+          uint64_t now)
 {
 	f->in_use = 1;
 	f->client_is_a = (uint8_t)client_is_a;
+	f->client_side = client_side;
 	f->proto = pm->proto;
 	f->blocked = 0;
 	f->fin_client = f->fin_server = 0;
@@ -324,6 +330,16 @@ flow_init(struct flow_table *ft, struct flow *f, const struct pkt_meta *pm,
 	if (pm->proto == IPPROTO_TCP)
 		stream_flow_init(&f->stream, flow_is_http_port(ft, (uint16_t)server_port),
 		                 ft->conf.http_probe);
+}
+
+/* The side the client sends from, given whether this packet is the
+ * client's. */
+static uint8_t
+flow_client_side(const struct pkt_ctx *ctx, int from_client)
+{
+	if (ctx->in_side == PKT_SIDE_ANY || from_client)
+		return ctx->in_side;
+	return ctx->in_side ^ 1;
 }
 
 /* Find or create the flow of ctx->pm.  Returns its slot, or -1 when the
@@ -369,7 +385,9 @@ flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
 		ft->ws->drop_flow_table_full++;
 		return -1;
 	}
-	flow_init(ft, &ft->flows[pos], pm, client_is_a, server_port, now);
+	flow_init(ft, &ft->flows[pos], pm, client_is_a,
+	          flow_client_side(ctx, client_is_a == !*swapped), server_port,
+	          now);
 	if (pm->proto == IPPROTO_TCP &&
 	    (pm->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN) {
 		/* Mid-stream pick-up under bypass: forwarded, not inspected. */
@@ -404,49 +422,81 @@ flow_fill_tuple(const struct flow *f, struct pkt_ctx *ctx)
 	ctx->flow_id = f->id;
 }
 
+/* A bare SYN on a closed flow, or from the other side of a handshake that
+ * has not completed, starts a new connection whose client is the SYN's
+ * sender.  (Letting the first SYN seen fix the roles for good would let a
+ * forged SYN from the server's address make the real client's requests
+ * "responses" that nobody inspects.)  Returns 1 when restarted. */
+static int
+flow_tcp_restart(struct flow_table *ft, struct flow *f, struct pkt_ctx *ctx,
+                 int swapped)
+{
+	uint8_t fl = ctx->pm.tcp_flags;
+
+	if ((fl & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) !=
+	    PKT_TCP_SYN)
+		return 0;
+	if (f->state != FLOW_CLOSED &&
+	    !(f->state <= FLOW_SYN_RCVD && !ctx->to_server))
+		return 0;
+	stream_flow_release(ft->sw, &f->stream, 0);
+	flow_init(ft, f, &ctx->pm, !swapped, ctx->in_side, ctx->pm.dport,
+	          f->last_tsc);
+	ft->ws->flow_reused++;
+	ctx->to_server = 1;
+	flow_fill_tuple(f, ctx);
+	return 1;
+}
+
 /* TCP state transitions before the segment is processed.  Returns 0 to go
  * on, -1 to drop the segment (counted). */
 static int
-flow_tcp_state(struct flow_table *ft, uint32_t idx, struct pkt_ctx *ctx)
+flow_tcp_state(struct flow_table *ft, struct flow *f, struct pkt_ctx *ctx)
 {
-	struct flow *f = &ft->flows[idx];
 	uint8_t fl = ctx->pm.tcp_flags;
+	int syn_ack = (fl & (PKT_TCP_SYN | PKT_TCP_ACK)) ==
+	              (PKT_TCP_SYN | PKT_TCP_ACK);
 
-	if ((fl & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN && ctx->to_server &&
-	    f->state >= FLOW_CLOSING) {
-		/* A new connection reusing the 4-tuple of a closed one. */
-		stream_flow_release(ft->sw, &f->stream, 0);
-		flow_init(ft, f, &ctx->pm, f->client_is_a, ctx->pm.dport,
-		          f->last_tsc);
-		ft->ws->flow_reused++;
-		flow_fill_tuple(f, ctx);
-		return 0;
-	}
-	if ((fl & (PKT_TCP_SYN | PKT_TCP_ACK)) == (PKT_TCP_SYN | PKT_TCP_ACK) &&
-	    !ctx->to_server && f->state == FLOW_SYN_SENT)
+	if (syn_ack && !ctx->to_server && f->state == FLOW_SYN_SENT) {
 		f->state = FLOW_SYN_RCVD;
-	else if ((fl & PKT_TCP_ACK) && ctx->to_server &&
-	         f->state == FLOW_SYN_RCVD)
+		stream_syn_acked(&f->stream, ctx->pm.ack);
+	} else if ((fl & PKT_TCP_ACK) && !(fl & PKT_TCP_SYN) &&
+	           ctx->to_server && f->state == FLOW_SYN_RCVD) {
 		f->state = FLOW_ESTABLISHED;
+	}
 	if (ctx->pm.payload_len > 0 && f->state == FLOW_SYN_SENT) {
 		/* Data before the server accepted: nothing legitimate sends
 		 * this without TCP Fast Open, which we do not inspect. */
 		ft->ws->drop_tcp_state++;
 		return -1;
 	}
+	if ((fl & PKT_TCP_SYN) && f->state >= FLOW_ESTABLISHED &&
+	    f->state != FLOW_STATELESS && !(syn_ack && !ctx->to_server)) {
+		/* a SYN inside a connection: the endpoint refuses it */
+		ft->ws->drop_tcp_state++;
+		return -1;
+	}
 	return 0;
 }
 
+/* RST and FIN change the state only if the endpoints would act on them:
+ * an out-of-window RST or an out-of-order FIN must not close (and so
+ * soon evict) a flow that is still carrying data. */
 static void
-flow_tcp_after(struct flow *f, const struct pkt_ctx *ctx)
+flow_tcp_after(struct flow_table *ft, struct flow *f,
+               const struct pkt_ctx *ctx, int rst_ok)
 {
 	uint8_t fl = ctx->pm.tcp_flags;
 
 	if (fl & PKT_TCP_RST) {
-		f->state = FLOW_CLOSED;
+		if (rst_ok)
+			f->state = FLOW_CLOSED;
+		else
+			ft->ws->flow_rst_ignored++;
 		return;
 	}
-	if (fl & PKT_TCP_FIN) {
+	if ((fl & PKT_TCP_FIN) &&
+	    stream_take_fin(&f->stream, ctx->to_server, &ctx->pm)) {
 		if (ctx->to_server)
 			f->fin_client = 1;
 		else
@@ -456,13 +506,26 @@ flow_tcp_after(struct flow *f, const struct pkt_ctx *ctx)
 	}
 }
 
+/* In live mode each side has its own port: a packet whose direction (by
+ * address) disagrees with the port it came in on is forged. */
+static int
+flow_side_ok(const struct flow *f, const struct pkt_ctx *ctx)
+{
+	uint8_t expect;
+
+	if (ctx->in_side == PKT_SIDE_ANY || f->client_side == PKT_SIDE_ANY)
+		return 1;
+	expect = ctx->to_server ? f->client_side : f->client_side ^ 1;
+	return ctx->in_side == expect;
+}
+
 void
 flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
            uint64_t now)
 {
 	struct flow *f;
 	int32_t idx;
-	int swapped;
+	int swapped, rst_ok;
 
 	idx = flow_lookup_or_create(ft, ctx, &swapped, now);
 	if (idx < 0) {
@@ -472,6 +535,13 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 	f = &ft->flows[idx];
 	ctx->to_server = f->client_is_a == !swapped;
 	flow_fill_tuple(f, ctx);
+	if (f->proto == IPPROTO_TCP && !f->blocked)
+		flow_tcp_restart(ft, f, ctx, swapped);
+	if (!flow_side_ok(f, ctx)) {
+		ft->ws->drop_flow_wrong_side++;
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		return;
+	}
 
 	if (f->blocked) {
 		ft->ws->drop_flow_blocked++;
@@ -484,11 +554,14 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 		flow_touch(ft, (uint32_t)idx, now);
 		return;
 	}
-	if (flow_tcp_state(ft, (uint32_t)idx, ctx) != 0) {
+	if (flow_tcp_state(ft, f, ctx) != 0) {
 		pkt_ctx_emit(ctx, m, PKT_DROP);
 		flow_touch(ft, (uint32_t)idx, now);
 		return;
 	}
+	/* judged before the segment moves the sequence numbers */
+	rst_ok = (ctx->pm.tcp_flags & PKT_TCP_RST) &&
+	         stream_rst_acceptable(&f->stream, ctx->to_server, &ctx->pm);
 	{
 		BENCH_ENTER(BENCH_STREAM);
 		stream_input(ft->sw, &f->stream, m, ctx);
@@ -496,6 +569,6 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 	}
 	if (ctx->flow_blocked)
 		f->blocked = 1;
-	flow_tcp_after(f, ctx);
+	flow_tcp_after(ft, f, ctx, rst_ok);
 	flow_touch(ft, (uint32_t)idx, now);
 }

@@ -1188,6 +1188,12 @@ http_probe_request(const uint8_t *data, uint32_t len)
 {
 	int maybe = 0;
 
+	/* Servers skip empty lines before a request line (RFC 9112 2.2):
+	 * so must the probe, or "\r\nGET ..." would pass uninspected. */
+	while (len > 0 && (*data == '\r' || *data == '\n')) {
+		data++;
+		len--;
+	}
 	if (len == 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]);

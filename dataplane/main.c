@@ -382,6 +382,12 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	}
 	snprintf(name, sizeof(name), "mbufs_w%u", id);
 	w->inspect = (uint8_t)st->opts.inspect;
+	/* Live: each port faces one side.  Replay: one port carries both
+	 * sides and direction comes from the flow's first SYN. */
+	memset(w->port_side, PKT_SIDE_ANY, sizeof(w->port_side));
+	for (unsigned p = 0; p < c->n_ports && st->opts.replay == NULL; p++)
+		w->port_side[st->port_ids[p]] = c->ports[p].role == PORT_ROLE_PUBLIC
+		                                ? PKT_SIDE_PUBLIC : PKT_SIDE_PRIVATE;
 	if (st->opts.preload)
 		w->rx_budget = st->replay_packets[id];
 	r->pool = rte_pktmbuf_pool_create(name, main_pool_size(st, id, w->n_rxq),
@@ -419,6 +425,9 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		main_die("worker %u: http: out of memory", id);
 	struct stream_conf sc = {
 		.held_per_flow = c->limits.stream_held_per_flow,
+		/* unacked data kept for overlap checks: a receive window
+		 * (64 KiB = 45 full segments) needs more than the hold */
+		.kept_per_flow = 4 * c->limits.stream_held_per_flow,
 		.held_total = c->limits.stream_held,
 		.drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP,
 	};

@@ -38,9 +38,15 @@ struct pkt_emit {
 #define PKT_EVENT_UNVERIFIABLE      0x04
 #define PKT_EVENT_HOLD_FULL         0x08
 
+/* Which side of the gateway a packet came in on. */
+#define PKT_SIDE_PUBLIC  0
+#define PKT_SIDE_PRIVATE 1
+#define PKT_SIDE_ANY     0xff   /* replay: one port carries both sides */
+
 struct pkt_ctx {
 	struct pkt_meta pm;
 	uint16_t in_port;
+	uint8_t in_side;            /* PKT_SIDE_* of in_port */
 	uint8_t to_server;          /* sent by the flow's client */
 	uint8_t flow_blocked;       /* set when this packet blocked its flow */
 	uint8_t events;             /* PKT_EVENT_* */
@@ -70,10 +76,19 @@ pkt_ctx_reset(struct pkt_ctx *ctx)
 	ctx->n_emit = 0;
 }
 
+/* Room for one more emitted packet?  The received packet plus the held
+ * segments it releases: stream stops releasing when this says no. */
+static inline int
+pkt_ctx_emit_room(const struct pkt_ctx *ctx)
+{
+	return ctx->n_emit < PKT_EMIT_MAX;
+}
+
 static inline void
 pkt_ctx_emit(struct pkt_ctx *ctx, struct rte_mbuf *m, uint8_t fate)
 {
-	/* Capacity is guaranteed by the hold limit; see PKT_EMIT_MAX. */
+	/* The caller checked pkt_ctx_emit_room: the received packet always
+	 * fits (n_emit starts at 0), releases stop when full. */
 	ctx->emit[ctx->n_emit].m = m;
 	ctx->emit[ctx->n_emit].fate = fate;
 	ctx->n_emit++;

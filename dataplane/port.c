@@ -56,8 +56,10 @@ port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_key = port_sym_rss_key;
 		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(port_sym_rss_key);
+		/* Addresses only: a fragment has no ports, and must reach the
+		 * worker that holds its flow. */
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+			RTE_ETH_RSS_IP;
 	}
 	rc = rte_eth_dev_configure(port_id, n_rxq, n_txq, &conf);
 	if (rc != 0) {

@@ -97,9 +97,10 @@ replay_write_rec(FILE *f, const struct replay_reader *r)
 	       fwrite(r->frame, 1, r->rec.caplen, f) == r->rec.caplen ? 0 : -1;
 }
 
-/* Which worker a frame belongs to: the flow hash, or the address pair for
- * fragments and anything decode cannot read (those go where the rest of
- * their datagram goes; undecodable ones anywhere, they are dropped). */
+/* Which worker a frame belongs to: the symmetric hash of its address
+ * pair, as RSS gives on the live path.  Ports are left out because IP
+ * fragments have none: a flow's fragments must reach the worker that
+ * holds the flow.  Undecodable frames go anywhere; they are dropped. */
 static unsigned
 replay_worker_of(const uint8_t *frame, uint32_t len, unsigned n)
 {
@@ -110,8 +111,8 @@ replay_worker_of(const uint8_t *frame, uint32_t len, unsigned n)
 	memset(&pm, 0, sizeof(pm));
 	if (decode_parse(frame, len, len, &pm, &frag, &scratch) != DECODE_OK)
 		return 0;
-	if (frag)
-		pm.sport = pm.dport = 0;
+	(void)frag;
+	pm.sport = pm.dport = 0;
 	return flow_symmetric_hash(&pm) % n;
 }
 

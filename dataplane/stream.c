@@ -117,7 +117,7 @@ stream_mbuf_ref(struct rte_mbuf *m)
 static void
 stream_keep(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
 {
-	if (d->n_kept >= sw->conf.held_per_flow ||
+	if (d->n_kept >= sw->conf.kept_per_flow ||
 	    sw->segs_in_use >= sw->conf.held_total) {
 		/* Out of room: forget the oldest.  Its bytes become
 		 * unverifiable until acked; a retransmission of them is then
@@ -130,6 +130,7 @@ stream_keep(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
 		if (d->kept == NULL)
 			d->kept_tail = NULL;
 		d->n_kept--;
+		sw->ws->stream_kept_evicted++;
 		stream_seg_free(sw, old);
 	}
 	stream_mbuf_ref(m);
@@ -392,7 +393,9 @@ static void
 stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
                     struct stream_dir *d, struct pkt_ctx *ctx)
 {
-	while (d->held != NULL &&
+	/* Whatever does not fit in this packet's emit list stays held and
+	 * goes out with the next packet of the flow. */
+	while (d->held != NULL && pkt_ctx_emit_room(ctx) &&
 	       SEQ_LEQ(stream_seg(d->held)->seq, d->next_seq)) {
 		struct rte_mbuf *m = d->held;
 
@@ -468,6 +471,14 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 		return;
 	}
 
+	if (pm->tcp_flags & PKT_TCP_URG) {
+		/* A receiving socket removes the urgent byte from the stream it
+		 * reads (unless SO_OOBINLINE): the server would not see what
+		 * we inspect.  HTTP never uses it. */
+		ws->drop_tcp_urgent++;
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		return;
+	}
 	if (SEQ_GT(seg->seq, d->next_seq)) {
 		if (seg->seq - d->next_seq > STREAM_MAX_AHEAD) {
 			ws->drop_stream_out_of_window++;
@@ -490,6 +501,49 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	}
 	stream_accept(sw, sf, d, m, ctx);
 	stream_release_held(sw, sf, d, ctx);
+}
+
+void
+stream_syn_acked(struct stream_flow *sf, uint32_t ack)
+{
+	struct stream_dir *c = &sf->dir[STREAM_CLIENT];
+
+	c->next_seq = ack;
+	c->seq_known = 1;
+}
+
+int
+stream_rst_acceptable(const struct stream_flow *sf, int to_server,
+                      const struct pkt_meta *pm)
+{
+	const struct stream_dir *d = &sf->dir[to_server ? STREAM_CLIENT
+	                                                : STREAM_SERVER];
+	const struct stream_dir *peer = &sf->dir[to_server ? STREAM_SERVER
+	                                                   : STREAM_CLIENT];
+
+	if (d->seq_known)
+		return pm->seq == d->next_seq;
+	return (pm->tcp_flags & PKT_TCP_ACK) && peer->seq_known &&
+	       pm->ack == peer->next_seq;
+}
+
+int
+stream_take_fin(struct stream_flow *sf, int to_server,
+                const struct pkt_meta *pm)
+{
+	struct stream_dir *d = &sf->dir[to_server ? STREAM_CLIENT
+	                                          : STREAM_SERVER];
+	uint32_t end = pm->seq + pm->payload_len;
+
+	if (!d->seq_known)
+		return 0;
+	if (d->fin)
+		return end + 1 == d->next_seq;
+	if (end != d->next_seq)
+		return 0;
+	d->next_seq++;          /* the FIN takes one sequence number */
+	d->fin = 1;
+	return 1;
 }
 
 static void

@@ -32,7 +32,10 @@ struct rte_mbuf;
 struct stream_worker;
 
 struct stream_conf {
-	uint32_t held_per_flow;     /* held + kept segments per direction */
+	uint32_t held_per_flow;     /* out-of-order segments per direction,
+	                             * < PKT_EMIT_MAX */
+	uint32_t kept_per_flow;     /* inspected, unacked segments kept per
+	                             * direction: a receive window's worth */
 	uint32_t held_total;        /* held + kept mbufs per worker */
 	uint8_t drop_on_hold_full;  /* policy: 1 = drop, 0 = bypass (forward
 	                             * the segment uninspected, counted) */
@@ -48,6 +51,7 @@ struct stream_dir {
 	uint16_t n_kept;
 	uint8_t seq_known;
 	uint8_t acked_known;
+	uint8_t fin;                /* FIN taken: next_seq counts it */
 };
 
 #define STREAM_CLIENT 0
@@ -85,6 +89,27 @@ void stream_flow_init(struct stream_flow *sf, int http_port, int probe);
  */
 void stream_input(struct stream_worker *sw, struct stream_flow *sf,
                   struct rte_mbuf *m, struct pkt_ctx *ctx);
+
+/*
+ * The server's SYN-ACK acknowledged the client's SYN with `ack`: that, not
+ * the first SYN seen, fixes where the client's byte stream starts (a SYN
+ * the server dropped, e.g. for a bad checksum, must not shift it).
+ * Called before any client data is accepted.
+ */
+void stream_syn_acked(struct stream_flow *sf, uint32_t ack);
+
+/* Would the endpoint accept this RST (RFC 5961 3.2: exact sequence match;
+ * in SYN-SENT, RFC 793: it acknowledges the SYN)?  An unacceptable RST
+ * must not close the flow: the endpoints keep going. */
+int stream_rst_acceptable(const struct stream_flow *sf, int to_server,
+                          const struct pkt_meta *pm);
+
+/* A FIN in this segment closes its direction only if the segment ended
+ * exactly at the stream's end once processed (an out-of-order FIN is not
+ * the end yet).  Then the FIN's sequence number is taken and 1 returned;
+ * a retransmitted FIN also returns 1. */
+int stream_take_fin(struct stream_flow *sf, int to_server,
+                    const struct pkt_meta *pm);
 
 /* The flow ends: free held segments (counted drop_stream_flow_gone, or
  * stream_held_at_exit when at_exit), release kept ones and the HTTP

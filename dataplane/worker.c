@@ -36,17 +36,20 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 	w->stats.rx_bytes += m->pkt_len;
 	pkt_ctx_reset(ctx);
 	ctx->in_port = port;
+	ctx->in_side = w->port_side[port];
 	BENCH_MARK(BENCH_DECODE);
 	switch (decode_packet(w->decode, &m, &ctx->pm, now)) {
 	case DECODE_OK:
-		/* forward needs it to re-fragment a rebuilt datagram */
-		m->l2_len = ctx->pm.l3_off;
+		/* a rebuilt datagram may need cutting again at the egress
+		 * MTU; anything else leaves as it came (DF and all) */
+		m->l2_len = ctx->pm.reassembled ? ctx->pm.l3_off : 0;
 		if (unlikely(!w->inspect)) {
 			verdict_pass(w->verdict, m, port);
 			return;
 		}
 		break;
 	case DECODE_NOT_IP:
+		m->l2_len = 0;
 		verdict_pass(w->verdict, m, port);
 		return;
 	case DECODE_HELD:

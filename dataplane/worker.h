@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include <rte_config.h>
+
 #include "bench.h"
 #include "pkt_ctx.h"
 #include "stats.h"
@@ -35,6 +37,7 @@ struct worker {
 	unsigned lcore;
 	uint16_t n_rxq;
 	struct worker_rxq rxq[WORKER_MAX_RXQ];
+	uint8_t port_side[RTE_MAX_ETHPORTS];   /* PKT_SIDE_* by port id */
 	uint8_t stop_when_idle;         /* replay: input exhausted = done */
 	uint8_t inspect;                /* 0: decode and forward only (the
 	                                 * benchmark's I/O limit) */

@@ -77,7 +77,9 @@
 	X(drop_flow_table_full) /* table full and policy drop */         \
 	X(drop_flow_midstream)  /* TCP without a handshake seen */       \
 	X(drop_flow_blocked)    /* later packets of a dropped flow */    \
-	X(drop_tcp_state)       /* segment invalid for the TCP state */
+	X(drop_tcp_state)       /* segment invalid for the TCP state */  \
+	X(drop_flow_wrong_side) /* direction disagrees with its port */  \
+	X(flow_rst_ignored)     /* RST the endpoint would not accept */
 
 #define IPS_COUNTERS_STREAM(X)                                           \
 	X(stream_segments)                                                \
@@ -92,6 +94,8 @@
 	X(drop_stream_unverifiable) /* overlap of unretained bytes */    \
 	X(drop_stream_flow_gone)    /* held when the flow ended */  \
 	X(stream_hold_bypass)       /* hold full, policy bypass */  \
+	X(stream_kept_evicted)      /* kept copy dropped: window full */\
+	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
 
 #define IPS_COUNTERS_HTTP(X)                                             \

@@ -55,6 +55,11 @@ __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf)
 #define HZ 1000000ull   /* fake TSC rate: 1 tick = 1 us */
 #define HDR 54
 
+/* Which port a host's packets come in on: hosts below 20 are on the
+ * public side, the rest (the pods) on the private side.  side_any makes
+ * every packet arrive as in replay, where one port carries both. */
+static int side_any;
+
 static struct worker_stats ws;
 static struct stream_worker *sw;
 static struct flow_table *ft;
@@ -65,8 +70,8 @@ static void
 make_table(uint32_t capacity, int evict, int bypass_midstream)
 {
 	static unsigned n;
-	struct stream_conf sc = { .held_per_flow = 8, .held_total = 256,
-	                          .drop_on_hold_full = 1 };
+	struct stream_conf sc = { .held_per_flow = 8, .kept_per_flow = 32,
+	                          .held_total = 256, .drop_on_hold_full = 1 };
 	struct flow_conf fc = {
 		.capacity = capacity, .timeout_syn_s = 5,
 		.timeout_established_s = 100, .timeout_closed_s = 2,
@@ -77,6 +82,7 @@ make_table(uint32_t capacity, int evict, int bypass_midstream)
 	};
 
 	memset(&ws, 0, sizeof(ws));
+	side_any = 0;
 	sw = stream_worker_create(&sc, NULL, &ws);
 	assert_non_null(sw);
 	ft = flow_table_create(&fc, sw, &ws);
@@ -117,6 +123,8 @@ send_pkt(uint8_t from, uint16_t sport, uint8_t to, uint16_t dport,
 
 	memcpy(p + HDR, data != NULL ? data : "", len);
 	pkt_ctx_reset(&ctx);
+	ctx.in_side = side_any ? PKT_SIDE_ANY
+	            : from < 20 ? PKT_SIDE_PUBLIC : PKT_SIDE_PRIVATE;
 	memset(&ctx.pm, 0, sizeof(ctx.pm));
 	addr4(ctx.pm.src, from);
 	addr4(ctx.pm.dst, to);
@@ -290,6 +298,125 @@ test_udp_tracked_and_forwarded(void **state)
 }
 
 static void
+test_forged_server_packet_from_public_side_dropped(void **state)
+{
+	(void)state;
+	make_table(16, 1, 0);
+	handshake(40000, 1);
+	/* A RST "from the server" that came in on the public port. */
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
+
+		rte_pktmbuf_append(m, HDR);
+		pkt_ctx_reset(&ctx);
+		ctx.in_side = PKT_SIDE_PUBLIC;
+		memset(&ctx.pm, 0, sizeof(ctx.pm));
+		addr4(ctx.pm.src, 20);
+		addr4(ctx.pm.dst, 10);
+		ctx.pm.sport = 80;
+		ctx.pm.dport = 40000;
+		ctx.pm.proto = IPPROTO_TCP;
+		ctx.pm.ip_version = 4;
+		ctx.pm.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
+		ctx.pm.seq = 501;
+		ctx.pm.payload_off = HDR;
+		flow_input(ft, m, &ctx, 2);
+		assert_int_equal(ctx.n_emit, 1);
+		assert_int_equal(ctx.emit[0].fate, PKT_DROP);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(ws.drop_flow_wrong_side, 1);
+	/* the connection lives on: its data is still inspected */
+	assert_int_equal(send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_ACK,
+	                          101, 501, "GET /EVIL", 3), PKT_DROP);
+	assert_int_equal(ws.drop_rule, 1);
+}
+
+static void
+test_forged_syn_from_server_address_cannot_flip_roles(void **state)
+{
+	(void)state;
+	/* Replay (no ports): a SYN forged from the server's address:port
+	 * creates a flow whose "client" is the server; a forged RST would
+	 * close it.  The real client's SYN must then start a new flow with
+	 * the real client, so its request is inspected. */
+	make_table(16, 1, 0);
+	side_any = 1;
+	send_pkt(20, 80, 10, 40000, IPPROTO_TCP, PKT_TCP_SYN, 7000, 0, NULL, 1);
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_RST, 0, 0, NULL, 1);
+	handshake(40000, 2);
+	assert_true(ctx.to_server);
+	assert_int_equal(send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_ACK,
+	                          101, 501, "GET /EVIL", 3), PKT_DROP);
+	assert_int_equal(ws.drop_rule, 1);
+}
+
+static void
+test_out_of_window_rst_does_not_close(void **state)
+{
+	(void)state;
+	make_table(16, 1, 0);
+	handshake(40000, 1);
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_RST, 99999, 0, NULL, 2);
+	assert_int_equal(ws.flow_rst_ignored, 1);
+	/* still established: not expired on the 2 s closed timeout */
+	flow_expire(ft, 5 * HZ, 64);
+	assert_int_equal(flow_count(ft), 1);
+	/* an exact RST closes it */
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_RST, 101, 0, NULL, 6);
+	flow_expire(ft, 9 * HZ, 64);
+	assert_int_equal(flow_count(ft), 0);
+	assert_int_equal(ws.flow_closed, 1);
+}
+
+static void
+test_syn_ack_pins_client_sequence(void **state)
+{
+	(void)state;
+	make_table(16, 1, 0);
+	/* First SYN (isn 100) was dropped by the server, e.g. bad checksum;
+	 * the server answers a second SYN (isn 5000). */
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_SYN, 100, 0, NULL, 1);
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_SYN, 5000, 0, NULL, 1);
+	send_pkt(20, 80, 10, 40000, IPPROTO_TCP, PKT_TCP_SYN | PKT_TCP_ACK, 500,
+	         5001, NULL, 1);
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_ACK, 5001, 501, NULL, 1);
+	/* The request at 5001 is the stream's start: inspected, blocked. */
+	assert_int_equal(send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_ACK,
+	                          5001, 501, "GET /EVIL", 2), PKT_DROP);
+}
+
+static void
+test_ipv4_mapped_ipv6_is_another_flow(void **state)
+{
+	(void)state;
+	make_table(16, 1, 0);
+	handshake(40000, 1);
+	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_ACK, 101, 501, NULL, 2);
+	assert_int_equal(flow_count(ft), 1);
+	/* same 16-byte addresses, but an IPv6 packet: not the IPv4 flow */
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
+
+		rte_pktmbuf_append(m, HDR);
+		pkt_ctx_reset(&ctx);
+		ctx.in_side = PKT_SIDE_PUBLIC;
+		memset(&ctx.pm, 0, sizeof(ctx.pm));
+		addr4(ctx.pm.src, 10);
+		addr4(ctx.pm.dst, 20);
+		ctx.pm.sport = 40000;
+		ctx.pm.dport = 80;
+		ctx.pm.proto = IPPROTO_TCP;
+		ctx.pm.ip_version = 6;
+		ctx.pm.tcp_flags = PKT_TCP_SYN;
+		ctx.pm.payload_off = HDR;
+		flow_input(ft, m, &ctx, 3);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(flow_count(ft), 2);
+}
+
+static void
 test_symmetric_hash(void **state)
 {
 	struct pkt_meta a = { 0 }, b = { 0 };
@@ -318,6 +445,11 @@ main(void)
 		cmocka_unit_test_teardown(test_closed_flow_reused_by_new_syn, teardown),
 		cmocka_unit_test_teardown(test_blocked_flow_drops_both_directions, teardown),
 		cmocka_unit_test_teardown(test_udp_tracked_and_forwarded, teardown),
+		cmocka_unit_test_teardown(test_forged_server_packet_from_public_side_dropped, teardown),
+		cmocka_unit_test_teardown(test_forged_syn_from_server_address_cannot_flip_roles, teardown),
+		cmocka_unit_test_teardown(test_out_of_window_rst_does_not_close, teardown),
+		cmocka_unit_test_teardown(test_syn_ack_pins_client_sequence, teardown),
+		cmocka_unit_test_teardown(test_ipv4_mapped_ipv6_is_another_flow, teardown),
 		cmocka_unit_test(test_symmetric_hash),
 	};
 

@@ -127,8 +127,8 @@ assert_emitted(unsigned i, struct rte_mbuf *m, uint8_t fate)
 static int
 setup(void **state)
 {
-	struct stream_conf conf = { .held_per_flow = 4, .held_total = 64,
-	                            .drop_on_hold_full = 1 };
+	struct stream_conf conf = { .held_per_flow = 4, .kept_per_flow = 4,
+	                            .held_total = 64, .drop_on_hold_full = 1 };
 
 	(void)state;
 	memset(&ws, 0, sizeof(ws));
@@ -278,7 +278,7 @@ test_unverifiable_overlap_dropped(void **state)
 	struct rte_mbuf *m;
 
 	(void)state;
-	/* held_per_flow is 4: the fifth kept segment pushes out the first,
+	/* kept_per_flow is 4: the fifth kept segment pushes out the first,
 	 * whose bytes are not acknowledged and so can no longer be checked. */
 	feed(1, C(0), PKT_TCP_ACK, ACK_S, "aaaa"); release_emitted();
 	feed(1, C(4), PKT_TCP_ACK, ACK_S, "bbbb"); release_emitted();
@@ -289,6 +289,114 @@ test_unverifiable_overlap_dropped(void **state)
 	assert_emitted(0, m, PKT_DROP);
 	release_emitted();
 	assert_int_equal(ws.drop_stream_unverifiable, 1);
+	assert_int_equal(ws.stream_kept_evicted, 1);
+}
+
+static void
+test_urgent_data_dropped(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	/* The server's socket would drop the urgent byte from what it reads:
+	 * "/etc/pasXswd" inspected, "/etc/passwd" read. */
+	m = feed(1, C(0), PKT_TCP_ACK | PKT_TCP_URG, ACK_S, "GET /etc/pasXswd");
+	assert_emitted(0, m, PKT_DROP);
+	release_emitted();
+	assert_int_equal(ws.drop_tcp_urgent, 1);
+	assert_int_equal(inspected_len, 0);
+}
+
+static void
+test_syn_ack_fixes_client_stream_start(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	/* The server acknowledged a SYN other than the one the stream saw
+	 * first (that one had a bad checksum): bytes start where the server
+	 * says, so filler before it is old data, not the request. */
+	stream_syn_acked(&sf, C(100));
+	m = feed(1, C(100), PKT_TCP_ACK, ACK_S, "GET /x");
+	assert_emitted(0, m, PKT_FORWARD);
+	release_emitted();
+	assert_string_equal(inspected, "GET /x");
+}
+
+static void
+test_rst_acceptable_only_at_exact_sequence(void **state)
+{
+	struct pkt_meta pm = { .tcp_flags = PKT_TCP_RST | PKT_TCP_ACK };
+
+	(void)state;
+	feed(1, C(0), PKT_TCP_ACK, ACK_S, "GET /");
+	release_emitted();
+	pm.seq = C(5);
+	assert_true(stream_rst_acceptable(&sf, 1, &pm));
+	pm.seq = C(6);                          /* in window, not exact */
+	assert_false(stream_rst_acceptable(&sf, 1, &pm));
+	pm.seq = C(1000);
+	assert_false(stream_rst_acceptable(&sf, 1, &pm));
+	pm.seq = ACK_S;                         /* from the server side */
+	assert_true(stream_rst_acceptable(&sf, 0, &pm));
+}
+
+static void
+test_fin_taken_only_in_order(void **state)
+{
+	struct pkt_meta pm = { .tcp_flags = PKT_TCP_FIN | PKT_TCP_ACK };
+
+	(void)state;
+	feed(1, C(0), PKT_TCP_ACK, ACK_S, "GET /");
+	release_emitted();
+	pm.seq = C(9);                          /* ahead: bytes missing */
+	assert_false(stream_take_fin(&sf, 1, &pm));
+	pm.seq = C(5);
+	assert_true(stream_take_fin(&sf, 1, &pm));
+	assert_true(stream_take_fin(&sf, 1, &pm));   /* retransmitted FIN */
+	/* the FIN took a sequence number: a RST after it sits one further */
+	pm.tcp_flags = PKT_TCP_RST;
+	pm.seq = C(6);
+	assert_true(stream_rst_acceptable(&sf, 1, &pm));
+}
+
+static void
+test_largest_hold_released_by_one_packet(void **state)
+{
+	struct stream_conf conf = { .held_per_flow = 63, .kept_per_flow = 4,
+	                            .held_total = 1000, .drop_on_hold_full = 1 };
+	struct stream_worker *big = stream_worker_create(&conf, NULL, &ws);
+	char byte[2] = "x";
+
+	(void)state;
+	stream_flow_release(sw, &sf, 0);
+	stream_flow_init(&sf, 1, 1);
+	feed(1, CLIENT_ISN, PKT_TCP_SYN, 0, NULL);
+	release_emitted();
+	/* 63 one-byte segments after a one-byte gap, then the gap: 64
+	 * packets leave, exactly what one packet's emit list holds. */
+	for (unsigned i = 1; i <= 63; i++) {
+		pkt_ctx_reset(&ctx);
+		ctx.to_server = 1;
+		ctx.pm.seq = C(i);
+		ctx.pm.tcp_flags = PKT_TCP_ACK;
+		ctx.pm.payload_off = HDR;
+		ctx.pm.payload_len = 1;
+		stream_input(big, &sf, make_segment(byte, 1), &ctx);
+		assert_int_equal(ctx.n_emit, 0);
+	}
+	pkt_ctx_reset(&ctx);
+	ctx.to_server = 1;
+	ctx.pm.seq = C(0);
+	ctx.pm.tcp_flags = PKT_TCP_ACK;
+	ctx.pm.payload_off = HDR;
+	ctx.pm.payload_len = 1;
+	stream_input(big, &sf, make_segment(byte, 1), &ctx);
+	assert_int_equal(ctx.n_emit, PKT_EMIT_MAX);
+	release_emitted();
+	stream_flow_release(big, &sf, 0);
+	stream_worker_free(big);
+	assert_int_equal(inspected_len, 64);
 }
 
 static void
@@ -425,6 +533,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_server_direction_not_inspected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_frees_held_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_http_port_probed_by_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urgent_data_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_ack_fixes_client_stream_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rst_acceptable_only_at_exact_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_taken_only_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_largest_hold_released_by_one_packet, setup, teardown),
 	};
 
 	test_dpdk_init(1024);
