@@ -104,7 +104,8 @@ verdict_log_alerts(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 		verdict_push(vw);
 		vw->ws->verdict_alerts++;
 	}
-	vw->ws->eve_ring_full += res->n_lost;
+	/* rules fired beyond what one packet's result holds */
+	vw->ws->verdict_alerts_truncated += res->n_lost;
 }
 
 void

@@ -130,6 +130,7 @@
 	X(verdict_alerts)                                                 \
 	X(verdict_rejects)                                                \
 	X(verdict_rst_sent)                                               \
+	X(verdict_alerts_truncated) /* > DETECT_RESULT_MAX in a packet */\
 	X(drop_rule)              /* a drop/reject rule matched */       \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
