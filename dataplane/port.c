@@ -61,6 +61,9 @@ port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
 			RTE_ETH_RSS_IP;
 	}
+	/* Let the NIC check IP/TCP/UDP checksums where it can: decode drops
+	 * what it reports bad (a receiver would discard it). */
+	conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
 	rc = rte_eth_dev_configure(port_id, n_rxq, n_txq, &conf);
 	if (rc != 0) {
 		snprintf(err, errlen, "port %u: configure: %s", port_id,

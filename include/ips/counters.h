@@ -45,6 +45,7 @@
 	X(drop_ipv4_bad_length)                                           \
 	X(drop_ipv4_bad_options)                                          \
 	X(drop_ipv4_bad_checksum)                                         \
+	X(drop_l4_bad_checksum) /* NIC verdict: the receiver discards it */\
 	X(drop_ipv6_truncated)                                            \
 	X(drop_ipv6_bad_version)                                          \
 	X(drop_ipv6_bad_length)                                           \

@@ -1486,6 +1486,37 @@ test_checksum_verify(void **state)
 	t_worker_done(off);
 }
 
+static void
+test_nic_checksum_verdicts(void **state)
+{
+	struct decode_worker *dw = t_worker(4, 0);
+	struct pkt_meta pm;
+	struct rte_mbuf *m;
+	uint8_t b[128];
+	uint32_t n = t_v4_tcp(b, PKT_TCP_ACK, NULL, 0);
+
+	(void)state;
+	memset(&t_ws, 0, sizeof(t_ws));
+	/* The NIC says the TCP checksum is bad: the receiver's stack would
+	 * discard the segment, so it is not inspected as if read. */
+	m = t_mbuf(b, n);
+	m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+	assert_int_equal(decode_packet(dw, &m, &pm, 1), DECODE_DROP);
+	rte_pktmbuf_free(m);
+	assert_int_equal(t_ws.drop_l4_bad_checksum, 1);
+	m = t_mbuf(b, n);
+	m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_BAD;
+	assert_int_equal(decode_packet(dw, &m, &pm, 1), DECODE_DROP);
+	rte_pktmbuf_free(m);
+	assert_int_equal(t_ws.drop_ipv4_bad_checksum, 1);
+	/* good or unknown (virtual ports): decoded as usual */
+	m = t_mbuf(b, n);
+	m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	assert_int_equal(decode_packet(dw, &m, &pm, 1), DECODE_OK);
+	rte_pktmbuf_free(m);
+	t_worker_done(dw);
+}
+
 int
 main(void)
 {
@@ -1528,6 +1559,7 @@ main(void)
 		                       t_setup),
 		cmocka_unit_test_setup(test_frag_storm, t_setup),
 		cmocka_unit_test_setup(test_checksum_verify, t_setup),
+		cmocka_unit_test_setup(test_nic_checksum_verdicts, t_setup),
 	};
 
 	if (rte_eal_init((int)RTE_DIM(eal_argv) - 1, eal_argv) < 0) {
