@@ -50,7 +50,7 @@ FULL = dict(size="2G", repeat=3, scale=(1000, 10000), open_flows=1000000,
 # --quick: every phase, scaled down; each signature compile costs seconds
 # (many in a sanitizer build), so one run per configuration and one
 # synthetic set.
-QUICK = dict(size="6M", repeat=1, scale=(300,), open_flows=20000,
+QUICK = dict(size="6M", repeat=1, scale=(300,), open_flows=100000,
              small_flows=1000)
 MSS = 1460
 ATTACK_FRACTION = 0.01
