@@ -28,8 +28,6 @@ struct eve_writer {
 	uint64_t tsc_hz;
 	uint64_t base_tsc;          /* tsc at base_us */
 	uint64_t base_us;           /* wall clock, microseconds */
-	uint64_t alerts;
-	uint64_t anomalies;
 };
 
 struct rte_ring *
@@ -187,11 +185,9 @@ eve_write_record(struct eve_writer *w, const struct eve_record *r)
 	if (r->type == EVE_ALERT) {
 		json_object_set_new(o, "alert", eve_alert_json(r));
 		json_object_set_new(o, "http", eve_http_json(r));
-		w->alerts++;
 	} else {
 		json_object_set_new(o, "anomaly", json_pack("{s:s, s:s}",
 			"layer", r->layer, "event", r->event));
-		w->anomalies++;
 	}
 	if (w->f != NULL) {
 		json_dumpf(o, w->f, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -220,12 +216,6 @@ eve_writer_drain(struct eve_writer *w, struct rte_ring *const *rings,
 	if (total > 0 && w->f != NULL)
 		fflush(w->f);
 	return total;
-}
-
-uint64_t
-eve_writer_alerts(const struct eve_writer *w)
-{
-	return w->alerts;
 }
 
 void

@@ -64,7 +64,6 @@ struct eve_writer *eve_writer_open(const char *path, uint64_t tsc_hz,
 unsigned eve_writer_drain(struct eve_writer *w, struct rte_ring *const *rings,
                           unsigned n_rings);
 
-uint64_t eve_writer_alerts(const struct eve_writer *w);
 void eve_writer_close(struct eve_writer *w);
 
 #endif /* IPS_EVE_H */

@@ -426,8 +426,8 @@ flow_fill_tuple(const struct flow *f, struct pkt_ctx *ctx)
  * has not completed, starts a new connection whose client is the SYN's
  * sender.  (Letting the first SYN seen fix the roles for good would let a
  * forged SYN from the server's address make the real client's requests
- * "responses" that nobody inspects.)  Returns 1 when restarted. */
-static int
+ * "responses" that nobody inspects.) */
+static void
 flow_tcp_restart(struct flow_table *ft, struct flow *f, struct pkt_ctx *ctx,
                  int swapped)
 {
@@ -435,17 +435,16 @@ flow_tcp_restart(struct flow_table *ft, struct flow *f, struct pkt_ctx *ctx,
 
 	if ((fl & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) !=
 	    PKT_TCP_SYN)
-		return 0;
+		return;
 	if (f->state != FLOW_CLOSED &&
 	    !(f->state <= FLOW_SYN_RCVD && !ctx->to_server))
-		return 0;
+		return;
 	stream_flow_release(ft->sw, &f->stream, 0);
 	flow_init(ft, f, &ctx->pm, !swapped, ctx->in_side, ctx->pm.dport,
 	          f->last_tsc);
 	ft->ws->flow_reused++;
 	ctx->to_server = 1;
 	flow_fill_tuple(f, ctx);
-	return 1;
 }
 
 /* TCP state transitions before the segment is processed.  Returns 0 to go

@@ -247,7 +247,7 @@ stream_check_overlap(const struct stream_dir *d, struct rte_mbuf *m,
 
 /* ---- inspection ---------------------------------------------------------- */
 
-static int
+static void
 stream_probe_http(struct stream_flow *sf, struct rte_mbuf *m, uint32_t off,
                   uint32_t len, struct worker_stats *ws)
 {
@@ -262,7 +262,6 @@ stream_probe_http(struct stream_flow *sf, struct rte_mbuf *m, uint32_t off,
 	sf->inspect = r != 0;
 	if (sf->inspect)
 		ws->http_detected_by_content++;
-	return sf->inspect;
 }
 
 /* Hand len new bytes at frame offset off to HTTP, one contiguous piece per
