@@ -29,6 +29,7 @@
 
 #include "http.h"
 #include "ips/detect_db.h"
+#include "../unit/wrap_detect.h"
 
 /* ---- the arena of recorded scans ---------------------------------------- */
 
@@ -83,22 +84,6 @@ record(uint8_t kind, uint8_t buffer, const uint8_t *p, uint32_t len)
 
 /* ---- detect replaced by recorders (see tests/tools/meson.build) --------- */
 
-void __wrap_detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
-int __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
-                          const struct detect_bufs *bufs,
-                          const struct detect_tuple *t,
-                          struct detect_result *res);
-int __wrap_detect_body(struct detect_worker *dw, struct detect_txn *dt,
-                       const uint8_t *data, uint32_t len,
-                       const struct detect_bufs *bufs,
-                       const struct detect_tuple *t,
-                       struct detect_result *res);
-int __wrap_detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
-                          const struct detect_bufs *bufs,
-                          const struct detect_tuple *t,
-                          struct detect_result *res);
-void __wrap_detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt);
-int __wrap_detect_wants_body(const struct detect_worker *dw);
 
 /* Record every body: scan_all skips them when no rule reads bodies, as
  * detection does. */

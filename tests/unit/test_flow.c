@@ -16,13 +16,8 @@
 
 #include "dpdk_env.h"
 #include "flow.h"
+#include "wrap_http.h"
 
-int __wrap_http_request_data(struct http_worker *hw, struct http_flow *hf,
-                             const uint8_t *data, uint32_t len,
-                             const struct detect_tuple *t,
-                             struct detect_result *res);
-int __wrap_http_probe_request(const uint8_t *data, uint32_t len);
-void __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf);
 
 static struct detect_tuple last_tuple;
 

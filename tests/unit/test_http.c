@@ -28,6 +28,7 @@
 #include <htp/htp.h>
 
 #include "http.h"
+#include "wrap_detect.h"
 
 /* ---- recording doubles of the detect stage ---------------------------- */
 
@@ -89,22 +90,6 @@ rec_check_bufs(const struct rec_txn *r, const struct detect_bufs *b)
 	}
 }
 
-void __wrap_detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
-int __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
-                          const struct detect_bufs *bufs,
-                          const struct detect_tuple *t,
-                          struct detect_result *res);
-int __wrap_detect_body(struct detect_worker *dw, struct detect_txn *dt,
-                       const uint8_t *data, uint32_t len,
-                       const struct detect_bufs *bufs,
-                       const struct detect_tuple *t,
-                       struct detect_result *res);
-int __wrap_detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
-                          const struct detect_bufs *bufs,
-                          const struct detect_tuple *t,
-                          struct detect_result *res);
-void __wrap_detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt);
-int __wrap_detect_wants_body(const struct detect_worker *dw);
 
 void
 __wrap_detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)

@@ -17,6 +17,7 @@
 
 #include "dpdk_env.h"
 #include "stream.h"
+#include "wrap_http.h"
 
 /* ---- HTTP recorder ------------------------------------------------------ */
 
@@ -25,12 +26,6 @@ static size_t inspected_len;
 static uint8_t verdict_on_evil = DETECT_DROP;
 static unsigned http_releases;
 
-int __wrap_http_request_data(struct http_worker *hw, struct http_flow *hf,
-                             const uint8_t *data, uint32_t len,
-                             const struct detect_tuple *t,
-                             struct detect_result *res);
-int __wrap_http_probe_request(const uint8_t *data, uint32_t len);
-void __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf);
 
 int
 __wrap_http_request_data(struct http_worker *hw, struct http_flow *hf,
