@@ -111,7 +111,7 @@ config_defaults(struct ips_config *c)
 		.flow_table_full = POLICY_EVICT,
 		.stream_hold_full = POLICY_DROP,
 		.http_ambiguous = POLICY_DROP,
-		.http_malformed = POLICY_BYPASS,
+		.http_malformed = POLICY_DROP,
 		.http_txn_full = POLICY_DROP,
 		.verify_ip_checksum = 0,
 	};

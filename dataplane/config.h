@@ -39,7 +39,9 @@
  *     flow_table_full = "evict";       "evict" oldest, or "drop"
  *     stream_hold_full = "drop";
  *     http_ambiguous = "drop";
- *     http_malformed = "bypass";       not HTTP after all: stop inspecting
+ *     http_malformed = "drop";         bytes that cannot be HTTP on an
+ *                                      HTTP flow; "bypass" ends HTTP
+ *                                      inspection of it (counted, logged)
  *     http_txn_full = "drop";
  *     verify_ip_checksum = false;
  *   };

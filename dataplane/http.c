@@ -23,19 +23,20 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bench.h"
 #include "http.h"
 #include "http_uri.h"
 
-#define HTTP_FLOW_BYPASS      0x0001  /* not HTTP: rest of the flow ignored */
+#define HTTP_FLOW_BYPASS      0x0001  /* not HTTP, bypass policy chosen */
 #define HTTP_FLOW_POLICY_DROP 0x0002  /* dropped by an HTTP policy */
 #define HTTP_FLOW_RULE_DROP   0x0004  /* a drop/reject rule fired */
-#define HTTP_FLOW_TUNNEL      0x0008  /* CONNECT/Upgrade asked: what follows
-                                       * may be another protocol */
+#define HTTP_FLOW_TUNNEL      0x0008  /* the server switched protocols */
 
 #define HTTP_FLOW_DEAD \
-	(HTTP_FLOW_BYPASS | HTTP_FLOW_POLICY_DROP | HTTP_FLOW_RULE_DROP)
+	(HTTP_FLOW_BYPASS | HTTP_FLOW_POLICY_DROP | HTTP_FLOW_RULE_DROP | \
+	 HTTP_FLOW_TUNNEL)
 
 /* A method longer than this is not one: fail fast on binary junk. */
 #define HTTP_METHOD_MAX 24
@@ -47,7 +48,7 @@
  * would read a larger value as negative. */
 #define HTTP_LEN_MAX ((uint64_t)INT64_MAX)
 
-_Static_assert(sizeof(struct http_flow) <= 32,
+_Static_assert(sizeof(struct http_flow) <= 64,
                "http_flow is embedded in every flow: keep it small");
 
 enum http_state {
@@ -81,6 +82,7 @@ enum http_anom {
 	HTTP_ANOM_OBS_FOLD,
 	HTTP_ANOM_BAD_HEADER,
 	HTTP_ANOM_DUP_HOST,
+	HTTP_ANOM_REQUEST_LINE,     /* servers split the request line apart */
 };
 
 enum http_hdr_kind {
@@ -112,7 +114,7 @@ struct http_txn {
 	uint8_t te_chunked;         /* "chunked" codings seen, saturating */
 	uint8_t te_last_chunked;    /* the last coding seen is chunked */
 	uint8_t last_kind;          /* enum http_hdr_kind, for obs-fold */
-	uint8_t tunnel;             /* CONNECT or Upgrade */
+	uint8_t resp_kind;          /* HTTP_RESP_REQ_*: HEAD, CONNECT, Upgrade */
 	uint8_t detect_live;        /* detect_txn_begin'd, not ended */
 };
 
@@ -318,15 +320,20 @@ http_policy_drop(struct http_call *c, uint64_t *counter)
 	http_stop(c, HTTP_FLOW_POLICY_DROP);
 }
 
-/* Not HTTP after all: drop by policy, or stop looking at this flow. */
+/* Not HTTP after all: drop by policy (the default), or stop HTTP
+ * inspection of this flow, counted and reported, when the operator chose
+ * bypass.  Raw-stream rules keep seeing the flow either way. */
 static void
 http_malformed(struct http_call *c)
 {
 	c->hw->ws->http_anomaly_bad_request++;
-	if (c->hw->conf.drop_malformed)
+	if (c->hw->conf.drop_malformed) {
 		http_policy_drop(c, &c->hw->ws->drop_http_malformed);
-	else
-		http_stop(c, HTTP_FLOW_BYPASS);
+		return;
+	}
+	c->hw->ws->http_bypass_malformed++;
+	c->rc = HTTP_BYPASS;
+	http_stop(c, HTTP_FLOW_BYPASS);
 }
 
 static uint64_t *
@@ -342,8 +349,21 @@ http_anom_counter(struct worker_stats *ws, enum http_anom a)
 	case HTTP_ANOM_OBS_FOLD:   return &ws->http_anomaly_obs_fold;
 	case HTTP_ANOM_BAD_HEADER: return &ws->http_anomaly_bad_header;
 	case HTTP_ANOM_DUP_HOST:   return &ws->http_anomaly_dup_host;
+	case HTTP_ANOM_REQUEST_LINE: return &ws->http_anomaly_request_line;
 	}
 	return &ws->http_anomaly_bad_header;
+}
+
+/* Count an oddity of the current request, once per request. */
+static void
+http_note(struct http_call *c, enum http_anom a)
+{
+	struct http_txn *txn = c->hf->txn;
+
+	if ((txn->anomalies & (1u << a)) == 0) {
+		txn->anomalies |= 1u << a;
+		(*http_anom_counter(c->hw->ws, a))++;
+	}
 }
 
 /*
@@ -353,12 +373,7 @@ http_anom_counter(struct worker_stats *ws, enum http_anom a)
 static bool
 http_anomaly(struct http_call *c, enum http_anom a)
 {
-	struct http_txn *txn = c->hf->txn;
-
-	if ((txn->anomalies & (1u << a)) == 0) {
-		txn->anomalies |= 1u << a;
-		(*http_anom_counter(c->hw->ws, a))++;
-	}
+	http_note(c, a);
 	if (!c->hw->conf.drop_ambiguous)
 		return false;
 	http_policy_drop(c, &c->hw->ws->drop_http_ambiguous);
@@ -402,7 +417,7 @@ http_txn_get(struct http_call *c)
 	txn->n_cl = txn->n_host = 0;
 	txn->te_seen = txn->te_chunked = txn->te_last_chunked = 0;
 	txn->last_kind = HTTP_HDR_OTHER;
-	txn->tunnel = 0;
+	txn->resp_kind = 0;
 	c->hf->txn = txn;
 	detect_txn_begin(hw->dw, &txn->dt);
 	txn->detect_live = 1;
@@ -421,8 +436,6 @@ http_request_done(struct http_call *c)
 	v = detect_txn_end(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
 	BENCH_LEAVE();
 	txn->detect_live = 0;
-	if (txn->tunnel)
-		hf->flags |= HTTP_FLOW_TUNNEL;
 	http_txn_put(c->hw, hf);
 	hf->state = HTTP_ST_START;
 	hf->body_left = 0;
@@ -449,7 +462,69 @@ http_body(struct http_call *c, const uint8_t *p, uint32_t n)
 
 /* ---- request head: lines ---------------------------------------------- */
 
-/* "HTTP/" 1*3DIGIT "." 1*3DIGIT, nothing else. */
+/*
+ * The request line as the servers behind the gateway read it.  What each
+ * one acts on (Debian 12 versions; source file and function):
+ *
+ *  - nginx 1.22 (src/http/ngx_http_parse.c, ngx_http_parse_request_line):
+ *    method of 'A'-'Z', '_', '-' ended by one SP; SP runs between parts;
+ *    no version before CR/LF is HTTP/0.9 ("GET /p\r\n" is served);
+ *    trailing SPs after the version are accepted; "HTTP/" major.minor
+ *    with up to 3 digits each; absolute-form targets (host taken from the
+ *    authority).  Since 1.21.1 a SP or CTL inside the target is a 400;
+ *    before it (sw_http_09 -> sw_check_uri with r->space_in_uri) the
+ *    target ran on to the " HTTP/" that ends the line, spaces kept.
+ *  - Python 3.11 http.server (Lib/http/server.py, parse_request): the
+ *    line, decoded as ISO-8859-1 and right-stripped of CR LF, is split by
+ *    str.split(): every whitespace byte separates (SP, HTAB, VT, FF, CR,
+ *    0x1c-0x1f, and in Latin-1 also 0x85 and 0xa0); 3 words are
+ *    method target version ("HTTP/" 1*10DIGIT "." 1*10DIGIT), 2 words
+ *    are HTTP/0.9; any method token is dispatched (do_<method>), lower
+ *    case included; CTLs are kept in the target.
+ *  - Go net/http (src/net/http/request.go, parseRequestLine and
+ *    validMethod; ParseHTTPVersion): split at single SPs; the method is
+ *    any token, case kept; versions up to 7 digits.
+ *  - Apache httpd 2.4 (server/protocol.c, ap_parse_request_line): the
+ *    target ends at the first whitespace; HTTP/0.9 without a version.
+ *  - Node.js (llhttp): known upper-case methods, single SPs; the
+ *    strictest, so never the one to match.
+ *
+ * The union is what detection must see: separators are SP and every byte
+ * Python splits on below 0x80; the version is the last token when it is
+ * "HTTP/" digits "." digits (up to 10 each, Python's bound); the target
+ * is everything between the method and the version, separators inside
+ * kept (old nginx serves "/a b"; for servers that cut at the first blank
+ * the target they act on is a prefix of ours).  Without a version the
+ * request is HTTP/0.9 and the target runs to the end of the line.  Only
+ * NEL and NBSP (0x85, 0xa0) cannot be folded into one reading: to nginx
+ * they are part of a UTF-8 target, to Python they split it.  A line that
+ * Python would read as carrying a version only thanks to one of them is
+ * ambiguous.
+ */
+enum http_rl {
+	HTTP_RL_OK = 0,             /* target and version */
+	HTTP_RL_09,                 /* HTTP/0.9: target, no version, no head */
+	HTTP_RL_BAD,                /* not a request line */
+	HTTP_RL_AMBIGUOUS,          /* servers split it differently */
+};
+
+#define HTTP_VERSION_DIGITS_MAX 10
+
+static bool
+http_is_rl_sep(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == 0x0b || c == 0x0c || c == '\r' ||
+	       (c >= 0x1c && c <= 0x1f);
+}
+
+/* Whitespace only to Python, which decodes the line as Latin-1. */
+static bool
+http_is_latin1_space(uint8_t c)
+{
+	return c == 0x85 || c == 0xa0;
+}
+
+/* "HTTP/" 1*10DIGIT "." 1*10DIGIT, nothing else. */
 static bool
 http_proto_ok(const uint8_t *p, uint32_t len)
 {
@@ -459,39 +534,64 @@ http_proto_ok(const uint8_t *p, uint32_t len)
 		return false;
 	for (d = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++, d++)
 		;
-	if (d == 0 || d > 3 || i >= len || p[i] != '.')
+	if (d == 0 || d > HTTP_VERSION_DIGITS_MAX || i >= len || p[i] != '.')
 		return false;
 	for (i++, d = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++, d++)
 		;
-	return d > 0 && d <= 3 && i == len;
+	return d > 0 && d <= HTTP_VERSION_DIGITS_MAX && i == len;
 }
 
-/* METHOD SP+ target SP+ HTTP/x.y (the method was checked as it came). */
-static bool
+/* Start of the last token of r[from, end) as split by sep, or from. */
+static uint32_t
+http_last_token(const uint8_t *r, uint32_t from, uint32_t end,
+                bool latin1_too)
+{
+	while (end > from && !http_is_rl_sep(r[end - 1]) &&
+	       !(latin1_too && http_is_latin1_space(r[end - 1])))
+		end--;
+	return end;
+}
+
+/* METHOD SEP+ target [SEP+ HTTP/x.y] SEP* (the method was checked as it
+ * came and ended at a separator).  Fills the txn's offsets. */
+static enum http_rl
 http_request_line(struct http_txn *txn, uint32_t len)
 {
 	const uint8_t *r = txn->raw;
-	uint32_t i = txn->method_len;
+	uint32_t i = txn->method_len, end = len, tok, k;
 
-	while (i < len && r[i] == ' ')
+	while (i < len && http_is_rl_sep(r[i]))
 		i++;
+	while (end > i && http_is_rl_sep(r[end - 1]))
+		end--;
+	if (i == end)
+		return HTTP_RL_BAD;         /* no target: every server says 400 */
 	txn->uri_off = i;
-	while (i < len && r[i] != ' ') {
-		if (r[i] < 0x20 || r[i] == 0x7f)
-			return false;   /* CTLs: nginx and Apache refuse them */
-		i++;
-	}
-	txn->uri_len = i - txn->uri_off;
-	if (txn->uri_len == 0 || i == len)
-		return false;       /* HTTP/0.9 has no version: not served */
-	while (i < len && r[i] == ' ')
-		i++;
-	txn->proto_off = i;
-	txn->proto_len = len - i;
 	txn->line_len = len;
+	if (txn->method_len == 4 && memcmp(r, "HEAD", 4) == 0)
+		txn->resp_kind |= HTTP_RESP_REQ_HEAD;
 	if (txn->method_len == 7 && memcmp(r, "CONNECT", 7) == 0)
-		txn->tunnel = 1;
-	return http_proto_ok(r + i, len - i);
+		txn->resp_kind |= HTTP_RESP_REQ_CONNECT;
+	tok = http_last_token(r, i, end, false);
+	if (tok > i && http_proto_ok(r + tok, end - tok)) {
+		for (k = tok; k > i && http_is_rl_sep(r[k - 1]); k--)
+			;
+		txn->uri_len = k - i;
+		txn->proto_off = tok;
+		txn->proto_len = end - tok;
+		return HTTP_RL_OK;
+	}
+	txn->uri_len = end - i;
+	txn->proto_off = end;
+	txn->proto_len = 0;
+	for (k = end; k > i && (http_is_rl_sep(r[k - 1]) ||
+	                        http_is_latin1_space(r[k - 1])); k--)
+		;
+	tok = http_last_token(r, i, k, true);
+	if (tok > i && (k < end || http_is_latin1_space(r[tok - 1])) &&
+	    http_proto_ok(r + tok, k - tok))
+		return HTTP_RL_AMBIGUOUS;
+	return HTTP_RL_09;
 }
 
 /* Split one stored header line (without terminator) into h. */
@@ -643,7 +743,7 @@ http_header_line(struct http_call *c, const uint8_t *line, uint32_t len)
 			return http_anomaly(c, HTTP_ANOM_DUP_HOST);
 		return false;
 	case HTTP_HDR_UPGRADE:
-		txn->tunnel = 1;
+		txn->resp_kind |= HTTP_RESP_REQ_UPGRADE;
 		return false;
 	case HTTP_HDR_OTHER:
 		break;
@@ -852,6 +952,28 @@ http_build(struct http_call *c)
 	return !o.overflow;
 }
 
+/* The head is complete: build the buffers, run header-side detection,
+ * and expect the server's answer.  Returns true when the flow stopped. */
+static bool
+http_head_inspect(struct http_call *c)
+{
+	struct http_txn *txn = c->hf->txn;
+	int v;
+
+	if (!http_build(c)) {
+		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
+		return true;
+	}
+	BENCH_ENTER(BENCH_DETECT);
+	v = detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
+	BENCH_LEAVE();
+	http_verdict(c, v);
+	if (c->stop)
+		return true;
+	http_resp_expect(&c->hf->resp, txn->resp_kind);
+	return false;
+}
+
 /* The empty line: decide the framing, build buffers, run detection. */
 static void
 http_head_end(struct http_call *c)
@@ -864,19 +986,7 @@ http_head_end(struct http_call *c)
 		return;
 	if (txn->te_seen && !chunked && http_anomaly(c, HTTP_ANOM_BAD_TE))
 		return;
-	if (!http_build(c)) {
-		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
-		return;
-	}
-	{
-		BENCH_ENTER(BENCH_DETECT);
-		int v = detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t,
-		                       c->res);
-
-		BENCH_LEAVE();
-		http_verdict(c, v);
-	}
-	if (c->stop)
+	if (http_head_inspect(c))
 		return;
 	/* Transfer-Encoding overrides Content-Length (RFC 9112 §6.3); a
 	 * coding list not ending in chunked has no length: until close. */
@@ -892,6 +1002,29 @@ http_head_end(struct http_call *c)
 	}
 }
 
+/* The request line is complete (len bytes, terminator gone). */
+static void
+http_request_line_end(struct http_call *c, uint32_t len)
+{
+	switch (http_request_line(c->hf->txn, len)) {
+	case HTTP_RL_OK:
+		return;
+	case HTTP_RL_09:
+		/* A simple request has no head: it ends with its line. */
+		if (!http_head_inspect(c))
+			http_request_done(c);
+		return;
+	case HTTP_RL_AMBIGUOUS:
+		/* Kept (no drop policy): read on as a request with a head,
+		 * the target holding both readings. */
+		http_anomaly(c, HTTP_ANOM_REQUEST_LINE);
+		return;
+	case HTTP_RL_BAD:
+		http_malformed(c);
+		return;
+	}
+}
+
 /* A complete line is in raw[line_start, raw_len). */
 static void
 http_line(struct http_call *c)
@@ -900,16 +1033,16 @@ http_line(struct http_call *c)
 	const uint8_t *line = txn->raw + txn->line_start;
 	uint32_t len = txn->raw_len - txn->line_start - 1;  /* LF gone */
 
-	if (len > 0 && line[len - 1] == '\r') {
+	/* A bare LF ends a head line for nginx, Go, Python and Apache
+	 * alike: nothing to disagree about, so it is only counted. */
+	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	} else if (http_anomaly(c, HTTP_ANOM_BARE_LF)) {
-		return;
-	}
+	else
+		http_note(c, HTTP_ANOM_BARE_LF);
 	txn->line_start = txn->raw_len;
 	if (txn->head_start == 0) {
 		txn->head_start = txn->raw_len;
-		if (!http_request_line(txn, len))
-			http_malformed(c);
+		http_request_line_end(c, len);
 		return;
 	}
 	if (len == 0) {
@@ -924,19 +1057,14 @@ http_line(struct http_call *c)
 static const uint8_t *
 http_st_start(struct http_call *c, const uint8_t *p, const uint8_t *end)
 {
-	while (p < end && (*p == '\r' || *p == '\n'))
+	/* Empty lines before a request are skipped by every server
+	 * (RFC 9112 §2.2); Python's split() skips leading blanks too.  A
+	 * CONNECT or Upgrade request does not change this: until the
+	 * server's answer says otherwise, what follows is HTTP. */
+	while (p < end && (*p == '\n' || http_is_rl_sep(*p)))
 		p++;
 	if (p == end)
 		return p;
-	/* After CONNECT/Upgrade the server may have switched protocols:
-	 * bytes that cannot start a request are that protocol, not an
-	 * attack on HTTP, so stop quietly instead of calling them malformed.
-	 * Only the first byte is judged (methods are upper case), so the
-	 * outcome does not depend on where the stream was cut. */
-	if ((c->hf->flags & HTTP_FLOW_TUNNEL) && !(*p >= 'A' && *p <= 'Z')) {
-		http_stop(c, HTTP_FLOW_BYPASS);
-		return end;
-	}
 	if (http_txn_get(c))
 		c->hf->state = HTTP_ST_METHOD;
 	return p;
@@ -948,7 +1076,7 @@ http_st_method(struct http_call *c, const uint8_t *p, const uint8_t *end)
 	struct http_txn *txn = c->hf->txn;
 
 	for (; p < end; p++) {
-		if (*p == ' ' && txn->raw_len > 0) {
+		if (http_is_rl_sep(*p) && txn->raw_len > 0) {
 			txn->method_len = txn->raw_len;
 			txn->raw[txn->raw_len++] = *p++;
 			c->hf->state = HTTP_ST_HEAD;
@@ -1175,6 +1303,40 @@ http_request_data(struct http_worker *hw, struct http_flow *hf,
 	return c.rc;
 }
 
+/* ---- responses ---------------------------------------------------------- */
+
+int
+http_response_data(struct http_worker *hw, struct http_flow *hf,
+                   const uint8_t *data, uint32_t len)
+{
+	uint32_t used;
+
+	if (hf->flags & HTTP_FLOW_DEAD)
+		return HTTP_CONTINUE;
+	switch (http_resp_data(&hf->resp, data, len, &used)) {
+	case HTTP_RESP_LOST:
+		hw->ws->http_response_lost++;
+		return HTTP_CONTINUE;
+	case HTTP_RESP_TUNNEL:
+		/* What the client sent after the tunnel request is the new
+		 * protocol to the server: a request begun there is not one. */
+		hw->ws->http_tunnel_opened++;
+		http_txn_put(hw, hf);
+		hf->flags |= HTTP_FLOW_TUNNEL;
+		return HTTP_TUNNEL;
+	default:
+		return HTTP_CONTINUE;
+	}
+}
+
+void
+http_response_gap(struct http_worker *hw, struct http_flow *hf)
+{
+	if (!(hf->flags & HTTP_FLOW_DEAD) &&
+	    http_resp_gap(&hf->resp) == HTTP_RESP_LOST)
+		hw->ws->http_response_lost++;
+}
+
 /* ---- probe -------------------------------------------------------------- */
 
 static const char *const http_methods[] = {
@@ -1201,11 +1363,12 @@ http_probe_request(const uint8_t *data, uint32_t len)
 		uint32_t mlen = (uint32_t)strlen(http_methods[i]);
 		uint32_t n = len < mlen ? len : mlen;
 
-		if (memcmp(data, http_methods[i], n) != 0)
+		/* Go and Python serve lower-case methods too. */
+		if (strncasecmp((const char *)data, http_methods[i], n) != 0)
 			continue;
 		if (len <= mlen)
 			maybe = 1;
-		else if (data[mlen] == ' ')
+		else if (data[mlen] == ' ' || data[mlen] == '\t')
 			return 1;
 	}
 	return maybe ? -1 : 0;

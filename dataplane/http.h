@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "http_resp.h"
 #include "stats.h"
 
 struct http_worker;
@@ -38,16 +39,20 @@ struct http_conf {
 	uint32_t max_header_bytes;  /* request line + headers of one request */
 	uint8_t drop_ambiguous;     /* CL+TE, repeated CL, bad chunk size,
 	                             * bare LF, obs-fold: 1 = drop the flow */
-	uint8_t drop_malformed;     /* not HTTP after all, bad request line */
+	uint8_t drop_malformed;     /* bytes that cannot be HTTP on an HTTP
+	                             * flow: 1 = drop the flow (default),
+	                             * 0 = stop HTTP inspection (bypass:
+	                             * counted, raw-stream rules still run) */
 };
 
-/* Per-flow request-side state.  All zero = no request seen yet. */
+/* Per-flow HTTP state.  All zero = no request seen yet. */
 struct http_flow {
 	struct http_txn *txn;       /* pooled; NULL between requests */
 	uint64_t body_left;         /* Content-Length or chunk bytes left */
 	uint32_t state;             /* parser state (http.c enum) */
 	uint16_t flags;             /* http.c HTTP_FLOW_* */
 	uint16_t n_requests;        /* completed on this flow, saturating */
+	struct http_resp resp;      /* where the server's responses are */
 };
 
 enum http_result {
@@ -55,6 +60,12 @@ enum http_result {
 	HTTP_DROP_POLICY,           /* anomaly/limit under a drop policy:
 	                             * the counter is incremented, the caller
 	                             * drops the packet and the flow */
+	HTTP_BYPASS,                /* not HTTP, bypass policy: HTTP
+	                             * inspection of this flow ended now
+	                             * (counted); forward, log an anomaly */
+	HTTP_TUNNEL,                /* the server switched protocols (101, or
+	                             * 2xx to CONNECT): HTTP inspection of
+	                             * this flow ended now (counted); log it */
 };
 
 struct http_worker *http_worker_create(const struct http_conf *conf,
@@ -72,13 +83,26 @@ int http_request_data(struct http_worker *hw, struct http_flow *hf,
                       const struct detect_tuple *t,
                       struct detect_result *res);
 
+/*
+ * Feed the next len bytes of the server-to-client stream, in order.  Only
+ * response framing is read, to learn whether a CONNECT or Upgrade request
+ * opened a tunnel.  Returns HTTP_TUNNEL when it did (now), otherwise
+ * HTTP_CONTINUE.
+ */
+int http_response_data(struct http_worker *hw, struct http_flow *hf,
+                       const uint8_t *data, uint32_t len);
+
+/* Server bytes were forwarded without being fed (a gap in the server
+ * stream): response framing is lost, a tunnel will not be trusted. */
+void http_response_gap(struct http_worker *hw, struct http_flow *hf);
+
 /* The flow is gone (closed, timed out, evicted): release its transaction
  * and reset hf.  Safe on an idle or zeroed hf. */
 void http_flow_release(struct http_worker *hw, struct http_flow *hf);
 
 /*
  * Does this look like the start of an HTTP/1.x request (a known method
- * token followed by a space)?  Used to find HTTP on ports not listed in the
+ * token, in any case, followed by a space or tab)?  Used to find HTTP on ports not listed in the
  * config.  Returns 1 yes, 0 no, -1 not enough bytes to tell.
  */
 int http_probe_request(const uint8_t *data, uint32_t len);

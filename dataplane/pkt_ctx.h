@@ -37,6 +37,8 @@ struct pkt_emit {
 #define PKT_EVENT_HTTP_POLICY       0x02
 #define PKT_EVENT_UNVERIFIABLE      0x04
 #define PKT_EVENT_HOLD_FULL         0x08
+#define PKT_EVENT_HTTP_BYPASS       0x10    /* not HTTP, bypass policy */
+#define PKT_EVENT_HTTP_TUNNEL       0x20    /* server switched protocols */
 
 /* Which side of the gateway a packet came in on. */
 #define PKT_SIDE_PUBLIC  0

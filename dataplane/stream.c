@@ -11,6 +11,7 @@
  *          peer acknowledges them.
  * Both lists are bounded per direction and per worker.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -265,7 +266,8 @@ stream_probe_http(struct stream_flow *sf, struct rte_mbuf *m, uint32_t off,
 }
 
 /* Hand len new bytes at frame offset off to HTTP, one contiguous piece per
- * mbuf segment.  Returns the http_result. */
+ * mbuf segment: the request parser for client bytes, the response
+ * tracker for server bytes.  Returns the http_result. */
 static int
 stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
                  struct rte_mbuf *m, uint32_t off, uint32_t len,
@@ -284,10 +286,14 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
 		if (n > len)
 			n = len;
 		{
+			const uint8_t *p = rte_pktmbuf_mtod_offset(seg, uint8_t *,
+			                                           off);
+
 			BENCH_ENTER(BENCH_HTTP);
-			r = http_request_data(sw->http, &sf->http,
-			        rte_pktmbuf_mtod_offset(seg, uint8_t *, off),
-			        n, &ctx->tuple, &ctx->res);
+			r = ctx->to_server
+			    ? http_request_data(sw->http, &sf->http, p, n,
+			                        &ctx->tuple, &ctx->res)
+			    : http_response_data(sw->http, &sf->http, p, n);
 			BENCH_LEAVE();
 		}
 		if (r != HTTP_CONTINUE)
@@ -299,6 +305,44 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
 		seg = seg->next;
 	}
 	return HTTP_CONTINUE;
+}
+
+/* HTTP inspection ended without a drop (bypass policy, tunnel): log it.
+ * Returns true when the flow must be dropped instead. */
+static bool
+stream_http_ended(int r, struct pkt_ctx *ctx)
+{
+	if (r == HTTP_BYPASS)
+		ctx->events |= PKT_EVENT_HTTP_BYPASS;
+	else if (r == HTTP_TUNNEL)
+		ctx->events |= PKT_EVENT_HTTP_TUNNEL;
+	return r == HTTP_DROP_POLICY;
+}
+
+/*
+ * Server bytes are not held (nothing inspects responses to drop them):
+ * in-order ones go to the response tracker, which only needs to know
+ * where each response starts; a gap means it cannot know any more.
+ */
+static void
+stream_server_bytes(struct stream_worker *sw, struct stream_flow *sf,
+                    struct stream_dir *d, struct rte_mbuf *m,
+                    struct pkt_ctx *ctx)
+{
+	const struct stream_seg *ms = stream_seg(m);
+	uint32_t e = ms->seq + ms->len;
+
+	if (!SEQ_GT(e, d->next_seq))
+		return;     /* nothing new: a retransmission */
+	if (SEQ_GT(ms->seq, d->next_seq)) {
+		http_response_gap(sw->http, &sf->http);
+		d->next_seq = e;
+		return;
+	}
+	stream_http_ended(stream_feed_http(sw, sf, m,
+	                                   ms->off + (d->next_seq - ms->seq),
+	                                   e - d->next_seq, ctx), ctx);
+	d->next_seq = e;
 }
 
 static void
@@ -369,7 +413,7 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 	if (sf->inspect) {
 		int r = stream_feed_http(sw, sf, m, new_off, new_len, ctx);
 
-		if (r != HTTP_CONTINUE) {
+		if (stream_http_ended(r, ctx)) {
 			/* HTTP counted the reason (drop_http_*). */
 			ctx->events |= PKT_EVENT_HTTP_POLICY;
 			stream_block(ctx, sf, seg_seq);
@@ -462,6 +506,11 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	seg->len = pm->payload_len;
 	seg->next = NULL;
 
+	if (!ctx->to_server && sf->inspect) {
+		stream_server_bytes(sw, sf, d, m, ctx);
+		pkt_ctx_emit(ctx, m, PKT_FORWARD);
+		return;
+	}
 	if (!ctx->to_server || (sf->probed && !sf->inspect)) {
 		/* Not inspected: keep sequence tracking for resets only. */
 		if (SEQ_GT(seg->seq + seg->len, d->next_seq))

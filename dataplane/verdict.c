@@ -130,6 +130,8 @@ verdict_log_events(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 		{ PKT_EVENT_UNVERIFIABLE, "stream", "overlap_unverifiable" },
 		{ PKT_EVENT_HOLD_FULL, "stream", "hold_limit" },
 		{ PKT_EVENT_HTTP_POLICY, "http", "policy_drop" },
+		{ PKT_EVENT_HTTP_BYPASS, "http", "malformed_bypass" },
+		{ PKT_EVENT_HTTP_TUNNEL, "http", "tunnel_open" },
 	};
 
 	for (unsigned i = 0; i < RTE_DIM(ev); i++)

@@ -114,6 +114,10 @@
 	X(http_anomaly_bad_te)       /* TE not ending in one chunked */  \
 	X(http_anomaly_bad_header)   /* no colon, "Name :", bare CR */   \
 	X(http_anomaly_dup_host)                                          \
+	X(http_anomaly_request_line) /* servers split it differently */  \
+	X(http_bypass_malformed)     /* not HTTP, bypass: HTTP ended */  \
+	X(http_tunnel_opened)        /* 101, 2xx to CONNECT: HTTP ended */\
+	X(http_response_lost)        /* framing lost: no tunnel trusted */\
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \

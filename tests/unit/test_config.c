@@ -123,7 +123,7 @@ test_assert_default_policies(const struct config_policies *p)
 	assert_int_equal(p->flow_table_full, POLICY_EVICT);
 	assert_int_equal(p->stream_hold_full, POLICY_DROP);
 	assert_int_equal(p->http_ambiguous, POLICY_DROP);
-	assert_int_equal(p->http_malformed, POLICY_BYPASS);
+	assert_int_equal(p->http_malformed, POLICY_DROP);
 	assert_int_equal(p->http_txn_full, POLICY_DROP);
 	assert_int_equal(p->verify_ip_checksum, 0);
 }
@@ -212,7 +212,7 @@ static const char test_full_conf[] =
 	"policy = {\n"
 	"  malformed = \"bypass\"; midstream = \"bypass\";\n"
 	"  flow_table_full = \"drop\"; stream_hold_full = \"bypass\";\n"
-	"  http_ambiguous = \"bypass\"; http_malformed = \"drop\";\n"
+	"  http_ambiguous = \"bypass\"; http_malformed = \"bypass\";\n"
 	"  http_txn_full = \"bypass\"; verify_ip_checksum = true;\n"
 	"};\n"
 	"http = { ports = [ 81, 8000, 65535 ]; detect_by_content = false; };\n"
@@ -287,7 +287,7 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(p->flow_table_full, POLICY_DROP);
 	assert_int_equal(p->stream_hold_full, POLICY_BYPASS);
 	assert_int_equal(p->http_ambiguous, POLICY_BYPASS);
-	assert_int_equal(p->http_malformed, POLICY_DROP);
+	assert_int_equal(p->http_malformed, POLICY_BYPASS);
 	assert_int_equal(p->http_txn_full, POLICY_BYPASS);
 	assert_int_equal(p->verify_ip_checksum, 1);
 }

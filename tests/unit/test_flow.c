@@ -47,6 +47,20 @@ __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf)
 	(void)hw; (void)hf;
 }
 
+int
+__wrap_http_response_data(struct http_worker *hw, struct http_flow *hf,
+                          const uint8_t *data, uint32_t len)
+{
+	(void)hw; (void)hf; (void)data; (void)len;
+	return HTTP_CONTINUE;
+}
+
+void
+__wrap_http_response_gap(struct http_worker *hw, struct http_flow *hf)
+{
+	(void)hw; (void)hf;
+}
+
 #define HZ 1000000ull   /* fake TSC rate: 1 tick = 1 us */
 #define HDR 54
 

@@ -211,7 +211,7 @@ fx_free(struct fx *f)
 }
 
 /* Feed s in pieces: piece 0 = whole, 1 = byte by byte, else random cuts
- * seeded by piece.  Returns HTTP_DROP_POLICY if any call did. */
+ * seeded by piece.  Returns the first result other than HTTP_CONTINUE. */
 static int
 fx_feed_len(struct fx *f, const char *s, size_t len, unsigned piece)
 {
@@ -227,9 +227,11 @@ fx_feed_len(struct fx *f, const char *s, size_t len, unsigned piece)
 			n = 1;
 		else if (piece > 1)
 			n = 1 + (size_t)rand() % (n < 40 ? n : 40);
-		if (http_request_data(f->hw, &f->hf, p + off, (uint32_t)n, &f->t,
-		                      &f->res) == HTTP_DROP_POLICY)
-			rc = HTTP_DROP_POLICY;
+		int r = http_request_data(f->hw, &f->hf, p + off, (uint32_t)n,
+		                          &f->t, &f->res);
+
+		if (rc == HTTP_CONTINUE)
+			rc = r;
 		off += n;
 	}
 	return rc;
@@ -239,6 +241,32 @@ static int
 fx_feed(struct fx *f, const char *s, unsigned piece)
 {
 	return fx_feed_len(f, s, strlen(s), piece);
+}
+
+/* Feed server bytes to the response tracker, same cuts as fx_feed.
+ * Returns the first result other than HTTP_CONTINUE. */
+static int
+fx_respond(struct fx *f, const char *s, unsigned piece)
+{
+	size_t len = strlen(s), off = 0;
+	int rc = HTTP_CONTINUE;
+
+	srand(piece);
+	while (off < len) {
+		size_t n = len - off;
+		int r;
+
+		if (piece == 1)
+			n = 1;
+		else if (piece > 1)
+			n = 1 + (size_t)rand() % (n < 40 ? n : 40);
+		r = http_response_data(f->hw, &f->hf, (const uint8_t *)s + off,
+		                       (uint32_t)n);
+		if (rc == HTTP_CONTINUE)
+			rc = r;
+		off += n;
+	}
+	return rc;
 }
 
 static void
@@ -572,8 +600,10 @@ static const struct amb_case amb_cases[] = {
 	  WS(http_anomaly_bad_chunk) },
 	{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\n",
 	  WS(http_anomaly_bad_chunk) },
-	{ "GET / HTTP/1.1\nHost: a\n\n", WS(http_anomaly_bare_lf) },
-	{ "GET / HTTP/1.1\r\nHost: a\n\r\n", WS(http_anomaly_bare_lf) },
+	{ "GET /etc/passwd\xa0HTTP/1.1\r\nHost: a\r\n\r\n",
+	  WS(http_anomaly_request_line) },
+	{ "GET /x HTTP/1.1\xa0\r\nHost: a\r\n\r\n",
+	  WS(http_anomaly_request_line) },
 	{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	  "1\nx\r\n0\r\n\r\n", WS(http_anomaly_bare_lf) },
 	{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -657,15 +687,15 @@ test_ambiguity_inspected(void **state)
 	fx_free(f);
 }
 
+/* Bytes no server reads as a request: every one answers 400 or closes. */
 static const char *const malformed[] = {
-	"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-	"GET /\r\n\r\n",                        /* HTTP/0.9 */
-	"GET / HTTP/1.1 \r\n\r\n",
-	("GET /a\x01" "b HTTP/1.1\r\n\r\n"),
-	"GET / http/1.1\r\n\r\n",
-	"GET / HTTP/1\r\n\r\n",
-	"GET  HTTP/1.1\r\n\r\n",
-	" GET / HTTP/1.1\r\n\r\n",
+	"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  /* TLS */
+	"GET\r\n\r\n",                          /* no target */
+	"GET \t \r\n",
+	"G\x01T / HTTP/1.1\r\n\r\n",              /* CTL in the method */
+	"GET:/ HTTP/1.1\r\n\r\n",
+	"{\"json\": 1}\r\n",
+	"GET\xa0/x HTTP/1.1\r\n\r\n",           /* NBSP ends no method */
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ / HTTP/1.1\r\n\r\n",
 };
 
@@ -684,12 +714,14 @@ test_malformed(void **state)
 		assert_int_equal(http_txns_in_use(f->hw), 0);
 		fx_free(f);
 
-		/* bypass: the rest of the flow is not looked at */
+		/* bypass, chosen by the operator: HTTP inspection of the
+		 * flow ends, said once, counted */
 		f = fx_new(2, 4096, 1, 0);
-		assert_int_equal(fx_feed(f, malformed[i], 0), HTTP_CONTINUE);
+		assert_int_equal(fx_feed(f, malformed[i], 0), HTTP_BYPASS);
 		assert_int_equal(fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0),
 		                 HTTP_CONTINUE);
 		assert_int_equal(f->ws.http_anomaly_bad_request, 1);
+		assert_int_equal(f->ws.http_bypass_malformed, 1);
 		assert_int_equal(f->ws.drop_http_malformed, 0);
 		assert_int_equal(rec.n_headers, 0);
 		assert_int_equal(http_txns_in_use(f->hw), 0);
@@ -697,20 +729,255 @@ test_malformed(void **state)
 	}
 }
 
-/* After CONNECT the tunnel's bytes are not an HTTP anomaly. */
+/* Request lines as at least one real server serves them (see the
+ * comment above http_request_line in http.c): what detection sees. */
+static const struct {
+	const char *req;
+	const char *method, *uri_raw, *uri, *proto;
+} lenient_lines[] = {
+	{ "GET /a b HTTP/1.1\r\n\r\n", "GET", "/a b", "/a b", "HTTP/1.1" },
+	{ "GET /a b/../../etc/passwd HTTP/1.1\r\n\r\n", "GET",
+	  "/a b/../../etc/passwd", "/etc/passwd", "HTTP/1.1" },
+	{ "GET /p\r\n", "GET", "/p", "/p", "" },                 /* 0.9 */
+	{ "GET /p\n", "GET", "/p", "/p", "" },
+	{ "GET /09 b\r\n", "GET", "/09 b", "/09 b", "" },
+	{ "GET HTTP/1.1\r\n", "GET", "HTTP/1.1", "HTTP/1.1", "" },
+	{ "GET /p http/1.1\r\n", "GET", "/p http/1.1", "/p http/1.1", "" },
+	{ "GET /p HTTP/1.1 \r\n\r\n", "GET", "/p", "/p", "HTTP/1.1" },
+	{ "GET /p HTTP/1.1\t \r\n\r\n", "GET", "/p", "/p", "HTTP/1.1" },
+	{ "get /p HTTP/1.1\r\n\r\n", "get", "/p", "/p", "HTTP/1.1" },
+	{ "FOO_BAR /p HTTP/1.1\r\n\r\n", "FOO_BAR", "/p", "/p", "HTTP/1.1" },
+	{ "\r\n\n\r\nGET /lead HTTP/1.1\r\n\r\n", "GET", "/lead", "/lead",
+	  "HTTP/1.1" },
+	{ " \tGET /lead HTTP/1.1\r\n\r\n", "GET", "/lead", "/lead",
+	  "HTTP/1.1" },
+	{ "GET  /two  HTTP/1.1\r\n\r\n", "GET", "/two", "/two", "HTTP/1.1" },
+	{ "GET\t/tab\tHTTP/1.1\r\n\r\n", "GET", "/tab", "/tab", "HTTP/1.1" },
+	{ "GET\x0b/vt\x0cHTTP/1.1\r\n\r\n", "GET", "/vt", "/vt", "HTTP/1.1" },
+	{ "GET /etc/passwd\x1fHTTP/1.1\r\n\r\n", "GET", "/etc/passwd",
+	  "/etc/passwd", "HTTP/1.1" },
+	{ "GET /a\x01z HTTP/1.1\r\n\r\n", "GET", "/a\x01z", "/a\x01z",
+	  "HTTP/1.1" },
+	{ "GET /x HTTP/1.1234567890\r\n\r\n", "GET", "/x", "/x",
+	  "HTTP/1.1234567890" },
+	{ "GET /x HTTP/1.12345678901\r\n", "GET", "/x HTTP/1.12345678901",
+	  "/x HTTP/1.12345678901", "" },
+	{ "GET http://evil.example/p/x?q=1 HTTP/1.1\r\nHost: x\r\n\r\n", "GET",
+	  "http://evil.example/p/x?q=1", "/p/x?q=1", "HTTP/1.1" },
+	{ "GET hTTP://evil.example HTTP/1.1\r\n\r\n", "GET",
+	  "hTTP://evil.example", "/", "HTTP/1.1" },
+	{ "GET /\xc3\xa0/x HTTP/1.1\r\n\r\n", "GET", "/\xc3\xa0/x",
+	  "/\xc3\xa0/x", "HTTP/1.1" },
+};
+
 static void
-test_connect_tunnel(void **state)
+test_lenient_request_line(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(lenient_lines) / sizeof(lenient_lines[0]);
+	     i++) {
+		for (unsigned piece = 0; piece < 3; piece++) {
+			struct fx *f = fx_new(2, 4096, 1, 1);
+			int rc = fx_feed(f, lenient_lines[i].req, piece);
+
+			if (rc != HTTP_CONTINUE || rec.n_end != 1)
+				fail_msg("line %zu piece %u: rc %d, %d requests", i,
+				         piece, rc, rec.n_end);
+			assert_buf(0, IPS_BUF_METHOD, lenient_lines[i].method);
+			assert_buf(0, IPS_BUF_URI_RAW, lenient_lines[i].uri_raw);
+			assert_buf(0, IPS_BUF_URI, lenient_lines[i].uri);
+			assert_buf(0, IPS_BUF_PROTOCOL, lenient_lines[i].proto);
+			assert_int_equal(f->ws.http_anomaly_bad_request, 0);
+			fx_free(f);
+		}
+	}
+}
+
+/* The absolute form's authority is the host the server uses. */
+static void
+test_absolute_form_host(void **state)
 {
 	struct fx *f = fx_new(2, 4096, 1, 1);
 
 	(void)state;
-	assert_int_equal(fx_feed(f, "CONNECT h.example:443 HTTP/1.1\r\n"
-	                            "Host: h.example:443\r\n\r\n", 0),
+	fx_feed(f, "GET http://Evil.Example:8080/a HTTP/1.1\r\nHost: x\r\n\r\n",
+	        0);
+	assert_buf(0, IPS_BUF_HOST, "evil.example");
+	assert_buf(0, IPS_BUF_HEADER, "Host: x\r\n");
+	fx_free(f);
+}
+
+/* A request nginx would once serve with a space in its target does not
+ * end inspection: the next request on the connection is inspected. */
+static void
+test_lenient_then_next_request(void **state)
+{
+	static const char *const first[] = {
+		"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /p\r\n",
+		"GET /p HTTP/1.1 \r\nHost: a\r\n\r\n",
+		"\r\nget /p HTTP/1.1\r\n\r\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		struct fx *f = fx_new(2, 4096, 1, 1);
+
+		assert_int_equal(fx_feed(f, first[i], 1), HTTP_CONTINUE);
+		assert_int_equal(fx_feed(f, "GET /api/v1/secrets HTTP/1.1\r\n\r\n",
+		                         0), HTTP_CONTINUE);
+		assert_int_equal(rec.n_end, 2);
+		assert_buf(1, IPS_BUF_URI, "/api/v1/secrets");
+		fx_free(f);
+	}
+}
+
+/* A bare LF ends a head line for every server: counted, not dropped. */
+static void
+test_bare_lf_head(void **state)
+{
+	struct fx *f = fx_new(2, 4096, 1, 1);
+
+	(void)state;
+	assert_int_equal(fx_feed(f, "GET /b HTTP/1.1\nHost: a\n\n", 1),
 	                 HTTP_CONTINUE);
+	assert_int_equal(rec.n_end, 1);
+	assert_buf(0, IPS_BUF_HOST, "a");
+	assert_int_equal(f->ws.http_anomaly_bare_lf, 1);
+	assert_int_equal(f->ws.drop_http_ambiguous, 0);
+	fx_free(f);
+}
+
+static const char connect_req[] =
+	"CONNECT h.example:443 HTTP/1.1\r\nHost: h.example:443\r\n\r\n";
+static const char upgrade_req[] =
+	"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+	"Connection: Upgrade\r\n\r\n";
+static const char tls_hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc";
+
+/* CONNECT alone opens nothing: until the server's 2xx, what follows is
+ * HTTP (a TLS hello is not, and is dropped by the default policy). */
+static void
+test_connect_needs_server_answer(void **state)
+{
+	struct fx *f = fx_new(2, 4096, 1, 1);
+
+	(void)state;
+	assert_int_equal(fx_feed(f, connect_req, 0), HTTP_CONTINUE);
 	assert_buf(0, IPS_BUF_URI, "h.example:443");
-	assert_int_equal(fx_feed(f, "\x16\x03\x01\x02\x00", 0), HTTP_CONTINUE);
-	assert_int_equal(f->ws.http_anomaly_bad_request, 0);
-	assert_int_equal(rec.n_txn, 1);
+	assert_int_equal(fx_feed(f, tls_hello, 0), HTTP_DROP_POLICY);
+	assert_int_equal(f->ws.drop_http_malformed, 1);
+	fx_free(f);
+
+	/* refused: the next request is inspected */
+	f = fx_new(2, 4096, 1, 1);
+	fx_feed(f, connect_req, 0);
+	assert_int_equal(fx_respond(f, "HTTP/1.1 403 Forbidden\r\n"
+	                               "Content-Length: 3\r\n\r\nno\n", 1),
+	                 HTTP_CONTINUE);
+	assert_int_equal(fx_feed(f, "GET /x HTTP/1.1\r\n\r\n", 0),
+	                 HTTP_CONTINUE);
+	assert_int_equal(rec.n_end, 2);
+	assert_int_equal(f->ws.http_tunnel_opened, 0);
+	fx_free(f);
+}
+
+static void
+test_connect_tunnel_opened(void **state)
+{
+	for (unsigned piece = 0; piece < 3; piece++) {
+		struct fx *f = fx_new(2, 4096, 1, 1);
+
+		(void)state;
+		fx_feed(f, connect_req, piece);
+		assert_int_equal(fx_respond(f, "HTTP/1.1 200 Connection "
+		                               "established\r\n\r\n", piece),
+		                 HTTP_TUNNEL);
+		assert_int_equal(fx_feed(f, tls_hello, piece), HTTP_CONTINUE);
+		assert_int_equal(f->ws.http_tunnel_opened, 1);
+		assert_int_equal(f->ws.http_anomaly_bad_request, 0);
+		assert_int_equal(rec.n_txn, 1);
+		fx_free(f);
+	}
+}
+
+/* The response that answers the Upgrade request is found past earlier
+ * responses of every framing, and a "101" inside a body is not it. */
+static void
+test_upgrade_after_pipelined_responses(void **state)
+{
+	static const char responses[] =
+		"HTTP/1.1 200 OK\r\nContent-Length: 26\r\n\r\n"
+		"HTTP/1.1 101 Switching\r\n\r\n"          /* a body */
+		"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"   /* to HEAD */
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+		"1a;x=y\r\nHTTP/1.1 101 Switching\r\n\r\n\r\n0\r\nT: 1\r\n\r\n"
+		"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
+		"HTTP/1.1 100 Continue\r\n\r\n"
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+
+	(void)state;
+	for (unsigned piece = 0; piece < 3; piece++) {
+		struct fx *f = fx_new(8, 4096, 1, 1);
+		int rc;
+
+		fx_feed(f, "GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\n"
+		           "GET /3 HTTP/1.1\r\n\r\nDELETE /4 HTTP/1.1\r\n\r\n",
+		        piece);
+		fx_feed(f, upgrade_req, piece);
+		rc = fx_respond(f, responses, piece);
+		if (rc != HTTP_TUNNEL)
+			fail_msg("piece %u: rc %d", piece, rc);
+		assert_int_equal(f->ws.http_response_lost, 0);
+		assert_int_equal(fx_feed(f, "\x81\x85\x37\xfa", 0), HTTP_CONTINUE);
+		assert_int_equal(f->ws.http_anomaly_bad_request, 0);
+		fx_free(f);
+	}
+}
+
+/* Upgrade refused, or response framing lost: the client's next bytes
+ * stay on HTTP inspection. */
+static void
+test_upgrade_not_trusted(void **state)
+{
+	static const char *const answers[] = {
+		"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 426 Upgrade Required\r\n\r\n",      /* until close */
+		"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx"
+		"HTTP/1.1 101 Switching\r\n\r\n",             /* framing lost */
+		"SSH-2.0-OpenSSH\r\nHTTP/1.1 101 Switching\r\n\r\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		struct fx *f = fx_new(2, 4096, 1, 1);
+
+		fx_feed(f, upgrade_req, 0);
+		if (fx_respond(f, answers[i], 1) != HTTP_CONTINUE)
+			fail_msg("answer %zu opened a tunnel", i);
+		assert_int_equal(fx_feed(f, "GET /../../etc/passwd HTTP/1.1"
+		                            "\r\n\r\n", 0), HTTP_CONTINUE);
+		assert_int_equal(rec.n_end, 2);
+		assert_buf(1, IPS_BUF_URI, "/etc/passwd");
+		assert_int_equal(fx_feed(f, tls_hello, 0), HTTP_DROP_POLICY);
+		fx_free(f);
+	}
+}
+
+/* A gap in the server stream: the tracker gives up, counted once. */
+static void
+test_response_gap(void **state)
+{
+	struct fx *f = fx_new(2, 4096, 1, 1);
+
+	(void)state;
+	fx_feed(f, upgrade_req, 0);
+	http_response_gap(f->hw, &f->hf);
+	http_response_gap(f->hw, &f->hf);
+	assert_int_equal(f->ws.http_response_lost, 1);
+	assert_int_equal(fx_respond(f, "HTTP/1.1 101 Switching\r\n\r\n", 0),
+	                 HTTP_CONTINUE);
 	fx_free(f);
 }
 
@@ -822,8 +1089,9 @@ test_probe(void **state)
 	static const struct { const char *s; int want; } cases[] = {
 		{ "GET / HTTP/1.1", 1 }, { "POST /", 1 }, { "OPTIONS * ", 1 },
 		{ "PROPFIND /", 1 }, { "GET", -1 }, { "GE", -1 }, { "", -1 },
-		{ "P", -1 }, { "PROP", -1 }, { "GETX /", 0 }, { "get /", 0 },
-		{ "\x16\x03\x01", 0 }, { "SSH-2.0", 0 }, { "GET\t/", 0 },
+		{ "P", -1 }, { "PROP", -1 }, { "GETX /", 0 }, { "get /", 1 },
+		{ "\x16\x03\x01", 0 }, { "SSH-2.0", 0 }, { "GET\t/", 1 },
+		{ "\r\nPost /", 1 }, { "GET:/", 0 },
 	};
 
 	(void)state;
@@ -846,7 +1114,7 @@ test_create_limits(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_null(http_worker_create(&bad[i], NULL, &ws));
-	assert_true(sizeof(struct http_flow) <= 32);
+	assert_true(sizeof(struct http_flow) <= 64);
 }
 
 /* ---- differential test against libhtp ------------------------------------ */
@@ -1160,7 +1428,15 @@ main(void)
 		cmocka_unit_test(test_ambiguity),
 		cmocka_unit_test(test_ambiguity_inspected),
 		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_connect_tunnel),
+		cmocka_unit_test(test_lenient_request_line),
+		cmocka_unit_test(test_absolute_form_host),
+		cmocka_unit_test(test_lenient_then_next_request),
+		cmocka_unit_test(test_bare_lf_head),
+		cmocka_unit_test(test_connect_needs_server_answer),
+		cmocka_unit_test(test_connect_tunnel_opened),
+		cmocka_unit_test(test_upgrade_after_pipelined_responses),
+		cmocka_unit_test(test_upgrade_not_trusted),
+		cmocka_unit_test(test_response_gap),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_detect_drop),

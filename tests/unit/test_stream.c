@@ -58,6 +58,30 @@ __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf)
 	http_releases++;
 }
 
+/* Server bytes handed to the response tracker, and gaps reported. */
+static char responded[4096];
+static size_t responded_len;
+static unsigned response_gaps;
+
+int
+__wrap_http_response_data(struct http_worker *hw, struct http_flow *hf,
+                          const uint8_t *data, uint32_t len)
+{
+	(void)hw; (void)hf;
+	assert_true(responded_len + len < sizeof(responded));
+	memcpy(responded + responded_len, data, len);
+	responded_len += len;
+	responded[responded_len] = '\0';
+	return strstr(responded, "101") != NULL ? HTTP_TUNNEL : HTTP_CONTINUE;
+}
+
+void
+__wrap_http_response_gap(struct http_worker *hw, struct http_flow *hf)
+{
+	(void)hw; (void)hf;
+	response_gaps++;
+}
+
 /* ---- fixture ------------------------------------------------------------ */
 
 #define HDR 54          /* Ethernet + IPv4 + TCP, contents irrelevant here */
@@ -131,6 +155,9 @@ setup(void **state)
 	inspected[0] = '\0';
 	verdict_on_evil = DETECT_DROP;
 	http_releases = 0;
+	responded_len = 0;
+	responded[0] = '\0';
+	response_gaps = 0;
 	sw = stream_worker_create(&conf, NULL, &ws);
 	assert_non_null(sw);
 	stream_flow_init(&sf, 1, 1);
@@ -476,6 +503,29 @@ test_server_direction_not_inspected(void **state)
 	assert_emitted(0, m, PKT_FORWARD);     /* out of order, still passes */
 	release_emitted();
 	assert_int_equal(inspected_len, 0);
+	/* ... but the response tracker is told it lost its place */
+	assert_int_equal(response_gaps, 1);
+	assert_int_equal(responded_len, 0);
+}
+
+/* In-order server bytes reach the response tracker once each, in order;
+ * a switch of protocols it reports is logged as an event. */
+static void
+test_server_bytes_to_response_tracker(void **state)
+{
+	(void)state;
+	feed(0, ACK_S, PKT_TCP_ACK, C(0), "HTTP/1.1 1");
+	assert_int_equal(ctx.emit[0].fate, PKT_FORWARD);
+	release_emitted();
+	feed(0, ACK_S, PKT_TCP_ACK, C(0), "HTTP/1.1 1");  /* retransmission */
+	release_emitted();
+	feed(0, ACK_S + 5, PKT_TCP_ACK, C(0), "1.1 101 Switching");
+	assert_int_equal(ctx.emit[0].fate, PKT_FORWARD);
+	assert_true(ctx.events & PKT_EVENT_HTTP_TUNNEL);
+	release_emitted();
+	assert_string_equal(responded, "HTTP/1.1 101 Switching");
+	assert_int_equal(response_gaps, 0);
+	assert_int_equal(inspected_len, 0);
 }
 
 static void
@@ -526,6 +576,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reject_gives_reset_sequence_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_drop_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_direction_not_inspected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_bytes_to_response_tracker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_frees_held_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_http_port_probed_by_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_urgent_data_dropped, setup, teardown),

@@ -1,0 +1,82 @@
+/*
+ * http_resp.h - response framing tracker: just enough of every response
+ * on a connection to know where the next one starts and whether the
+ * server switched protocols.
+ *
+ * Why: after CONNECT or an Upgrade request the client's next bytes are
+ * either the tunnelled protocol (the server said 101, or 2xx to CONNECT)
+ * or the next HTTP request (the server refused).  Only the server's answer
+ * tells which, so HTTP inspection of the client stream goes on until the
+ * tracker has seen that answer.  Trusting the tunnel from the request
+ * alone would let an attacker end inspection with one header.
+ *
+ * The tracker reads the server-to-client stream in order, byte by byte,
+ * keeps a fixed 24 bytes per flow and copies nothing: status code, the
+ * Content-Length and Transfer-Encoding values, chunk framing.  It follows
+ * RFC 9112 §6.3 (no body for HEAD, 1xx, 204, 304; chunked wins; else
+ * Content-Length; else until close).  Anything it cannot follow exactly
+ * (a gap in the server stream, a malformed status line or length, more
+ * than HTTP_RESP_MAX_OUTSTANDING pipelined requests) makes it give up for
+ * the rest of the flow: the tunnel is then never trusted, which fails
+ * safe (HTTP inspection goes on).
+ *
+ * Used only by http.c; pure state machine, no allocation.  Thread: the
+ * flow's worker.
+ */
+#ifndef IPS_HTTP_RESP_H
+#define IPS_HTTP_RESP_H
+
+#include <stdint.h>
+
+/* Requests whose response is still due, tracked per flow. */
+#define HTTP_RESP_MAX_OUTSTANDING 32
+
+/* What the request awaiting a response asked for (http_resp_expect). */
+#define HTTP_RESP_REQ_HEAD    0x1   /* response has no body */
+#define HTTP_RESP_REQ_CONNECT 0x2   /* 2xx opens a tunnel */
+#define HTTP_RESP_REQ_UPGRADE 0x4   /* 101 opens a tunnel */
+
+struct http_resp {
+	uint64_t left;          /* body or chunk bytes still to skip */
+	uint32_t head_mask;     /* bit i: i-th outstanding request is HEAD */
+	uint32_t connect_mask;  /* ... is CONNECT */
+	uint32_t upgrade_mask;  /* ... asked for Upgrade */
+	uint16_t status;        /* of the response being read */
+	uint8_t n_out;          /* outstanding requests, <= MAX_OUTSTANDING */
+	uint8_t state;          /* http_resp.c enum */
+	uint8_t pos;            /* progress in the current token */
+	uint8_t hdr;            /* header being read: http_resp.c enum */
+	uint8_t bits;           /* http_resp.c HTTP_RESP_F_* */
+	uint8_t pad;
+};
+
+enum http_resp_result {
+	HTTP_RESP_MORE = 0,     /* keep feeding */
+	HTTP_RESP_TUNNEL,       /* the server switched protocols: the client
+	                         * bytes after the tunnel request are not
+	                         * HTTP any more */
+	HTTP_RESP_LOST,         /* gave up on this flow (just now) */
+};
+
+/*
+ * A request's head ended: its response is now due.  kind is a mask of
+ * HTTP_RESP_REQ_*.  Over HTTP_RESP_MAX_OUTSTANDING the tracker gives up.
+ */
+void http_resp_expect(struct http_resp *r, unsigned kind);
+
+/*
+ * Feed the next len bytes of the server-to-client stream.  Stops at the
+ * byte that opened a tunnel or lost the tracker; *used says how many
+ * bytes were consumed.  Returns enum http_resp_result.
+ */
+int http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
+                   uint32_t *used);
+
+/* Server bytes were skipped (a gap): give up.  Returns HTTP_RESP_LOST
+ * the first time, HTTP_RESP_MORE when already lost. */
+int http_resp_gap(struct http_resp *r);
+
+/* The tracker gave up on this flow. */
+int http_resp_lost(const struct http_resp *r);
+
+#endif /* IPS_HTTP_RESP_H */
