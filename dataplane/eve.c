@@ -76,13 +76,11 @@ static void
 eve_format_time(const struct eve_writer *w, uint64_t tsc, char *out,
                 size_t len)
 {
-	uint64_t us = w->base_us;
+	uint64_t us = eve_tsc_to_us(w->base_us, w->base_tsc, tsc, w->tsc_hz);
 	struct tm tm;
 	time_t secs;
 	char date[32];
 
-	if (tsc >= w->base_tsc)
-		us += (tsc - w->base_tsc) * 1000000u / w->tsc_hz;
 	secs = (time_t)(us / 1000000u);
 	gmtime_r(&secs, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);

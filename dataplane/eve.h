@@ -45,6 +45,20 @@ struct eve_record {
 	char event[48];
 };
 
+/*
+ * Wall-clock microseconds of TSC reading tsc, given that base_tsc was read
+ * at base_us and the TSC runs at hz.  Whole seconds are taken first:
+ * (tsc - base_tsc) * 10^6 would overflow 64 bits after about two hours at
+ * a few GHz.  Readings before base_tsc give base_us.  Thread-safe.
+ */
+static inline uint64_t
+eve_tsc_to_us(uint64_t base_us, uint64_t base_tsc, uint64_t tsc, uint64_t hz)
+{
+	uint64_t d = tsc >= base_tsc ? tsc - base_tsc : 0;
+
+	return base_us + d / hz * 1000000u + d % hz * 1000000u / hz;
+}
+
 /* Ring for one worker: `size` records (rounded up to a power of two).
  * Setup only.  NULL on failure. */
 struct rte_ring *eve_ring_create(unsigned worker, unsigned size, int socket);

@@ -8,7 +8,7 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
+#include <rte_jhash.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
@@ -154,7 +154,11 @@ flow_table_create(const struct flow_conf *conf, struct stream_worker *sw,
 		 * configured capacity is enforced by count. */
 		.entries = conf->capacity < 8 ? 8 : conf->capacity,
 		.key_len = sizeof(struct flow_key),
-		.hash_func = rte_hash_crc,
+		/* Keyed: CRC is linear, so a seed would not stop chosen
+		 * tuples from colliding into one bucket chain; jhash with a
+		 * secret initial value does. */
+		.hash_func = rte_jhash,
+		.hash_func_init_val = conf->hash_seed,
 		.socket_id = conf->socket,
 		/* The extendable bucket table guarantees every one of
 		 * `entries` keys fits, whatever the collisions: the limit an
@@ -299,12 +303,12 @@ flow_key_make(const struct pkt_meta *pm, struct flow_key *k)
 }
 
 uint32_t
-flow_symmetric_hash(const struct pkt_meta *pm)
+flow_symmetric_hash(const struct pkt_meta *pm, uint32_t seed)
 {
 	struct flow_key k;
 
 	flow_key_make(pm, &k);
-	return rte_hash_crc(&k, sizeof(k), 0);
+	return rte_jhash(&k, sizeof(k), seed);
 }
 
 static int

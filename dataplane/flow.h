@@ -39,6 +39,8 @@ struct flow_conf {
 	const uint16_t *http_ports;
 	unsigned n_http_ports;
 	uint64_t tsc_hz;
+	uint32_t hash_seed;         /* random, from start: the tuples hashed
+	                             * are the attacker's choice */
 	unsigned worker_id;         /* for flow ids */
 	int socket;
 };
@@ -65,8 +67,9 @@ uint32_t flow_count(const struct flow_table *ft);
 /* Bytes of table memory per flow slot (for the memory benchmark). */
 size_t flow_bytes_per_slot(const struct flow_table *ft);
 
-/* Symmetric hash of a decoded packet's 5-tuple: both directions hash
- * alike.  Spreads flows over workers where the NIC cannot (replay). */
-uint32_t flow_symmetric_hash(const struct pkt_meta *pm);
+/* Symmetric hash of a decoded packet's 5-tuple, keyed by seed: both
+ * directions hash alike.  Spreads flows over workers where the NIC
+ * cannot (replay). */
+uint32_t flow_symmetric_hash(const struct pkt_meta *pm, uint32_t seed);
 
 #endif /* IPS_FLOW_H */

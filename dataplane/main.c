@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,6 +112,18 @@ main_die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
+}
+
+/* A secret key for hash tables indexed by attacker-chosen data: from the
+ * kernel, not from rte_rand (seeded from the TSC without RDSEED). */
+static uint32_t
+main_random_u32(void)
+{
+	uint32_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		main_die("getrandom: %s", strerror(errno));
+	return v;
 }
 
 static void
@@ -446,6 +459,7 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		.http_ports = c->http_ports,
 		.n_http_ports = c->n_http_ports,
 		.tsc_hz = rte_get_tsc_hz(),
+		.hash_seed = main_random_u32(),
 		.worker_id = id,
 		.socket = socket,
 	};

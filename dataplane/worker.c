@@ -13,7 +13,7 @@
 #include "verdict.h"
 #include "worker.h"
 
-volatile int worker_force_quit;
+volatile sig_atomic_t worker_force_quit;
 
 #ifdef IPS_BENCH_CYCLES
 __thread struct bench_cycles bench_tls;

@@ -10,6 +10,7 @@
 #ifndef IPS_WORKER_H
 #define IPS_WORKER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <rte_config.h>
@@ -55,7 +56,7 @@ struct worker {
 } __attribute__((aligned(64)));
 
 /* Set by the signal handler; every worker leaves its loop. */
-extern volatile int worker_force_quit;
+extern volatile sig_atomic_t worker_force_quit;
 
 /* rte_eal_remote_launch entry point; arg is the struct worker. */
 int worker_main(void *arg);

@@ -435,9 +435,13 @@ test_symmetric_hash(void **state)
 	a.proto = IPPROTO_TCP;
 	addr4(b.src, 2); addr4(b.dst, 1); b.sport = 80; b.dport = 1234;
 	b.proto = IPPROTO_TCP;
-	assert_int_equal(flow_symmetric_hash(&a), flow_symmetric_hash(&b));
+	assert_int_equal(flow_symmetric_hash(&a, 7), flow_symmetric_hash(&b, 7));
 	b.sport = 81;
-	assert_int_not_equal(flow_symmetric_hash(&a), flow_symmetric_hash(&b));
+	assert_int_not_equal(flow_symmetric_hash(&a, 7),
+	                     flow_symmetric_hash(&b, 7));
+	/* keyed: the seed changes where a tuple lands */
+	assert_int_not_equal(flow_symmetric_hash(&a, 7),
+	                     flow_symmetric_hash(&a, 8));
 }
 
 int
