@@ -3,8 +3,12 @@
  * driving the real detect stage with a small rule set.
  *
  * Input: byte 0 picks the policy (drop_ambiguous, drop_malformed), byte 1
- * where to cut, the rest is the client stream.  The stream is fed twice to
- * fresh flows: whole, then in two pieces cut at that byte.  Besides the
+ * where to cut, byte 2 where the rest splits into a client stream and a
+ * server stream.  Each flow gets the client stream, then the server
+ * stream (response framing, tunnels), then the client stream again (what
+ * the client sends once the server answered).  This is done twice to
+ * fresh flows: every part whole, then every part in two pieces cut at the
+ * same proportion.  Besides the
  * sanitizers, the harness checks what the parser promises: the outcome
  * (every HTTP counter, the verdict, the result code, requests completed)
  * does not depend on where the stream was cut (body bytes after a drop
@@ -81,25 +85,46 @@ struct fuzz_outcome {
 	uint16_t n_requests;
 };
 
+/* Feed one direction's bytes in two pieces, cut at cut/255 of them; keep
+ * the first result that is not HTTP_CONTINUE in o->rc. */
+static void
+fuzz_http_feed(struct http_worker *hw, struct http_flow *hf, int to_server,
+               const uint8_t *p, size_t len, unsigned cut,
+               struct detect_result *res, struct fuzz_outcome *o)
+{
+	static const struct detect_tuple t = { .sport = 40000, .dport = 80,
+	                                       .ip_version = 4 };
+	size_t at = len * cut / 255;
+	size_t pieces[2][2] = { { 0, at }, { at, len - at } };
+
+	for (int i = 0; i < 2; i++) {
+		int rc;
+
+		if (pieces[i][1] == 0)
+			continue;
+		rc = to_server
+		     ? http_request_data(hw, hf, p + pieces[i][0],
+		                         (uint32_t)pieces[i][1], &t, res)
+		     : http_response_data(hw, hf, p + pieces[i][0],
+		                          (uint32_t)pieces[i][1]);
+		if (o->rc == HTTP_CONTINUE)
+			o->rc = rc;
+	}
+}
+
 static void
 fuzz_http_run(struct http_worker *hw, const uint8_t *p, size_t len,
-              size_t cut, struct fuzz_outcome *o)
+              size_t split, unsigned cut, struct fuzz_outcome *o)
 {
 	struct http_flow hf = { 0 };
-	struct detect_tuple t = { .sport = 40000, .dport = 80, .ip_version = 4 };
 	struct detect_result res;
-	size_t pieces[2][2] = { { 0, cut }, { cut, len - cut } };
 
 	memset(&res, 0, sizeof(res));
 	memset(&fuzz_ws, 0, sizeof(fuzz_ws));
 	o->rc = HTTP_CONTINUE;
-	for (int i = 0; i < 2; i++) {
-		if (pieces[i][1] == 0)
-			continue;
-		if (http_request_data(hw, &hf, p + pieces[i][0],
-		                      (uint32_t)pieces[i][1], &t, &res) != HTTP_CONTINUE)
-			o->rc = HTTP_DROP_POLICY;
-	}
+	fuzz_http_feed(hw, &hf, 1, p, split, cut, &res, o);
+	fuzz_http_feed(hw, &hf, 0, p + split, len - split, cut, &res, o);
+	fuzz_http_feed(hw, &hf, 1, p, split, cut, &res, o);
 	o->verdict = res.verdict;
 	o->n_requests = hf.n_requests;
 	if (hf.txn == NULL && http_txns_in_use(hw) != 0)
@@ -117,26 +142,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_outcome whole, split;
 	struct http_worker *hw;
-	size_t len, cut;
+	size_t len, srv;
+	unsigned cut;
 
-	if (size < 2)
+	if (size < 3)
 		return 0;
 	if (fuzz_dw == NULL)
 		fuzz_http_init();
 	hw = fuzz_hw[data[0] & 3];
-	len = size - 2;
-	cut = len * data[1] / 255;
+	cut = data[1];
+	len = size - 3;
+	srv = len * data[2] / 255;
 	memset(&whole, 0, sizeof(whole));
 	memset(&split, 0, sizeof(split));
-	fuzz_http_run(hw, data + 2, len, len, &whole);
-	fuzz_http_run(hw, data + 2, len, cut, &split);
+	fuzz_http_run(hw, data + 3, len, srv, 255, &whole);
+	fuzz_http_run(hw, data + 3, len, srv, cut, &split);
 	/* A body rule fires at the end of the piece it matched in, so how
 	 * many body bytes went to detection before the drop depends on the
 	 * pieces; everything else must not. */
 	if (whole.verdict >= DETECT_DROP)
 		whole.http_body_bytes = split.http_body_bytes;
 	if (memcmp(&whole, &split, sizeof(whole)) != 0) {
-		fprintf(stderr, "fuzz_http: outcome depends on the cut at %zu:"
+		fprintf(stderr, "fuzz_http: outcome depends on the cut at %u:"
 		        " rc %d/%d verdict %u/%u requests %u/%u\n", cut, whole.rc,
 		        split.rc, whole.verdict, split.verdict, whole.n_requests,
 		        split.n_requests);
