@@ -112,20 +112,20 @@ static void
 test_content_per_buffer(void **state)
 {
 	static char rules[IPS_BUF_COUNT][160];
-	const char *list[IPS_BUF_COUNT + 1];
+	const char *list[IPS_BUF_HTTP_COUNT + 1];
 	struct fixture *f;
 
 	(void)state;
-	for (int b = 0; b < IPS_BUF_COUNT; b++) {
+	for (int b = 0; b < IPS_BUF_HTTP_COUNT; b++) {
 		snprintf(rules[b], sizeof(rules[b]), "alert http any any -> any "
 		         "any (msg:\"b%d\"; %s; content:\"needle\"; sid:%d;)", b,
 		         ips_buffer_name(b), 10 + b);
 		list[b] = rules[b];
 	}
-	list[IPS_BUF_COUNT] = NULL;
+	list[IPS_BUF_HTTP_COUNT] = NULL;
 	f = fx_new(list, 4);
 	assert_true(detect_wants_body(f->dw));
-	for (int b = 0; b < IPS_BUF_COUNT; b++) {
+	for (int b = 0; b < IPS_BUF_HTTP_COUNT; b++) {
 		if (b == IPS_BUF_REQUEST_BODY)
 			continue;
 		fx_request(f, "/");
