@@ -159,6 +159,13 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* Buffers that pass in pieces and are never held whole. */
+static int
+rc_streaming(unsigned buf)
+{
+	return buf == IPS_BUF_REQUEST_BODY || buf == IPS_BUF_STREAM;
+}
+
 static void
 rc_exprs_free(struct rc_exprs *x)
 {
@@ -217,8 +224,8 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 		x.n++;
 	}
 	rc = hs_compile_ext_multi(x.expr, x.flags, x.ids, x.ext, x.n,
-	                          buf == IPS_BUF_REQUEST_BODY ? HS_MODE_STREAM
-	                                                      : HS_MODE_BLOCK,
+	                          rc_streaming(buf) ? HS_MODE_STREAM
+	                                            : HS_MODE_BLOCK,
 	                          NULL, &db->db[buf], &ce);
 	if (rc != HS_SUCCESS) {
 		if (ce != NULL && ce->expression >= 0 &&

@@ -83,6 +83,7 @@ static const char *const rp_buffer_names[IPS_BUF_COUNT] = {
 	[IPS_BUF_COOKIE] = "http.cookie",
 	[IPS_BUF_CONTENT_TYPE] = "http.content_type",
 	[IPS_BUF_REQUEST_BODY] = "http.request_body",
+	[IPS_BUF_STREAM] = "stream",
 };
 
 static const char *const rp_action_names[IPS_ACTION_COUNT] = {
@@ -584,19 +585,16 @@ rp_last_cond(struct rp_ctx *c)
 }
 
 /* A content with no buffer may still get one from a legacy modifier
- * (content:"x"; http_uri;), so the check waits for the next condition,
- * sticky buffer or the end of the rule. */
-static int
-rp_check_unbuffered(struct rp_ctx *c)
+ * (content:"x"; http_uri;), so it is settled at the next condition, sticky
+ * buffer or the end of the rule: still unbuffered, it inspects the raw
+ * stream, as in Suricata. */
+static void
+rp_settle_unbuffered(struct rp_ctx *c)
 {
 	struct ips_cond *last = rp_last_cond(c);
 
 	if (last != NULL && last->buffer == RP_BUF_NONE)
-		return rp_error(c, c->cond_pos[c->r.n_conds - 1], "%s without a "
-		                "sticky buffer "
-		                "(raw payload inspection is not supported)",
-		                last->kind == IPS_COND_PCRE ? "pcre" : "content");
-	return 0;
+		last->buffer = IPS_BUF_STREAM;
 }
 
 static struct ips_cond *
@@ -604,8 +602,7 @@ rp_add_cond(struct rp_ctx *c, const char *pos)
 {
 	struct ips_cond *cd;
 
-	if (rp_check_unbuffered(c) < 0)
-		return NULL;
+	rp_settle_unbuffered(c);
 	if (c->r.n_conds >= RP_MAX_CONDS) {
 		rp_error(c, pos, "too many conditions (max %d)", RP_MAX_CONDS);
 		return NULL;
@@ -963,9 +960,12 @@ rp_check_relative(struct rp_ctx *c)
 
 		if (!cd->relative)
 			continue;
-		if (cd->buffer == IPS_BUF_REQUEST_BODY)
+		if (cd->buffer == IPS_BUF_REQUEST_BODY ||
+		    cd->buffer == IPS_BUF_STREAM)
 			return rp_error(c, c->cond_pos[i], "distance/within on "
-			                "http.request_body is not supported");
+			                "%s is not supported",
+			                cd->buffer == IPS_BUF_STREAM
+			                ? "the raw stream" : "http.request_body");
 		while (j >= 0 && c->r.conds[j].buffer != cd->buffer)
 			j--;
 		if (j < 0)
@@ -979,6 +979,46 @@ rp_check_relative(struct rp_ctx *c)
 			                c->r.conds[j].negated ? "negated content"
 			                                      : "pcre");
 	}
+	return 0;
+}
+
+/* The raw stream is inspected as it passes, to_server only, and decided
+ * on its own: what cannot be done exactly is refused, naming why. */
+static int
+rp_check_stream(struct rp_ctx *c, const char *open)
+{
+	int has_stream = 0, has_http = 0;
+
+	for (uint32_t i = 0; i < c->r.n_conds; i++) {
+		const struct ips_cond *cd = &c->r.conds[i];
+
+		if (cd->buffer != IPS_BUF_STREAM) {
+			has_http = 1;
+			continue;
+		}
+		has_stream = 1;
+		/* Absent from a stream that has not ended yet is undecidable
+		 * before its bytes are forwarded. */
+		if (cd->negated)
+			return rp_error(c, c->cond_pos[i], "negated %s on the raw "
+			                "stream is not supported",
+			                cd->kind == IPS_COND_PCRE ? "pcre"
+			                                          : "content");
+		if (cd->endswith)
+			return rp_error(c, c->cond_pos[i], "endswith on the raw "
+			                "stream is not supported");
+	}
+	if (has_stream && has_http)
+		return rp_error(c, open, "content/pcre without a sticky buffer "
+		                "(raw stream) cannot be combined with http.* "
+		                "buffers in one rule");
+	if (has_stream && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "flow:to_client on the raw stream is "
+		                "not supported (only client-to-server bytes are "
+		                "inspected)");
+	if (c->r.proto == IPS_PROTO_TCP && c->r.n_conds == 0)
+		return rp_error(c, open, "tcp rule without content or pcre is "
+		                "not supported");
 	return 0;
 }
 
@@ -997,8 +1037,7 @@ rp_kw_sticky(struct rp_ctx *c, const char *kw, const char *s, const char *e,
              int arg)
 {
 	(void)kw, (void)s, (void)e;
-	if (rp_check_unbuffered(c) < 0)
-		return -1;
+	rp_settle_unbuffered(c);
 	c->cur_buf = arg;
 	return 0;
 }
@@ -1298,7 +1337,8 @@ rp_options(struct rp_ctx *c, const char *p, const char *e)
 	p = rp_skip_ws(p + 1, e);
 	if (p != e)
 		return rp_error(c, p, "text after the closing ')'");
-	if (rp_check_unbuffered(c) < 0 || rp_check_relative(c) < 0)
+	rp_settle_unbuffered(c);
+	if (rp_check_relative(c) < 0 || rp_check_stream(c, open) < 0)
 		return -1;
 	if (!c->has_msg)
 		return rp_error(c, open, "missing msg");
@@ -1337,7 +1377,9 @@ rp_header(struct rp_ctx *c, const char **pp, const char *e)
 	c->r.action = (uint8_t)a;
 	if (rp_header_token(c, pp, e, "protocol", &ts, &te) < 0)
 		return -1;
-	if (!rp_word_is(ts, te, "http"))
+	if (rp_word_is(ts, te, "tcp"))
+		c->r.proto = IPS_PROTO_TCP;
+	else if (!rp_word_is(ts, te, "http"))
 		return rp_error(c, ts, "unsupported protocol '%.*s'",
 		                (int)(te - ts), ts);
 	if (rp_header_token(c, pp, e, "source address", &ts, &te) < 0 ||

@@ -99,6 +99,9 @@ config_defaults(struct ips_config *c)
 		.http_transactions = 4096,
 		.http_header_bytes = 16384,
 		.body_streams = 1024,
+		/* one per open TCP flow while raw-stream rules are loaded:
+		 * as many as the flow table holds */
+		.raw_streams = 65536,
 		.frag_datagrams = 4096,
 		.frag_timeout_ms = 2000,
 		.alert_ring = 4096,
@@ -113,6 +116,7 @@ config_defaults(struct ips_config *c)
 		.http_ambiguous = POLICY_DROP,
 		.http_malformed = POLICY_DROP,
 		.http_txn_full = POLICY_DROP,
+		.detect_error = POLICY_DROP,
 		.verify_ip_checksum = 0,
 	};
 	c->http_ports[0] = 80;
@@ -634,6 +638,7 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(http_transactions, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_header_bytes, 256, 1 << 20),
 	CFG_LIMIT(body_streams, 1, CFG_MAX_POOL),
+	CFG_LIMIT(raw_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),
 	CFG_LIMIT(alert_ring, 1, CFG_MAX_POOL),
@@ -649,6 +654,7 @@ static const struct cfg_key cfg_policy_keys[] = {
 	CFG_POLICY(http_ambiguous, CFG_DB),
 	CFG_POLICY(http_malformed, CFG_DB),
 	CFG_POLICY(http_txn_full, CFG_DB),
+	CFG_POLICY(detect_error, CFG_DB),
 	{ "verify_ip_checksum", cfg_bool, CFG_OFF(policy.verify_ip_checksum),
 	  0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL },

@@ -28,6 +28,7 @@
  *     http_transactions = 4096;        in-progress requests per worker
  *     http_header_bytes = 16384;       request line + headers
  *     body_streams = 1024;             concurrent body scans per worker
+ *     raw_streams = 65536;             TCP flows scanned as a raw stream
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
  *     frag_timeout_ms = 2000;
  *     alert_ring = 4096;               EVE records in flight per worker
@@ -43,6 +44,7 @@
  *                                      HTTP flow; "bypass" ends HTTP
  *                                      inspection of it (counted, logged)
  *     http_txn_full = "drop";
+ *     detect_error = "drop";           scan error or stream pool empty
  *     verify_ip_checksum = false;
  *   };
  *   http = { ports = [ 80, 8080 ]; detect_by_content = true; };
@@ -88,6 +90,7 @@ struct config_limits {
 	uint32_t http_transactions;
 	uint32_t http_header_bytes;
 	uint32_t body_streams;
+	uint32_t raw_streams;
 	uint32_t frag_datagrams;
 	uint32_t frag_timeout_ms;
 	uint32_t alert_ring;
@@ -102,6 +105,8 @@ struct config_policies {
 	uint8_t http_ambiguous;
 	uint8_t http_malformed;
 	uint8_t http_txn_full;
+	uint8_t detect_error;       /* a scan error or an empty body/raw
+	                             * stream pool: DROP or BYPASS */
 	uint8_t verify_ip_checksum; /* boolean */
 };
 

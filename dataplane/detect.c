@@ -1,8 +1,12 @@
 /*
- * detect.c - the detect stage: scan HTTP buffers, decide which rules fire.
+ * detect.c - the detect stage: scan HTTP buffers and the raw TCP stream,
+ * decide which rules fire.
  *
- * Owns the worker's Hyperscan scratch, the body stream pool, the per
- * transaction matched-pattern set and rule evaluation (see detect.h).
+ * Owns the worker's Hyperscan scratch, the body and raw stream pools, the
+ * per transaction (and per raw stream) matched-pattern set and rule
+ * evaluation (see detect.h).  A raw stream slot carries a struct
+ * detect_txn that lives as long as the flow: the same matched-pattern
+ * set and evaluation serve both paths.
  * Hyperscan is the prefilter: a scan records matched pattern ids, and only
  * the rules owning those patterns (plus the db's always-evaluated rules) are
  * checked, in rule order, so a pass rule hides the lower-priority rules.
@@ -27,20 +31,35 @@
 #define DETECT_AT_BODY    0x2
 #define DETECT_AT_END     0x4
 #define DETECT_VERIFY     0x8   /* has distance/within: check positions */
+#define DETECT_AT_STREAM  0x10  /* raw stream rule: at detect_raw_data */
+/* Decided within the scan call that matched it, so its patterns need not
+ * be remembered: header-only rules and single-condition raw rules (a
+ * streaming SINGLEMATCH pattern reports once per stream anyway). */
+#define DETECT_IN_CALL    0x20
 
 /* Candidate positions a distance/within chain may try per rule evaluation:
  * bounds the backtracking an attacker can force with repeated prefixes.
  * Running out counts as a match (fail closed). */
 #define DETECT_VERIFY_BUDGET 1024
 
+/* One flow's raw stream: its Hyperscan stream and the patterns its
+ * multi-condition rules have matched so far. */
+struct detect_raw_slot {
+	hs_stream_t *hs;
+	struct detect_txn dt;
+};
+
 struct detect_worker {
 	const struct ips_detect_db *db;
 	struct worker_stats *ws;
 	struct worker_stats own_stats;  /* when the caller passes none */
 	hs_scratch_t *scratch;
-	hs_stream_t **streams;          /* every stream, for teardown */
+	hs_stream_t **streams;          /* every body stream, for teardown */
 	hs_stream_t **free_streams;     /* stack of idle ones */
 	uint32_t n_streams, n_free;
+	struct detect_raw_slot *raw_slots;      /* every raw slot */
+	struct detect_raw_slot **raw_free;      /* stack of idle ones */
+	uint32_t n_raw, n_raw_free;
 	uint8_t *rule_when;             /* DETECT_AT_* per rule */
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
@@ -65,6 +84,7 @@ struct detect_call {
 	const struct detect_tuple *t;
 	struct detect_result *res;
 	int verdict;
+	const struct detect_raw *raw;   /* raw stream call, else NULL */
 };
 
 /* ---- setup ------------------------------------------------------------ */
@@ -84,8 +104,12 @@ detect_rule_when(struct detect_worker *dw)
 
 			neg_body |= p->negated && p->buffer == IPS_BUF_REQUEST_BODY;
 		}
-		if (!m->needs_body)
-			dw->rule_when[r] = DETECT_AT_HEADERS;
+		if (m->buffers & (1u << IPS_BUF_STREAM))
+			dw->rule_when[r] = DETECT_AT_STREAM |
+				(db->rules.rules[r].n_conds == 1 ? DETECT_IN_CALL
+				                                 : 0);
+		else if (!m->needs_body)
+			dw->rule_when[r] = DETECT_AT_HEADERS | DETECT_IN_CALL;
 		else if (neg_body)
 			dw->rule_when[r] = DETECT_AT_END;
 		else
@@ -134,6 +158,20 @@ detect_pick_triggers(struct detect_worker *dw)
 	}
 }
 
+/* Open n Hyperscan streams of hdb into out[] (setup only). */
+static int
+detect_open_hs(hs_database_t *hdb, uint32_t n, hs_stream_t **out,
+               const char *what, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (hs_open_stream(hdb, 0, &out[i]) != HS_SUCCESS) {
+			snprintf(err, errlen, "detect: hs_open_stream failed "
+			         "(%s stream %u of %u)", what, i, n);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 detect_open_streams(struct detect_worker *dw, uint32_t n, char *err,
                     size_t errlen)
@@ -148,22 +186,43 @@ detect_open_streams(struct detect_worker *dw, uint32_t n, char *err,
 		snprintf(err, errlen, "detect: out of memory for %u streams", n);
 		return -1;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (hs_open_stream(body, 0, &dw->streams[i]) != HS_SUCCESS) {
-			snprintf(err, errlen, "detect: hs_open_stream failed "
-			         "(%u of %u)", i, n);
-			return -1;
-		}
-		dw->n_streams++;
+	dw->n_streams = n;
+	if (detect_open_hs(body, n, dw->streams, "body", err, errlen) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
 		dw->free_streams[dw->n_free++] = dw->streams[i];
+	return 0;
+}
+
+static int
+detect_open_raw(struct detect_worker *dw, uint32_t n, char *err,
+                size_t errlen)
+{
+	hs_database_t *raw = dw->db->db[IPS_BUF_STREAM];
+
+	if (raw == NULL || n == 0)
+		return 0;
+	dw->raw_slots = calloc(n, sizeof(*dw->raw_slots));
+	dw->raw_free = calloc(n, sizeof(*dw->raw_free));
+	if (dw->raw_slots == NULL || dw->raw_free == NULL) {
+		snprintf(err, errlen, "detect: out of memory for %u raw "
+		         "streams", n);
+		return -1;
+	}
+	dw->n_raw = n;
+	for (uint32_t i = 0; i < n; i++) {
+		if (detect_open_hs(raw, 1, &dw->raw_slots[i].hs, "raw", err,
+		                   errlen) < 0)
+			return -1;
+		dw->raw_free[dw->n_raw_free++] = &dw->raw_slots[i];
 	}
 	return 0;
 }
 
 struct detect_worker *
 detect_worker_create(const struct ips_detect_db *db,
-                     uint32_t max_body_streams, struct worker_stats *ws,
-                     char *err, size_t errlen)
+                     uint32_t max_body_streams, uint32_t max_raw_streams,
+                     struct worker_stats *ws, char *err, size_t errlen)
 {
 	struct detect_worker *dw = calloc(1, sizeof(*dw));
 	uint32_t np = db ? db->n_patterns : 0;
@@ -189,7 +248,8 @@ detect_worker_create(const struct ips_detect_db *db,
 	detect_rule_when(dw);
 	detect_pick_triggers(dw);
 	if (ips_detect_db_alloc_scratch(db, &dw->scratch, err, errlen) < 0 ||
-	    detect_open_streams(dw, max_body_streams, err, errlen) < 0)
+	    detect_open_streams(dw, max_body_streams, err, errlen) < 0 ||
+	    detect_open_raw(dw, max_raw_streams, err, errlen) < 0)
 		goto fail;
 	return dw;
 fail:
@@ -202,11 +262,16 @@ detect_worker_free(struct detect_worker *dw)
 {
 	if (dw == NULL)
 		return;
-	for (uint32_t i = 0; i < dw->n_streams; i++)
+	/* a half-opened pool has NULLs at its end */
+	for (uint32_t i = 0; i < dw->n_streams && dw->streams[i]; i++)
 		hs_close_stream(dw->streams[i], NULL, NULL, NULL);
+	for (uint32_t i = 0; i < dw->n_raw && dw->raw_slots[i].hs; i++)
+		hs_close_stream(dw->raw_slots[i].hs, NULL, NULL, NULL);
 	hs_free_scratch(dw->scratch);
 	free(dw->streams);
 	free(dw->free_streams);
+	free(dw->raw_slots);
+	free(dw->raw_free);
 	free(dw->rule_when);
 	free(dw->call_bits);
 	free(dw->call_list);
@@ -218,6 +283,18 @@ int
 detect_wants_body(const struct detect_worker *dw)
 {
 	return dw->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+}
+
+int
+detect_wants_raw(const struct detect_worker *dw)
+{
+	return dw->db->db[IPS_BUF_STREAM] != NULL;
+}
+
+uint32_t
+detect_raw_in_use(const struct detect_worker *dw)
+{
+	return dw->n_raw - dw->n_raw_free;
 }
 
 /* ---- the matched-pattern set ------------------------------------------ */
@@ -281,7 +358,7 @@ detect_on_match(unsigned int id, unsigned long long from,
 	(void)from, (void)to, (void)flags;
 	if (id >= c->dw->db->n_patterns)
 		return 0;
-	if (c->dw->rule_when[c->dw->db->patterns[id].rule] & DETECT_AT_HEADERS) {
+	if (c->dw->rule_when[c->dw->db->patterns[id].rule] & DETECT_IN_CALL) {
 		detect_call_add(c->dw, id);
 		return 0;
 	}
@@ -468,11 +545,18 @@ detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
 	                                             : 1;
 }
 
+/* The rule header: addresses, ports, and for the raw stream of an `http`
+ * rule, that the flow is HTTP (Suricata's app-layer protocol check). */
 static int
-detect_tuple_holds(const struct ips_rule *rule, const struct detect_tuple *t)
+detect_header_holds(const struct detect_call *c, const struct ips_rule *rule)
 {
+	const struct detect_tuple *t = c->t;
+
 	if (rule->flow_flags & IPS_FLOW_TO_CLIENT)
 		return 0;               /* requests only: never to_client */
+	if (c->raw != NULL && rule->proto == IPS_PROTO_HTTP &&
+	    !c->raw->app_http)
+		return 0;
 	return t == NULL ||
 	       ips_rule_match_tuple(rule, t->src, t->sport, t->dst, t->dport);
 }
@@ -543,7 +627,7 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	if (!(c->dw->rule_when[r] & when) || detect_already_fired(dt, r))
 		return;
 	c->dw->ws->detect_rules_evaluated++;
-	if (!detect_conditions_hold(c, r, when) || !detect_tuple_holds(rule, c->t))
+	if (!detect_conditions_hold(c, r, when) || !detect_header_holds(c, rule))
 		return;
 	c->dw->ws->detect_rules_matched++;
 	/* Past DETECT_TXN_MAX_FIRED a later stage may report a rule again;
@@ -634,6 +718,13 @@ detect_evaluate(struct detect_call *c, int when)
 
 /* ---- transaction ------------------------------------------------------ */
 
+static void
+detect_fault(struct detect_call *c, uint8_t fault)
+{
+	if (c->res != NULL)
+		c->res->faults |= fault;
+}
+
 void
 detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
 {
@@ -663,8 +754,7 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
                struct detect_result *res)
 {
-	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE };
-	int scan_failed = 0;
+	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE, NULL };
 
 	dt->headers_done = 1;
 	if (dt->passed)
@@ -672,20 +762,20 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
 		hs_database_t *hdb = dw->db->db[b];
 
-		if (b == IPS_BUF_REQUEST_BODY || hdb == NULL ||
-		    bufs->ptr[b] == NULL)
+		if (b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM ||
+		    hdb == NULL || bufs->ptr[b] == NULL)
 			continue;
 		dw->ws->detect_scans++;
 		dw->ws->detect_bytes_scanned += bufs->len[b];
 		if (hs_scan(hdb, (const char *)bufs->ptr[b], bufs->len[b], 0,
 		            dw->scratch, detect_on_match, &c) != HS_SUCCESS) {
+			/* may hide a match: policy.detect_error decides */
 			dw->ws->detect_scan_errors++;
-			scan_failed = 1;
+			detect_fault(&c, DETECT_FAULT_SCAN_ERROR);
 		}
 	}
 	detect_evaluate(&c, DETECT_AT_HEADERS);
-	/* A buffer we could not scan may hide a match: fail closed. */
-	return scan_failed && c.verdict < DETECT_DROP ? DETECT_DROP : c.verdict;
+	return c.verdict;
 }
 
 int
@@ -694,14 +784,22 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
             const struct detect_bufs *bufs, const struct detect_tuple *t,
             struct detect_result *res)
 {
-	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE };
+	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE, NULL };
 
 	if (!detect_wants_body(dw) || dt->passed || len == 0)
 		return DETECT_NONE;
+	/* Once a piece was missed, scanning later ones would shift every
+	 * offset: the rest of the body stays uninspected. */
+	if (dt->body_fault != 0) {
+		detect_fault(&c, dt->body_fault);
+		return DETECT_NONE;
+	}
 	if (dt->body_stream == NULL) {
 		if (dw->n_free == 0) {
 			dw->ws->detect_stream_pool_full++;
-			return DETECT_DROP;
+			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
+			detect_fault(&c, dt->body_fault);
+			return DETECT_NONE;
 		}
 		dt->body_stream = dw->free_streams[--dw->n_free];
 	}
@@ -711,7 +809,9 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 	                   dw->scratch, detect_on_match, &c) != HS_SUCCESS) {
 		dw->ws->detect_scan_errors++;
 		detect_call_clear(dw);
-		return DETECT_DROP;
+		dt->body_fault = DETECT_FAULT_SCAN_ERROR;
+		detect_fault(&c, dt->body_fault);
+		return DETECT_NONE;
 	}
 	detect_evaluate(&c, DETECT_AT_BODY);
 	return c.verdict;
@@ -722,7 +822,7 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
                struct detect_result *res)
 {
-	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE };
+	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE, NULL };
 
 	detect_release_stream(dw, dt, &c);
 	if (!dt->passed)
@@ -737,4 +837,68 @@ detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
 	detect_release_stream(dw, dt, NULL);
 	detect_call_clear(dw);
 	detect_txn_begin(dw, dt);
+}
+
+/* ---- raw stream ------------------------------------------------------- */
+
+int
+detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
+                int app_http)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->opened = 1;
+	raw->app_http = app_http != 0;
+	if (dw->n_raw_free == 0) {
+		dw->ws->detect_raw_pool_full++;
+		raw->fault = DETECT_FAULT_RAW_POOL_FULL;
+		return -1;
+	}
+	raw->slot = dw->raw_free[--dw->n_raw_free];
+	detect_txn_begin(dw, &raw->slot->dt);
+	return 0;
+}
+
+int
+detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
+                const uint8_t *data, uint32_t len,
+                const struct detect_tuple *t, struct detect_result *res)
+{
+	struct detect_raw_slot *rs = raw->slot;
+	struct detect_call c = { dw, rs ? &rs->dt : NULL, NULL, t, res,
+	                         DETECT_NONE, raw };
+
+	if (raw->fault != 0) {
+		detect_fault(&c, raw->fault);
+		return DETECT_NONE;
+	}
+	if (rs == NULL || len == 0 || rs->dt.passed)
+		return DETECT_NONE;
+	dw->ws->detect_scans++;
+	dw->ws->detect_bytes_scanned += len;
+	if (hs_scan_stream(rs->hs, (const char *)data, len, 0, dw->scratch,
+	                   detect_on_match, &c) != HS_SUCCESS) {
+		/* the stream's state is lost with the bytes it missed */
+		dw->ws->detect_scan_errors++;
+		detect_call_clear(dw);
+		raw->fault = DETECT_FAULT_SCAN_ERROR;
+		detect_fault(&c, raw->fault);
+		return DETECT_NONE;
+	}
+	detect_evaluate(&c, DETECT_AT_STREAM);
+	return c.verdict;
+}
+
+void
+detect_raw_close(struct detect_worker *dw, struct detect_raw *raw)
+{
+	struct detect_raw_slot *rs = raw->slot;
+
+	if (rs != NULL) {
+		/* No callback: the flow is gone, its bytes already forwarded;
+		 * an end-anchored match could change nothing. */
+		if (hs_reset_stream(rs->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
+			dw->ws->detect_scan_errors++;
+		dw->raw_free[dw->n_raw_free++] = rs;
+	}
+	memset(raw, 0, sizeof(*raw));
 }

@@ -1,8 +1,10 @@
 /*
- * detect.h - scan HTTP buffers with Hyperscan and decide which rules fire.
+ * detect.h - scan HTTP buffers and the raw TCP stream with Hyperscan and
+ * decide which rules fire.
  *
- * Owns: the worker's Hyperscan scratch, the pool of body streams, per
- * transaction match state (struct detect_txn), and rule evaluation.  Does
+ * Owns: the worker's Hyperscan scratch, the pools of body streams and raw
+ * streams, per transaction match state (struct detect_txn), per flow raw
+ * stream state (struct detect_raw), and rule evaluation.  Does
  * not own the database (read-only, shared by all workers; swapped by the
  * control path under RCU) and does not act on a match: it reports fired
  * rules in struct detect_result and the verdict stage applies them.
@@ -14,6 +16,17 @@
  * transaction and none of its negated ones has (negated body conditions are
  * decided at detect_txn_end; negated header-side conditions at
  * detect_headers).
+ *
+ * Life of a flow's raw stream (rules with content/pcre and no sticky
+ * buffer), driven by the stream stage for every TCP flow when
+ * detect_wants_raw():
+ *   detect_raw_open -> detect_raw_data* -> detect_raw_close
+ * A raw rule fires at most once per flow, when all its conditions have
+ * matched in the client-to-server bytes so far.
+ *
+ * Inspection that cannot be completed (Hyperscan error, a stream pool
+ * empty) is not a rule match: it is reported as a DETECT_FAULT_* bit in
+ * struct detect_result and the verdict stage applies policy.detect_error.
  *
  * No allocation, syscall or logging in any function called per packet.
  * Thread: each detect_worker belongs to one worker lcore.
@@ -54,6 +67,8 @@ struct detect_tuple {
 
 struct detect_txn {
 	void *body_stream;          /* hs_stream_t from the pool, or NULL */
+	uint8_t body_fault;         /* DETECT_FAULT_* that stopped the body
+	                             * scan: reported for the rest of it */
 	uint32_t n_matched;
 	uint32_t n_fired;
 	uint8_t passed;             /* a pass rule fired: no more rules */
@@ -69,6 +84,14 @@ enum detect_verdict {
 	DETECT_DROP,
 	DETECT_REJECT,
 };
+
+/* Why inspection of some bytes could not be completed (bit mask in
+ * struct detect_result.faults).  The bytes were not shown to every rule;
+ * the verdict stage applies policy.detect_error to the packet carrying
+ * them. */
+#define DETECT_FAULT_SCAN_ERROR     0x01    /* Hyperscan returned an error */
+#define DETECT_FAULT_BODY_POOL_FULL 0x02    /* no body stream free */
+#define DETECT_FAULT_RAW_POOL_FULL  0x04    /* no raw stream free */
 
 /* Rules fired while one packet was processed, for the verdict stage.
  * HTTP fields are copied (truncated, NUL-terminated) from the transaction
@@ -87,6 +110,8 @@ struct detect_result {
 	uint8_t verdict;            /* strongest enum detect_verdict so far */
 	uint8_t n_fired;
 	uint8_t n_lost;             /* fired beyond DETECT_RESULT_MAX */
+	uint8_t faults;             /* DETECT_FAULT_* since the caller last
+	                             * cleared it */
 	struct detect_fired fired[DETECT_RESULT_MAX];
 	char url[256];
 	char host[128];
@@ -94,14 +119,31 @@ struct detect_result {
 	char user_agent[128];
 };
 
+/* Per-flow raw stream state, embedded in the stream stage's flow state.
+ * All zero: not opened.  The Hyperscan stream and the flow's matched
+ * patterns live in a slot of the worker's pool, so an idle flow costs only
+ * this struct. */
+struct detect_raw_slot;
+
+struct detect_raw {
+	struct detect_raw_slot *slot;   /* NULL: not open, or refused */
+	uint8_t opened;             /* detect_raw_open was called */
+	uint8_t app_http;           /* the HTTP stage inspects the flow */
+	uint8_t fault;              /* DETECT_FAULT_* that stopped the scan:
+	                             * reported for every later byte */
+};
+
 /*
  * Create a worker's detection context for db.  max_body_streams bounds the
- * transactions that can scan a body at once (each holds one Hyperscan
- * stream, allocated here, never on the hot path).
+ * transactions that can scan a body at once, max_raw_streams the TCP flows
+ * whose raw stream is scanned at once (each holds one Hyperscan stream,
+ * allocated here, never on the hot path; none when db has no rule of that
+ * kind).
  * Returns NULL with err set on failure (setup only).
  */
 struct detect_worker *detect_worker_create(const struct ips_detect_db *db,
                                            uint32_t max_body_streams,
+                                           uint32_t max_raw_streams,
                                            struct worker_stats *ws,
                                            char *err, size_t errlen);
 void detect_worker_free(struct detect_worker *dw);
@@ -122,9 +164,10 @@ int detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 /*
  * Scan the next len bytes of de-chunked request body (streaming mode) and
  * evaluate rules whose conditions are now all met.  Same return as
- * detect_headers.  With no body stream available (pool empty) the body is
- * not scanned: detect_stream_pool_full is counted and DETECT_DROP returned
- * when the db has body rules (fail closed).
+ * detect_headers.  With no body stream available (pool empty) the rest of
+ * the body is not scanned: detect_stream_pool_full is counted once and
+ * DETECT_FAULT_BODY_POOL_FULL set in res for every piece; after a scan
+ * error, DETECT_FAULT_SCAN_ERROR likewise.
  */
 int detect_body(struct detect_worker *dw, struct detect_txn *dt,
                 const uint8_t *data, uint32_t len,
@@ -144,5 +187,44 @@ void detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt);
 
 /* Whether any rule inspects the request body (lets HTTP skip body work). */
 int detect_wants_body(const struct detect_worker *dw);
+
+/* Whether any rule inspects the raw stream: without one the stream stage
+ * need not call detect_raw_*.  Thread: the worker. */
+int detect_wants_raw(const struct detect_worker *dw);
+
+/*
+ * Start inspecting a flow's client-to-server stream: take a raw stream
+ * from the worker's pool.  Call once, before the flow's first byte.
+ * app_http: the HTTP stage inspects this flow (raw conditions of `http`
+ * rules apply only then).
+ *
+ * Returns 0, or -1 when the pool is empty: detect_raw_pool_full is counted
+ * and every later detect_raw_data on raw reports DETECT_FAULT_RAW_POOL_FULL
+ * (the flow's bytes cannot all be inspected; starting later would shift
+ * every offset and depth).  Thread: the worker.
+ */
+int detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
+                    int app_http);
+
+/*
+ * Scan the next len client-to-server bytes of the flow (in order, each
+ * byte once) and evaluate the raw rules whose conditions are now all met
+ * and whose header matches t.  Fired rules are added to res as by
+ * detect_headers.  Returns the strongest enum detect_verdict fired by this
+ * call.  On a Hyperscan error, DETECT_FAULT_SCAN_ERROR is set in res (and
+ * for every later call: the stream state is lost); with no slot (see
+ * detect_raw_open), DETECT_FAULT_RAW_POOL_FULL.  Thread: the worker.
+ */
+int detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
+                    const uint8_t *data, uint32_t len,
+                    const struct detect_tuple *t,
+                    struct detect_result *res);
+
+/* The flow is gone: return its raw stream to the pool and zero raw.  Safe
+ * on a zeroed or refused raw.  Thread: the worker. */
+void detect_raw_close(struct detect_worker *dw, struct detect_raw *raw);
+
+/* Raw streams currently taken from the pool (for stats and tests). */
+uint32_t detect_raw_in_use(const struct detect_worker *dw);
 
 #endif /* IPS_DETECT_H */

@@ -565,6 +565,7 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 	/* judged before the segment moves the sequence numbers */
 	rst_ok = (ctx->pm.tcp_flags & PKT_TCP_RST) &&
 	         stream_rst_acceptable(&f->stream, ctx->to_server, &ctx->pm);
+	ctx->flow_block = &f->blocked;
 	{
 		BENCH_ENTER(BENCH_STREAM);
 		stream_input(ft->sw, &f->stream, m, ctx);

@@ -424,7 +424,8 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		main_die("worker %u: decode: out of memory", id);
 
 	r->detect = detect_worker_create(st->db, c->limits.body_streams,
-	                                 &w->stats, err, sizeof(err));
+	                                 c->limits.raw_streams, &w->stats,
+	                                 err, sizeof(err));
 	if (r->detect == NULL)
 		main_die("worker %u: detect: %s", id, err);
 	struct http_conf hc = {
@@ -444,7 +445,7 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		.held_total = c->limits.stream_held,
 		.drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP,
 	};
-	r->stream = stream_worker_create(&sc, r->http, &w->stats);
+	r->stream = stream_worker_create(&sc, r->http, r->detect, &w->stats);
 	if (r->stream == NULL)
 		main_die("worker %u: stream: out of memory", id);
 	struct flow_conf fc = {
@@ -496,8 +497,11 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	w->fwd = fwd_worker_create(&fw, &w->stats, socket);
 	if (w->fwd == NULL)
 		main_die("worker %u: forward: bad port count", id);
-	w->verdict = verdict_worker_create(w->fwd, r->pool, r->eve, &w->stats,
-	                                   socket);
+	struct verdict_conf vc = {
+		.bypass_detect_error = c->policy.detect_error == POLICY_BYPASS,
+	};
+	w->verdict = verdict_worker_create(&vc, w->fwd, r->pool, r->eve,
+	                                   &w->stats, socket);
 	if (w->verdict == NULL)
 		main_die("worker %u: verdict: out of memory", id);
 	st->workers[id] = w;

@@ -21,6 +21,9 @@ struct rte_mbuf;
 enum pkt_fate {
 	PKT_FORWARD = 0,
 	PKT_DROP,           /* the stage that decided counted the reason */
+	PKT_UNINSPECTED,    /* detection could not see all of its bytes
+	                     * (pkt_emit.faults says why): the verdict stage
+	                     * applies policy.detect_error and counts it */
 };
 
 /* Held segments released by one packet come out with it; bounded by the
@@ -30,6 +33,7 @@ enum pkt_fate {
 struct pkt_emit {
 	struct rte_mbuf *m;
 	uint8_t fate;       /* enum pkt_fate */
+	uint8_t faults;     /* PKT_UNINSPECTED: DETECT_FAULT_* */
 };
 
 /* Anomaly events raised while processing the packet (bit mask). */
@@ -53,6 +57,11 @@ struct pkt_ctx {
 	uint8_t flow_blocked;       /* set when this packet blocked its flow */
 	uint8_t events;             /* PKT_EVENT_* */
 	uint8_t rst_pending;        /* reject fired: send resets */
+	/* The flow's blocked flag, set by flow before stream runs: lets the
+	 * verdict stage block the flow when its policy drops a packet that
+	 * could not be inspected (its bytes are gone from the stream, the
+	 * flow cannot continue).  NULL outside a TCP flow. */
+	uint8_t *flow_block;
 	uint64_t flow_id;
 	struct detect_tuple tuple;  /* to_server orientation */
 	/* Sequence numbers for resets (reject): the next byte the server
@@ -71,10 +80,12 @@ pkt_ctx_reset(struct pkt_ctx *ctx)
 	ctx->flow_blocked = 0;
 	ctx->events = 0;
 	ctx->rst_pending = 0;
+	ctx->flow_block = NULL;
 	ctx->flow_id = 0;
 	ctx->res.verdict = DETECT_NONE;
 	ctx->res.n_fired = 0;
 	ctx->res.n_lost = 0;
+	ctx->res.faults = 0;
 	ctx->n_emit = 0;
 }
 
@@ -93,7 +104,19 @@ pkt_ctx_emit(struct pkt_ctx *ctx, struct rte_mbuf *m, uint8_t fate)
 	 * fits (n_emit starts at 0), releases stop when full. */
 	ctx->emit[ctx->n_emit].m = m;
 	ctx->emit[ctx->n_emit].fate = fate;
+	ctx->emit[ctx->n_emit].faults = 0;
 	ctx->n_emit++;
+}
+
+/* Emit a packet whose new bytes detection could not fully inspect: the
+ * faults detection reported for them move from ctx->res onto the packet,
+ * so a later segment of the same burst is judged on its own. */
+static inline void
+pkt_ctx_emit_uninspected(struct pkt_ctx *ctx, struct rte_mbuf *m)
+{
+	pkt_ctx_emit(ctx, m, PKT_UNINSPECTED);
+	ctx->emit[ctx->n_emit - 1].faults = ctx->res.faults;
+	ctx->res.faults = 0;
 }
 
 #endif /* IPS_PKT_CTX_H */

@@ -45,6 +45,8 @@ static int stream_seg_offset = -1;
 struct stream_worker {
 	struct stream_conf conf;
 	struct http_worker *http;
+	struct detect_worker *detect;   /* raw stream path, or NULL */
+	uint8_t raw;            /* the db has raw stream rules */
 	struct worker_stats *ws;
 	uint32_t segs_in_use;   /* held + kept, this worker */
 };
@@ -70,7 +72,7 @@ stream_register_dynfield(void)
 
 struct stream_worker *
 stream_worker_create(const struct stream_conf *conf, struct http_worker *hw,
-                     struct worker_stats *ws)
+                     struct detect_worker *dw, struct worker_stats *ws)
 {
 	struct stream_worker *sw = rte_zmalloc("stream_worker", sizeof(*sw), 0);
 
@@ -78,6 +80,8 @@ stream_worker_create(const struct stream_conf *conf, struct http_worker *hw,
 		return NULL;
 	sw->conf = *conf;
 	sw->http = hw;
+	sw->detect = dw;
+	sw->raw = dw != NULL && detect_wants_raw(dw);
 	sw->ws = ws;
 	return sw;
 }
@@ -345,6 +349,45 @@ stream_server_bytes(struct stream_worker *sw, struct stream_flow *sf,
 	d->next_seq = e;
 }
 
+/* Hand len new client bytes at frame offset off to the raw stream path,
+ * one contiguous piece per mbuf segment.  The raw stream is opened at the
+ * flow's first byte, once the HTTP-by-content decision is made. */
+static void
+stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
+                struct rte_mbuf *m, uint32_t off, uint32_t len,
+                struct pkt_ctx *ctx)
+{
+	struct rte_mbuf *seg = m;
+
+	if (!sf->raw.opened)
+		detect_raw_open(sw->detect, &sf->raw, sf->inspect);
+	while (seg != NULL && off >= seg->data_len) {
+		off -= seg->data_len;
+		seg = seg->next;
+	}
+	for (; seg != NULL && len > 0 && ctx->res.verdict < DETECT_DROP;
+	     seg = seg->next, off = 0) {
+		uint32_t n = seg->data_len - off < len ? seg->data_len - off
+		                                       : len;
+
+		BENCH_ENTER(BENCH_DETECT);
+		detect_raw_data(sw->detect, &sf->raw,
+		                rte_pktmbuf_mtod_offset(seg, uint8_t *, off), n,
+		                &ctx->tuple, &ctx->res);
+		BENCH_LEAVE();
+		len -= n;
+	}
+}
+
+/* Are the client's bytes of this flow inspected (reassembled, in order)?
+ * Every TCP flow's are when raw stream rules are loaded. */
+static int
+stream_client_inspected(const struct stream_worker *sw,
+                        const struct stream_flow *sf)
+{
+	return sw->raw || !sf->probed || sf->inspect;
+}
+
 static void
 stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 {
@@ -427,8 +470,20 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 			return;
 		}
 	}
+	if (sw->raw) {
+		stream_feed_raw(sw, sf, m, new_off, new_len, ctx);
+		if (ctx->res.verdict >= DETECT_DROP) {
+			ws->drop_rule++;
+			stream_block(ctx, sf, seg_seq);
+			pkt_ctx_emit(ctx, m, PKT_DROP);
+			return;
+		}
+	}
 	stream_keep(sw, d, m);
-	pkt_ctx_emit(ctx, m, PKT_FORWARD);
+	if (ctx->res.faults != 0)
+		pkt_ctx_emit_uninspected(ctx, m);
+	else
+		pkt_ctx_emit(ctx, m, PKT_FORWARD);
 }
 
 /* Release held segments the new in-order bytes have reached. */
@@ -511,7 +566,7 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 		pkt_ctx_emit(ctx, m, PKT_FORWARD);
 		return;
 	}
-	if (!ctx->to_server || (sf->probed && !sf->inspect)) {
+	if (!ctx->to_server || !stream_client_inspected(sw, sf)) {
 		/* Not inspected: keep sequence tracking for resets only. */
 		if (SEQ_GT(seg->seq + seg->len, d->next_seq))
 			d->next_seq = seg->seq + seg->len;
@@ -626,4 +681,6 @@ stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
 	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], at_exit);
 	stream_dir_release(sw, &sf->dir[STREAM_SERVER], at_exit);
 	http_flow_release(sw->http, &sf->http);
+	if (sw->raw)
+		detect_raw_close(sw->detect, &sf->raw);
 }

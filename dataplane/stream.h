@@ -14,8 +14,11 @@
  * cannot be checked and is dropped (fail closed; the sender retransmits).
  *
  * Client-to-server bytes of HTTP flows are handed, in order and once, to the
- * HTTP stage.  Server-to-client bytes are tracked but not held: nothing
- * inspects responses yet.
+ * HTTP stage.  When the rules inspect the raw stream, the client-to-server
+ * bytes of every TCP flow are also handed, in order and once, to the raw
+ * stream path of the detect stage (detect_raw_*), whatever the protocol.
+ * Server-to-client bytes are tracked but not held: nothing inspects
+ * responses yet.
  *
  * Entry point: stream_input().  Thread: one stream_worker per worker.
  */
@@ -60,6 +63,7 @@ struct stream_dir {
 struct stream_flow {
 	struct stream_dir dir[2];   /* [STREAM_CLIENT] = client->server */
 	struct http_flow http;
+	struct detect_raw raw;      /* raw stream inspection of client bytes */
 	uint32_t client_ack;        /* last ACK number the client sent */
 	uint8_t inspect;            /* client bytes go to HTTP */
 	uint8_t probed;             /* HTTP-by-content decision made */
@@ -70,8 +74,12 @@ struct stream_flow {
  * only, before any worker starts.  Returns 0 or -1 (rte_errno set). */
 int stream_register_dynfield(void);
 
+/* dw: the detect worker for the raw stream path; NULL, or a db without
+ * raw stream rules, turns that path off.  NULL on allocation failure
+ * (setup only). */
 struct stream_worker *stream_worker_create(const struct stream_conf *conf,
                                            struct http_worker *hw,
+                                           struct detect_worker *dw,
                                            struct worker_stats *ws);
 void stream_worker_free(struct stream_worker *sw);
 
@@ -112,8 +120,8 @@ int stream_take_fin(struct stream_flow *sf, int to_server,
                     const struct pkt_meta *pm);
 
 /* The flow ends: free held segments (counted drop_stream_flow_gone, or
- * stream_held_at_exit when at_exit), release kept ones and the HTTP
- * transaction. */
+ * stream_held_at_exit when at_exit), release kept ones, the HTTP
+ * transaction and the raw stream. */
 void stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
                          int at_exit);
 

@@ -2,6 +2,7 @@
  * verdict.c - alerts, anomaly events, resets, and each packet's fate
  * (see verdict.h).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -17,6 +18,7 @@
 #include "verdict.h"
 
 struct verdict_worker {
+	struct verdict_conf conf;
 	struct fwd_worker *fwd;
 	struct rte_mempool *pool;   /* for resets */
 	struct rte_ring *eve;
@@ -25,15 +27,16 @@ struct verdict_worker {
 };
 
 struct verdict_worker *
-verdict_worker_create(struct fwd_worker *fw, struct rte_mempool *pool,
-                      struct rte_ring *eve, struct worker_stats *ws,
-                      int socket)
+verdict_worker_create(const struct verdict_conf *conf, struct fwd_worker *fw,
+                      struct rte_mempool *pool, struct rte_ring *eve,
+                      struct worker_stats *ws, int socket)
 {
 	struct verdict_worker *vw =
 		rte_zmalloc_socket("verdict_worker", sizeof(*vw), 64, socket);
 
 	if (vw == NULL)
 		return NULL;
+	vw->conf = *conf;
 	vw->fwd = fw;
 	vw->pool = pool;
 	vw->eve = eve;
@@ -236,11 +239,62 @@ verdict_send_resets(struct verdict_worker *vw, const struct rte_mbuf *trigger,
 
 /* ---- fate ----------------------------------------------------------------- */
 
+/* Detection faults, most severe first: a packet with several is counted
+ * once, under the first. */
+static const struct verdict_fault {
+	uint8_t bit;
+	size_t drop;                /* offsetof the worker_stats counters */
+	size_t bypass;
+	const char *event;
+} verdict_faults[] = {
+#define VERDICT_FAULT(bit, name, event) \
+	{ bit, offsetof(struct worker_stats, drop_detect_##name), \
+	  offsetof(struct worker_stats, bypass_detect_##name), event }
+	VERDICT_FAULT(DETECT_FAULT_SCAN_ERROR, scan_error, "scan_error"),
+	VERDICT_FAULT(DETECT_FAULT_RAW_POOL_FULL, raw_pool_full,
+	              "raw_stream_pool_full"),
+	VERDICT_FAULT(DETECT_FAULT_BODY_POOL_FULL, body_pool_full,
+	              "body_stream_pool_full"),
+#undef VERDICT_FAULT
+};
+
+static void
+verdict_count(struct verdict_worker *vw, size_t off)
+{
+	(*(uint64_t *)((char *)vw->ws + off))++;
+}
+
+/* policy.detect_error for a packet detection could not fully inspect:
+ * one anomaly per fault, the packet counted once.  Returns its fate. */
+static uint8_t
+verdict_uninspected(struct verdict_worker *vw, const struct pkt_ctx *ctx,
+                    uint8_t faults)
+{
+	int counted = 0;
+
+	for (unsigned i = 0; i < RTE_DIM(verdict_faults); i++) {
+		const struct verdict_fault *f = &verdict_faults[i];
+
+		if (!(faults & f->bit))
+			continue;
+		verdict_anomaly(vw, ctx, "detect", f->event);
+		if (!counted)
+			verdict_count(vw, vw->conf.bypass_detect_error ? f->bypass
+			                                               : f->drop);
+		counted = 1;
+	}
+	if (vw->conf.bypass_detect_error)
+		return PKT_FORWARD;
+	if (ctx->flow_block != NULL)
+		*ctx->flow_block = 1;
+	return PKT_DROP;
+}
+
 void
 verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx)
 {
 	uint16_t out = FWD_NO_PORT;
-	int reset_sent = 0;
+	int reset_sent = 0, fault_dropped = 0;
 
 	if (ctx->res.n_fired > 0)
 		verdict_log_alerts(vw, ctx);
@@ -248,8 +302,17 @@ verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx)
 		verdict_log_events(vw, ctx);
 	for (unsigned i = 0; i < ctx->n_emit; i++) {
 		struct rte_mbuf *m = ctx->emit[i].m;
+		uint8_t fate = ctx->emit[i].fate;
 
-		if (ctx->emit[i].fate == PKT_FORWARD) {
+		if (fate == PKT_UNINSPECTED) {
+			fate = verdict_uninspected(vw, ctx, ctx->emit[i].faults);
+			fault_dropped |= fate == PKT_DROP;
+		} else if (fate == PKT_FORWARD && fault_dropped) {
+			/* after the bytes the server will never get */
+			vw->ws->drop_flow_blocked++;
+			fate = PKT_DROP;
+		}
+		if (fate == PKT_FORWARD) {
 			if (out == FWD_NO_PORT)
 				out = fwd_route(vw->fwd, ctx->in_port,
 				                ctx->to_server);

@@ -4,7 +4,9 @@
  * Owns: turning fired rules into EVE alert records and anomaly bits into
  * anomaly records (pushed to the worker's ring, never written here), TCP
  * resets for `reject` (to both ends, with sequence numbers the endpoints
- * accept), and handing each emitted packet to forward or freeing it.
+ * accept), policy.detect_error for packets detection could not inspect
+ * (PKT_UNINSPECTED), and handing each emitted packet to forward or
+ * freeing it.
  *
  * Entry point: verdict_apply().  Thread: one verdict_worker per worker.
  */
@@ -22,14 +24,27 @@ struct rte_mempool;
 struct rte_ring;
 struct verdict_worker;
 
-struct verdict_worker *verdict_worker_create(struct fwd_worker *fw,
+struct verdict_conf {
+	uint8_t bypass_detect_error;    /* policy.detect_error: 1 = forward a
+	                                 * PKT_UNINSPECTED packet (counted
+	                                 * bypass_detect_*), 0 = drop it and
+	                                 * block its flow (drop_detect_*) */
+};
+
+/* NULL on allocation failure (setup only). */
+struct verdict_worker *verdict_worker_create(const struct verdict_conf *conf,
+                                             struct fwd_worker *fw,
                                              struct rte_mempool *pool,
                                              struct rte_ring *eve,
                                              struct worker_stats *ws,
                                              int socket);
 void verdict_worker_free(struct verdict_worker *vw);
 
-/* Log, reset, forward or drop everything ctx->emit holds. */
+/* Log, reset, forward or drop everything ctx->emit holds.  A
+ * PKT_UNINSPECTED packet is forwarded or dropped by policy.detect_error,
+ * with an anomaly event naming the fault either way; when dropped, the
+ * flow is blocked and every later packet of ctx->emit dropped too (the
+ * server would wait forever for the missing bytes). */
 void verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx);
 
 /* A packet no stage inspects (not IP): forward it as it is. */

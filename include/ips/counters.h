@@ -129,7 +129,8 @@
 	X(detect_rules_evaluated)                                         \
 	X(detect_rules_matched)                                           \
 	X(detect_scan_errors)                                             \
-	X(detect_stream_pool_full)
+	X(detect_stream_pool_full)  /* body streams: requests refused */  \
+	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \
@@ -137,6 +138,14 @@
 	X(verdict_rst_sent)                                               \
 	X(verdict_alerts_truncated) /* > DETECT_RESULT_MAX in a packet */\
 	X(drop_rule)              /* a drop/reject rule matched */       \
+	/* inspection could not complete, policy.detect_error = "drop" */   \
+	X(drop_detect_scan_error)     /* Hyperscan returned an error */    \
+	X(drop_detect_body_pool_full) /* no body stream for a request */   \
+	X(drop_detect_raw_pool_full)  /* no raw stream for a TCP flow */   \
+	/* ... = "bypass": forwarded uninspected (not drops) */            \
+	X(bypass_detect_scan_error)                                        \
+	X(bypass_detect_body_pool_full)                                    \
+	X(bypass_detect_raw_pool_full)                                     \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \

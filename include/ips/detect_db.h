@@ -5,7 +5,7 @@
  * Compilation (DESIGN §7): every content and pcre condition of every rule
  * that inspects the same buffer goes into one Hyperscan database for that
  * buffer (block mode for header-side buffers, streaming mode for the request
- * body).  Each condition becomes one Hyperscan expression whose id is its
+ * body and the raw stream).  Each condition becomes one Hyperscan expression whose id is its
  * index in patterns[]; offset/depth become hs_expr_ext min/max offsets.
  * Hyperscan is the prefilter: after a scan the matched pattern ids name the
  * candidate rules, and only those are evaluated (negations, conjunctions

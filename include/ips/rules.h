@@ -1,7 +1,9 @@
 /*
  * rules.h - the rule model: what a parsed signature is.
  *
- * A rule is a compatible subset of the Suricata rule language for HTTP:
+ * A rule is a compatible subset of the Suricata rule language for HTTP
+ * (protocol `http`) and the raw TCP stream (protocol `tcp`, or contents
+ * with no sticky buffer; to_server only):
  *
  *   ACTION http SRC SPORT -> DST DPORT (msg:"..."; flow:to_server,established;
  *       http.uri; content:"..."; nocase; pcre:"/.../i"; classtype:...;
@@ -32,10 +34,14 @@ enum ips_action {
 	IPS_ACTION_COUNT
 };
 
-/* Inspection buffers of one HTTP request transaction (DESIGN §6).  All but
- * IPS_BUF_REQUEST_BODY are complete when the request headers end and are
- * scanned in Hyperscan block mode; the body is scanned in streaming mode as
- * it passes. */
+/* Inspection buffers.  The first IPS_BUF_HTTP_COUNT belong to one HTTP
+ * request transaction (DESIGN §6): all but IPS_BUF_REQUEST_BODY are complete
+ * when the request headers end and are scanned in Hyperscan block mode; the
+ * body is scanned in streaming mode as it passes.  IPS_BUF_STREAM is the
+ * content/pcre written with no sticky buffer (Suricata's payload/raw
+ * stream): the reassembled client-to-server bytes of the TCP connection,
+ * whatever its protocol, scanned in streaming mode as they pass; its
+ * offset/depth count from the first byte of the connection. */
 enum ips_buffer {
 	IPS_BUF_METHOD = 0,     /* http.method */
 	IPS_BUF_URI,            /* http.uri, normalized */
@@ -49,11 +55,22 @@ enum ips_buffer {
 	IPS_BUF_COOKIE,         /* http.cookie */
 	IPS_BUF_CONTENT_TYPE,   /* http.content_type */
 	IPS_BUF_REQUEST_BODY,   /* http.request_body, de-chunked */
+	IPS_BUF_STREAM,         /* no sticky buffer: client->server stream */
 	IPS_BUF_COUNT
 };
 
+#define IPS_BUF_HTTP_COUNT IPS_BUF_STREAM
+
 #define IPS_BUF_HEADER_SIDE_MASK \
-	(((1u << IPS_BUF_COUNT) - 1) & ~(1u << IPS_BUF_REQUEST_BODY))
+	(((1u << IPS_BUF_HTTP_COUNT) - 1) & ~(1u << IPS_BUF_REQUEST_BODY))
+
+/* Rule header protocol.  An http rule's raw-stream conditions apply only to
+ * flows the HTTP stage inspects (Suricata: app-layer protocol http); a tcp
+ * rule's to every TCP flow its header ports and addresses match. */
+enum ips_proto {
+	IPS_PROTO_HTTP = 0,
+	IPS_PROTO_TCP,
+};
 
 enum ips_cond_kind {
 	IPS_COND_CONTENT = 0,   /* literal bytes, |hex| decoded */
@@ -116,6 +133,7 @@ struct ips_rule {
 	uint8_t bidirectional;  /* "<>" */
 	uint8_t priority;       /* 1 (highest) .. 255; from priority: or
 	                         * classtype, default 3 */
+	uint8_t proto;          /* enum ips_proto */
 	uint32_t sid;
 	uint32_t rev;
 	char *msg;

@@ -106,8 +106,9 @@ def _rules_args(rules):
 
 
 def replay(tmp_path, pcap_path, rules=None, conf=None, workers=None,
-           extra_args=(), name="replay"):
-    """Run one replay; fail the test unless it exits 0 with a JSON summary."""
+           extra_args=(), name="replay", env=None):
+    """Run one replay; fail the test unless it exits 0 with a JSON summary.
+    env: extra environment variables for the binary."""
     if not BINARY.exists():
         pytest.fail("binary %s not found (set IPS_BUILD_DIR)" % BINARY)
     out = tmp_path / (name + "-out.pcap")
@@ -125,7 +126,8 @@ def replay(tmp_path, pcap_path, rules=None, conf=None, workers=None,
     cmd += [str(a) for a in extra_args]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=REPLAY_TIMEOUT_S, cwd=str(tmp_path))
+                              timeout=REPLAY_TIMEOUT_S, cwd=str(tmp_path),
+                              env=dict(os.environ, **env) if env else None)
     except subprocess.TimeoutExpired as e:
         pytest.fail("replay timed out after %ss: %s\nstderr: %s"
                     % (REPLAY_TIMEOUT_S, " ".join(cmd), e.stderr))
@@ -149,15 +151,31 @@ def replay(tmp_path, pcap_path, rules=None, conf=None, workers=None,
 @pytest.fixture
 def run_replay(tmp_path):
     """run_replay(pcap_path, rules=None, conf=None, workers=None,
-    extra_args=()) -> Result.  rules: a path or a list of paths (each given
-    as --rules); None uses tests/replay/test.rules."""
+    extra_args=(), env=None) -> Result.  rules: a path or a list of paths
+    (each given as --rules); None uses tests/replay/test.rules."""
     count = [0]
 
-    def run(pcap_path, rules=None, conf=None, workers=None, extra_args=()):
+    def run(pcap_path, rules=None, conf=None, workers=None, extra_args=(),
+            env=None):
         count[0] += 1
         return replay(tmp_path, pcap_path, rules, conf, workers, extra_args,
-                      name="replay%d" % count[0])
+                      name="replay%d" % count[0], env=env)
     return run
+
+
+HSFAULT_LIB = BUILD_DIR / "tests" / "tools" / "libips_hsfault.so"
+
+
+def hsfault_env(marker):
+    """Environment that makes every Hyperscan scan of data containing
+    marker fail (tests/tools/hsfault.c, preloaded)."""
+    if not HSFAULT_LIB.exists():
+        pytest.fail("%s not built" % HSFAULT_LIB)
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    # The shim is preloaded ahead of a sanitizer build's ASan runtime.
+    return {"LD_PRELOAD": str(HSFAULT_LIB), "IPS_HSFAULT_MARKER": marker,
+            "ASAN_OPTIONS": (asan + ":" if asan else "") +
+            "verify_asan_link_order=0"}
 
 
 def rules_file(tmp_path, text, name="rules.rules"):

@@ -109,6 +109,7 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->http_transactions, 4096);
 	assert_int_equal(l->http_header_bytes, 16384);
 	assert_int_equal(l->body_streams, 1024);
+	assert_int_equal(l->raw_streams, 65536);
 	assert_int_equal(l->frag_datagrams, 4096);
 	assert_int_equal(l->frag_timeout_ms, 2000);
 	assert_int_equal(l->alert_ring, 4096);
@@ -125,6 +126,7 @@ test_assert_default_policies(const struct config_policies *p)
 	assert_int_equal(p->http_ambiguous, POLICY_DROP);
 	assert_int_equal(p->http_malformed, POLICY_DROP);
 	assert_int_equal(p->http_txn_full, POLICY_DROP);
+	assert_int_equal(p->detect_error, POLICY_DROP);
 	assert_int_equal(p->verify_ip_checksum, 0);
 }
 
@@ -206,6 +208,7 @@ static const char test_full_conf[] =
 	"  flow_timeout_udp = 61; stream_held_per_flow = 33;\n"
 	"  stream_held = 8193; http_transactions = 4097;\n"
 	"  http_header_bytes = 16385; body_streams = 1025;\n"
+	"  raw_streams = 7;\n"
 	"  frag_datagrams = 4098; frag_timeout_ms = 2001;\n"
 	"  alert_ring = 4099; mbufs = 100000L;\n"
 	"};\n"
@@ -213,7 +216,8 @@ static const char test_full_conf[] =
 	"  malformed = \"bypass\"; midstream = \"bypass\";\n"
 	"  flow_table_full = \"drop\"; stream_hold_full = \"bypass\";\n"
 	"  http_ambiguous = \"bypass\"; http_malformed = \"bypass\";\n"
-	"  http_txn_full = \"bypass\"; verify_ip_checksum = true;\n"
+	"  http_txn_full = \"bypass\"; detect_error = \"bypass\";\n"
+	"  verify_ip_checksum = true;\n"
 	"};\n"
 	"http = { ports = [ 81, 8000, 65535 ]; detect_by_content = false; };\n"
 	"signatures = {\n"
@@ -278,6 +282,7 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(l->http_transactions, 4097);
 	assert_int_equal(l->http_header_bytes, 16385);
 	assert_int_equal(l->body_streams, 1025);
+	assert_int_equal(l->raw_streams, 7);
 	assert_int_equal(l->frag_datagrams, 4098);
 	assert_int_equal(l->frag_timeout_ms, 2001);
 	assert_int_equal(l->alert_ring, 4099);
@@ -289,6 +294,7 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(p->http_ambiguous, POLICY_BYPASS);
 	assert_int_equal(p->http_malformed, POLICY_BYPASS);
 	assert_int_equal(p->http_txn_full, POLICY_BYPASS);
+	assert_int_equal(p->detect_error, POLICY_BYPASS);
 	assert_int_equal(p->verify_ip_checksum, 1);
 }
 
@@ -580,6 +586,10 @@ test_err_ranges(void **state)
 	                  "limits.mbufs: 5000000000 out of range");
 	test_expect_error("limits = { http_header_bytes = 10; };", 1,
 	                  "limits.http_header_bytes: 10 out of range");
+	test_expect_error("limits = { raw_streams = 0; };", 1,
+	                  "limits.raw_streams: 0 out of range");
+	test_expect_error("policy = { detect_error = \"evict\"; };", 1,
+	                  "policy.detect_error: 'evict' is not a policy here");
 	test_expect_error("mode = \"l3\";", 1, "mode: 'l3' is not supported");
 	test_expect_error("mode = \"\";", 1, "mode: must not be empty");
 	test_expect_error("http = { ports = [ 80,\n 0 ]; };", 2,

@@ -14,6 +14,40 @@
 
 #include "detect.h"
 
+/* Hyperscan stand-ins (--wrap, tests/meson.build): fail when told to. */
+static int hs_fail_block, hs_fail_stream;
+
+hs_error_t __real_hs_scan(const hs_database_t *db, const char *data,
+                          unsigned int length, unsigned int flags,
+                          hs_scratch_t *scratch, match_event_handler onEvent,
+                          void *context);
+hs_error_t __real_hs_scan_stream(hs_stream_t *id, const char *data,
+                                 unsigned int length, unsigned int flags,
+                                 hs_scratch_t *scratch,
+                                 match_event_handler onEvent, void *ctxt);
+
+hs_error_t
+__wrap_hs_scan(const hs_database_t *db, const char *data, unsigned int length,
+               unsigned int flags, hs_scratch_t *scratch,
+               match_event_handler onEvent, void *context)
+{
+	if (hs_fail_block)
+		return HS_UNKNOWN_ERROR;
+	return __real_hs_scan(db, data, length, flags, scratch, onEvent,
+	                      context);
+}
+
+hs_error_t
+__wrap_hs_scan_stream(hs_stream_t *id, const char *data, unsigned int length,
+                      unsigned int flags, hs_scratch_t *scratch,
+                      match_event_handler onEvent, void *ctxt)
+{
+	if (hs_fail_stream)
+		return HS_UNKNOWN_ERROR;
+	return __real_hs_scan_stream(id, data, length, flags, scratch, onEvent,
+	                             ctxt);
+}
+
 struct fixture {
 	struct ips_detect_db *db;
 	struct detect_worker *dw;
@@ -39,7 +73,8 @@ fx_new(const char *const *rules, uint32_t streams)
 	f->db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (f->db == NULL)
 		fail_msg("compile: %s", err);
-	f->dw = detect_worker_create(f->db, streams, &f->ws, err, sizeof(err));
+	f->dw = detect_worker_create(f->db, streams, streams, &f->ws, err,
+	                             sizeof(err));
 	if (f->dw == NULL)
 		fail_msg("worker: %s", err);
 	/* 198.51.100.1:40000 -> 192.0.2.10:80 */
@@ -111,21 +146,21 @@ fired_sid(const struct fixture *f, uint32_t sid)
 static void
 test_content_per_buffer(void **state)
 {
-	static char rules[IPS_BUF_COUNT][160];
-	const char *list[IPS_BUF_COUNT + 1];
+	static char rules[IPS_BUF_HTTP_COUNT][160];
+	const char *list[IPS_BUF_HTTP_COUNT + 1];
 	struct fixture *f;
 
 	(void)state;
-	for (int b = 0; b < IPS_BUF_COUNT; b++) {
+	for (int b = 0; b < IPS_BUF_HTTP_COUNT; b++) {
 		snprintf(rules[b], sizeof(rules[b]), "alert http any any -> any "
 		         "any (msg:\"b%d\"; %s; content:\"needle\"; sid:%d;)", b,
 		         ips_buffer_name(b), 10 + b);
 		list[b] = rules[b];
 	}
-	list[IPS_BUF_COUNT] = NULL;
+	list[IPS_BUF_HTTP_COUNT] = NULL;
 	f = fx_new(list, 4);
 	assert_true(detect_wants_body(f->dw));
-	for (int b = 0; b < IPS_BUF_COUNT; b++) {
+	for (int b = 0; b < IPS_BUF_HTTP_COUNT; b++) {
 		if (b == IPS_BUF_REQUEST_BODY)
 			continue;
 		fx_request(f, "/");
@@ -468,12 +503,24 @@ test_stream_pool_exhaustion(void **state)
 	assert_int_equal(detect_body(f->dw, &a, (const uint8_t *)"ba", 2,
 	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
 	assert_non_null(a.body_stream);
-	/* fail closed: b's body cannot be inspected */
+	/* b's body cannot be inspected: a fault for the verdict stage's
+	 * policy, not a rule drop */
 	assert_int_equal(detect_body(f->dw, &b, (const uint8_t *)"ok", 2,
-	                             &f->bufs, &f->t, &f->res), DETECT_DROP);
+	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
 	assert_null(b.body_stream);
+	assert_int_equal(f->res.faults, DETECT_FAULT_BODY_POOL_FULL);
+	assert_int_equal(f->res.n_fired, 0);
 	assert_int_equal(f->ws.detect_stream_pool_full, 1);
+	/* the rest of b's body stays a fault, even once a stream is free:
+	 * scanning from the middle would shift every offset */
+	f->res.faults = 0;
 	detect_txn_abort(f->dw, &a);
+	assert_int_equal(detect_body(f->dw, &b, (const uint8_t *)"bad", 3,
+	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
+	assert_null(b.body_stream);
+	assert_int_equal(f->res.faults, DETECT_FAULT_BODY_POOL_FULL);
+	assert_int_equal(f->ws.detect_stream_pool_full, 1);
+	f->res.faults = 0;
 	assert_null(a.body_stream);
 	detect_txn_abort(f->dw, &b);
 	/* the stream is back, reset: "ba" + "d" across txns must not match */
@@ -485,6 +532,267 @@ test_stream_pool_exhaustion(void **state)
 	                             &f->bufs, &f->t, &f->res), DETECT_DROP);
 	detect_txn_end(f->dw, &b, &f->bufs, &f->t, &f->res);
 	assert_int_equal(f->ws.detect_stream_pool_full, 1);
+	assert_int_equal(f->res.faults, 0);
+	fx_free(f);
+}
+
+/* ---- raw stream ------------------------------------------------------- */
+
+static int
+fx_raw(struct fixture *f, struct detect_raw *raw, const char *s)
+{
+	return detect_raw_data(f->dw, raw, (const uint8_t *)s,
+	                       (uint32_t)strlen(s), &f->t, &f->res);
+}
+
+static void
+test_raw_split_across_segments(void **state)
+{
+	static const char *const rules[] = {
+		"drop tcp any any -> any 6379 (msg:\"redis config\"; "
+		"flow:to_server,established; content:\"CONFIG SET\"; nocase; "
+		"sid:1; rev:2;)",
+		"alert http any any -> any any (msg:\"h\"; http.uri; "
+		"content:\"/x\"; sid:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 2);
+	struct detect_raw raw = { 0 };
+
+	(void)state;
+	assert_true(detect_wants_raw(f->dw));
+	assert_false(detect_wants_body(f->dw));
+	f->t.dport = 6379;
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+	assert_int_equal(detect_raw_in_use(f->dw), 1);
+	assert_int_equal(fx_raw(f, &raw, "*1\r\n$6\r\nconf"), DETECT_NONE);
+	assert_int_equal(fx_raw(f, &raw, "ig s"), DETECT_NONE);
+	assert_int_equal(f->res.n_fired, 0);
+	assert_int_equal(fx_raw(f, &raw, "et dir /tmp"), DETECT_DROP);
+	assert_int_equal(f->res.verdict, DETECT_DROP);
+	assert_int_equal(f->res.n_fired, 1);
+	assert_int_equal(f->res.fired[0].sid, 1);
+	assert_int_equal(f->res.fired[0].rev, 2);
+	assert_string_equal(f->res.fired[0].msg, "redis config");
+	assert_string_equal(f->res.url, "");
+	assert_int_equal(f->res.faults, 0);
+	/* once per flow */
+	memset(&f->res, 0, sizeof(f->res));
+	assert_int_equal(fx_raw(f, &raw, "CONFIG SET x"), DETECT_NONE);
+	detect_raw_close(f->dw, &raw);
+	assert_int_equal(detect_raw_in_use(f->dw), 0);
+	assert_null(raw.slot);
+
+	/* the slot comes back reset: "CONFIG" + " SET" across flows is no
+	 * match, and a benign flow fires nothing */
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+	assert_int_equal(fx_raw(f, &raw, "CONFIG"), DETECT_NONE);
+	detect_raw_close(f->dw, &raw);
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+	assert_int_equal(fx_raw(f, &raw, " SET dir"), DETECT_NONE);
+	assert_int_equal(fx_raw(f, &raw, "PING\r\n"), DETECT_NONE);
+	assert_int_equal(f->res.n_fired, 0);
+	detect_raw_close(f->dw, &raw);
+	fx_free(f);
+}
+
+static void
+test_raw_depth_offset(void **state)
+{
+	static const char *const rules[] = {
+		"alert tcp any any -> any any (msg:\"a\"; content:\"AUTH\"; "
+		"depth:4; sid:1;)",
+		"alert tcp any any -> any any (msg:\"b\"; content:\"KEY\"; "
+		"offset:6; depth:5; sid:2;)",
+		NULL,
+	};
+	static const struct { const char *seg[3]; int sid1, sid2; } cases[] = {
+		{ { "AUTH x", NULL, NULL }, 1, 0 },
+		{ { "AU", "TH", NULL }, 1, 0 },          /* split, from byte 0 */
+		{ { "xAUTH", NULL, NULL }, 0, 0 },       /* past depth */
+		{ { "PING\r\n", "AUTH", NULL }, 0, 0 },  /* depth is of the stream,
+		                                         * not of the segment */
+		{ { "012345KEY", NULL, NULL }, 0, 1 },   /* at offset 6 */
+		{ { "0123", "45", "xKEY" }, 0, 1 },      /* ends by 6 + 5 */
+		{ { "01234KEY", NULL, NULL }, 0, 0 },    /* before the offset */
+		{ { "012345xxx", "KEY", NULL }, 0, 0 }, /* past offset + depth */
+	};
+	struct fixture *f = fx_new(rules, 1);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct detect_raw raw = { 0 };
+
+		memset(&f->res, 0, sizeof(f->res));
+		assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+		for (int k = 0; k < 3 && cases[i].seg[k] != NULL; k++)
+			fx_raw(f, &raw, cases[i].seg[k]);
+		if (fired_sid(f, 1) != cases[i].sid1 ||
+		    fired_sid(f, 2) != cases[i].sid2)
+			fail_msg("case %zu: sid1 %d sid2 %d", i, fired_sid(f, 1),
+			         fired_sid(f, 2));
+		detect_raw_close(f->dw, &raw);
+	}
+	fx_free(f);
+}
+
+static void
+test_raw_header_and_conjunction(void **state)
+{
+	static const char *const rules[] = {
+		"drop tcp any any -> any 2375 (msg:\"p\"; content:\"POST\"; "
+		"depth:4; content:\"/containers/create\"; sid:1;)",
+		"alert http any any -> any any (msg:\"h\"; content:\"Bind\"; "
+		"sid:2;)",
+		"pass tcp 198.51.100.9 any -> any any (msg:\"trusted\"; "
+		"content:\"POST\"; sid:3;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 1);
+	struct detect_raw raw = { 0 };
+
+	(void)state;
+	/* both conditions, in different segments */
+	f->t.dport = 2375;
+	detect_raw_open(f->dw, &raw, 0);
+	assert_int_equal(fx_raw(f, &raw, "POST /v1.41"), DETECT_NONE);
+	assert_int_equal(fx_raw(f, &raw, "/containers/create HTTP/1.1"),
+	                 DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	detect_raw_close(f->dw, &raw);
+	/* wrong port: the header is honoured */
+	memset(&f->res, 0, sizeof(f->res));
+	f->t.dport = 2376;
+	detect_raw_open(f->dw, &raw, 0);
+	assert_int_equal(fx_raw(f, &raw, "POST /containers/create"),
+	                 DETECT_NONE);
+	detect_raw_close(f->dw, &raw);
+	/* an http rule's raw content needs an HTTP flow */
+	detect_raw_open(f->dw, &raw, 0);
+	assert_int_equal(fx_raw(f, &raw, "Binds"), DETECT_NONE);
+	detect_raw_close(f->dw, &raw);
+	detect_raw_open(f->dw, &raw, 1);
+	assert_int_equal(fx_raw(f, &raw, "Binds"), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	detect_raw_close(f->dw, &raw);
+	/* a pass rule stops the flow's raw rules */
+	memset(&f->res, 0, sizeof(f->res));
+	f->t.dport = 2375;
+	f->t.src[15] = 9;
+	detect_raw_open(f->dw, &raw, 0);
+	assert_int_equal(fx_raw(f, &raw, "POST /containers/create"),
+	                 DETECT_NONE);
+	assert_int_equal(f->res.n_fired, 0);
+	detect_raw_close(f->dw, &raw);
+	fx_free(f);
+}
+
+static void
+test_raw_pool_full(void **state)
+{
+	static const char *const rules[] = {
+		"drop tcp any any -> any any (msg:\"x\"; content:\"evil\"; "
+		"sid:1;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 1);
+	struct detect_raw a = { 0 }, b = { 0 }, zero = { 0 };
+
+	(void)state;
+	assert_int_equal(detect_raw_open(f->dw, &a, 0), 0);
+	assert_int_equal(detect_raw_open(f->dw, &b, 0), -1);
+	assert_int_equal(f->ws.detect_raw_pool_full, 1);
+	assert_null(b.slot);
+	/* every byte of b is a fault, never a rule verdict */
+	assert_int_equal(fx_raw(f, &b, "evil"), DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_RAW_POOL_FULL);
+	assert_int_equal(f->res.n_fired, 0);
+	/* a's slot freed does not rescue b (offsets would be wrong) */
+	detect_raw_close(f->dw, &a);
+	f->res.faults = 0;
+	assert_int_equal(fx_raw(f, &b, "x"), DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_RAW_POOL_FULL);
+	detect_raw_close(f->dw, &b);
+	assert_memory_equal(&b, &zero, sizeof(b));
+	assert_int_equal(detect_raw_in_use(f->dw), 0);
+	assert_int_equal(f->ws.detect_raw_pool_full, 1);
+	fx_free(f);
+}
+
+/* A Hyperscan error is a fault for the verdict stage, never a rule drop;
+ * a stream that missed bytes stays a fault. */
+static void
+test_scan_error_is_fault(void **state)
+{
+	static const char *const rules[] = {
+		"drop http any any -> any any (msg:\"u\"; http.uri; "
+		"content:\"/x\"; sid:1;)",
+		"drop http any any -> any any (msg:\"b\"; http.request_body; "
+		"content:\"bad\"; sid:2;)",
+		"drop tcp any any -> any any (msg:\"r\"; content:\"evil\"; "
+		"sid:3;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 1);
+	struct detect_raw raw = { 0 };
+
+	(void)state;
+	fx_request(f, "/x");
+	hs_fail_block = 1;
+	detect_txn_begin(f->dw, &f->dt);
+	assert_int_equal(detect_headers(f->dw, &f->dt, &f->bufs, &f->t,
+	                                &f->res), DETECT_NONE);
+	hs_fail_block = 0;
+	assert_int_equal(f->res.faults, DETECT_FAULT_SCAN_ERROR);
+	assert_int_equal(f->res.n_fired, 0);
+	assert_true(f->ws.detect_scan_errors > 0);
+	f->res.faults = 0;
+	hs_fail_stream = 1;
+	assert_int_equal(detect_body(f->dw, &f->dt, (const uint8_t *)"x", 1,
+	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
+	hs_fail_stream = 0;
+	assert_int_equal(f->res.faults, DETECT_FAULT_SCAN_ERROR);
+	f->res.faults = 0;
+	assert_int_equal(detect_body(f->dw, &f->dt, (const uint8_t *)"bad", 3,
+	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_SCAN_ERROR);
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+
+	memset(&f->res, 0, sizeof(f->res));
+	detect_raw_open(f->dw, &raw, 0);
+	hs_fail_stream = 1;
+	assert_int_equal(fx_raw(f, &raw, "ev"), DETECT_NONE);
+	hs_fail_stream = 0;
+	assert_int_equal(f->res.faults, DETECT_FAULT_SCAN_ERROR);
+	f->res.faults = 0;
+	assert_int_equal(fx_raw(f, &raw, "il"), DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_SCAN_ERROR);
+	assert_int_equal(f->res.n_fired, 0);
+	detect_raw_close(f->dw, &raw);
+	/* the slot is usable again */
+	memset(&f->res, 0, sizeof(f->res));
+	detect_raw_open(f->dw, &raw, 0);
+	assert_int_equal(fx_raw(f, &raw, "evil"), DETECT_DROP);
+	assert_int_equal(f->res.faults, 0);
+	detect_raw_close(f->dw, &raw);
+	fx_free(f);
+}
+
+/* No raw rule: no pool, and the stream stage is told not to bother. */
+static void
+test_raw_not_wanted(void **state)
+{
+	static const char *const rules[] = {
+		"alert http any any -> any any (msg:\"h\"; http.uri; "
+		"content:\"/x\"; sid:1;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+	struct detect_raw raw = { 0 };
+
+	(void)state;
+	assert_false(detect_wants_raw(f->dw));
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0), -1);
 	fx_free(f);
 }
 
@@ -688,6 +996,12 @@ main(void)
 		cmocka_unit_test(test_match_overflow_fails_closed),
 		cmocka_unit_test(test_distance_within),
 		cmocka_unit_test(test_verify_budget_fails_closed),
+		cmocka_unit_test(test_raw_split_across_segments),
+		cmocka_unit_test(test_raw_depth_offset),
+		cmocka_unit_test(test_raw_header_and_conjunction),
+		cmocka_unit_test(test_raw_pool_full),
+		cmocka_unit_test(test_raw_not_wanted),
+		cmocka_unit_test(test_scan_error_is_fault),
 	};
 
 	return cmocka_run_group_tests_name("detect", tests, NULL, NULL);

@@ -92,7 +92,7 @@ make_table(uint32_t capacity, int evict, int bypass_midstream)
 
 	memset(&ws, 0, sizeof(ws));
 	side_any = 0;
-	sw = stream_worker_create(&sc, NULL, &ws);
+	sw = stream_worker_create(&sc, NULL, NULL, &ws);
 	assert_non_null(sw);
 	ft = flow_table_create(&fc, sw, &ws);
 	assert_non_null(ft);

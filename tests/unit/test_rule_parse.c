@@ -124,7 +124,7 @@ test_all_sticky_buffers(void **state)
 	char line[256];
 
 	(void)state;
-	for (int b = 0; b < IPS_BUF_COUNT; b++) {
+	for (int b = 0; b < IPS_BUF_HTTP_COUNT; b++) {
 		const struct ips_rule *r;
 
 		snprintf(line, sizeof(line), "alert http any any -> any any "
@@ -331,6 +331,93 @@ test_classification_file(void **state)
 	ips_ruleset_free(&rs);
 }
 
+/* Contents and pcre with no sticky buffer inspect the raw stream, in tcp
+ * and http rules alike; offset/depth stay stream-relative. */
+static void
+test_raw_stream(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "drop tcp any any -> any 6379 (msg:\"redis\"; "
+	              "flow:to_server,established; content:\"CONFIG\"; "
+	              "nocase; offset:2; depth:64; pcre:\"/SET\\s+dir/i\"; "
+	              "sid:1;)");
+	assert_int_equal(r->proto, IPS_PROTO_TCP);
+	assert_int_equal(r->n_conds, 2);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_STREAM);
+	assert_int_equal(r->conds[0].kind, IPS_COND_CONTENT);
+	assert_int_equal(r->conds[0].nocase, 1);
+	assert_int_equal(r->conds[0].offset, 2);
+	assert_int_equal(r->conds[0].depth, 64);
+	assert_int_equal(r->conds[1].buffer, IPS_BUF_STREAM);
+	assert_int_equal(r->conds[1].kind, IPS_COND_PCRE);
+	assert_int_equal(r->dport.n_ranges, 1);
+	assert_int_equal(r->dport.ranges[0].lo, 6379);
+	assert_string_equal(ips_buffer_name(IPS_BUF_STREAM), "stream");
+	ips_ruleset_free(&rs);
+
+	/* an http rule's unbuffered content is the raw stream too */
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "content:\"abc\"; startswith; sid:2;)");
+	assert_int_equal(r->proto, IPS_PROTO_HTTP);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_STREAM);
+	assert_int_equal(r->conds[0].depth, 3);
+	ips_ruleset_free(&rs);
+
+	/* a legacy modifier still claims the content before it */
+	r = parse_one(&rs, "alert tcp any any -> any any (msg:\"m\"; "
+	              "content:\"/x\"; http_uri; sid:3;)");
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_URI);
+	ips_ruleset_free(&rs);
+
+	/* a tcp rule may use HTTP buffers: it then applies to HTTP */
+	r = parse_one(&rs, "alert tcp any any -> any any (msg:\"m\"; "
+	              "http.uri; content:\"/x\"; sid:4;)");
+	assert_int_equal(r->proto, IPS_PROTO_TCP);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_URI);
+	ips_ruleset_free(&rs);
+}
+
+/* What the raw stream cannot do exactly is refused, saying what. */
+static void
+test_raw_stream_errors(void **state)
+{
+	(void)state;
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; http.uri; content:\"y\"; sid:1;)",
+	             "t.rules:7:31: content/pcre without a sticky buffer (raw "
+	             "stream) cannot be combined with http.* buffers in one "
+	             "rule");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "content:!\"x\"; sid:1;)",
+	             "t.rules:7:40: negated content on the raw stream is not "
+	             "supported");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "pcre:!\"/x/\"; sid:1;)",
+	             "t.rules:7:40: negated pcre on the raw stream is not "
+	             "supported");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; endswith; sid:1;)",
+	             "t.rules:7:40: endswith on the raw stream is not "
+	             "supported");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; content:\"y\"; distance:0; sid:1;)",
+	             "t.rules:7:53: distance/within on the raw stream is not "
+	             "supported");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "flow:to_client; content:\"x\"; sid:1;)",
+	             "t.rules:7:30: flow:to_client on the raw stream is not "
+	             "supported (only client-to-server bytes are inspected)");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; dsize:>10; "
+	             "content:\"x\"; sid:1;)",
+	             "t.rules:7:40: unsupported keyword 'dsize'");
+	expect_error("alert tcp any any -> any 22 (msg:\"m\"; sid:1;)",
+	             "t.rules:7:29: tcp rule without content or pcre is not "
+	             "supported");
+}
+
 static void
 test_errors(void **state)
 {
@@ -343,18 +430,10 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; distance:0; "
 	             "sid:1;)", "t.rules:7:41: 'distance' needs a preceding "
 	             "content");
-	expect_error("alert tcp any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:7: unsupported protocol 'tcp'");
+	expect_error("alert udp any any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:7: unsupported protocol 'udp'");
 	expect_error("block http any any -> any any (msg:\"m\"; sid:1;)",
 	             "t.rules:7:1: unknown action 'block'");
-	expect_error("alert http any any -> any any (msg:\"m\"; "
-	             "content:\"x\"; sid:1;)",
-	             "t.rules:7:41: content without a sticky buffer "
-	             "(raw payload inspection is not supported)");
-	expect_error("alert http any any -> any any (msg:\"m\"; "
-	             "pcre:\"/x/\"; http.uri; sid:1;)",
-	             "t.rules:7:41: pcre without a sticky buffer "
-	             "(raw payload inspection is not supported)");
 	expect_error("alert http any any -> any any (msg:\"m\"; rev:1;)",
 	             "t.rules:7:31: missing sid");
 	expect_error("alert http any any -> any any (sid:4;)",
@@ -606,6 +685,8 @@ main(void)
 		cmocka_unit_test(test_addresses_ports_vars),
 		cmocka_unit_test(test_classification_file),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_raw_stream),
+		cmocka_unit_test(test_raw_stream_errors),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),
 		cmocka_unit_test(test_file_multiline_and_errors),

@@ -158,7 +158,7 @@ setup(void **state)
 	responded_len = 0;
 	responded[0] = '\0';
 	response_gaps = 0;
-	sw = stream_worker_create(&conf, NULL, &ws);
+	sw = stream_worker_create(&conf, NULL, NULL, &ws);
 	assert_non_null(sw);
 	stream_flow_init(&sf, 1, 1);
 	feed(1, CLIENT_ISN, PKT_TCP_SYN, 0, NULL);
@@ -387,7 +387,7 @@ test_largest_hold_released_by_one_packet(void **state)
 {
 	struct stream_conf conf = { .held_per_flow = 63, .kept_per_flow = 4,
 	                            .held_total = 1000, .drop_on_hold_full = 1 };
-	struct stream_worker *big = stream_worker_create(&conf, NULL, &ws);
+	struct stream_worker *big = stream_worker_create(&conf, NULL, NULL, &ws);
 	char byte[2] = "x";
 
 	(void)state;

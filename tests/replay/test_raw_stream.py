@@ -1,0 +1,277 @@
+"""test_raw_stream - raw-stream rules (tcp, or content with no sticky
+buffer) on any TCP protocol, and policy.detect_error for bytes detection
+could not inspect (raw/body stream pool empty, Hyperscan scan error).
+
+The rules are this file's own (RAW_RULES); pool sizes and policies come
+from conf_variant copies of replay.conf.  Scan errors are injected with
+tests/tools/hsfault.c, preloaded: any scan of data holding MARKER fails.
+"""
+
+from checks import (assert_accounting, assert_alert, assert_no_drops,
+                    assert_same_frames, frames)
+from conftest import conf_variant, hsfault_env
+from tcpgen import TcpFlow, client_payload_stream, interleave
+
+RAW_RULES = """\
+drop tcp any any -> any 6379 (msg:"TEST redis CONFIG SET"; flow:to_server,established; content:"CONFIG"; nocase; content:"SET"; nocase; sid:9100001; rev:1;)
+drop tcp any any -> any 6379 (msg:"TEST redis SLAVEOF first"; content:"SLAVEOF"; depth:7; sid:9100002; rev:1;)
+drop tcp any any -> any 80 (msg:"TEST raw on an HTTP port"; content:"raw-evil"; sid:9100003; rev:1;)
+alert tcp any any -> any 2375 (msg:"TEST docker create"; content:"/containers/create"; sid:9100004; rev:1;)
+"""
+
+REDIS = ("192.0.2.10", 40000), ("198.51.100.10", 6379)
+ATTACK = (b"*4\r\n$6\r\nconfig\r\n$3\r\nset\r\n$3\r\ndir\r\n"
+          b"$4\r\n/tmp\r\n")
+BENIGN = b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n"
+MARKER = "HSFAULT-MARKER"
+
+
+def redis_flow(payload, segment_size, client=REDIS[0], server=REDIS[1],
+               reply=b"+OK\r\n"):
+    """Handshake, payload in segments, a reply, close; returns the flow and
+    its client data packets."""
+    flow = TcpFlow(client=client, server=server)
+    flow.handshake()
+    data = flow.send(payload, segment_size=segment_size)
+    flow.send(reply, from_client=False)
+    flow.close()
+    return flow, data
+
+
+def after(flow, pkt):
+    """Packets of flow (both directions) after pkt: a blocked flow's."""
+    return len(flow.packets) - flow.packets.index(pkt) - 1
+
+
+def rules(rules_file, tmp_path):
+    return rules_file(tmp_path, RAW_RULES, "raw.rules")
+
+
+def test_split_payload_dropped_at_completing_packet(run_replay, pcap,
+                                                     rules_file, tmp_path):
+    seg = 5
+    flow, data = redis_flow(ATTACK, seg)
+    # "CONFIG" then "SET": the rule completes with the T of "set".
+    done = (ATTACK.index(b"set") + 3 - 1) // seg
+    res = run_replay(pcap(flow.packets), rules=rules(rules_file, tmp_path))
+
+    client = flow.client_packets()
+    before = client[:client.index(data[done])]
+    assert_same_frames(res.out_frames, frames(before), "OUT")
+    assert res.drops == {"rule": 1,
+                         "flow_blocked": after(flow, data[done])}, res.drops
+    assert len(res.alerts) == 1, res.eve
+    assert_alert(res.alerts[0], 9100001, "blocked", flow.client, flow.server)
+    assert res.alerts[0]["alert"]["signature"] == "TEST redis CONFIG SET"
+    assert res.summary["transactions"] == 0     # not HTTP: raw path only
+    assert_accounting(res, len(flow.packets))
+
+
+def test_benign_flows_and_port_and_depth_constraints(run_replay, pcap,
+                                                     rules_file, tmp_path):
+    benign, _ = redis_flow(BENIGN, 4)
+    # the attack bytes, but to another port: the rule header says 6379
+    other, _ = redis_flow(ATTACK, 7, client=("192.0.2.11", 40001),
+                          server=("198.51.100.10", 6380))
+    # SLAVEOF past the first 7 bytes of the stream: depth is of the stream
+    late, _ = redis_flow(b"PING\r\nSLAVEOF 203.0.113.5 6379\r\n", 3,
+                         client=("192.0.2.12", 40002))
+    packets = interleave([benign.packets, other.packets, late.packets])
+    res = run_replay(pcap(packets), rules=rules(rules_file, tmp_path))
+
+    assert_no_drops(res)
+    assert res.alerts == [], res.alerts
+    for flow in (benign, other, late):
+        assert client_payload_stream(res.out_packets, flow.client) == \
+            client_payload_stream(flow.packets, flow.client)
+    assert_accounting(res, len(packets))
+
+
+def test_depth_from_stream_start_split(run_replay, pcap, rules_file,
+                                       tmp_path):
+    flow, data = redis_flow(b"SLAVEOF 203.0.113.5 6379\r\n", 3)
+    res = run_replay(pcap(flow.packets), rules=rules(rules_file, tmp_path))
+
+    client = flow.client_packets()
+    # S L A | V E O | F: the third segment completes "SLAVEOF"
+    assert_same_frames(res.out_frames, frames(client[:client.index(data[2])]),
+                       "OUT")
+    assert [a["alert"]["signature_id"] for a in res.alerts] == [9100002]
+    assert res.drops["rule"] == 1
+    assert_accounting(res, len(flow.packets))
+
+
+def test_raw_rule_on_http_flow_and_alert_only(run_replay, pcap, rules_file,
+                                              tmp_path):
+    web = TcpFlow(client=("192.0.2.20", 41000), server=("198.51.100.20", 80))
+    web.handshake()
+    wdata = web.send(b"GET /a HTTP/1.1\r\nHost: h\r\nX-Note: raw-", 20)
+    wdata += web.send(b"evil\r\n\r\n", 20)
+    web.close()
+    docker = TcpFlow(client=("192.0.2.21", 41001),
+                     server=("198.51.100.21", 2375))
+    docker.handshake()
+    docker.send(b"POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\n"
+                b"Content-Length: 2\r\n\r\n{}", 16)
+    docker.close()
+    packets = web.packets + docker.packets
+    res = run_replay(pcap(packets), rules=rules(rules_file, tmp_path))
+
+    sids = sorted(a["alert"]["signature_id"] for a in res.alerts)
+    assert sids == [9100003, 9100004], res.alerts
+    # the drop on port 80 came from the raw path, at the "evil" segment
+    wclient = web.client_packets()
+    assert [f for f in res.out_frames if f in frames(wclient)] == \
+        frames(wclient[:wclient.index(wdata[-1])])
+    # alert only: the docker flow passes whole
+    assert client_payload_stream(res.out_packets, docker.client) == \
+        client_payload_stream(docker.packets, docker.client)
+    assert res.drops["rule"] == 1
+    assert_accounting(res, len(packets))
+
+
+def two_flows_second_starved(first_payload, second_payload):
+    """Flow A opens and sends its first bytes; then flow B runs whole while
+    A is still open; then A finishes.  With one raw stream, B gets none."""
+    a = TcpFlow(client=("192.0.2.30", 42000), server=REDIS[1])
+    b = TcpFlow(client=("192.0.2.31", 42001), server=REDIS[1])
+    a.handshake()
+    a.send(first_payload[:6])
+    b.handshake()
+    bdata = b.send(second_payload, segment_size=8)
+    b.close()
+    a.send(first_payload[6:])
+    a.close()
+    return a, b, bdata, a.packets[:5] + b.packets + a.packets[5:]
+
+
+def detect_events(res):
+    return [e["anomaly"]["event"] for e in res.anomalies
+            if e["anomaly"]["layer"] == "detect"]
+
+
+def test_raw_pool_full_drop(run_replay, pcap, rules_file, tmp_path):
+    a, b, bdata, packets = two_flows_second_starved(BENIGN, BENIGN)
+    conf = conf_variant(tmp_path, raw_streams="1")
+    res = run_replay(pcap(packets), rules=rules(rules_file, tmp_path),
+                     conf=conf)
+
+    # fail closed: B's first data packet is dropped, the flow blocked
+    assert res.drops == {"detect_raw_pool_full": 1,
+                         "flow_blocked": after(b, bdata[0])}, res.drops
+    assert res.counters["detect_raw_pool_full"] == 1
+    assert res.counters["drop_rule"] == 0
+    assert detect_events(res) == ["raw_stream_pool_full"], res.anomalies
+    assert client_payload_stream(res.out_packets, b.client) == b""
+    assert client_payload_stream(res.out_packets, a.client) == BENIGN
+    assert_accounting(res, len(packets))
+
+
+def test_raw_pool_full_bypass(run_replay, pcap, rules_file, tmp_path):
+    # B carries an attack: under bypass it passes uninspected, counted
+    a, b, bdata, packets = two_flows_second_starved(BENIGN, ATTACK)
+    conf = conf_variant(tmp_path, raw_streams="1",
+                        detect_error='"bypass"')
+    res = run_replay(pcap(packets), rules=rules(rules_file, tmp_path),
+                     conf=conf)
+
+    assert_no_drops(res)
+    assert res.alerts == []
+    assert res.counters["bypass_detect_raw_pool_full"] == len(bdata)
+    assert detect_events(res) == ["raw_stream_pool_full"] * len(bdata)
+    assert client_payload_stream(res.out_packets, b.client) == ATTACK
+    assert_accounting(res, len(packets))
+
+
+def scan_error_flow():
+    payload = b"PING\r\n" + MARKER.encode() + b"\r\nPING\r\n"
+    flow = TcpFlow(client=REDIS[0], server=REDIS[1])
+    flow.handshake()
+    data = flow.send(payload[:6])
+    data += flow.send(payload[6:6 + len(MARKER) + 2])
+    data += flow.send(payload[6 + len(MARKER) + 2:])
+    flow.close()
+    return flow, data
+
+
+def test_scan_error_drop(run_replay, pcap, rules_file, tmp_path):
+    flow, data = scan_error_flow()
+    res = run_replay(pcap(flow.packets), rules=rules(rules_file, tmp_path),
+                     env=hsfault_env(MARKER))
+
+    client = flow.client_packets()
+    assert_same_frames(res.out_frames, frames(client[:client.index(data[1])]),
+                       "OUT")
+    assert res.drops == {"detect_scan_error": 1,
+                         "flow_blocked": after(flow, data[1])}, res.drops
+    assert res.counters["detect_scan_errors"] == 1
+    assert detect_events(res) == ["scan_error"], res.anomalies
+    assert_accounting(res, len(flow.packets))
+
+
+def test_scan_error_bypass(run_replay, pcap, rules_file, tmp_path):
+    flow, data = scan_error_flow()
+    conf = conf_variant(tmp_path, detect_error='"bypass"')
+    res = run_replay(pcap(flow.packets), rules=rules(rules_file, tmp_path),
+                     conf=conf, env=hsfault_env(MARKER))
+
+    assert_no_drops(res)
+    assert_same_frames(res.out_frames, frames(flow.client_packets()), "OUT")
+    # the stream lost its state: every later byte is uninspected too
+    assert res.counters["bypass_detect_scan_error"] == 2
+    assert detect_events(res) == ["scan_error"] * 2, res.anomalies
+    assert_accounting(res, len(flow.packets))
+
+
+def test_http_header_scan_error_is_not_a_rule_drop(run_replay, pcap):
+    """The HTTP path's scan errors go through the same policy (default
+    rules, no raw rule): counted as drop_detect_scan_error, not drop_rule."""
+    flow = TcpFlow()
+    flow.handshake()
+    data = flow.send(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: " +
+                     MARKER.encode() + b"\r\n\r\n")
+    flow.send(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+              from_client=False)
+    flow.close()
+    res = run_replay(pcap(flow.packets), env=hsfault_env(MARKER))
+
+    client = flow.client_packets()
+    assert_same_frames(res.out_frames, frames(client[:client.index(data[0])]),
+                       "OUT")
+    assert res.drops.get("rule") is None, res.drops
+    assert res.drops["detect_scan_error"] == 1, res.drops
+    assert detect_events(res) == ["scan_error"], res.anomalies
+    assert_accounting(res, len(flow.packets))
+
+
+def test_body_pool_full_drop_and_bypass(run_replay, pcap, tmp_path):
+    """Two bodies at once with one body stream: the second body cannot be
+    scanned (default rules have body rules)."""
+    def post(client):
+        flow = TcpFlow(client=client)
+        flow.handshake()
+        head = flow.send(b"POST /u HTTP/1.1\r\nHost: h\r\n"
+                         b"Content-Length: 8\r\n\r\n")
+        body = flow.send(b"abcd") + flow.send(b"efgh")
+        return flow, head, body
+    a, _, _ = post(("192.0.2.40", 43000))
+    b, _, bbody = post(("192.0.2.41", 43001))
+    # a's body is in progress (holds the stream) while b's body arrives
+    packets = (a.packets[:7] + b.packets + a.packets[7:])
+    for variant, policy in (("drop", '"drop"'), ("bypass", '"bypass"')):
+        conf = conf_variant(tmp_path, body_streams="1", detect_error=policy)
+        res = run_replay(pcap(packets, name=variant + ".pcap"), conf=conf)
+
+        assert res.counters["detect_stream_pool_full"] == 1
+        if variant == "drop":
+            assert res.drops == {"detect_body_pool_full": 1,
+                                 "flow_blocked": after(b, bbody[0])}, \
+                res.drops
+            assert detect_events(res) == ["body_stream_pool_full"]
+        else:
+            assert_no_drops(res)
+            # both body pieces of b: the rest of a body stays unscanned
+            assert res.counters["bypass_detect_body_pool_full"] == 2
+            assert detect_events(res) == ["body_stream_pool_full"] * 2
+        assert res.counters["drop_rule"] == 0
+        assert_accounting(res, len(packets))
