@@ -211,45 +211,16 @@ fx_free(struct fx *f)
 }
 
 /* Feed s in pieces: piece 0 = whole, 1 = byte by byte, else random cuts
- * seeded by piece.  Returns the first result other than HTTP_CONTINUE. */
+ * seeded by piece; client bytes to the request parser, server bytes to
+ * the response tracker.  Returns the first result other than
+ * HTTP_CONTINUE. */
 static int
-fx_feed_len(struct fx *f, const char *s, size_t len, unsigned piece)
+fx_pieces(struct fx *f, const char *s, size_t len, unsigned piece,
+          int to_server)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	int rc = HTTP_CONTINUE;
 	size_t off = 0;
-
-	srand(piece);
-	while (off < len) {
-		size_t n = len - off;
-
-		if (piece == 1)
-			n = 1;
-		else if (piece > 1)
-			n = 1 + (size_t)rand() % (n < 40 ? n : 40);
-		int r = http_request_data(f->hw, &f->hf, p + off, (uint32_t)n,
-		                          &f->t, &f->res);
-
-		if (rc == HTTP_CONTINUE)
-			rc = r;
-		off += n;
-	}
-	return rc;
-}
-
-static int
-fx_feed(struct fx *f, const char *s, unsigned piece)
-{
-	return fx_feed_len(f, s, strlen(s), piece);
-}
-
-/* Feed server bytes to the response tracker, same cuts as fx_feed.
- * Returns the first result other than HTTP_CONTINUE. */
-static int
-fx_respond(struct fx *f, const char *s, unsigned piece)
-{
-	size_t len = strlen(s), off = 0;
-	int rc = HTTP_CONTINUE;
 
 	srand(piece);
 	while (off < len) {
@@ -260,13 +231,33 @@ fx_respond(struct fx *f, const char *s, unsigned piece)
 			n = 1;
 		else if (piece > 1)
 			n = 1 + (size_t)rand() % (n < 40 ? n : 40);
-		r = http_response_data(f->hw, &f->hf, (const uint8_t *)s + off,
-		                       (uint32_t)n);
+		r = to_server ? http_request_data(f->hw, &f->hf, p + off,
+		                                  (uint32_t)n, &f->t, &f->res)
+		              : http_response_data(f->hw, &f->hf, p + off,
+		                                   (uint32_t)n);
 		if (rc == HTTP_CONTINUE)
 			rc = r;
 		off += n;
 	}
 	return rc;
+}
+
+static int
+fx_feed_len(struct fx *f, const char *s, size_t len, unsigned piece)
+{
+	return fx_pieces(f, s, len, piece, 1);
+}
+
+static int
+fx_feed(struct fx *f, const char *s, unsigned piece)
+{
+	return fx_feed_len(f, s, strlen(s), piece);
+}
+
+static int
+fx_respond(struct fx *f, const char *s, unsigned piece)
+{
+	return fx_pieces(f, s, strlen(s), piece, 0);
 }
 
 static void
