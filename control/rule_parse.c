@@ -1016,6 +1016,10 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 		return rp_error(c, open, "flow:to_client on the raw stream is "
 		                "not supported (only client-to-server bytes are "
 		                "inspected)");
+	if (has_stream && c->r.bidirectional)
+		return rp_error(c, open, "'<>' on the raw stream is not "
+		                "supported (only client-to-server bytes are "
+		                "inspected)");
 	if (c->r.proto == IPS_PROTO_TCP && c->r.n_conds == 0)
 		return rp_error(c, open, "tcp rule without content or pcre is "
 		                "not supported");

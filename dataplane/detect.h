@@ -194,7 +194,8 @@ int detect_wants_raw(const struct detect_worker *dw);
 
 /*
  * Start inspecting a flow's client-to-server stream: take a raw stream
- * from the worker's pool.  Call once, before the flow's first byte.
+ * from the worker's pool.  Call once, before the flow's first byte, and
+ * only when detect_wants_raw(dw) (otherwise there is no pool).
  * app_http: the HTTP stage inspects this flow (raw conditions of `http`
  * rules apply only then).
  *

@@ -410,6 +410,10 @@ test_raw_stream_errors(void **state)
 	             "flow:to_client; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: flow:to_client on the raw stream is not "
 	             "supported (only client-to-server bytes are inspected)");
+	expect_error("alert tcp any any <> any 6379 (msg:\"m\"; "
+	             "content:\"x\"; sid:1;)",
+	             "t.rules:7:31: '<>' on the raw stream is not supported "
+	             "(only client-to-server bytes are inspected)");
 	expect_error("alert tcp any any -> any any (msg:\"m\"; dsize:>10; "
 	             "content:\"x\"; sid:1;)",
 	             "t.rules:7:40: unsupported keyword 'dsize'");
