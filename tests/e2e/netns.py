@@ -68,7 +68,7 @@ class Topology:
             # the gateway's ports carry no addresses: the host stays out
             sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev)
 
-    def gateway_conf(self, rule_files, extra=""):
+    def gateway_conf(self, rule_files, classification="", extra=""):
         """The gateway's libconfig text: l2 pair over the two host veths."""
         files = ", ".join('"%s"' % f for f in rule_files)
         return """
@@ -80,8 +80,8 @@ ports = (
   { name = "pub"; devargs = "net_af_packet0,iface=%s,qpairs=1"; role = "public"; peer = "priv"; },
   { name = "priv"; devargs = "net_af_packet1,iface=%s,qpairs=1"; role = "private"; peer = "pub"; }
 );
-signatures = { files = [ %s ]; };
-%s""" % (PMD_DIR, self.pub, self.priv, files, extra)
+signatures = { files = [ %s ]; classification = "%s"; };
+%s""" % (PMD_DIR, self.pub, self.priv, files, classification, extra)
 
 
 def start_gateway(conf, eve):
