@@ -87,6 +87,10 @@ def main():
     addr, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     LOG = open(log, "a", encoding="utf-8")
     ThreadingHTTPServer.daemon_threads = True
+    # socketserver's default backlog of 5 overflows when the test opens
+    # dozens of connections at once: the kernel then drops handshakes and
+    # the client sees resets that say nothing about HTTP parsing.
+    ThreadingHTTPServer.request_queue_size = 256
     ThreadingHTTPServer((addr, port), Handler).serve_forever()
 
 

@@ -278,7 +278,7 @@ def describe_server(logged, client):
     c = {"timeout": "timeout", "reset": "reset", "closed": "closed"}.get(
         client["outcome"], client["outcome"])
     if client["statuses"]:
-        c += " resp " + ",".join(map(str, client["statuses"]))
+        c += "; got " + ",".join(map(str, client["statuses"]))
     return False, "- (%s)" % c
 
 
@@ -355,7 +355,7 @@ def test_every_served_request_was_inspected(testbed):
         row.append(" | ".join(gw))
         rows.append(row)
 
-    fmt = "%-42.42s %-14.14s %-14.14s %-14.14s %-14.14s %s"
+    fmt = "%-42.42s %-19.19s %-19.19s %-19.19s %-19.19s %s"
     lines = [LEGEND, "",
              fmt % ("case", "nginx direct", "nginx via gw", "python direct",
                     "python via gw", "gateway: nginx flow | python flow")]
