@@ -311,7 +311,8 @@ gateway: the baseline) and through the gateway; then the gateway's events on
 the nginx flow | the python flow: sid + B (blocked) or A (alert, allowed),
 anom[...] = anomaly events, "passed" = nothing logged.
 FAIL = a server served (status < 400) through the gateway a request on a flow
-the gateway raised no alert for."""
+the gateway raised no alert for; or a server served a case directly but not
+through the gateway, and the gateway logged nothing on that flow."""
 
 
 def test_every_served_request_was_inspected(testbed):
@@ -343,6 +344,14 @@ def test_every_served_request_was_inspected(testbed):
             if c.kind == "attack" and served and not alerted:
                 failures.append("%03d %s: %s served it (%s; direct %s), "
                                 "gateway %s" % (i, c.name, srv, sdesc, ddesc, gdesc))
+            dserved = any(st < 400 for st, _, _ in
+                          logs[("direct", srv)].get(i, []))
+            if (dserved and not served and not alerted
+                    and not flow["anomalies"]):
+                # the gateway changed what the server did without saying so
+                failures.append("%03d %s: %s served it directly (%s) but not "
+                                "through the gateway (%s), which logged "
+                                "nothing" % (i, c.name, srv, ddesc, sdesc))
             if c.kind == "plain" and not alerted:
                 failures.append("%03d %s (sanity control): no alert towards %s"
                                 " (%s)" % (i, c.name, srv, sdesc))
