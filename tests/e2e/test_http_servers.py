@@ -135,9 +135,13 @@ def testbed(tmp_path_factory):
         eve = tmp / "eve.json"
         gw = start_gateway(gwconf, eve)
         procs.append(gw)
+        # The gateway compiles all bundled rules at start: under ASan that
+        # takes a while, hence the long (still bounded) wait.
+        t0 = time.time()
         for name, addr in SERVERS.items():
             wait_until(lambda: probe(addr), "%s to answer through the gateway"
-                       % name, gw)
+                       % name, gw, timeout=240)
+        print("\ngateway ready after %.1f s" % (time.time() - t0))
         yield {"gw": gw, "eve": eve, "tmp": tmp}
     finally:
         stop(procs)
