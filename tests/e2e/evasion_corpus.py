@@ -173,6 +173,8 @@ ENCODING_CASES = [
     ("pct-path-passwd", b"/img/x/..%2f..%2fetc%2fpasswd?" + M),
     ("pct-dots", b"/img/x/%2e%2e/%2e%2e/etc/passwd?" + M),
     ("pct-all", b"/%76%69%65%77?%66ile=%2F%65%74%63%2F%70%61%73%73%77%64&" + M),
+    # what an application that decodes twice reads as /etc/passwd; the
+    # bundled rules know double-encoded dots (1003004), not slashes
     ("double-pct", b"/view?file=%252fetc%252fpasswd&" + M),
     ("double-pct-dots", b"/img/x/%252e%252e/%252e%252e/etc/passwd?" + M),
     ("pct-u", b"/view?file=%u002fetc%u002fpasswd&" + M),
@@ -249,6 +251,8 @@ BODY_CASES = [
     ("chunked-body-sqli", post(b"/form?" + M, b"").split(b"Content-Length")[0] +
      b"Transfer-Encoding: chunked\r\n\r\n" + chunked(FORM_BODY)),
     ("docker-create", post(DOCKER_TARGET, DOCKER_BODY, b"application/json")),
+    # the docker rules want http.method "POST"; Python's parser dispatches
+    # "post" to do_post (this test's pod answers every method)
     ("docker-create-lowercase-post", b"post" + post(DOCKER_TARGET, DOCKER_BODY, b"application/json")[4:]),
     ("docker-create-space-target", post(with_space_prefix(DOCKER_TARGET), DOCKER_BODY, b"application/json")),
     ("docker-create-http09ish", b"POST " + DOCKER_TARGET + b"\r\n" + DOCKER_BODY),

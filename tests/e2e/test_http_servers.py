@@ -29,6 +29,7 @@ Needs root; fails, never skips, without it.  Every connection is bounded
 (2 s after the last byte sent); the servers and the gateway are stopped and
 the namespaces removed after the module.
 """
+import errno
 import json
 import os
 import re
@@ -203,7 +204,11 @@ def send_case(src_ip, server, sport, chunks):
     except ConnectionResetError:
         outcome = "reset"
     except OSError as e:
-        outcome = "error:%s" % e.errno
+        if e.errno in (errno.EPIPE, errno.ENOTCONN):
+            # the server closed before the last chunk or the half-close
+            outcome = "closed"
+        else:
+            outcome = "error:%s" % e.errno
     finally:
         s.close()
     statuses = re.findall(rb"HTTP/1\.[01] (\d{3})", data)
