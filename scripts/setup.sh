@@ -13,6 +13,7 @@ PACKAGES=(
   python3 python3-scapy python3-pytest python3-matplotlib python3-yaml
   libhtp-dev                         # test oracle only
   iproute2 ethtool tcpdump curl      # netns end-to-end tests
+  nginx-light                        # e2e: the nginx pod of tests/e2e/test_http_servers.py
 )
 
 missing=()

@@ -15,15 +15,14 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-SRC = Path(os.environ.get("IPS_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-BUILD = Path(os.environ.get("IPS_BUILD_DIR", SRC / "build"))
-BINARY = BUILD / "ips-dataplane"
+from netns import BINARY, Topology, eve_alerts, sh, start_gateway, stop, wait_until
+
 CLI_NS, SRV_NS = "ips-e2e-cli", "ips-e2e-srv"
 CLIENT_IP, SERVER_IP = "192.0.2.10", "192.0.2.20"
+TOPO = Topology(CLI_NS, SRV_NS, "gwpub", "gwpriv", CLIENT_IP, SERVER_IP)
 
 RULES = """\
 drop http any any -> any any (msg:"E2E passwd read"; flow:to_server,established; http.uri; content:"/etc/passwd"; sid:9100001; rev:1;)
@@ -32,62 +31,19 @@ alert http any any -> any any (msg:"E2E scanner UA"; flow:to_server,established;
 """
 
 
-def sh(*args, check=True, ns=None, timeout=30):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    return subprocess.run(cmd, check=check, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def cleanup():
-    for ns in (CLI_NS, SRV_NS):
-        sh("ip", "netns", "del", ns, check=False)
-    for dev in ("gwpub", "gwpriv"):
-        sh("ip", "link", "del", dev, check=False)
-
-
-def veth_up(ns, inner, outer, addr):
-    sh("ip", "link", "add", outer, "type", "veth", "peer", "name", inner)
-    sh("ip", "link", "set", inner, "netns", ns)
-    sh("ip", "addr", "add", addr + "/24", "dev", inner, ns=ns)
-    for dev, where in ((inner, ns), (outer, None)):
-        # af_packet hands the gateway what the kernel built: with TX
-        # checksum offload the TCP checksum would be left partial.
-        sh("ethtool", "-K", dev, "tx", "off", ns=where)
-        sh("ip", "link", "set", dev, "up", ns=where)
-    sh("ip", "link", "set", "lo", "up", ns=ns)
-
-
 @pytest.fixture(scope="module")
 def testbed(tmp_path_factory):
     assert os.geteuid() == 0, "the end-to-end test needs root (netns, af_packet)"
     assert BINARY.exists(), "build the gateway first: %s" % BINARY
     tmp = tmp_path_factory.mktemp("e2e")
-    cleanup()
     procs = []
     try:
-        sh("ip", "netns", "add", CLI_NS)
-        sh("ip", "netns", "add", SRV_NS)
-        veth_up(CLI_NS, "cli0", "gwpub", CLIENT_IP)
-        veth_up(SRV_NS, "srv0", "gwpriv", SERVER_IP)
-        for dev in ("gwpub", "gwpriv"):
-            # the gateway's ports carry no addresses: the host stays out
-            sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev)
-
+        TOPO.create()
         (tmp / "www").mkdir()
         (tmp / "www" / "index.html").write_text("hello from the pod\n")
         (tmp / "e2e.rules").write_text(RULES)
         conf = tmp / "e2e.conf"
-        conf.write_text("""
-eal = [ "--no-huge", "-m", "512", "--no-shconf", "--no-pci", "--log-level=error" ];
-pmd_dir = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0";
-workers = 1;
-mode = "l2";
-ports = (
-  { name = "pub"; devargs = "net_af_packet0,iface=gwpub,qpairs=1"; role = "public"; peer = "priv"; },
-  { name = "priv"; devargs = "net_af_packet1,iface=gwpriv,qpairs=1"; role = "private"; peer = "pub"; }
-);
-signatures = { files = [ "e2e.rules" ]; };
-""")
+        conf.write_text(TOPO.gateway_conf(["e2e.rules"]))
         server = subprocess.Popen(
             ["ip", "netns", "exec", SRV_NS, "/usr/bin/python3", "-m",
              "http.server", "80", "--bind", SERVER_IP, "--directory",
@@ -95,30 +51,15 @@ signatures = { files = [ "e2e.rules" ]; };
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(server)
         eve = tmp / "eve.json"
-        gw = subprocess.Popen([str(BINARY), "--config", str(conf), "--eve",
-                               str(eve)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+        gw = start_gateway(conf, eve)
         procs.append(gw)
         # Ready when a benign request goes through (bounded wait).
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            assert gw.poll() is None, "gateway exited: %s" % gw.stderr.read()
-            r = curl("/index.html", max_time=2)
-            if r.returncode == 0:
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("no request reached the server through the gateway")
+        wait_until(lambda: curl("/index.html", max_time=2).returncode == 0,
+                   "a request to reach the server through the gateway", gw)
         yield {"gw": gw, "eve": eve}
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        cleanup()
+        stop(procs)
+        TOPO.destroy()
 
 
 def curl(path, headers=(), max_time=5, ua="curl/e2e"):
@@ -128,19 +69,6 @@ def curl(path, headers=(), max_time=5, ua="curl/e2e"):
         args += ["-H", h]
     return sh(*args, "http://%s%s" % (SERVER_IP, path), ns=CLI_NS,
               check=False, timeout=max_time + 10)
-
-
-def eve_alerts(path, sid, wait=5.0):
-    deadline = time.time() + wait
-    while time.time() < deadline:
-        if path.exists():
-            found = [e for e in map(json.loads, path.read_text().splitlines())
-                     if e.get("event_type") == "alert"
-                     and e["alert"]["signature_id"] == sid]
-            if found:
-                return found
-        time.sleep(0.2)
-    return []
 
 
 def test_benign_request_reaches_the_pod(testbed):
