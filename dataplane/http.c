@@ -32,11 +32,13 @@
 #define HTTP_FLOW_BYPASS      0x0001  /* not HTTP, bypass policy chosen */
 #define HTTP_FLOW_POLICY_DROP 0x0002  /* dropped by an HTTP policy */
 #define HTTP_FLOW_RULE_DROP   0x0004  /* a drop/reject rule fired */
-#define HTTP_FLOW_TUNNEL      0x0008  /* the server switched protocols */
+#define HTTP_FLOW_TUNNEL      0x0008  /* the server said it switched
+                                       * protocols: parse on while the
+                                       * bytes are HTTP, end quietly at
+                                       * the first that is not */
 
 #define HTTP_FLOW_DEAD \
-	(HTTP_FLOW_BYPASS | HTTP_FLOW_POLICY_DROP | HTTP_FLOW_RULE_DROP | \
-	 HTTP_FLOW_TUNNEL)
+	(HTTP_FLOW_BYPASS | HTTP_FLOW_POLICY_DROP | HTTP_FLOW_RULE_DROP)
 
 /* A method longer than this is not one: fail fast on binary junk. */
 #define HTTP_METHOD_MAX 24
@@ -326,6 +328,12 @@ http_policy_drop(struct http_call *c, uint64_t *counter)
 static void
 http_malformed(struct http_call *c)
 {
+	if (c->hf->flags & HTTP_FLOW_TUNNEL) {
+		/* The tunnelled protocol: expected, counted when the tunnel
+		 * opened. */
+		http_stop(c, HTTP_FLOW_BYPASS);
+		return;
+	}
 	c->hw->ws->http_anomaly_bad_request++;
 	if (c->hw->conf.drop_malformed) {
 		http_policy_drop(c, &c->hw->ws->drop_http_malformed);
@@ -1065,6 +1073,10 @@ http_st_start(struct http_call *c, const uint8_t *p, const uint8_t *end)
 		p++;
 	if (p == end)
 		return p;
+	if (!http_is_tchar(*p)) {
+		http_malformed(c);      /* no method starts so: spare the pool */
+		return end;
+	}
 	if (http_txn_get(c))
 		c->hf->state = HTTP_ST_METHOD;
 	return p;
@@ -1311,17 +1323,18 @@ http_response_data(struct http_worker *hw, struct http_flow *hf,
 {
 	uint32_t used;
 
-	if (hf->flags & HTTP_FLOW_DEAD)
+	if (hf->flags & (HTTP_FLOW_DEAD | HTTP_FLOW_TUNNEL))
 		return HTTP_CONTINUE;
 	switch (http_resp_data(&hf->resp, data, len, &used)) {
 	case HTTP_RESP_LOST:
 		hw->ws->http_response_lost++;
 		return HTTP_CONTINUE;
 	case HTTP_RESP_TUNNEL:
-		/* What the client sent after the tunnel request is the new
-		 * protocol to the server: a request begun there is not one. */
+		/* Not every server that answers 2xx to CONNECT or 101 stops
+		 * reading HTTP (a catch-all handler answers any method and
+		 * reads on): so the client's bytes are still parsed while they
+		 * are HTTP, and only the first that cannot be ends it. */
 		hw->ws->http_tunnel_opened++;
-		http_txn_put(hw, hf);
 		hf->flags |= HTTP_FLOW_TUNNEL;
 		return HTTP_TUNNEL;
 	default:

@@ -64,8 +64,10 @@ enum http_result {
 	                             * inspection of this flow ended now
 	                             * (counted); forward, log an anomaly */
 	HTTP_TUNNEL,                /* the server switched protocols (101, or
-	                             * 2xx to CONNECT): HTTP inspection of
-	                             * this flow ended now (counted); log it */
+	                             * 2xx to CONNECT), counted: log it.  HTTP
+	                             * parsing goes on while the client's
+	                             * bytes are HTTP and ends quietly at the
+	                             * first that is not */
 };
 
 struct http_worker *http_worker_create(const struct http_conf *conf,

@@ -892,6 +892,31 @@ test_connect_tunnel_opened(void **state)
 	}
 }
 
+/* A catch-all server answers CONNECT with 200 and reads on as HTTP: a
+ * request after the "tunnel" opened is still inspected; the first bytes
+ * that are not HTTP end parsing quietly. */
+static void
+test_tunnel_still_parses_http(void **state)
+{
+	struct fx *f = fx_new(2, 4096, 1, 1);
+
+	(void)state;
+	fx_feed(f, connect_req, 0);
+	assert_int_equal(fx_respond(f, "HTTP/1.1 200 OK\r\n\r\n", 0),
+	                 HTTP_TUNNEL);
+	assert_int_equal(fx_feed(f, "GET /../etc/passwd HTTP/1.1\r\n\r\n", 1),
+	                 HTTP_CONTINUE);
+	assert_int_equal(rec.n_end, 2);
+	assert_buf(1, IPS_BUF_URI, "/etc/passwd");
+	assert_int_equal(fx_feed(f, tls_hello, 0), HTTP_CONTINUE);
+	assert_int_equal(fx_feed(f, "GET /x HTTP/1.1\r\n\r\n", 0),
+	                 HTTP_CONTINUE);
+	assert_int_equal(rec.n_end, 2);         /* ended at the TLS bytes */
+	assert_int_equal(f->ws.http_anomaly_bad_request, 0);
+	assert_int_equal(f->ws.drop_http_malformed, 0);
+	fx_free(f);
+}
+
 /* The response that answers the Upgrade request is found past earlier
  * responses of every framing, and a "101" inside a body is not it. */
 static void
@@ -1425,6 +1450,7 @@ main(void)
 		cmocka_unit_test(test_bare_lf_head),
 		cmocka_unit_test(test_connect_needs_server_answer),
 		cmocka_unit_test(test_connect_tunnel_opened),
+		cmocka_unit_test(test_tunnel_still_parses_http),
 		cmocka_unit_test(test_upgrade_after_pipelined_responses),
 		cmocka_unit_test(test_upgrade_not_trusted),
 		cmocka_unit_test(test_response_gap),
