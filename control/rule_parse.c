@@ -1016,6 +1016,16 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 		return rp_error(c, open, "flow:to_client on the raw stream is "
 		                "not supported (only client-to-server bytes are "
 		                "inspected)");
+	/* With any destination port and no to_server Suricata matches the
+	 * rule against the server's bytes too (a packet from the server fits
+	 * "any any -> any any"): inspecting only the client's would be a
+	 * quieter, partial rule.  A destination port list names the server
+	 * side, so the rule is about the client's bytes. */
+	if (has_stream && !(c->r.flow_flags & IPS_FLOW_TO_SERVER) &&
+	    (c->r.dport.n_ranges == 0 || c->r.dport.negated))
+		return rp_error(c, open, "content/pcre on the raw stream needs "
+		                "flow:to_server (server-to-client bytes are not "
+		                "inspected)");
 	if (has_stream && c->r.bidirectional)
 		return rp_error(c, open, "'<>' on the raw stream is not "
 		                "supported (only client-to-server bytes are "

@@ -600,9 +600,9 @@ static void
 test_raw_depth_offset(void **state)
 {
 	static const char *const rules[] = {
-		"alert tcp any any -> any any (msg:\"a\"; content:\"AUTH\"; "
+		"alert tcp any any -> any any (msg:\"a\"; flow:to_server; content:\"AUTH\"; "
 		"depth:4; sid:1;)",
-		"alert tcp any any -> any any (msg:\"b\"; content:\"KEY\"; "
+		"alert tcp any any -> any any (msg:\"b\"; flow:to_server; content:\"KEY\"; "
 		"offset:6; depth:5; sid:2;)",
 		NULL,
 	};
@@ -642,9 +642,9 @@ test_raw_header_and_conjunction(void **state)
 	static const char *const rules[] = {
 		"drop tcp any any -> any 2375 (msg:\"p\"; content:\"POST\"; "
 		"depth:4; content:\"/containers/create\"; sid:1;)",
-		"alert http any any -> any any (msg:\"h\"; content:\"Bind\"; "
+		"alert http any any -> any any (msg:\"h\"; flow:to_server; content:\"Bind\"; "
 		"sid:2;)",
-		"pass tcp 198.51.100.9 any -> any any (msg:\"trusted\"; "
+		"pass tcp 198.51.100.9 any -> any any (msg:\"trusted\"; flow:to_server; "
 		"content:\"POST\"; sid:3;)",
 		NULL,
 	};
@@ -691,7 +691,7 @@ static void
 test_raw_pool_full(void **state)
 {
 	static const char *const rules[] = {
-		"drop tcp any any -> any any (msg:\"x\"; content:\"evil\"; "
+		"drop tcp any any -> any any (msg:\"x\"; flow:to_server; content:\"evil\"; "
 		"sid:1;)",
 		NULL,
 	};
@@ -729,7 +729,7 @@ test_scan_error_is_fault(void **state)
 		"content:\"/x\"; sid:1;)",
 		"drop http any any -> any any (msg:\"b\"; http.request_body; "
 		"content:\"bad\"; sid:2;)",
-		"drop tcp any any -> any any (msg:\"r\"; content:\"evil\"; "
+		"drop tcp any any -> any any (msg:\"r\"; flow:to_server; content:\"evil\"; "
 		"sid:3;)",
 		NULL,
 	};

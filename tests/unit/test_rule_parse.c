@@ -360,7 +360,7 @@ test_raw_stream(void **state)
 
 	/* an http rule's unbuffered content is the raw stream too */
 	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
-	              "content:\"abc\"; startswith; sid:2;)");
+	              "flow:to_server; content:\"abc\"; startswith; sid:2;)");
 	assert_int_equal(r->proto, IPS_PROTO_HTTP);
 	assert_int_equal(r->conds[0].buffer, IPS_BUF_STREAM);
 	assert_int_equal(r->conds[0].depth, 3);
@@ -410,6 +410,16 @@ test_raw_stream_errors(void **state)
 	             "flow:to_client; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: flow:to_client on the raw stream is not "
 	             "supported (only client-to-server bytes are inspected)");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; sid:1;)",
+	             "t.rules:7:30: content/pcre on the raw stream needs "
+	             "flow:to_server (server-to-client bytes are not "
+	             "inspected)");
+	expect_error("alert tcp any any -> any !80 (msg:\"m\"; "
+	             "content:\"x\"; sid:1;)",
+	             "t.rules:7:30: content/pcre on the raw stream needs "
+	             "flow:to_server (server-to-client bytes are not "
+	             "inspected)");
 	expect_error("alert tcp any any <> any 6379 (msg:\"m\"; "
 	             "content:\"x\"; sid:1;)",
 	             "t.rules:7:31: '<>' on the raw stream is not supported "
