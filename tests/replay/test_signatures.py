@@ -43,7 +43,8 @@ ZEEK_DIR = CORPORA / "zeek-http-traces" / "traces"
 SID_BASE = 1000000
 SID_BLOCK = 1000
 FAMILY_ORDER = ["sqli", "xss", "cmdi", "traversal", "ssrf", "docker_api",
-                "k8s_api", "log4shell", "webshell", "miner_tooling"]
+                "k8s_api", "log4shell", "webshell", "miner_tooling",
+                "spring4shell"]
 MSG_WORDS = {"miner_tooling": ("MINER", "TOOLING")}
 
 CLIENT_IP = "192.0.2.10"
