@@ -43,7 +43,8 @@ ZEEK_DIR = CORPORA / "zeek-http-traces" / "traces"
 SID_BASE = 1000000
 SID_BLOCK = 1000
 FAMILY_ORDER = ["sqli", "xss", "cmdi", "traversal", "ssrf", "docker_api",
-                "k8s_api", "log4shell", "webshell", "miner_tooling"]
+                "k8s_api", "log4shell", "webshell", "miner_tooling",
+                "spring4shell"]
 MSG_WORDS = {"miner_tooling": ("MINER", "TOOLING")}
 
 CLIENT_IP = "192.0.2.10"
@@ -135,6 +136,11 @@ def crs_request(ref):
             break
     else:
         raise AssertionError("CRS test %s not found" % ref)
+    return crs_input_request(inp)
+
+
+def crs_input_request(inp):
+    """Raw request of one go-ftw stage input (Content-Length added)."""
     if inp.get("encoded_request"):
         return base64.b64decode(inp["encoded_request"])
     headers = dict(inp.get("headers") or {})
@@ -315,7 +321,7 @@ def test_rule_metadata_conventions():
         lo = SID_BASE + SID_BLOCK * FAMILY_ORDER.index(r.family)
         if not lo <= r.sid < lo + SID_BLOCK:
             fails.append("%s: sid outside the family block %d-%d" % (r.where(), lo, lo + SID_BLOCK - 1))
-        if r.rev != 1:
+        if r.rev < 1:
             fails.append("%s: rev %s" % (r.where(), r.rev))
         words = MSG_WORDS.get(r.family, (r.family.upper(),))
         if not r.msg or not any(r.msg.startswith("IPS %s " % w) for w in words):
