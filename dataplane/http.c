@@ -1358,6 +1358,24 @@ static const char *const http_methods[] = {
 	"LOCK", "UNLOCK", "SEARCH", "REPORT",
 };
 
+/* A method token nobody registered, then blanks, then an origin-form
+ * target: the shape Go and Python serve whatever the method ("QUERY /x").
+ * Only a whole shape counts: many protocols open with a token (an SSH
+ * banner), and calling them HTTP would drop them as malformed. */
+static int
+http_probe_shape(const uint8_t *data, uint32_t len)
+{
+	uint32_t i = 0;
+
+	while (i < len && i < HTTP_METHOD_MAX && http_is_tchar(data[i]))
+		i++;
+	if (i == 0 || i == len || !http_is_rl_sep(data[i]))
+		return 0;
+	while (i < len && http_is_rl_sep(data[i]))
+		i++;
+	return i < len && data[i] == '/';
+}
+
 int
 http_probe_request(const uint8_t *data, uint32_t len)
 {
@@ -1384,5 +1402,7 @@ http_probe_request(const uint8_t *data, uint32_t len)
 		else if (data[mlen] == ' ' || data[mlen] == '\t')
 			return 1;
 	}
-	return maybe ? -1 : 0;
+	if (maybe)
+		return -1;
+	return http_probe_shape(data, len);
 }

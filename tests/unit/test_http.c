@@ -1105,7 +1105,10 @@ test_probe(void **state)
 	static const struct { const char *s; int want; } cases[] = {
 		{ "GET / HTTP/1.1", 1 }, { "POST /", 1 }, { "OPTIONS * ", 1 },
 		{ "PROPFIND /", 1 }, { "GET", -1 }, { "GE", -1 }, { "", -1 },
-		{ "P", -1 }, { "PROP", -1 }, { "GETX /", 0 }, { "get /", 1 },
+		{ "P", -1 }, { "PROP", -1 }, { "GETX /", 1 }, { "get /", 1 },
+		{ "QUERY /x", 1 }, { "QUERY x", 0 }, { "QUERY  ", 0 },
+		{ "SSH-2.0-OpenSSH_", 0 },
+		{ "SSH-2.0-OpenSSH_9.2 Debian", 0 }, { "*1\r\n$4", 0 },
 		{ "\x16\x03\x01", 0 }, { "SSH-2.0", 0 }, { "GET\t/", 1 },
 		{ "\r\nPost /", 1 }, { "GET:/", 0 },
 	};
