@@ -395,6 +395,8 @@ flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
 	if (pm->proto == IPPROTO_TCP &&
 	    (pm->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN) {
 		/* Mid-stream pick-up under bypass: forwarded, not inspected. */
+		ft->ws->flow_midstream_bypass++;
+		ctx->events |= PKT_EVENT_MIDSTREAM_BYPASS;
 		ft->flows[pos].state = FLOW_ESTABLISHED;
 		ft->flows[pos].stream.inspect = 0;
 		ft->flows[pos].stream.probed = 1;

@@ -408,7 +408,13 @@ http_txn_get(struct http_call *c)
 	struct http_txn *txn = hw->free_list;
 
 	if (txn == NULL) {
-		http_policy_drop(c, &hw->ws->drop_http_txn_pool_full);
+		if (!hw->conf.bypass_txn_full) {
+			http_policy_drop(c, &hw->ws->drop_http_txn_pool_full);
+			return false;
+		}
+		hw->ws->http_bypass_txn_pool_full++;
+		c->rc = HTTP_BYPASS_POOL;
+		http_stop(c, HTTP_FLOW_BYPASS);
 		return false;
 	}
 	hw->free_list = txn->next_free;

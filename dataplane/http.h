@@ -43,6 +43,9 @@ struct http_conf {
 	                             * flow: 1 = drop the flow (default),
 	                             * 0 = stop HTTP inspection (bypass:
 	                             * counted, raw-stream rules still run) */
+	uint8_t bypass_txn_full;    /* no transaction free: 0 = drop the flow
+	                             * (default), 1 = end HTTP inspection of
+	                             * it (counted, logged) */
 };
 
 /* Per-flow HTTP state.  All zero = no request seen yet. */
@@ -61,6 +64,9 @@ enum http_result {
 	                             * the counter is incremented, the caller
 	                             * drops the packet and the flow */
 	HTTP_BYPASS,                /* not HTTP, bypass policy: HTTP
+	                             * inspection of this flow ended now
+	                             * (counted); forward, log an anomaly */
+	HTTP_BYPASS_POOL,           /* no transaction free, bypass policy: HTTP
 	                             * inspection of this flow ended now
 	                             * (counted); forward, log an anomaly */
 	HTTP_TUNNEL,                /* the server switched protocols (101, or

@@ -433,6 +433,7 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		.max_header_bytes = c->limits.http_header_bytes,
 		.drop_ambiguous = c->policy.http_ambiguous == POLICY_DROP,
 		.drop_malformed = c->policy.http_malformed == POLICY_DROP,
+		.bypass_txn_full = c->policy.http_txn_full == POLICY_BYPASS,
 	};
 	r->http = http_worker_create(&hc, r->detect, &w->stats);
 	if (r->http == NULL)

@@ -43,6 +43,9 @@ struct pkt_emit {
 #define PKT_EVENT_HOLD_FULL         0x08
 #define PKT_EVENT_HTTP_BYPASS       0x10    /* not HTTP, bypass policy */
 #define PKT_EVENT_HTTP_TUNNEL       0x20    /* server switched protocols */
+#define PKT_EVENT_MIDSTREAM_BYPASS  0x40    /* flow picked up uninspected */
+#define PKT_EVENT_HOLD_BYPASS       0x80    /* hold full: forwarded */
+#define PKT_EVENT_HTTP_POOL_BYPASS  0x100   /* no transaction: HTTP ended */
 
 /* Which side of the gateway a packet came in on. */
 #define PKT_SIDE_PUBLIC  0
@@ -55,7 +58,7 @@ struct pkt_ctx {
 	uint8_t in_side;            /* PKT_SIDE_* of in_port */
 	uint8_t to_server;          /* sent by the flow's client */
 	uint8_t flow_blocked;       /* set when this packet blocked its flow */
-	uint8_t events;             /* PKT_EVENT_* */
+	uint16_t events;            /* PKT_EVENT_* */
 	uint8_t rst_pending;        /* reject fired: send resets */
 	/* The flow's blocked flag, set by flow before stream runs: lets the
 	 * verdict stage block the flow when its policy drops a packet that

@@ -318,6 +318,8 @@ stream_http_ended(int r, struct pkt_ctx *ctx)
 {
 	if (r == HTTP_BYPASS)
 		ctx->events |= PKT_EVENT_HTTP_BYPASS;
+	else if (r == HTTP_BYPASS_POOL)
+		ctx->events |= PKT_EVENT_HTTP_POOL_BYPASS;
 	else if (r == HTTP_TUNNEL)
 		ctx->events |= PKT_EVENT_HTTP_TUNNEL;
 	return r == HTTP_DROP_POLICY;
@@ -598,6 +600,7 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 			pkt_ctx_emit(ctx, m, PKT_DROP);
 		} else {
 			ws->stream_hold_bypass++;
+			ctx->events |= PKT_EVENT_HOLD_BYPASS;
 			pkt_ctx_emit(ctx, m, PKT_FORWARD);
 		}
 		return;

@@ -128,13 +128,16 @@ verdict_anomaly(struct verdict_worker *vw, const struct pkt_ctx *ctx,
 static void
 verdict_log_events(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 {
-	static const struct { uint8_t bit; const char *layer, *event; } ev[] = {
+	static const struct { uint16_t bit; const char *layer, *event; } ev[] = {
 		{ PKT_EVENT_OVERLAP_MISMATCH, "stream", "overlap_mismatch" },
 		{ PKT_EVENT_UNVERIFIABLE, "stream", "overlap_unverifiable" },
 		{ PKT_EVENT_HOLD_FULL, "stream", "hold_limit" },
 		{ PKT_EVENT_HTTP_POLICY, "http", "policy_drop" },
 		{ PKT_EVENT_HTTP_BYPASS, "http", "malformed_bypass" },
 		{ PKT_EVENT_HTTP_TUNNEL, "http", "tunnel_open" },
+		{ PKT_EVENT_MIDSTREAM_BYPASS, "flow", "midstream_bypass" },
+		{ PKT_EVENT_HOLD_BYPASS, "stream", "hold_limit_bypass" },
+		{ PKT_EVENT_HTTP_POOL_BYPASS, "http", "txn_pool_bypass" },
 	};
 
 	for (unsigned i = 0; i < RTE_DIM(ev); i++)

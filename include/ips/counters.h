@@ -75,6 +75,7 @@
 	X(flow_timed_out)                                                 \
 	X(flow_closed)                                                    \
 	X(flow_reused)          /* SYN on a closed flow: new flow */     \
+	X(flow_midstream_bypass) /* picked up mid-stream, uninspected */ \
 	X(drop_flow_table_full) /* table full and policy drop */         \
 	X(drop_flow_midstream)  /* TCP without a handshake seen */       \
 	X(drop_flow_blocked)    /* later packets of a dropped flow */    \
@@ -116,6 +117,7 @@
 	X(http_anomaly_dup_host)                                          \
 	X(http_anomaly_request_line) /* servers split it differently */  \
 	X(http_bypass_malformed)     /* not HTTP, bypass: HTTP ended */  \
+	X(http_bypass_txn_pool_full) /* no txn, bypass: HTTP ended */    \
 	X(http_tunnel_opened)        /* 101, 2xx to CONNECT: HTTP ended */\
 	X(http_response_lost)        /* framing lost: no tunnel trusted */\
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \

@@ -168,3 +168,47 @@ def test_bypass_is_an_explicit_counted_choice(run_replay, pcap, tmp_path):
     assert res.counters["http_bypass_malformed"] == 1
     assert anomalies(res, "malformed_bypass"), res.eve
     assert_accounting(res, len(flow.packets))
+
+
+def test_every_bypass_policy_is_counted_and_logged(run_replay, pcap, tmp_path):
+    """The operator may choose bypass for a missed handshake, a full hold
+    queue or a full transaction pool: each is counted under its own name
+    and leaves its own EVE anomaly, so no flow goes uninspected unseen."""
+    from conftest import conf_variant
+
+    mid = TcpFlow(client=("192.0.2.40", 41000))
+    mid.cseq += 1
+    mid.sseq += 1
+    mid.send(b"GET /mid HTTP/1.1\r\nHost: h\r\n\r\n")
+
+    hold = TcpFlow(client=("192.0.2.41", 41001))
+    hold.handshake()
+    req = b"GET /" + b"a" * 200 + b" HTTP/1.1\r\nHost: h\r\n\r\n"
+    segs = hold.data_packets(req, segment_size=8)
+    hold.packets += segs[1:] + [segs[0]]         # 3 held, the rest bypass
+
+    # the hold flow's unfinished request and pool[0]'s take both
+    # transactions; pool[1] and pool[2] find none
+    pool = []
+    for i in range(3):
+        f = TcpFlow(client=("192.0.2.%d" % (50 + i), 42000 + i))
+        f.handshake()
+        f.send(b"GET /slow-%d HTTP/1.1\r\nHost: h\r\n" % i)
+        pool.append(f)
+
+    conf = conf_variant(tmp_path, midstream='"bypass"',
+                        stream_hold_full='"bypass"', http_txn_full='"bypass"',
+                        stream_held_per_flow="3", http_transactions="2")
+    wire = mid.packets + hold.packets + [p for f in pool for p in f.packets]
+    res = run_replay(pcap(wire), conf=conf)
+
+    c = res.counters
+    assert c["flow_midstream_bypass"] == 1, c
+    assert c["stream_hold_bypass"] > 0, c
+    assert c["http_bypass_txn_pool_full"] == 2, c
+    assert res.drops == {}, res.drops
+    events = {(a["anomaly"]["layer"], a["anomaly"]["event"])
+              for a in res.anomalies}
+    assert {("flow", "midstream_bypass"), ("stream", "hold_limit_bypass"),
+            ("http", "txn_pool_bypass")} <= events, events
+    assert_accounting(res, len(wire))

@@ -1026,6 +1026,39 @@ test_header_too_long(void **state)
 	}
 }
 
+/* Under the bypass policy a flow that finds no transaction free is left
+ * to raw inspection, counted and said once. */
+static void
+test_pool_bypass(void **state)
+{
+	struct http_conf conf = { 1, 4096, 1, 1, 1 };
+	struct worker_stats ws;
+	struct detect_tuple t = { 0 };
+	struct detect_result res = { 0 };
+	struct http_worker *hw;
+	struct http_flow a, b;
+
+	(void)state;
+	memset(&ws, 0, sizeof(ws));
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	rec_reset();
+	hw = http_worker_create(&conf, NULL, &ws);
+	assert_non_null(hw);
+	assert_int_equal(http_request_data(hw, &a, (const uint8_t *)"GET /", 5,
+	                                   &t, &res), HTTP_CONTINUE);
+	assert_int_equal(http_request_data(hw, &b, (const uint8_t *)"GET /", 5,
+	                                   &t, &res), HTTP_BYPASS_POOL);
+	assert_int_equal(http_request_data(hw, &b, (const uint8_t *)"x", 1,
+	                                   &t, &res), HTTP_CONTINUE);
+	assert_int_equal(ws.http_bypass_txn_pool_full, 1);
+	assert_int_equal(ws.drop_http_txn_pool_full, 0);
+	http_flow_release(hw, &a);
+	http_flow_release(hw, &b);
+	assert_int_equal(http_txns_in_use(hw), 0);
+	http_worker_free(hw);
+}
+
 static void
 test_pool(void **state)
 {
@@ -1459,6 +1492,7 @@ main(void)
 		cmocka_unit_test(test_response_gap),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_pool_bypass),
 		cmocka_unit_test(test_detect_drop),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_create_limits),
