@@ -19,6 +19,7 @@ if command -v meson >/dev/null && command -v ninja >/dev/null &&
 fi
 bash scripts/setup.sh
 [ -f build-bench/build.ninja ] || meson setup build-bench -Dbench_cycles=true >&2
-nice ninja -C build-bench -j2 ips-dataplane >&2
+# ipsctl too: given rule files, the dataplane runs the ipsctl beside it.
+nice ninja -C build-bench -j2 ips-dataplane ipsctl >&2
 
 exec /usr/bin/python3 scripts/bench.py --build build --bench-build build-bench "$@"
