@@ -1,15 +1,19 @@
 /*
  * ipsctl.c - the operator's CLI.
  *
- * Owns command-line handling and the `check` subcommand: parse and compile
- * rule files exactly as ips-control would, print every error, and (with
- * --report) tally why rules were rejected, e.g. to measure how much of a
- * third-party rule set the supported subset covers.
+ * Owns command-line handling and two subcommands.  `check` parses and
+ * compiles rule files exactly as ips-control would, prints every error,
+ * and (with --report) tallies why rules were rejected, e.g. to measure how
+ * much of a third-party rule set the supported subset covers.  `compile`
+ * turns rule files into a bundle (include/ips/bundle.h) for the dataplane;
+ * the dataplane also runs it itself when it is given rule files.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ips/bundle.h"
 #include "ips/detect_db.h"
 #include "ips/rules.h"
 
@@ -50,13 +54,20 @@ static void
 ctl_usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: ipsctl check [--vars NAME=VALUE]... "
-	        "[--classification FILE] [--report] FILE...\n"
+	        "usage: ipsctl check [OPTIONS] [--report] FILE...\n"
+	        "       ipsctl compile [OPTIONS] [--generation N] -o BUNDLE "
+	        "FILE...\n"
 	        "  --vars NAME=VALUE     define $NAME for rule headers "
 	        "(repeatable)\n"
+	        "  --no-default-vars     only the --vars given (no $HOME_NET "
+	        "etc. defaults)\n"
 	        "  --classification F    classification.config for classtype\n"
 	        "  --report              print per-reason counts of rejected "
-	        "rules\n");
+	        "rules\n"
+	        "  -o BUNDLE             compile: write the bundle (atomically)"
+	        "\n"
+	        "  --generation N        compile: bundle generation (default: "
+	        "wall clock, us)\n");
 }
 
 /* "file:line:col: reason" or "file:line: sid N: reason" -> reason. */
@@ -181,44 +192,90 @@ ctl_add_var(struct ips_rule_var *vars, size_t *n, char *def)
 	return 0;
 }
 
-static int
-ctl_check(int argc, char **argv)
-{
-	static struct ctl_check ck;
+/* Options `check` and `compile` share; files are gathered in argv's
+ * front (the strings stay argv's). */
+struct ctl_opts {
 	struct ips_rule_var vars[CTL_MAX_VARS];
-	struct ips_parse_opts opts = { vars, 0, NULL };
-	struct ips_ruleset rs = { 0 };
-	struct ips_detect_db *db;
-	char err[IPS_ERRBUF_SIZE];
-	int i, nfiles = 0;
-	uint32_t ok;
+	struct ips_parse_opts parse;
+	const char *out;            /* compile: -o BUNDLE */
+	uint64_t generation;        /* compile: 0 = from the clock */
+	int report;                 /* check: --report */
+	int nfiles;
+};
 
-	for (size_t v = 0; v < sizeof(ctl_default_vars) / sizeof(vars[0]); v++)
-		vars[opts.n_vars++] = ctl_default_vars[v];
-	for (i = 0; i < argc; i++) {
+/* Returns 0, or 2 (usage error, message printed). */
+static int
+ctl_parse_opts(int argc, char **argv, int compile, struct ctl_opts *o)
+{
+	int defaults = 1;
+
+	memset(o, 0, sizeof(*o));
+	o->parse.vars = o->vars;
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--no-default-vars") == 0)
+			defaults = 0;
+	if (defaults)
+		for (size_t v = 0; v < sizeof(ctl_default_vars) /
+		                       sizeof(ctl_default_vars[0]); v++)
+			o->vars[o->parse.n_vars++] = ctl_default_vars[v];
+	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--vars") == 0 && i + 1 < argc) {
-			if (ctl_add_var(vars, &opts.n_vars, argv[++i]) < 0) {
-				fprintf(stderr, "ipsctl: bad --vars '%s'\n", argv[i]);
+			if (ctl_add_var(o->vars, &o->parse.n_vars,
+			                argv[++i]) < 0) {
+				fprintf(stderr, "ipsctl: bad --vars '%s'\n",
+				        argv[i]);
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--classification") == 0 &&
 		           i + 1 < argc) {
-			opts.classification_file = argv[++i];
-		} else if (strcmp(argv[i], "--report") == 0) {
-			ck.report = 1;
+			o->parse.classification_file = argv[++i];
+		} else if (strcmp(argv[i], "--no-default-vars") == 0) {
+			continue;
+		} else if (!compile && strcmp(argv[i], "--report") == 0) {
+			o->report = 1;
+		} else if (compile && strcmp(argv[i], "-o") == 0 &&
+		           i + 1 < argc) {
+			o->out = argv[++i];
+		} else if (compile && strcmp(argv[i], "--generation") == 0 &&
+		           i + 1 < argc) {
+			char *end;
+
+			o->generation = strtoull(argv[++i], &end, 10);
+			if (*end != '\0' || o->generation == 0) {
+				fprintf(stderr, "ipsctl: bad --generation '%s'\n",
+				        argv[i]);
+				return 2;
+			}
 		} else if (argv[i][0] == '-') {
 			ctl_usage(stderr);
 			return 2;
 		} else {
-			argv[nfiles++] = argv[i];
+			argv[o->nfiles++] = argv[i];
 		}
 	}
-	if (nfiles == 0) {
+	if (o->nfiles == 0 || (compile && o->out == NULL)) {
 		ctl_usage(stderr);
 		return 2;
 	}
-	for (i = 0; i < nfiles; i++)
-		if (ips_rule_parse_file(&rs, argv[i], &opts, ctl_report, &ck,
+	return 0;
+}
+
+static int
+ctl_check(int argc, char **argv)
+{
+	static struct ctl_check ck;
+	static struct ctl_opts o;
+	struct ips_ruleset rs = { 0 };
+	struct ips_detect_db *db;
+	char err[IPS_ERRBUF_SIZE];
+	int i, rc;
+	uint32_t ok;
+
+	if ((rc = ctl_parse_opts(argc, argv, 0, &o)) != 0)
+		return rc;
+	ck.report = o.report;
+	for (i = 0; i < o.nfiles; i++)
+		if (ips_rule_parse_file(&rs, argv[i], &o.parse, ctl_report, &ck,
 		                        err, sizeof(err)) < 0)
 			ctl_report(&ck, err);
 	ctl_compile_each(&rs, &ck);
@@ -245,11 +302,89 @@ ctl_check(int argc, char **argv)
 	return ck.errors ? 1 : 0;
 }
 
+/* Rules and Hyperscan patterns per buffer, and the database's size. */
+static void
+ctl_print_buffers(const struct ips_detect_db *db)
+{
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++) {
+		uint32_t rules = 0, pats = 0;
+		size_t size = 0;
+
+		for (uint32_t r = 0; r < db->rules.n_rules; r++)
+			rules += (db->meta[r].buffers >> b) & 1;
+		for (uint32_t p = 0; p < db->n_patterns; p++)
+			pats += db->patterns[p].buffer == b;
+		if (rules == 0)
+			continue;
+		if (db->db[b] != NULL)
+			hs_database_size(db->db[b], &size);
+		printf("  %-20s %6u rules %6u patterns %10zu bytes %s\n",
+		       ips_buffer_name(b), rules, pats, size,
+		       b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM
+		       ? "stream" : "block");
+	}
+}
+
+/*
+ * ipsctl compile: every file must parse and the whole set compile, or no
+ * bundle is written (exit 1): a bundle always says exactly what its files
+ * say.  Errors go to stderr as `check` prints them (file:line:col:
+ * reason), one per bad rule.
+ */
+static int
+ctl_compile(int argc, char **argv)
+{
+	static struct ctl_check ck;
+	static struct ctl_opts o;
+	struct ips_ruleset rs = { 0 };
+	struct ips_detect_db *db;
+	struct timespec ts;
+	char err[IPS_ERRBUF_SIZE];
+	int rc;
+
+	if ((rc = ctl_parse_opts(argc, argv, 1, &o)) != 0)
+		return rc;
+	for (int i = 0; i < o.nfiles; i++)
+		if (ips_rule_parse_file(&rs, argv[i], &o.parse, ctl_report, &ck,
+		                        err, sizeof(err)) < 0)
+			ctl_report(&ck, err);
+	if (ck.errors > 0) {
+		fprintf(stderr, "%u bad rule(s): no bundle written\n",
+		        ck.errors);
+		ips_ruleset_free(&rs);
+		return 1;
+	}
+	db = ips_detect_db_compile(&rs, err, sizeof(err));
+	if (db == NULL) {
+		fprintf(stderr, "compiling signatures: %s\n", err);
+		return 1;
+	}
+	/* Microseconds of the wall clock: a later compile is a newer
+	 * generation, also across restarts of the compiler. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	db->generation = o.generation ? o.generation
+	               : (uint64_t)ts.tv_sec * 1000000u +
+	                 (uint64_t)ts.tv_nsec / 1000u;
+	if (ips_bundle_write(db, o.out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipsctl: %s\n", err);
+		ips_detect_db_free(db);
+		return 1;
+	}
+	printf("%u rules from %d file(s) compiled in %.3f s, generation "
+	       "%llu: %s\n", db->rules.n_rules, o.nfiles, db->compile_seconds,
+	       (unsigned long long)db->generation, o.out);
+	ctl_print_buffers(db);
+	ips_detect_db_free(db);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return ctl_check(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "compile") == 0)
+		return ctl_compile(argc - 2, argv + 2);
 	ctl_usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 	return 2;
 }

@@ -291,36 +291,3 @@ fail:
 	ips_detect_db_free(db);
 	return NULL;
 }
-
-void
-ips_detect_db_free(struct ips_detect_db *db)
-{
-	if (db == NULL)
-		return;
-	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
-		hs_free_database(db->db[b]);
-	ips_ruleset_free(&db->rules);
-	free(db->meta);
-	free(db->patterns);
-	free(db->always);
-	free(db);
-}
-
-int
-ips_detect_db_alloc_scratch(const struct ips_detect_db *db,
-                            hs_scratch_t **scratch, char *err, size_t errlen)
-{
-	for (unsigned b = 0; b < IPS_BUF_COUNT; b++) {
-		hs_error_t rc;
-
-		if (db->db[b] == NULL)
-			continue;
-		rc = hs_alloc_scratch(db->db[b], scratch);
-		if (rc != HS_SUCCESS) {
-			snprintf(err, errlen, "hs_alloc_scratch(%s): error %d",
-			         ips_buffer_name(b), rc);
-			return -1;
-		}
-	}
-	return 0;
-}

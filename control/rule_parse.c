@@ -2,8 +2,9 @@
  * rule_parse.c - the rule language: text to struct ips_rule (rules.h).
  *
  * Owns the lexer/parser for the Suricata-compatible HTTP subset, variable
- * expansion in rule headers, the classification table, rule-set storage and
- * the tuple match the dataplane uses.  A keyword it does not implement is an
+ * expansion in rule headers, the classification table and rule-set storage.
+ * What the dataplane needs at run time (names, freeing, the tuple match)
+ * is in rule_runtime.c.  A keyword it does not implement is an
  * error naming it, never silently dropped: a rule that parses does exactly
  * what it says.
  *
@@ -66,43 +67,6 @@ rp_error(struct rp_ctx *c, const char *pos, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
-}
-
-/* ---- names ------------------------------------------------------------ */
-
-static const char *const rp_buffer_names[IPS_BUF_COUNT] = {
-	[IPS_BUF_METHOD] = "http.method",
-	[IPS_BUF_URI] = "http.uri",
-	[IPS_BUF_URI_RAW] = "http.uri.raw",
-	[IPS_BUF_PROTOCOL] = "http.protocol",
-	[IPS_BUF_REQUEST_LINE] = "http.request_line",
-	[IPS_BUF_HEADER] = "http.header",
-	[IPS_BUF_HEADER_NAMES] = "http.header_names",
-	[IPS_BUF_HOST] = "http.host",
-	[IPS_BUF_USER_AGENT] = "http.user_agent",
-	[IPS_BUF_COOKIE] = "http.cookie",
-	[IPS_BUF_CONTENT_TYPE] = "http.content_type",
-	[IPS_BUF_REQUEST_BODY] = "http.request_body",
-	[IPS_BUF_STREAM] = "stream",
-};
-
-static const char *const rp_action_names[IPS_ACTION_COUNT] = {
-	[IPS_ACTION_PASS] = "pass",
-	[IPS_ACTION_DROP] = "drop",
-	[IPS_ACTION_REJECT] = "reject",
-	[IPS_ACTION_ALERT] = "alert",
-};
-
-const char *
-ips_buffer_name(enum ips_buffer b)
-{
-	return (unsigned)b < IPS_BUF_COUNT ? rp_buffer_names[b] : "?";
-}
-
-const char *
-ips_action_name(enum ips_action a)
-{
-	return (unsigned)a < IPS_ACTION_COUNT ? rp_action_names[a] : "?";
 }
 
 /* ---- small lexing helpers -------------------------------------------- */
@@ -1249,22 +1213,6 @@ static const struct rp_keyword {
 
 /* ---- rule ------------------------------------------------------------- */
 
-static void
-rp_rule_free(struct ips_rule *r)
-{
-	for (uint32_t i = 0; i < r->n_conds; i++)
-		free(r->conds[i].bytes);
-	free(r->conds);
-	free(r->msg);
-	free(r->classtype);
-	free(r->src.cidrs);
-	free(r->dst.cidrs);
-	free(r->sport.ranges);
-	free(r->dport.ranges);
-	free(r->file);
-	memset(r, 0, sizeof(*r));
-}
-
 /* Value of an option: up to the first ';' not escaped with '\'. */
 static const char *
 rp_option_end(const char *p, const char *e)
@@ -1374,7 +1322,7 @@ rp_header(struct rp_ctx *c, const char **pp, const char *e)
 	if (rp_header_token(c, pp, e, "action", &ts, &te) < 0)
 		return -1;
 	for (a = 0; a < IPS_ACTION_COUNT; a++)
-		if (rp_word_is(ts, te, rp_action_names[a]))
+		if (rp_word_is(ts, te, ips_action_name((enum ips_action)a)))
 			break;
 	if (a == IPS_ACTION_COUNT)
 		return rp_error(c, ts, "unknown action '%.*s'", (int)(te - ts), ts);
@@ -1484,7 +1432,7 @@ ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
 	c.r.priority = RP_DEFAULT_PRIO;
 	if (rp_header(&c, &p, e) < 0 || rp_options(&c, p, e) < 0 ||
 	    rp_finish(&c, rs) < 0) {
-		rp_rule_free(&c.r);
+		ips_rule_free(&c.r);
 		return -1;
 	}
 	return 1;
@@ -1585,72 +1533,4 @@ ips_rule_parse_file(struct ips_ruleset *rs, const char *path,
 	free(rule);
 	fclose(fp);
 	return f.bad;
-}
-
-void
-ips_ruleset_free(struct ips_ruleset *rs)
-{
-	if (rs == NULL)
-		return;
-	for (uint32_t i = 0; i < rs->n_rules; i++)
-		rp_rule_free(&rs->rules[i]);
-	free(rs->rules);
-	memset(rs, 0, sizeof(*rs));
-}
-
-/* ---- tuple match (dataplane, read-only) ------------------------------ */
-
-static int
-rp_cidr_has(const struct ips_cidr *cd, const uint8_t a[16])
-{
-	unsigned full = cd->prefix / 8, rem = cd->prefix % 8;
-
-	if (memcmp(cd->addr, a, full) != 0)
-		return 0;
-	if (rem == 0)
-		return 1;
-	return ((cd->addr[full] ^ a[full]) & (uint8_t)(0xff00u >> rem)) == 0;
-}
-
-static int
-rp_addr_match(const struct ips_addr_set *s, const uint8_t a[16])
-{
-	int in = 0;
-
-	if (s->n_cidrs == 0)
-		return 1;
-	for (uint16_t i = 0; i < s->n_cidrs && !in; i++)
-		in = rp_cidr_has(&s->cidrs[i], a);
-	return in != s->negated;
-}
-
-static int
-rp_port_match(const struct ips_port_set *s, uint16_t port)
-{
-	int in = 0;
-
-	if (s->n_ranges == 0)
-		return 1;
-	for (uint16_t i = 0; i < s->n_ranges && !in; i++)
-		in = port >= s->ranges[i].lo && port <= s->ranges[i].hi;
-	return in != s->negated;
-}
-
-static int
-rp_match_oriented(const struct ips_rule *r, const uint8_t src[16],
-                  uint16_t sport, const uint8_t dst[16], uint16_t dport)
-{
-	return rp_addr_match(&r->src, src) && rp_port_match(&r->sport, sport) &&
-	       rp_addr_match(&r->dst, dst) && rp_port_match(&r->dport, dport);
-}
-
-int
-ips_rule_match_tuple(const struct ips_rule *r,
-                     const uint8_t src[16], uint16_t sport,
-                     const uint8_t dst[16], uint16_t dport)
-{
-	if (rp_match_oriented(r, src, sport, dst, dport))
-		return 1;
-	return r->bidirectional &&
-	       rp_match_oriented(r, dst, dport, src, sport);
 }

@@ -26,11 +26,56 @@
 #define IPS_BUNDLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ips/detect_db.h"
 
 #define IPS_BUNDLE_MAGIC   "IPSBNDL1"  /* 8 bytes, no NUL */
 #define IPS_BUNDLE_FORMAT  1u
+
+/*
+ * File layout (format 1, little-endian, no padding):
+ *
+ *   struct ips_bundle_header
+ *   section IPS_BUNDLE_SEC_CLASSES   classtype names the rules use
+ *   section IPS_BUNDLE_SEC_RULES     struct ips_rule, conditions included
+ *   section IPS_BUNDLE_SEC_TABLES    patterns[], meta[], always[]
+ *   section IPS_BUNDLE_SEC_DB + b    hs_serialize_database of db[b], one
+ *                                    per enum ips_buffer; length 0 = none
+ *
+ * Sections follow each other in that order; their lengths are in the
+ * header, so a reader knows every boundary before it parses a byte.
+ * Inside a section: integers are fixed-width, a string is a u32 length,
+ * the bytes and a NUL (length 0xffffffff = NULL, no bytes follow).
+ * checksum is FNV-1a-64 over the whole file with the checksum field
+ * taken as zero: a flipped byte anywhere is caught, the header included.
+ */
+enum ips_bundle_section {
+	IPS_BUNDLE_SEC_CLASSES = 0,
+	IPS_BUNDLE_SEC_RULES,
+	IPS_BUNDLE_SEC_TABLES,
+	IPS_BUNDLE_SEC_DB,              /* + enum ips_buffer */
+	IPS_BUNDLE_SECTIONS = IPS_BUNDLE_SEC_DB + IPS_BUF_COUNT
+};
+
+#define IPS_BUNDLE_HS_VERSION_MAX 64
+
+struct ips_bundle_header {
+	char magic[8];                  /* IPS_BUNDLE_MAGIC */
+	uint32_t format;                /* IPS_BUNDLE_FORMAT */
+	uint32_t header_bytes;          /* sizeof(struct ips_bundle_header) */
+	uint64_t file_bytes;            /* header + every section */
+	uint64_t checksum;              /* see above */
+	uint64_t generation;            /* ips_detect_db.generation */
+	uint64_t compile_us;            /* compile time, microseconds */
+	char hs_version[IPS_BUNDLE_HS_VERSION_MAX]; /* hs_version() of the
+	                                 * compiler, NUL-terminated */
+	uint64_t cpu_features;          /* hs_platform_info.cpu_features the
+	                                 * databases may use (HS_CPU_FEATURES_*) */
+	uint32_t tune;                  /* hs_platform_info.tune */
+	uint32_t n_sections;            /* IPS_BUNDLE_SECTIONS */
+	uint64_t section_bytes[IPS_BUNDLE_SECTIONS];
+} __attribute__((packed));
 
 /*
  * Write db to path atomically (a temporary file in the same directory,
@@ -48,5 +93,27 @@ int ips_bundle_write(const struct ips_detect_db *db, const char *path,
  */
 struct ips_detect_db *ips_bundle_read(const char *path, char *err,
                                       size_t errlen);
+
+/*
+ * ips_bundle_read on a bundle already in memory (len bytes at buf; not
+ * modified, not kept).  name prefixes the error messages.  Same contract;
+ * the fuzz harness's entry point.
+ */
+struct ips_detect_db *ips_bundle_read_mem(const void *buf, size_t len,
+                                          const char *name, char *err,
+                                          size_t errlen);
+
+/*
+ * The checksum of a whole bundle file (len >= sizeof(struct
+ * ips_bundle_header)), its checksum field read as zeros.  Cannot fail.
+ */
+uint64_t ips_bundle_checksum(const void *buf, size_t len);
+
+/*
+ * Serialize db into a new malloc'd buffer (*buf, *len; the caller frees
+ * it).  Returns 0, or -1 with the reason in err (*buf untouched).
+ */
+int ips_bundle_encode(const struct ips_detect_db *db, void **buf, size_t *len,
+                      char *err, size_t errlen);
 
 #endif /* IPS_BUNDLE_H */

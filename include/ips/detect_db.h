@@ -18,8 +18,10 @@
  *
  * An ips_detect_db is immutable once built and may be read by any number of
  * worker threads at once; each worker needs its own scratch
- * (ips_detect_db_alloc_scratch).  This struct is what the bundle file will
- * serialize.
+ * (ips_detect_db_alloc_scratch).  This struct is what the bundle file
+ * serializes (bundle.h).  ips_detect_db_compile is control-side
+ * (rule_compile.c); everything else here is in the runtime library
+ * (rule_runtime.c) the dataplane links.
  */
 #ifndef IPS_DETECT_DB_H
 #define IPS_DETECT_DB_H
@@ -68,6 +70,11 @@ struct ips_detect_db {
 struct ips_detect_db *ips_detect_db_compile(struct ips_ruleset *rs,
                                             char *err, size_t errlen);
 
+/* A db with no rules (no signatures configured).  Returns NULL when out
+ * of memory. */
+struct ips_detect_db *ips_detect_db_empty(void);
+
+/* Free db and everything it owns; db may be NULL.  Cannot fail. */
 void ips_detect_db_free(struct ips_detect_db *db);
 
 /*

@@ -10,6 +10,8 @@
  *       sid:N; rev:N;)
  *
  * The parser (control/rule_parse.c) turns rule files into an ips_ruleset;
+ * names, freeing and the tuple match live in control/rule_runtime.c, which
+ * the dataplane links without the parser;
  * the compiler (control/rule_compile.c, see detect_db.h) turns that into the
  * Hyperscan databases the dataplane scans with.  Anything the parser does not
  * support is an error naming the keyword and file:line:col, never silently
@@ -194,6 +196,11 @@ int ips_rule_parse_file(struct ips_ruleset *rs, const char *path,
                         void (*report)(void *arg, const char *msg), void *arg,
                         char *err, size_t errlen);
 
+/* Free everything a rule owns and zero it (the struct itself is the
+ * caller's).  Cannot fail. */
+void ips_rule_free(struct ips_rule *r);
+
+/* Free every rule and the array; rs is left empty.  rs may be NULL. */
 void ips_ruleset_free(struct ips_ruleset *rs);
 
 /* Names as written in rules: "http.uri", "drop", ... */

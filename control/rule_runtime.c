@@ -1,0 +1,189 @@
+/*
+ * rule_runtime.c - what both sides need of the rule model at run time.
+ *
+ * Owns the buffer and action names, freeing rules and compiled databases,
+ * Hyperscan scratch for a db and the rule-header tuple match.  Nothing here
+ * parses or compiles: the dataplane links this (library ipsruntime, with
+ * the bundle reader) and not the parser or the compiler, so it cannot
+ * compile a rule set by mistake or carry the compiler's attack surface.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ips/detect_db.h"
+#include "ips/rules.h"
+
+/* ---- names ------------------------------------------------------------ */
+
+static const char *const rr_buffer_names[IPS_BUF_COUNT] = {
+	[IPS_BUF_METHOD] = "http.method",
+	[IPS_BUF_URI] = "http.uri",
+	[IPS_BUF_URI_RAW] = "http.uri.raw",
+	[IPS_BUF_PROTOCOL] = "http.protocol",
+	[IPS_BUF_REQUEST_LINE] = "http.request_line",
+	[IPS_BUF_HEADER] = "http.header",
+	[IPS_BUF_HEADER_NAMES] = "http.header_names",
+	[IPS_BUF_HOST] = "http.host",
+	[IPS_BUF_USER_AGENT] = "http.user_agent",
+	[IPS_BUF_COOKIE] = "http.cookie",
+	[IPS_BUF_CONTENT_TYPE] = "http.content_type",
+	[IPS_BUF_REQUEST_BODY] = "http.request_body",
+	[IPS_BUF_STREAM] = "stream",
+};
+
+static const char *const rr_action_names[IPS_ACTION_COUNT] = {
+	[IPS_ACTION_PASS] = "pass",
+	[IPS_ACTION_DROP] = "drop",
+	[IPS_ACTION_REJECT] = "reject",
+	[IPS_ACTION_ALERT] = "alert",
+};
+
+const char *
+ips_buffer_name(enum ips_buffer b)
+{
+	return (unsigned)b < IPS_BUF_COUNT ? rr_buffer_names[b] : "?";
+}
+
+const char *
+ips_action_name(enum ips_action a)
+{
+	return (unsigned)a < IPS_ACTION_COUNT ? rr_action_names[a] : "?";
+}
+
+/* ---- freeing ----------------------------------------------------------- */
+
+void
+ips_rule_free(struct ips_rule *r)
+{
+	for (uint32_t i = 0; i < r->n_conds; i++)
+		free(r->conds[i].bytes);
+	free(r->conds);
+	free(r->msg);
+	free(r->classtype);
+	free(r->src.cidrs);
+	free(r->dst.cidrs);
+	free(r->sport.ranges);
+	free(r->dport.ranges);
+	free(r->file);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+ips_ruleset_free(struct ips_ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		ips_rule_free(&rs->rules[i]);
+	free(rs->rules);
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* ---- tuple match (dataplane, read-only) ------------------------------ */
+
+static int
+rr_cidr_has(const struct ips_cidr *cd, const uint8_t a[16])
+{
+	unsigned full = cd->prefix / 8, rem = cd->prefix % 8;
+
+	if (memcmp(cd->addr, a, full) != 0)
+		return 0;
+	if (rem == 0)
+		return 1;
+	return ((cd->addr[full] ^ a[full]) & (uint8_t)(0xff00u >> rem)) == 0;
+}
+
+static int
+rr_addr_match(const struct ips_addr_set *s, const uint8_t a[16])
+{
+	int in = 0;
+
+	if (s->n_cidrs == 0)
+		return 1;
+	for (uint16_t i = 0; i < s->n_cidrs && !in; i++)
+		in = rr_cidr_has(&s->cidrs[i], a);
+	return in != s->negated;
+}
+
+static int
+rr_port_match(const struct ips_port_set *s, uint16_t port)
+{
+	int in = 0;
+
+	if (s->n_ranges == 0)
+		return 1;
+	for (uint16_t i = 0; i < s->n_ranges && !in; i++)
+		in = port >= s->ranges[i].lo && port <= s->ranges[i].hi;
+	return in != s->negated;
+}
+
+static int
+rr_match_oriented(const struct ips_rule *r, const uint8_t src[16],
+                  uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+	return rr_addr_match(&r->src, src) && rr_port_match(&r->sport, sport) &&
+	       rr_addr_match(&r->dst, dst) && rr_port_match(&r->dport, dport);
+}
+
+int
+ips_rule_match_tuple(const struct ips_rule *r,
+                     const uint8_t src[16], uint16_t sport,
+                     const uint8_t dst[16], uint16_t dport)
+{
+	if (rr_match_oriented(r, src, sport, dst, dport))
+		return 1;
+	return r->bidirectional &&
+	       rr_match_oriented(r, dst, dport, src, sport);
+}
+
+struct ips_detect_db *
+ips_detect_db_empty(void)
+{
+	struct ips_detect_db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL)
+		return NULL;
+	/* The tables are never NULL, as the compiler leaves them. */
+	db->meta = calloc(1, sizeof(*db->meta));
+	db->patterns = calloc(1, sizeof(*db->patterns));
+	db->always = calloc(1, sizeof(*db->always));
+	if (!db->meta || !db->patterns || !db->always) {
+		ips_detect_db_free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+ips_detect_db_free(struct ips_detect_db *db)
+{
+	if (db == NULL)
+		return;
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
+		hs_free_database(db->db[b]);
+	ips_ruleset_free(&db->rules);
+	free(db->meta);
+	free(db->patterns);
+	free(db->always);
+	free(db);
+}
+
+int
+ips_detect_db_alloc_scratch(const struct ips_detect_db *db,
+                            hs_scratch_t **scratch, char *err, size_t errlen)
+{
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++) {
+		hs_error_t rc;
+
+		if (db->db[b] == NULL)
+			continue;
+		rc = hs_alloc_scratch(db->db[b], scratch);
+		if (rc != HS_SUCCESS) {
+			snprintf(err, errlen, "hs_alloc_scratch(%s): error %d",
+			         ips_buffer_name(b), rc);
+			return -1;
+		}
+	}
+	return 0;
+}
