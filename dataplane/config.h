@@ -54,7 +54,7 @@
  *     vars = { HOME_NET = "any"; EXTERNAL_NET = "any"; HTTP_PORTS = "[80,8080]"; };
  *   };
  *   log = { eve = "eve.json"; };
- *   control = { socket = "/run/ips/ctl.sock"; mode = 0660; };
+ *   control = { socket = "/run/ips/ctl.sock"; mode = 0660; group = "ips"; };
  */
 #ifndef IPS_CONFIG_H
 #define IPS_CONFIG_H
@@ -137,6 +137,7 @@ struct ips_config {
 	char eve_path[512];         /* "" = no EVE log */
 	char ctl_socket[256];
 	unsigned ctl_mode;
+	char ctl_group[64];         /* group owning the socket, "" = ours */
 	void *owner;                /* libconfig storage behind the strings */
 };
 

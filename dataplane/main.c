@@ -36,6 +36,7 @@
 
 #include "bench.h"
 #include "config.h"
+#include "ctl.h"
 #include "decode.h"
 #include "eve.h"
 #include "flow.h"
@@ -43,6 +44,7 @@
 #include "http.h"
 #include "ips/detect_db.h"
 #include "port.h"
+#include "reload.h"
 #include "replay.h"
 #include "stats.h"
 #include "stream.h"
@@ -64,6 +66,8 @@ struct main_opts {
 	unsigned workers;
 	int preload;            /* replay from memory: infinite_rx, one pass */
 	int inspect;            /* 0: decode and forward only */
+	const char *control;    /* control socket path (replay: none unless
+	                         * given) */
 };
 
 /* Everything a worker owns that is not in struct worker itself. */
@@ -96,6 +100,8 @@ struct main_state {
 	struct main_worker_res res[MAIN_MAX_WORKERS];
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
+	struct reload *reload;                  /* rule sets in force */
+	struct ctl_server *ctl;                 /* NULL: no control socket */
 	/* EAL argv and the strings behind it */
 	char *eal_argv[CONFIG_MAX_EAL_ARGS + 8 * MAIN_MAX_WORKERS + 16];
 	int eal_argc;
@@ -134,9 +140,12 @@ main_usage(void)
 	        "[--write OUT.pcap] [--write-reverse REV.pcap]]\n"
 	        "                     [--eve FILE] [--rules FILE]... "
 	        "[--workers N] [--preload] [--inspect full|none]\n"
+	        "                     [--control-socket PATH]\n"
 	        "  --preload       replay from memory (net_pcap infinite_rx), "
 	        "one pass\n"
-	        "  --inspect none  decode and forward only (I/O baseline)\n");
+	        "  --inspect none  decode and forward only (I/O baseline)\n"
+	        "  --control-socket PATH  instead of control.socket (live);\n"
+	        "                  replay opens one only when given\n");
 	exit(2);
 }
 
@@ -153,6 +162,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "workers", required_argument, NULL, 'n' },
 		{ "preload", no_argument, NULL, 'P' },
 		{ "inspect", required_argument, NULL, 'I' },
+		{ "control-socket", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -160,7 +170,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->inspect = 1;
-	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:n:PI:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:n:PI:C:h", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -185,6 +195,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 			break;
 		}
 		case 'P': o->preload = 1; break;
+		case 'C': o->control = optarg; break;
 		case 'I':
 			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "none") != 0)
 				main_die("--inspect: expected full or none");
@@ -428,6 +439,7 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	                                 err, sizeof(err));
 	if (r->detect == NULL)
 		main_die("worker %u: detect: %s", id, err);
+	w->detect = r->detect;
 	struct http_conf hc = {
 		.max_txns = c->limits.http_transactions,
 		.max_header_bytes = c->limits.http_header_bytes,
@@ -572,6 +584,39 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 	}
 }
 
+/* ---- control ------------------------------------------------------------- */
+
+/* The rule sets' RCU and the control socket, before the workers start. */
+static void
+main_control_open(struct main_state *st)
+{
+	static struct detect_worker *detect[MAIN_MAX_WORKERS];
+	static const struct worker_stats *stats[MAIN_MAX_WORKERS];
+	struct reload_conf rc = { detect, stats, st->n_workers, st->db };
+	struct ctl_conf cc = { st->opts.control, st->cfg.ctl_mode,
+	                       st->cfg.ctl_group };
+	struct ctl_backend be;
+	char err[512];
+
+	for (unsigned w = 0; w < st->n_workers; w++) {
+		detect[w] = st->workers[w]->detect;
+		stats[w] = &st->workers[w]->stats;
+	}
+	st->reload = reload_create(&rc, err, sizeof(err));
+	if (st->reload == NULL)
+		main_die("%s", err);
+	for (unsigned w = 0; w < st->n_workers; w++)
+		st->workers[w]->rcu = reload_rcu(st->reload);
+	if (cc.path == NULL && st->opts.replay == NULL)
+		cc.path = st->cfg.ctl_socket;
+	if (cc.path == NULL || cc.path[0] == '\0')
+		return;
+	reload_backend(st->reload, &be);
+	st->ctl = ctl_server_open(&cc, &be, err, sizeof(err));
+	if (st->ctl == NULL)
+		main_die("%s", err);
+}
+
 /* ---- run ------------------------------------------------------------------ */
 
 static void
@@ -594,7 +639,14 @@ static void
 main_service_loop(struct main_state *st)
 {
 	while (main_workers_running(st)) {
-		if (eve_writer_drain(st->eve, st->eve_rings, st->n_workers) == 0)
+		int busy = eve_writer_drain(st->eve, st->eve_rings,
+		                            st->n_workers) != 0;
+
+		reload_poll(st->reload);
+		/* Waiting on the control socket is the loop's idle sleep. */
+		if (st->ctl != NULL)
+			ctl_server_poll(st->ctl, busy ? 0 : 1);
+		else if (!busy)
 			usleep(1000);
 	}
 }
@@ -842,6 +894,7 @@ main(int argc, char **argv)
 	if (st.eve == NULL)
 		main_die("EVE log: %s", err);
 	main_setup_ports(&st, devargs, n_dev);
+	main_control_open(&st);
 
 	signal(SIGINT, main_signal);
 	signal(SIGTERM, main_signal);
@@ -850,10 +903,13 @@ main(int argc, char **argv)
 		                      st.workers[w]->lcore);
 	main_service_loop(&st);
 	rte_eal_mp_wait_lcore();
+	ctl_server_close(st.ctl);
+	reload_stop(st.reload);
 
 	memory = main_memory_json(&st);       /* before the pools go */
 	for (unsigned w = 0; w < st.n_workers; w++)
 		main_free_worker(&st, w);
+	reload_free(st.reload);
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
 	main_replay_finish(&st);

@@ -23,7 +23,9 @@
 #define WORKER_MAX_RXQ 16
 
 struct decode_worker;
+struct detect_worker;
 struct flow_table;
+struct rte_rcu_qsbr;
 struct verdict_worker;
 struct fwd_worker;
 
@@ -51,6 +53,8 @@ struct worker {
 	struct flow_table *flows;
 	struct verdict_worker *verdict;
 	struct fwd_worker *fwd;
+	struct detect_worker *detect;   /* its rule set is synced per burst */
+	struct rte_rcu_qsbr *rcu;       /* reload's; NULL: no reloads */
 	struct pkt_ctx ctx;
 	struct bench_cycles bench;      /* bench builds: copied at exit */
 } __attribute__((aligned(64)));
