@@ -672,6 +672,10 @@ static const struct cfg_key cfg_signature_keys[] = {
 	{ "classification", cfg_file_path, CFG_OFF(classification),
 	  0, CFG_STR(classification), 0, NULL },
 	{ "vars", cfg_vars, 0, 0, 0, 0, NULL },
+	{ "bundle", cfg_file_path, CFG_OFF(bundle), 0, CFG_STR(bundle), 0,
+	  NULL },
+	{ "compiler", cfg_file_path, CFG_OFF(compiler), 0, CFG_STR(compiler),
+	  0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL },
 };
 

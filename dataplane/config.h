@@ -52,6 +52,11 @@
  *     files = [ "signatures/sqli.rules", ... ];   relative to the config
  *     classification = "signatures/classification.config";
  *     vars = { HOME_NET = "any"; EXTERNAL_NET = "any"; HTTP_PORTS = "[80,8080]"; };
+ *     bundle = "/var/lib/ips/rules.bundle";  compiled by ipsctl compile;
+ *                                      when set, files are not read
+ *     compiler = "/usr/bin/ipsctl";    compiles files into a bundle out of
+ *                                      process; "" = ipsctl next to the
+ *                                      dataplane binary
  *   };
  *   log = { eve = "eve.json"; };
  *   control = { socket = "/run/ips/ctl.sock"; mode = 0660; group = "ips"; };
@@ -132,6 +137,8 @@ struct ips_config {
 	char *rule_files[CONFIG_MAX_RULE_FILES];   /* resolved paths */
 	unsigned n_rule_files;
 	char classification[512];   /* resolved path, "" = built-in */
+	char bundle[512];           /* resolved path, "" = compile the files */
+	char compiler[512];         /* ipsctl to run, "" = next to the binary */
 	struct config_var vars[CONFIG_MAX_VARS];
 	unsigned n_vars;
 	char eve_path[512];         /* "" = no EVE log */

@@ -9,8 +9,8 @@
  * mode one JSON summary line on stdout (DESIGN §11).
  *
  *   ips-dataplane --config FILE [--replay IN.pcap [--write OUT.pcap]
- *                 [--write-reverse REV.pcap]] [--eve FILE] [--rules FILE]...
- *                 [--workers N]
+ *                 [--write-reverse REV.pcap]] [--eve FILE]
+ *                 [--bundle FILE | --rules FILE...] [--workers N]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +46,7 @@
 #include "port.h"
 #include "reload.h"
 #include "replay.h"
+#include "sigload.h"
 #include "stats.h"
 #include "stream.h"
 #include "verdict.h"
@@ -63,6 +64,7 @@ struct main_opts {
 	const char *eve;
 	const char *rules[CONFIG_MAX_RULE_FILES];
 	unsigned n_rules;
+	const char *bundle;
 	unsigned workers;
 	int preload;            /* replay from memory: infinite_rx, one pass */
 	int inspect;            /* 0: decode and forward only */
@@ -138,14 +140,17 @@ main_usage(void)
 	fprintf(stderr,
 	        "usage: ips-dataplane --config FILE [--replay IN.pcap "
 	        "[--write OUT.pcap] [--write-reverse REV.pcap]]\n"
-	        "                     [--eve FILE] [--rules FILE]... "
-	        "[--workers N] [--preload] [--inspect full|none]\n"
-	        "                     [--control-socket PATH]\n"
+	        "                     [--eve FILE] [--bundle FILE | --rules "
+	        "FILE...] [--workers N]\n"
+	        "                     [--preload] [--inspect full|none] [--control-socket PATH]\n"
+	        "  --bundle FILE   signatures compiled by ipsctl compile\n"
+	        "  --rules FILE    rule files, compiled by ipsctl first "
+	        "(repeatable)\n"
+	        "  --control-socket PATH  instead of control.socket (live);\n"
+	        "                  replay opens one only when given\n"
 	        "  --preload       replay from memory (net_pcap infinite_rx), "
 	        "one pass\n"
-	        "  --inspect none  decode and forward only (I/O baseline)\n"
-	        "  --control-socket PATH  instead of control.socket (live);\n"
-	        "                  replay opens one only when given\n");
+	        "  --inspect none  decode and forward only (I/O baseline)\n");
 	exit(2);
 }
 
@@ -159,6 +164,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "write-reverse", required_argument, NULL, 'W' },
 		{ "eve", required_argument, NULL, 'e' },
 		{ "rules", required_argument, NULL, 'R' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ "workers", required_argument, NULL, 'n' },
 		{ "preload", no_argument, NULL, 'P' },
 		{ "inspect", required_argument, NULL, 'I' },
@@ -170,7 +176,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->inspect = 1;
-	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:n:PI:C:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:B:n:PI:C:h", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -184,6 +190,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 				         CONFIG_MAX_RULE_FILES);
 			o->rules[o->n_rules++] = optarg;
 			break;
+		case 'B': o->bundle = optarg; break;
 		case 'n': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -207,6 +214,8 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 	}
 	if (o->config == NULL || optind != argc)
 		main_usage();
+	if (o->bundle != NULL && o->n_rules > 0)
+		main_die("--bundle and --rules: give one or the other");
 	if ((o->write != NULL || o->write_reverse != NULL || o->preload) &&
 	    o->replay == NULL)
 		main_die("--write, --write-reverse and --preload need --replay");
@@ -307,51 +316,6 @@ main_build_eal_args(struct main_state *st, const char *argv0,
 		main_eal_push(st, devargs[i]);
 	}
 	st->eal_argv[st->eal_argc] = NULL;
-}
-
-/* ---- signatures ------------------------------------------------------- */
-
-static void
-main_report_rule_error(void *arg, const char *msg)
-{
-	(void)arg;
-	fprintf(stderr, "ips-dataplane: %s\n", msg);
-}
-
-static struct ips_detect_db *
-main_load_rules(const struct ips_config *c)
-{
-	struct ips_rule_var vars[CONFIG_MAX_VARS];
-	struct ips_parse_opts po = { .vars = vars, .n_vars = c->n_vars,
-		.classification_file = c->classification[0] ? c->classification
-		                                            : NULL };
-	struct ips_ruleset rs = { 0 };
-	struct ips_detect_db *db;
-	char err[IPS_ERRBUF_SIZE];
-	int bad = 0;
-
-	for (unsigned i = 0; i < c->n_vars; i++) {
-		vars[i].name = c->vars[i].name;
-		vars[i].value = c->vars[i].value;
-	}
-	for (unsigned i = 0; i < c->n_rule_files; i++) {
-		int r = ips_rule_parse_file(&rs, c->rule_files[i], &po,
-		                            main_report_rule_error, NULL,
-		                            err, sizeof(err));
-		if (r < 0)
-			main_die("%s", err);
-		bad += r;
-	}
-	if (bad > 0)
-		main_die("%d bad rule(s): refusing to run with a rule set "
-		         "that is not what the files say", bad);
-	db = ips_detect_db_compile(&rs, err, sizeof(err));
-	if (db == NULL)
-		main_die("compiling signatures: %s", err);
-	fprintf(stderr, "ips-dataplane: %u rules from %u file(s), compiled in "
-	        "%.3f s\n", db->rules.n_rules, c->n_rule_files,
-	        db->compile_seconds);
-	return db;
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -850,7 +814,12 @@ main(int argc, char **argv)
 	config_defaults(&st.cfg);
 	if (config_load(&st.cfg, st.opts.config, err, sizeof(err)) != 0)
 		main_die("%s", err);
+	if (st.opts.bundle != NULL &&
+	    snprintf(st.cfg.bundle, sizeof(st.cfg.bundle), "%s",
+	             st.opts.bundle) >= (int)sizeof(st.cfg.bundle))
+		main_die("--bundle: path too long");
 	if (st.opts.n_rules > 0) {
+		st.cfg.bundle[0] = '\0';       /* the files given win */
 		for (unsigned i = 0; i < st.cfg.n_rule_files; i++)
 			free(st.cfg.rule_files[i]);
 		st.cfg.n_rule_files = 0;
@@ -880,6 +849,9 @@ main(int argc, char **argv)
 		         st.opts.eve);
 
 	/* Rules first: a bad rule set should fail before NICs are touched. */
+	st.db = sig_load(&st.cfg, err, sizeof(err));
+	if (st.db == NULL)
+		main_die("%s", err);
 	main_build_eal_args(&st, argv[0], devargs, n_dev);
 	/* EAL rewrites the argv it is given (argv[optind-1] = prgname):
 	 * hand it a copy so each string is freed once at exit. */
@@ -888,7 +860,6 @@ main(int argc, char **argv)
 		main_die("EAL init: %s", rte_strerror(rte_errno));
 	if (stream_register_dynfield() != 0)
 		main_die("mbuf dynfield: %s", rte_strerror(rte_errno));
-	st.db = main_load_rules(&st.cfg);
 	st.eve = eve_writer_open(st.cfg.eve_path, rte_get_tsc_hz(), err,
 	                         sizeof(err));
 	if (st.eve == NULL)
