@@ -96,7 +96,8 @@ signatures = { files = [ "e2e.rules" ]; };
         procs.append(server)
         eve = tmp / "eve.json"
         gw = subprocess.Popen([str(BINARY), "--config", str(conf), "--eve",
-                               str(eve)], stdout=subprocess.PIPE,
+                               str(eve), "--control-socket",
+                               str(tmp / "ctl.sock")], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
         procs.append(gw)
         # Ready when a benign request goes through (bounded wait).
