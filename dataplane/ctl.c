@@ -179,6 +179,7 @@ struct ctl_server {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_backend be;
+	uint64_t idle_ms;
 	struct ctl_client clients[CTL_MAX_CLIENTS];
 };
 
@@ -229,6 +230,8 @@ ctl_server_open(const struct ctl_conf *conf, const struct ctl_backend *be,
 	memcpy(sa.sun_path, conf->path, strlen(conf->path) + 1);
 	snprintf(srv->path, sizeof(srv->path), "%s", conf->path);
 	srv->be = *be;
+	srv->idle_ms = conf->idle_timeout_ms ? conf->idle_timeout_ms
+	                                     : CTL_IDLE_TIMEOUT_MS;
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		srv->clients[i].fd = -1;
 	if (lstat(conf->path, &st) == 0) {
@@ -485,7 +488,7 @@ ctl_server_poll(struct ctl_server *srv, int timeout_ms)
 			answered += ctl_client_read(srv, c, now);
 		if (c->fd >= 0 && c->out_off < c->out_len)
 			ctl_client_write(c, now);   /* usually all at once */
-		if (c->fd >= 0 && now - c->last_ms > CTL_IDLE_TIMEOUT_MS)
+		if (c->fd >= 0 && now - c->last_ms > srv->idle_ms)
 			ctl_client_close(c);
 	}
 	if (pfd[0].revents & POLLIN)

@@ -64,6 +64,7 @@ struct ctl_conf {
 	const char *path;           /* socket path */
 	unsigned mode;              /* chmod bits, e.g. 0660 */
 	const char *group;          /* group owning it; NULL or "" = ours */
+	unsigned idle_timeout_ms;   /* 0: CTL_IDLE_TIMEOUT_MS */
 };
 
 struct ctl_server;
