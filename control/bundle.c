@@ -548,7 +548,7 @@ static int
 bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
         uint32_t n_classes)
 {
-	uint32_t cls = 0;
+	uint32_t cls = 0, n = 0;
 
 	if (BI_U8(in, r->action) < 0 || BI_U8(in, r->flow_flags) < 0 ||
 	    BI_U8(in, r->bidirectional) < 0 || BI_U8(in, r->priority) < 0 ||
@@ -570,22 +570,19 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 	}
 	if (bi_addr_set(in, &r->src) < 0 || bi_addr_set(in, &r->dst) < 0 ||
 	    bi_port_set(in, &r->sport) < 0 || bi_port_set(in, &r->dport) < 0 ||
-	    BI_U32(in, r->n_conds) < 0)
+	    BI_U32(in, n) < 0)
 		return -1;
-	if (r->n_conds > BUNDLE_MAX_CONDS)
-		return bi_fail(in, "sid %u: %u conditions", r->sid, r->n_conds);
-	if (r->n_conds > 0) {
-		uint32_t n = r->n_conds;
-
+	/* r->n_conds counts only conditions read whole: ips_rule_free
+	 * walks conds[0..n_conds) when a later one fails. */
+	if (n > BUNDLE_MAX_CONDS)
+		return bi_fail(in, "sid %u: %u conditions", r->sid, n);
+	if (n > 0) {
 		/* 26 fixed bytes and a length+NUL per condition */
 		if (bi_count(in, n, 31, "conditions") < 0)
 			return -1;
 		r->conds = calloc(n, sizeof(*r->conds));
 		if (r->conds == NULL)
 			return bi_fail(in, "out of memory");
-		/* ips_rule_free frees conds[0..n_conds): count only the ones
-		 * read, so a failure half-way frees exactly what exists. */
-		r->n_conds = 0;
 		for (uint32_t c = 0; c < n; c++) {
 			int rc = bi_cond(in, &r->conds[c]);
 
