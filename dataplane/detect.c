@@ -96,6 +96,9 @@ struct detect_worker {
 	struct detect_set *published;   /* written by the service thread */
 	struct worker_stats *ws;
 	struct worker_stats own_stats;  /* when the caller passes none */
+	/* Transactions in progress on a set with body rules: after a reload
+	 * to rules without any, their bodies must still reach them. */
+	uint32_t body_txns;
 	uint32_t max_body_streams;
 	uint32_t max_raw_streams;
 };
@@ -386,10 +389,16 @@ detect_worker_free(struct detect_worker *dw)
 	free(dw);
 }
 
+static int
+detect_set_has_body(const struct detect_set *s)
+{
+	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+}
+
 int
 detect_wants_body(const struct detect_worker *dw)
 {
-	return dw->cur->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+	return detect_set_has_body(dw->cur) || dw->body_txns > 0;
 }
 
 int
@@ -854,14 +863,17 @@ detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
 	detect_txn_reset(dt);
 	dt->set = dw->cur;
 	dt->set->users++;
+	dw->body_txns += detect_set_has_body(dt->set);
 }
 
 /* The transaction is over: its set may be retired once no other uses it. */
 static void
-detect_txn_leave(struct detect_txn *dt)
+detect_txn_leave(struct detect_worker *dw, struct detect_txn *dt)
 {
-	if (dt->set != NULL)
+	if (dt->set != NULL) {
 		dt->set->users--;
+		dw->body_txns -= detect_set_has_body(dt->set);
+	}
 	dt->set = NULL;
 }
 
@@ -964,7 +976,7 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
 	if (!dt->passed)
 		detect_evaluate(&c, DETECT_AT_END);
 	detect_call_clear(s);
-	detect_txn_leave(dt);
+	detect_txn_leave(dw, dt);
 	return c.verdict;
 }
 
@@ -975,7 +987,7 @@ detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
 
 	detect_release_stream(s, dt, NULL);
 	detect_call_clear(s);
-	detect_txn_leave(dt);
+	detect_txn_leave(dw, dt);
 	detect_txn_reset(dt);
 }
 

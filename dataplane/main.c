@@ -569,8 +569,6 @@ main_control_open(struct main_state *st)
 	st->reload = reload_create(&rc, err, sizeof(err));
 	if (st->reload == NULL)
 		main_die("%s", err);
-	for (unsigned w = 0; w < st->n_workers; w++)
-		st->workers[w]->rcu = reload_rcu(st->reload);
 	if (cc.path == NULL && st->opts.replay == NULL)
 		cc.path = st->cfg.ctl_socket;
 	if (cc.path == NULL || cc.path[0] == '\0')
@@ -579,6 +577,10 @@ main_control_open(struct main_state *st)
 	st->ctl = ctl_server_open(&cc, &be, err, sizeof(err));
 	if (st->ctl == NULL)
 		main_die("%s", err);
+	/* Only a socket can bring a reload: without one the workers skip
+	 * the per-burst RCU report (a replay measures without it). */
+	for (unsigned w = 0; w < st->n_workers; w++)
+		st->workers[w]->rcu = reload_rcu(st->reload);
 }
 
 /* ---- run ------------------------------------------------------------------ */

@@ -1031,6 +1031,49 @@ test_reload_transaction_keeps_its_rules(void **state)
 	free(g);
 }
 
+/* Reloading from rules with a body condition to rules without any: a
+ * transaction begun on the first still has its body inspected. */
+static void
+test_reload_body_rules_outlive_their_set(void **state)
+{
+	static const char *const body[] = {
+		"drop http any any -> any any (msg:\"b\"; http.request_body; "
+		"content:\"evil\"; sid:1;)",
+		NULL,
+	};
+	static const char *const uri[] = {
+		"alert http any any -> any any (msg:\"u\"; http.uri; "
+		"content:\"/x\"; sid:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(body, 2);
+	struct fixture *g = fx_new(uri, 2);
+	struct detect_set *old = detect_set_current(f->dw), *nxt;
+	char err[256];
+
+	(void)state;
+	fx_request(f, "/");
+	detect_txn_begin(f->dw, &f->dt);
+	detect_headers(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	nxt = detect_set_create(f->dw, g->db, err, sizeof(err));
+	assert_non_null(nxt);
+	detect_set_publish(f->dw, nxt);
+	detect_worker_sync(f->dw);
+	assert_true(detect_wants_body(f->dw));  /* for the one in progress */
+	assert_int_equal(detect_body(f->dw, &f->dt, (const uint8_t *)"an evil "
+	                             "body", 13, &f->bufs, &f->t, &f->res),
+	                 DETECT_DROP);
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	assert_false(detect_wants_body(f->dw));
+	assert_true(detect_set_idle(f->dw, old));
+	detect_set_free(old);
+	fx_free(f);
+	ips_detect_db_free(g->db);
+	g->db = NULL;
+	detect_worker_free(g->dw);
+	free(g);
+}
+
 int
 main(void)
 {
@@ -1048,6 +1091,7 @@ main(void)
 		cmocka_unit_test(test_tuple_constraints),
 		cmocka_unit_test(test_stream_pool_exhaustion),
 		cmocka_unit_test(test_reload_transaction_keeps_its_rules),
+		cmocka_unit_test(test_reload_body_rules_outlive_their_set),
 		cmocka_unit_test(test_result_fields_and_strongest),
 		cmocka_unit_test(test_many_header_matches),
 		cmocka_unit_test(test_match_overflow_fails_closed),
