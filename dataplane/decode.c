@@ -32,6 +32,7 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
+#include "config.h"
 #include "decode.h"
 
 #define DECODE_ETH_HLEN        14
@@ -1041,6 +1042,15 @@ decode_frag_setup(struct decode_worker *dw, int socket)
 	                DECODE_FRAG_BUCKET_ENTRIES,
 	        DECODE_FRAG_BUCKET_ENTRIES, max, dw->timeout_tsc, socket);
 	return dw->tbl == NULL ? -1 : 0;
+}
+
+void
+decode_conf_init(struct decode_conf *dc, const struct ips_config *c)
+{
+	memset(dc, 0, sizeof(*dc));
+	dc->frag_max_datagrams = c->limits.frag_datagrams;
+	dc->frag_timeout_ms = c->limits.frag_timeout_ms;
+	dc->verify_ip_checksum = c->policy.verify_ip_checksum;
 }
 
 struct decode_worker *

@@ -44,6 +44,11 @@ enum decode_result {
  * Create the per-worker decoder on NUMA socket `socket`.  Counters go to ws.
  * Returns NULL on allocation failure (setup only).
  */
+struct ips_config;
+/* This stage's settings from the config (limits.frag_*,
+ * policy.verify_ip_checksum).  Cannot fail. */
+void decode_conf_init(struct decode_conf *dc, const struct ips_config *c);
+
 struct decode_worker *decode_worker_create(const struct decode_conf *conf,
                                            int socket,
                                            struct worker_stats *ws);

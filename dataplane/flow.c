@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 
 #include "bench.h"
+#include "config.h"
 #include "flow.h"
 
 #define FLOW_NIL UINT32_MAX
@@ -142,6 +143,22 @@ flow_touch(struct flow_table *ft, uint32_t idx, uint64_t now)
 }
 
 /* ---- table --------------------------------------------------------------- */
+
+void
+flow_conf_init(struct flow_conf *fc, const struct ips_config *c)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->capacity = c->limits.flows;
+	fc->timeout_syn_s = c->limits.flow_timeout_syn;
+	fc->timeout_established_s = c->limits.flow_timeout_established;
+	fc->timeout_closed_s = c->limits.flow_timeout_closed;
+	fc->timeout_udp_s = c->limits.flow_timeout_udp;
+	fc->evict_when_full = c->policy.flow_table_full == POLICY_EVICT;
+	fc->bypass_midstream = c->policy.midstream == POLICY_BYPASS;
+	fc->http_probe = c->http_detect_by_content;
+	fc->http_ports = c->http_ports;
+	fc->n_http_ports = c->n_http_ports;
+}
 
 struct flow_table *
 flow_table_create(const struct flow_conf *conf, struct stream_worker *sw,

@@ -45,6 +45,12 @@ struct flow_conf {
 	int socket;
 };
 
+struct ips_config;
+/* This stage's settings from the config (limits.flow*, policy, http
+ * ports); tsc_hz, hash_seed, worker_id and socket are the caller's to
+ * set.  fc->http_ports points into c.  Cannot fail. */
+void flow_conf_init(struct flow_conf *fc, const struct ips_config *c);
+
 struct flow_table *flow_table_create(const struct flow_conf *conf,
                                      struct stream_worker *sw,
                                      struct worker_stats *ws);

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "bench.h"
+#include "config.h"
 #include "http.h"
 #include "http_uri.h"
 
@@ -211,6 +212,16 @@ http_trim(const uint8_t **p, uint32_t *len)
 }
 
 /* ---- pool ------------------------------------------------------------- */
+
+void
+http_conf_init(struct http_conf *hc, const struct ips_config *c)
+{
+	memset(hc, 0, sizeof(*hc));
+	hc->max_txns = c->limits.http_transactions;
+	hc->max_header_bytes = c->limits.http_header_bytes;
+	hc->drop_ambiguous = c->policy.http_ambiguous == POLICY_DROP;
+	hc->drop_malformed = c->policy.http_malformed == POLICY_DROP;
+}
 
 struct http_worker *
 http_worker_create(const struct http_conf *conf, struct detect_worker *dw,

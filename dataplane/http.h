@@ -68,6 +68,11 @@ enum http_result {
 	                             * this flow ended now (counted); log it */
 };
 
+struct ips_config;
+/* This stage's settings from the config (limits.http_*, policy.http_*).
+ * Cannot fail. */
+void http_conf_init(struct http_conf *hc, const struct ips_config *c);
+
 struct http_worker *http_worker_create(const struct http_conf *conf,
                                        struct detect_worker *dw,
                                        struct worker_stats *ws);

@@ -1,12 +1,14 @@
 /*
  * main.c - ips-dataplane: start-up, the service thread, shut-down.
  *
- * Owns the process: reads the config, builds the EAL arguments (ports as
- * --vdev / -a, the PMD plugins they need), loads the signatures, creates
- * every worker's pools and stages, launches the workers, then runs the
+ * Owns the process and the order things start and stop in: arguments,
+ * the config, the EAL arguments (ports as --vdev / -a, the PMD plugins
+ * they need), which queues and ports each worker gets, the launch, the
  * service loop on the main lcore (EVE log writing) until the workers end
- * (replay) or a signal arrives.  It ends with final counters: in replay
- * mode one JSON summary line on stdout (DESIGN §11).
+ * (replay) or a signal arrives, and the teardown.  The work itself is
+ * elsewhere: signatures in sigload.c, a worker's pools and stages in
+ * worker.c, the replay's files in replay.c, the summary line (DESIGN §11)
+ * in stats.c.
  *
  *   ips-dataplane --config FILE [--replay IN.pcap [--write OUT.pcap]
  *                 [--write-reverse REV.pcap]] [--eve FILE]
@@ -19,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,20 +29,12 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_ether.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
 
-#include "bench.h"
 #include "config.h"
 #include "ctl.h"
-#include "decode.h"
 #include "eve.h"
-#include "flow.h"
 #include "forward.h"
-#include "http.h"
 #include "ips/detect_db.h"
 #include "port.h"
 #include "reload.h"
@@ -49,12 +42,9 @@
 #include "sigload.h"
 #include "stats.h"
 #include "stream.h"
-#include "verdict.h"
 #include "worker.h"
 
-#define MAIN_MAX_WORKERS 64
-/* "net_pcapN,rx_pcap=PATH,tx_pcap=PATH,infinite_rx=1" */
-#define MAIN_DEVARGS_MAX (2 * REPLAY_PATH_MAX + 64)
+#define MAIN_MAX_WORKERS REPLAY_MAX_WORKERS
 
 struct main_opts {
 	const char *config;
@@ -72,16 +62,6 @@ struct main_opts {
 	                         * given) */
 };
 
-/* Everything a worker owns that is not in struct worker itself. */
-struct main_worker_res {
-	struct rte_mempool *pool;
-	struct rte_mempool *indirect;
-	struct rte_ring *eve;
-	struct http_worker *http;
-	struct detect_worker *detect;
-	struct stream_worker *stream;
-};
-
 struct main_state {
 	struct ips_config cfg;
 	struct main_opts opts;
@@ -90,16 +70,11 @@ struct main_state {
 	uint16_t port_ids[CONFIG_MAX_PORTS];
 	/* replay: worker w reads public port pub[w] (its share of the
 	 * capture) and writes priv[w]; one TX queue each. */
+	struct replay_plan replay;
 	uint16_t replay_pub[MAIN_MAX_WORKERS];
 	uint16_t replay_priv[MAIN_MAX_WORKERS];
-	char replay_dir[256];                   /* per-worker files, N > 1 */
-	char replay_in[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
-	char replay_out[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
-	char replay_rev[MAIN_MAX_WORKERS][REPLAY_PATH_MAX];
-	uint64_t replay_packets[MAIN_MAX_WORKERS];  /* per worker, preload */
 	unsigned n_workers;
 	struct worker *workers[MAIN_MAX_WORKERS];
-	struct main_worker_res res[MAIN_MAX_WORKERS];
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
 	struct reload *reload;                  /* rule sets in force */
@@ -320,184 +295,56 @@ main_build_eal_args(struct main_state *st, const char *argv0,
 
 /* ---- workers ------------------------------------------------------------ */
 
-/*
- * Mbufs one worker can have out at once: its RX rings full, every TX ring
- * it feeds full, a burst in hand, segments the stream holds or keeps,
- * fragments awaiting reassembly (up to 4 each on average), resets, and the
- * per-lcore cache.
- */
-static unsigned
-main_pool_size(const struct main_state *st, unsigned id, unsigned n_rxq)
-{
-	const struct config_limits *l = &st->cfg.limits;
-	/* A preloaded capture lives in the pool for the whole run. */
-	uint64_t preload = st->opts.preload ? st->replay_packets[id] : 0;
-
-	if (l->mbufs != 0)
-		return l->mbufs + (unsigned)preload;
-	return n_rxq * PORT_RX_DESC + st->n_ports * PORT_TX_DESC +
-	       2 * WORKER_BURST + l->stream_held + 4 * l->frag_datagrams +
-	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)preload;
-}
-
+/* What worker id reads and where it sends: main decides, worker.c builds. */
 static void
 main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 {
 	const struct ips_config *c = &st->cfg;
-	struct main_worker_res *r = &st->res[id];
-	int socket = (int)rte_lcore_to_socket_id(lcore);
-	struct worker *w;
-	char name[64], err[256];
+	int replay = st->opts.replay != NULL;
+	struct worker_setup s;
+	char err[512];
 
-	w = rte_zmalloc_socket("worker", sizeof(*w), 64, socket);
-	if (w == NULL)
-		main_die("worker %u: out of memory", id);
-	w->id = id;
-	w->lcore = lcore;
-	w->stop_when_idle = st->opts.replay != NULL;
-
-	/* RX: this worker's queue on every port; in replay, its own port. */
-	if (st->opts.replay != NULL) {
-		w->rxq[0].port = st->replay_pub[id];
-		w->rxq[0].queue = 0;
-		w->n_rxq = 1;
-	} else {
-		for (uint16_t p = 0; p < st->n_ports; p++) {
-			w->rxq[w->n_rxq].port = st->port_ids[p];
-			w->rxq[w->n_rxq].queue = (uint16_t)id;
-			w->n_rxq++;
-		}
-	}
-	snprintf(name, sizeof(name), "mbufs_w%u", id);
-	w->inspect = (uint8_t)st->opts.inspect;
+	memset(&s, 0, sizeof(s));
+	s.id = id;
+	s.lcore = lcore;
+	s.inspect = (uint8_t)st->opts.inspect;
+	s.replay = (uint8_t)replay;
+	s.n_ports = st->n_ports;
+	s.tx_queue = replay ? 0 : (uint16_t)id;
+	s.hash_seed = main_random_u32();
 	/* Live: each port faces one side.  Replay: one port carries both
 	 * sides and direction comes from the flow's first SYN. */
-	memset(w->port_side, PKT_SIDE_ANY, sizeof(w->port_side));
-	for (unsigned p = 0; p < c->n_ports && st->opts.replay == NULL; p++)
-		w->port_side[st->port_ids[p]] = c->ports[p].role == PORT_ROLE_PUBLIC
-		                                ? PKT_SIDE_PUBLIC : PKT_SIDE_PRIVATE;
-	if (st->opts.preload)
-		w->rx_budget = st->replay_packets[id];
-	r->pool = rte_pktmbuf_pool_create(name, main_pool_size(st, id, w->n_rxq),
-	                                  RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
-	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-	if (r->pool == NULL)
-		main_die("worker %u: mbuf pool of %u: %s (raise -m in eal?)", id,
-		         main_pool_size(st, id, w->n_rxq), rte_strerror(rte_errno));
-	r->eve = eve_ring_create(id, c->limits.alert_ring, socket);
-	if (r->eve == NULL)
-		main_die("worker %u: alert ring: %s", id, rte_strerror(rte_errno));
-	st->eve_rings[id] = r->eve;
-
-	struct decode_conf dc = {
-		.frag_max_datagrams = c->limits.frag_datagrams,
-		.frag_timeout_ms = c->limits.frag_timeout_ms,
-		.verify_ip_checksum = c->policy.verify_ip_checksum,
-	};
-	w->decode = decode_worker_create(&dc, socket, &w->stats);
-	if (w->decode == NULL)
-		main_die("worker %u: decode: out of memory", id);
-
-	r->detect = detect_worker_create(st->db, c->limits.body_streams,
-	                                 c->limits.raw_streams, &w->stats,
-	                                 err, sizeof(err));
-	if (r->detect == NULL)
-		main_die("worker %u: detect: %s", id, err);
-	w->detect = r->detect;
-	struct http_conf hc = {
-		.max_txns = c->limits.http_transactions,
-		.max_header_bytes = c->limits.http_header_bytes,
-		.drop_ambiguous = c->policy.http_ambiguous == POLICY_DROP,
-		.drop_malformed = c->policy.http_malformed == POLICY_DROP,
-	};
-	r->http = http_worker_create(&hc, r->detect, &w->stats);
-	if (r->http == NULL)
-		main_die("worker %u: http: out of memory", id);
-	struct stream_conf sc = {
-		.held_per_flow = c->limits.stream_held_per_flow,
-		/* unacked data kept for overlap checks: a receive window
-		 * (64 KiB = 45 full segments) needs more than the hold */
-		.kept_per_flow = 4 * c->limits.stream_held_per_flow,
-		.held_total = c->limits.stream_held,
-		.drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP,
-	};
-	r->stream = stream_worker_create(&sc, r->http, r->detect, &w->stats);
-	if (r->stream == NULL)
-		main_die("worker %u: stream: out of memory", id);
-	struct flow_conf fc = {
-		.capacity = c->limits.flows,
-		.timeout_syn_s = c->limits.flow_timeout_syn,
-		.timeout_established_s = c->limits.flow_timeout_established,
-		.timeout_closed_s = c->limits.flow_timeout_closed,
-		.timeout_udp_s = c->limits.flow_timeout_udp,
-		.evict_when_full = c->policy.flow_table_full == POLICY_EVICT,
-		.bypass_midstream = c->policy.midstream == POLICY_BYPASS,
-		.http_probe = c->http_detect_by_content,
-		.http_ports = c->http_ports,
-		.n_http_ports = c->n_http_ports,
-		.tsc_hz = rte_get_tsc_hz(),
-		.hash_seed = main_random_u32(),
-		.worker_id = id,
-		.socket = socket,
-	};
-	w->flows = flow_table_create(&fc, r->stream, &w->stats);
-	if (w->flows == NULL)
-		main_die("worker %u: flow table of %u: %s", id, fc.capacity,
-		         rte_strerror(rte_errno));
-
-	struct fwd_conf fw = {
-		.n_ports = rte_eth_dev_count_avail(),
-		.queue = st->opts.replay != NULL ? 0 : (uint16_t)id,
-		.replay = st->opts.replay != NULL,
-		.public_port = st->replay_pub[id],
-		.private_port = st->replay_priv[id],
-	};
-	for (uint16_t p = 0; p < FWD_MAX_PORTS; p++) {
-		fw.peer[p] = FWD_NO_PORT;
-		if (p >= fw.n_ports || rte_eth_dev_get_mtu(p, &fw.mtu[p]) != 0)
-			fw.mtu[p] = RTE_ETHER_MTU;
+	memset(s.port_side, PKT_SIDE_ANY, sizeof(s.port_side));
+	for (unsigned p = 0; p < RTE_MAX_ETHPORTS; p++)
+		s.peer[p] = FWD_NO_PORT;
+	if (replay) {
+		/* RX: its own public port */
+		s.rxq[0].port = st->replay_pub[id];
+		s.n_rxq = 1;
+		s.public_port = st->replay_pub[id];
+		s.private_port = st->replay_priv[id];
+		if (st->opts.preload)
+			s.rx_budget = st->replay.packets[id];
+	} else {
+		/* RX: this worker's queue on every port */
+		for (uint16_t p = 0; p < st->n_ports; p++) {
+			s.rxq[s.n_rxq].port = st->port_ids[p];
+			s.rxq[s.n_rxq].queue = (uint16_t)id;
+			s.n_rxq++;
+		}
+		for (unsigned p = 0; p < c->n_ports; p++) {
+			s.port_side[st->port_ids[p]] =
+				c->ports[p].role == PORT_ROLE_PUBLIC
+				? PKT_SIDE_PUBLIC : PKT_SIDE_PRIVATE;
+			if (c->ports[p].peer >= 0)
+				s.peer[st->port_ids[p]] =
+					st->port_ids[c->ports[p].peer];
+		}
 	}
-	snprintf(name, sizeof(name), "indirect_w%u", id);
-	/* Re-fragmentation's payload pieces point into the datagram (no
-	 * data room); they live until TX sends them: two TX rings' worth. */
-	r->indirect = rte_pktmbuf_pool_create(name, 2 * PORT_TX_DESC, 0, 0, 0,
-	                                      socket);
-	if (r->indirect == NULL)
-		main_die("worker %u: indirect pool: %s", id, rte_strerror(rte_errno));
-	fw.pool = r->pool;
-	fw.indirect = r->indirect;
-	for (unsigned p = 0; p < c->n_ports && st->opts.replay == NULL; p++)
-		if (c->ports[p].peer >= 0)
-			fw.peer[st->port_ids[p]] =
-				st->port_ids[c->ports[p].peer];
-	w->fwd = fwd_worker_create(&fw, &w->stats, socket);
-	if (w->fwd == NULL)
-		main_die("worker %u: forward: bad port count", id);
-	struct verdict_conf vc = {
-		.bypass_detect_error = c->policy.detect_error == POLICY_BYPASS,
-	};
-	w->verdict = verdict_worker_create(&vc, w->fwd, r->pool, r->eve,
-	                                   &w->stats, socket);
-	if (w->verdict == NULL)
-		main_die("worker %u: verdict: out of memory", id);
-	st->workers[id] = w;
-}
-
-static void
-main_free_worker(struct main_state *st, unsigned id)
-{
-	struct worker *w = st->workers[id];
-	struct main_worker_res *r = &st->res[id];
-
-	/* Flows first: releasing them counts what is still held. */
-	flow_table_free(w->flows);
-	decode_drain(w->decode);
-	decode_worker_free(w->decode);
-	verdict_worker_free(w->verdict);
-	fwd_worker_free(w->fwd);
-	stream_worker_free(r->stream);
-	http_worker_free(r->http);
-	detect_worker_free(r->detect);
+	st->workers[id] = worker_create(c, &s, st->db, err, sizeof(err));
+	if (st->workers[id] == NULL)
+		main_die("%s", err);
+	st->eve_rings[id] = st->workers[id]->eve;
 }
 
 /* ---- ports -------------------------------------------------------------- */
@@ -535,10 +382,10 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 		uint16_t n_txq = (uint16_t)st->n_workers;
 
 		for (unsigned w = 0; w < st->n_workers; w++)
-			pools[w] = st->res[w].pool;
+			pools[w] = st->workers[w]->pool;
 		if (st->opts.replay != NULL) {
 			/* even: worker i/2's public port, odd: its private */
-			pools[0] = st->res[i / 2].pool;
+			pools[0] = st->workers[i / 2]->pool;
 			n_rxq = (i % 2 == 0) ? 1 : 0;
 			n_txq = 1;
 		}
@@ -617,196 +464,11 @@ main_service_loop(struct main_state *st)
 	}
 }
 
-/* Per-stage cycles per packet (bench builds); null otherwise. */
-static json_t *
-main_stage_json(const struct main_state *st, uint64_t packets)
-{
-	json_t *o;
-
-	if (!BENCH_ENABLED || packets == 0)
-		return json_null();
-	o = json_object();
-	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		uint64_t c = 0;
-
-		for (unsigned w = 0; w < st->n_workers; w++)
-			c += st->workers[w]->bench.cycles[s];
-		json_object_set_new(o, bench_stage_name(s),
-		                    json_real((double)c / (double)packets));
-	}
-	return o;
-}
-
-/* What the memory targets are measured against (DESIGN §9 limits). */
-static json_t *
-main_memory_json(const struct main_state *st)
-{
-	struct rusage ru;
-	const struct rte_mempool *mp = st->res[0].pool;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
-		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(st->workers[0]->flows),
-		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
-		                           mp->trailer_size),
-		"http_txn_bytes", (json_int_t)http_txn_bytes(st->res[0].http),
-		"flows_capacity", (json_int_t)st->cfg.limits.flows,
-		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
-}
-
-static void
-main_print_summary(struct main_state *st, json_t *memory)
-{
-	const struct worker_stats *per[MAIN_MAX_WORKERS];
-	struct worker_stats s;
-	uint64_t first = UINT64_MAX, last = 0;
-	double secs;
-	json_t *o;
-
-	for (unsigned w = 0; w < st->n_workers; w++) {
-		per[w] = &st->workers[w]->stats;
-		if (st->workers[w]->first_rx_tsc != 0 &&
-		    st->workers[w]->first_rx_tsc < first)
-			first = st->workers[w]->first_rx_tsc;
-		if (st->workers[w]->last_rx_tsc > last)
-			last = st->workers[w]->last_rx_tsc;
-	}
-	stats_sum(per, st->n_workers, &s);
-	secs = last > first ? (double)(last - first) / (double)rte_get_tsc_hz()
-	                    : 0.0;
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"packets_in", (json_int_t)s.rx_packets,
-		"bytes_in", (json_int_t)s.rx_bytes,
-		/* packets read that left: not the resets we made, nor the
-		 * extra pieces of datagrams cut again at the egress MTU */
-		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent -
-		                          s.fwd_fragments_added),
-		"dropped", (json_int_t)stats_dropped(&s),
-		"held_at_exit", (json_int_t)(s.stream_held_at_exit +
-		                             s.frag_held_at_exit),
-		"merged", (json_int_t)s.frag_merged,
-		"flows", (json_int_t)s.flow_created,
-		"transactions", (json_int_t)s.http_requests,
-		"alerts", (json_int_t)s.verdict_alerts);
-	json_object_set_new(o, "drops", stats_drops_to_json(&s));
-	json_object_set_new(o, "counters", stats_to_json(&s));
-	json_object_set_new(o, "workers", json_integer(st->n_workers));
-	json_object_set_new(o, "rules", json_integer(st->db->rules.n_rules));
-	json_object_set_new(o, "elapsed_s", json_real(secs));
-	json_object_set_new(o, "memory", memory);
-	json_object_set_new(o, "inspect", json_boolean(st->opts.inspect));
-	json_object_set_new(o, "cycles_per_packet",
-	                    main_stage_json(st, s.rx_packets));
-	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)rte_get_tsc_hz()));
-	json_object_set_new(o, "mpps", json_real(secs > 0 ?
-		(double)s.rx_packets / secs / 1e6 : 0.0));
-	json_object_set_new(o, "gbps", json_real(secs > 0 ?
-		(double)s.rx_bytes * 8 / secs / 1e9 : 0.0));
-	json_dumpf(o, stdout, JSON_COMPACT);
-	fputc('\n', stdout);
-	fflush(stdout);
-	json_decref(o);
-}
-
-/*
- * Replay ports: per worker a public net_pcap reading its share of the
- * capture (all of it with one worker) and a private one writing what is
- * forwarded.  With several workers each writes its own files, merged
- * after the run.
- */
-static unsigned
-main_replay_devargs(struct main_state *st, char devargs[][MAIN_DEVARGS_MAX])
-{
-	const struct main_opts *o = &st->opts;
-	unsigned n = st->n_workers;
-	char err[512];
-
-	if (strlen(o->replay) >= REPLAY_PATH_MAX ||
-	    (o->write && strlen(o->write) >= REPLAY_PATH_MAX) ||
-	    (o->write_reverse && strlen(o->write_reverse) >= REPLAY_PATH_MAX))
-		main_die("replay paths: at most %d bytes", REPLAY_PATH_MAX - 1);
-	if (n == 1) {
-		snprintf(st->replay_in[0], REPLAY_PATH_MAX, "%s", o->replay);
-		snprintf(st->replay_rev[0], REPLAY_PATH_MAX, "%s",
-		         o->write_reverse ? o->write_reverse : "");
-		snprintf(st->replay_out[0], REPLAY_PATH_MAX, "%s",
-		         o->write ? o->write : "");
-		if (o->preload && replay_count(o->replay, &st->replay_packets[0],
-		                               err, sizeof(err)) != 0)
-			main_die("%s", err);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-
-		snprintf(st->replay_dir, sizeof(st->replay_dir),
-		         "%s/ips-replay-XXXXXX", tmp ? tmp : "/tmp");
-		if (mkdtemp(st->replay_dir) == NULL)
-			main_die("%s: %s", st->replay_dir, strerror(errno));
-		if (replay_split(o->replay, n, st->replay_dir, st->replay_in,
-		                 st->replay_packets, err, sizeof(err)) != 0)
-			main_die("%s", err);
-		for (unsigned w = 0; w < n; w++) {
-			if (o->write != NULL)
-				snprintf(st->replay_out[w], REPLAY_PATH_MAX,
-				         "%s/out.%u.pcap", st->replay_dir, w);
-			if (o->write_reverse != NULL)
-				snprintf(st->replay_rev[w], REPLAY_PATH_MAX,
-				         "%s/rev.%u.pcap", st->replay_dir, w);
-		}
-	}
-	/* Nothing to write: net_pcap drops what it is given to send and
-	 * net_null swallows it, so no file work enters the timed window. */
-	for (unsigned w = 0; w < n; w++) {
-		char tx[REPLAY_PATH_MAX + 16] = "";
-
-		if (st->replay_rev[w][0] != '\0')
-			snprintf(tx, sizeof(tx), ",tx_pcap=%s", st->replay_rev[w]);
-		snprintf(devargs[2 * w], MAIN_DEVARGS_MAX, "net_pcap%u,rx_pcap=%s%s%s",
-		         2 * w, st->replay_in[w], tx,
-		         o->preload ? ",infinite_rx=1" : "");
-		if (st->replay_out[w][0] != '\0')
-			snprintf(devargs[2 * w + 1], MAIN_DEVARGS_MAX,
-			         "net_pcap%u,tx_pcap=%s", 2 * w + 1, st->replay_out[w]);
-		else
-			snprintf(devargs[2 * w + 1], MAIN_DEVARGS_MAX, "net_null%u", w);
-	}
-	return 2 * n;
-}
-
-/* Gather the workers' output files and remove the per-worker files. */
-static void
-main_replay_finish(struct main_state *st)
-{
-	const struct main_opts *o = &st->opts;
-	char err[512];
-
-	if (st->replay_dir[0] == '\0')
-		return;
-	/* Split inputs go first, so they go even if a merge fails. */
-	for (unsigned w = 0; w < st->n_workers; w++)
-		unlink(st->replay_in[w]);
-	if (o->write != NULL &&
-	    replay_merge(st->replay_out, st->n_workers, o->write, err,
-	                 sizeof(err)) != 0)
-		main_die("merging outputs: %s", err);
-	if (o->write_reverse != NULL &&
-	    replay_merge(st->replay_rev, st->n_workers, o->write_reverse, err,
-	                 sizeof(err)) != 0)
-		main_die("merging outputs: %s", err);
-	for (unsigned w = 0; w < st->n_workers; w++) {
-		if (st->replay_out[w][0] != '\0')
-			unlink(st->replay_out[w]);
-		if (st->replay_rev[w][0] != '\0')
-			unlink(st->replay_rev[w]);
-	}
-	rmdir(st->replay_dir);
-}
-
 int
 main(int argc, char **argv)
 {
 	static struct main_state st;
 	const char *devargs[2 * MAIN_MAX_WORKERS];
-	static char replay_devargs[2 * MAIN_MAX_WORKERS][MAIN_DEVARGS_MAX];
 	static char *eal_argv[RTE_DIM(st.eal_argv)];
 	unsigned n_dev = 0;
 	json_t *memory;
@@ -836,9 +498,14 @@ main(int argc, char **argv)
 	if (st.opts.replay != NULL) {
 		if (2 * st.n_workers > FWD_MAX_PORTS)
 			main_die("replay: at most %d workers", FWD_MAX_PORTS / 2);
-		n_dev = main_replay_devargs(&st, replay_devargs);
+		if (replay_plan_create(&st.replay, st.opts.replay,
+		                       st.opts.write, st.opts.write_reverse,
+		                       st.n_workers, st.opts.preload, err,
+		                       sizeof(err)) != 0)
+			main_die("%s", err);
+		n_dev = st.replay.n_devargs;
 		for (unsigned i = 0; i < n_dev; i++)
-			devargs[i] = replay_devargs[i];
+			devargs[i] = st.replay.devargs[i];
 	} else {
 		if (st.cfg.n_ports == 0)
 			main_die("%s: no ports configured (or use --replay)",
@@ -879,15 +546,21 @@ main(int argc, char **argv)
 	ctl_server_close(st.ctl);
 	reload_stop(st.reload);
 
-	memory = main_memory_json(&st);       /* before the pools go */
+	/* Figures first (they read the pools), then stages, then ports
+	 * (their rings hold pool mbufs), and the pools last. */
+	memory = stats_memory_json(st.workers[0], st.cfg.limits.flows);
 	for (unsigned w = 0; w < st.n_workers; w++)
-		main_free_worker(&st, w);
-	reload_free(st.reload);
+		worker_stop(st.workers[w]);
+	reload_free(st.reload);         /* after the sets the workers held */
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
-	main_replay_finish(&st);
-	main_print_summary(&st, memory);
+	if (replay_plan_finish(&st.replay, err, sizeof(err)) != 0)
+		main_die("merging outputs: %s", err);
+	stats_print_summary(stdout, st.workers, st.n_workers,
+	                    st.db->rules.n_rules, st.opts.inspect, memory);
 	eve_writer_close(st.eve);
+	for (unsigned w = 0; w < st.n_workers; w++)
+		worker_free(st.workers[w]);
 	ips_detect_db_free(st.db);
 	config_free(&st.cfg);
 	rte_eal_cleanup();

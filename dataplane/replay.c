@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "decode.h"
 #include "flow.h"
@@ -231,5 +232,104 @@ done:
 	}
 	for (unsigned i = 0; i < opened; i++)
 		replay_close(&r[i]);
+	return rc;
+}
+
+/* ---- the plan ------------------------------------------------------------- */
+
+int
+replay_plan_create(struct replay_plan *p, const char *in, const char *write,
+                   const char *write_reverse, unsigned n, int preload,
+                   char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->n_workers = n;
+	p->write = write;
+	p->write_reverse = write_reverse;
+	if (n == 0 || n > REPLAY_MAX_WORKERS) {
+		snprintf(err, errlen, "replay: 1..%d workers", REPLAY_MAX_WORKERS);
+		return -1;
+	}
+	if (strlen(in) >= REPLAY_PATH_MAX ||
+	    (write && strlen(write) >= REPLAY_PATH_MAX) ||
+	    (write_reverse && strlen(write_reverse) >= REPLAY_PATH_MAX)) {
+		snprintf(err, errlen, "replay paths: at most %d bytes",
+		         REPLAY_PATH_MAX - 1);
+		return -1;
+	}
+	if (n == 1) {
+		snprintf(p->in[0], REPLAY_PATH_MAX, "%s", in);
+		snprintf(p->rev[0], REPLAY_PATH_MAX, "%s",
+		         write_reverse ? write_reverse : "");
+		snprintf(p->out[0], REPLAY_PATH_MAX, "%s", write ? write : "");
+		if (preload && replay_count(in, &p->packets[0], err, errlen) != 0)
+			return -1;
+	} else {
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(p->dir, sizeof(p->dir), "%s/ips-replay-XXXXXX",
+		         tmp ? tmp : "/tmp");
+		if (mkdtemp(p->dir) == NULL) {
+			snprintf(err, errlen, "%s: %s", p->dir, strerror(errno));
+			p->dir[0] = '\0';
+			return -1;
+		}
+		if (replay_split(in, n, p->dir, p->in, p->packets, err,
+		                 errlen) != 0)
+			return -1;
+		for (unsigned w = 0; w < n; w++) {
+			if (write != NULL)
+				snprintf(p->out[w], REPLAY_PATH_MAX,
+				         "%s/out.%u.pcap", p->dir, w);
+			if (write_reverse != NULL)
+				snprintf(p->rev[w], REPLAY_PATH_MAX,
+				         "%s/rev.%u.pcap", p->dir, w);
+		}
+	}
+	/* Nothing to write: net_pcap drops what it is given to send and
+	 * net_null swallows it, so no file work enters the timed window. */
+	for (unsigned w = 0; w < n; w++) {
+		char tx[REPLAY_PATH_MAX + 16] = "";
+
+		if (p->rev[w][0] != '\0')
+			snprintf(tx, sizeof(tx), ",tx_pcap=%s", p->rev[w]);
+		snprintf(p->devargs[2 * w], REPLAY_DEVARGS_MAX,
+		         "net_pcap%u,rx_pcap=%s%s%s", 2 * w, p->in[w], tx,
+		         preload ? ",infinite_rx=1" : "");
+		if (p->out[w][0] != '\0')
+			snprintf(p->devargs[2 * w + 1], REPLAY_DEVARGS_MAX,
+			         "net_pcap%u,tx_pcap=%s", 2 * w + 1, p->out[w]);
+		else
+			snprintf(p->devargs[2 * w + 1], REPLAY_DEVARGS_MAX,
+			         "net_null%u", w);
+	}
+	p->n_devargs = 2 * n;
+	return 0;
+}
+
+int
+replay_plan_finish(struct replay_plan *p, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (p->dir[0] == '\0')
+		return 0;
+	/* Split inputs go first, so they go even if a merge fails. */
+	for (unsigned w = 0; w < p->n_workers; w++)
+		unlink(p->in[w]);
+	if (p->write != NULL &&
+	    replay_merge(p->out, p->n_workers, p->write, err, errlen) != 0)
+		rc = -1;
+	if (rc == 0 && p->write_reverse != NULL &&
+	    replay_merge(p->rev, p->n_workers, p->write_reverse, err,
+	                 errlen) != 0)
+		rc = -1;
+	for (unsigned w = 0; w < p->n_workers; w++) {
+		if (p->out[w][0] != '\0')
+			unlink(p->out[w]);
+		if (p->rev[w][0] != '\0')
+			unlink(p->rev[w]);
+	}
+	rmdir(p->dir);
 	return rc;
 }

@@ -3,10 +3,17 @@
  * Runs on the service thread only.
  */
 #include <string.h>
+#include <sys/resource.h>
 
 #include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_mempool.h>
 
+#include "bench.h"
+#include "flow.h"
+#include "http.h"
 #include "stats.h"
+#include "worker.h"
 
 void
 stats_sum(const struct worker_stats *const *per_worker, unsigned n,
@@ -61,4 +68,98 @@ stats_drops_to_json(const struct worker_stats *s)
 	IPS_COUNTERS(IPS_COUNTER_DROPS)
 #undef IPS_COUNTER_DROPS
 	return o;
+}
+
+/* ---- the replay summary ------------------------------------------------ */
+
+/* Per-stage cycles per packet (bench builds); null otherwise. */
+static json_t *
+stats_stage_json(struct worker *const *workers, unsigned n, uint64_t packets)
+{
+	json_t *o;
+
+	if (!BENCH_ENABLED || packets == 0)
+		return json_null();
+	o = json_object();
+	for (unsigned s = 0; s < BENCH_STAGES; s++) {
+		uint64_t c = 0;
+
+		for (unsigned w = 0; w < n; w++)
+			c += workers[w]->bench.cycles[s];
+		json_object_set_new(o, bench_stage_name(s),
+		                    json_real((double)c / (double)packets));
+	}
+	return o;
+}
+
+/* What the memory targets are measured against (DESIGN §9 limits). */
+json_t *
+stats_memory_json(const struct worker *w, uint32_t flows_capacity)
+{
+	struct rusage ru;
+	const struct rte_mempool *mp = w->pool;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(w->flows),
+		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
+		                           mp->trailer_size),
+		"http_txn_bytes", (json_int_t)http_txn_bytes(w->http),
+		"flows_capacity", (json_int_t)flows_capacity,
+		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
+}
+
+void
+stats_print_summary(FILE *f, struct worker *const *workers, unsigned n,
+                    uint32_t n_rules, int inspect, json_t *memory)
+{
+	const struct worker_stats *per[RTE_MAX_LCORE] = { NULL }; /* one per lcore */
+	struct worker_stats s;
+	uint64_t first = UINT64_MAX, last = 0;
+	double secs;
+	json_t *o;
+
+	for (unsigned w = 0; w < n; w++) {
+		per[w] = &workers[w]->stats;
+		if (workers[w]->first_rx_tsc != 0 &&
+		    workers[w]->first_rx_tsc < first)
+			first = workers[w]->first_rx_tsc;
+		if (workers[w]->last_rx_tsc > last)
+			last = workers[w]->last_rx_tsc;
+	}
+	stats_sum(per, n, &s);
+	secs = last > first ? (double)(last - first) / (double)rte_get_tsc_hz()
+	                    : 0.0;
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"packets_in", (json_int_t)s.rx_packets,
+		"bytes_in", (json_int_t)s.rx_bytes,
+		/* packets read that left: not the resets we made, nor the
+		 * extra pieces of datagrams cut again at the egress MTU */
+		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent -
+		                          s.fwd_fragments_added),
+		"dropped", (json_int_t)stats_dropped(&s),
+		"held_at_exit", (json_int_t)(s.stream_held_at_exit +
+		                             s.frag_held_at_exit),
+		"merged", (json_int_t)s.frag_merged,
+		"flows", (json_int_t)s.flow_created,
+		"transactions", (json_int_t)s.http_requests,
+		"alerts", (json_int_t)s.verdict_alerts);
+	json_object_set_new(o, "drops", stats_drops_to_json(&s));
+	json_object_set_new(o, "counters", stats_to_json(&s));
+	json_object_set_new(o, "workers", json_integer(n));
+	json_object_set_new(o, "rules", json_integer(n_rules));
+	json_object_set_new(o, "elapsed_s", json_real(secs));
+	json_object_set_new(o, "memory", memory);
+	json_object_set_new(o, "inspect", json_boolean(inspect));
+	json_object_set_new(o, "cycles_per_packet",
+	                    stats_stage_json(workers, n, s.rx_packets));
+	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)rte_get_tsc_hz()));
+	json_object_set_new(o, "mpps", json_real(secs > 0 ?
+		(double)s.rx_packets / secs / 1e6 : 0.0));
+	json_object_set_new(o, "gbps", json_real(secs > 0 ?
+		(double)s.rx_bytes * 8 / secs / 1e9 : 0.0));
+	json_dumpf(o, f, JSON_COMPACT);
+	fputc('\n', f);
+	fflush(f);
+	json_decref(o);
 }

@@ -3,8 +3,9 @@
  *
  * Owns: struct worker_stats (one per worker, written only by its worker,
  * no atomics), the summed view the service thread reads, and the JSON
- * renderings (replay summary, control-socket stats).  Counter names come
- * from include/ips/counters.h.
+ * renderings (the replay summary line of DESIGN §11 with its memory and
+ * per-stage figures, control-socket stats).  Counter names come from
+ * include/ips/counters.h.
  */
 #ifndef IPS_STATS_H
 #define IPS_STATS_H
@@ -33,5 +34,27 @@ struct json_t;
 struct json_t *stats_to_json(const struct worker_stats *s);
 /* {"reason": count} for non-zero drop_ counters, without the prefix. */
 struct json_t *stats_drops_to_json(const struct worker_stats *s);
+
+struct worker;
+
+/*
+ * The memory figures the benchmark's targets are measured against
+ * (DESIGN §9): bytes per flow slot, per mbuf, per HTTP transaction, the
+ * flow capacity and peak RSS.  Read w (any worker: all are sized alike)
+ * before its stages and pools are freed.  Caller owns the json_t.
+ */
+struct json_t *stats_memory_json(const struct worker *w,
+                                 uint32_t flows_capacity);
+
+/*
+ * Print the replay summary, one JSON line on f: packets and bytes in,
+ * forwarded, dropped, flows, transactions, alerts, per-reason drops, every
+ * counter, elapsed (first to last RX of any worker), Mpps, Gbps, and
+ * per-stage cycles per packet in bench builds.  memory (from
+ * stats_memory_json) is consumed.  Service thread, workers stopped.
+ */
+void stats_print_summary(FILE *f, struct worker *const *workers, unsigned n,
+                         uint32_t n_rules, int inspect,
+                         struct json_t *memory);
 
 #endif /* IPS_STATS_H */

@@ -21,6 +21,7 @@
 #include <rte_mbuf_dyn.h>
 
 #include "bench.h"
+#include "config.h"
 #include "stream.h"
 
 /* Sequence-space comparisons (RFC 793 modular arithmetic). */
@@ -67,6 +68,18 @@ stream_register_dynfield(void)
 
 	stream_seg_offset = rte_mbuf_dynfield_register(&desc);
 	return stream_seg_offset < 0 ? -1 : 0;
+}
+
+void
+stream_conf_init(struct stream_conf *sc, const struct ips_config *c)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->held_per_flow = c->limits.stream_held_per_flow;
+	/* unacked data kept for overlap checks: a receive window (64 KiB =
+	 * 45 full segments) needs more than the hold */
+	sc->kept_per_flow = 4 * c->limits.stream_held_per_flow;
+	sc->held_total = c->limits.stream_held;
+	sc->drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP;
 }
 
 struct stream_worker *

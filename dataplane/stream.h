@@ -77,6 +77,11 @@ int stream_register_dynfield(void);
 /* dw: the detect worker for the raw stream path; NULL, or a db without
  * raw stream rules, turns that path off.  NULL on allocation failure
  * (setup only). */
+struct ips_config;
+/* This stage's settings from the config (limits.stream_held*,
+ * policy.stream_hold_full).  Cannot fail. */
+void stream_conf_init(struct stream_conf *sc, const struct ips_config *c);
+
 struct stream_worker *stream_worker_create(const struct stream_conf *conf,
                                            struct http_worker *hw,
                                            struct detect_worker *dw,

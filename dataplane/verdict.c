@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "config.h"
 #include "eve.h"
 #include "ips/rules.h"
 #include "verdict.h"
@@ -25,6 +26,13 @@ struct verdict_worker {
 	struct worker_stats *ws;
 	struct eve_record rec;      /* scratch: too big for the stack path */
 };
+
+void
+verdict_conf_init(struct verdict_conf *vc, const struct ips_config *c)
+{
+	memset(vc, 0, sizeof(*vc));
+	vc->bypass_detect_error = c->policy.detect_error == POLICY_BYPASS;
+}
 
 struct verdict_worker *
 verdict_worker_create(const struct verdict_conf *conf, struct fwd_worker *fw,

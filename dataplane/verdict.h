@@ -32,6 +32,11 @@ struct verdict_conf {
 };
 
 /* NULL on allocation failure (setup only). */
+struct ips_config;
+/* This stage's settings from the config (policy.detect_error).  Cannot
+ * fail. */
+void verdict_conf_init(struct verdict_conf *vc, const struct ips_config *c);
+
 struct verdict_worker *verdict_worker_create(const struct verdict_conf *conf,
                                              struct fwd_worker *fw,
                                              struct rte_mempool *pool,

@@ -1,17 +1,33 @@
 /*
- * worker.c - the per-lcore packet loop (see worker.h).
+ * worker.c - one worker: its assembly from the config and the per-lcore
+ * packet loop (see worker.h).
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "bench.h"
+#include "config.h"
 #include "decode.h"
 #include "detect.h"
+#include "eve.h"
 #include "flow.h"
+#include "forward.h"
+#include "http.h"
+#include "port.h"
+#include "stream.h"
 #include "verdict.h"
 #include "worker.h"
 
@@ -27,6 +43,191 @@ __thread struct bench_cycles bench_tls;
  * net_pcap returns nothing only at end of file, the margin is cheap. */
 #define WORKER_REPLAY_IDLE_POLLS 256
 #define WORKER_PREFETCH_AHEAD 3
+
+/* ---- assembly ------------------------------------------------------------ */
+
+/*
+ * Mbufs one worker can have out at once: its RX rings full, every TX ring
+ * it feeds full, a burst in hand, segments the stream holds or keeps,
+ * fragments awaiting reassembly (up to 4 each on average), resets, and the
+ * per-lcore cache.  A preloaded capture lives in the pool for the whole
+ * run on top of that.
+ */
+static unsigned
+worker_pool_size(const struct ips_config *c, const struct worker_setup *s)
+{
+	const struct config_limits *l = &c->limits;
+
+	if (l->mbufs != 0)
+		return l->mbufs + (unsigned)s->rx_budget;
+	return s->n_rxq * PORT_RX_DESC + s->n_ports * PORT_TX_DESC +
+	       2 * WORKER_BURST + l->stream_held + 4 * l->frag_datagrams +
+	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)s->rx_budget;
+}
+
+static int __attribute__((format(printf, 4, 5)))
+worker_fail(struct worker *w, char *err, size_t errlen, const char *fmt, ...)
+{
+	int n = snprintf(err, errlen, "worker %u: ", w->id);
+	va_list ap;
+
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	worker_free(w);
+	return -1;
+}
+
+/* The packet pools, then the stages in reverse packet order: each stage
+ * is created with the next one it hands packets to. */
+static int
+worker_build(struct worker *w, const struct ips_config *c,
+             const struct worker_setup *s, const struct ips_detect_db *db,
+             int socket, char *err, size_t errlen)
+{
+	struct decode_conf dc;
+	struct http_conf hc;
+	struct stream_conf sc;
+	struct flow_conf fc;
+	struct fwd_conf fw;
+	struct verdict_conf vc;
+	char name[64];
+	char why[256];
+	unsigned n_mbufs = worker_pool_size(c, s);
+
+	snprintf(name, sizeof(name), "mbufs_w%u", s->id);
+	w->pool = rte_pktmbuf_pool_create(name, n_mbufs,
+	                                  RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
+	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (w->pool == NULL)
+		return worker_fail(w, err, errlen, "mbuf pool of %u: %s (raise "
+		                   "-m in eal?)", n_mbufs,
+		                   rte_strerror(rte_errno));
+	/* Re-fragmentation's payload pieces point into the datagram (no
+	 * data room); they live until TX sends them: two TX rings' worth. */
+	snprintf(name, sizeof(name), "indirect_w%u", s->id);
+	w->indirect = rte_pktmbuf_pool_create(name, 2 * PORT_TX_DESC, 0, 0, 0,
+	                                      socket);
+	if (w->indirect == NULL)
+		return worker_fail(w, err, errlen, "indirect pool: %s",
+		                   rte_strerror(rte_errno));
+	w->eve = eve_ring_create(s->id, c->limits.alert_ring, socket);
+	if (w->eve == NULL)
+		return worker_fail(w, err, errlen, "alert ring: %s",
+		                   rte_strerror(rte_errno));
+
+	memset(&fw, 0, sizeof(fw));
+	fw.n_ports = rte_eth_dev_count_avail();
+	fw.queue = s->tx_queue;
+	fw.replay = s->replay;
+	fw.public_port = s->public_port;
+	fw.private_port = s->private_port;
+	fw.pool = w->pool;
+	fw.indirect = w->indirect;
+	for (uint16_t p = 0; p < FWD_MAX_PORTS; p++) {
+		fw.peer[p] = p < RTE_MAX_ETHPORTS ? s->peer[p] : FWD_NO_PORT;
+		if (p >= fw.n_ports || rte_eth_dev_get_mtu(p, &fw.mtu[p]) != 0)
+			fw.mtu[p] = RTE_ETHER_MTU;
+	}
+	w->fwd = fwd_worker_create(&fw, &w->stats, socket);
+	if (w->fwd == NULL)
+		return worker_fail(w, err, errlen, "forward: bad port count");
+	verdict_conf_init(&vc, c);
+	w->verdict = verdict_worker_create(&vc, w->fwd, w->pool, w->eve,
+	                                   &w->stats, socket);
+	if (w->verdict == NULL)
+		return worker_fail(w, err, errlen, "verdict: out of memory");
+	w->detect = detect_worker_create(db, c->limits.body_streams,
+	                                 c->limits.raw_streams, &w->stats,
+	                                 why, sizeof(why));
+	if (w->detect == NULL)
+		return worker_fail(w, err, errlen, "detect: %s", why);
+	http_conf_init(&hc, c);
+	w->http = http_worker_create(&hc, w->detect, &w->stats);
+	if (w->http == NULL)
+		return worker_fail(w, err, errlen, "http: out of memory");
+	stream_conf_init(&sc, c);
+	w->stream = stream_worker_create(&sc, w->http, w->detect, &w->stats);
+	if (w->stream == NULL)
+		return worker_fail(w, err, errlen, "stream: out of memory");
+	flow_conf_init(&fc, c);
+	fc.tsc_hz = rte_get_tsc_hz();
+	fc.hash_seed = s->hash_seed;
+	fc.worker_id = s->id;
+	fc.socket = socket;
+	w->flows = flow_table_create(&fc, w->stream, &w->stats);
+	if (w->flows == NULL)
+		return worker_fail(w, err, errlen, "flow table of %u: %s",
+		                   fc.capacity, rte_strerror(rte_errno));
+	decode_conf_init(&dc, c);
+	w->decode = decode_worker_create(&dc, socket, &w->stats);
+	if (w->decode == NULL)
+		return worker_fail(w, err, errlen, "decode: out of memory");
+	return 0;
+}
+
+struct worker *
+worker_create(const struct ips_config *c, const struct worker_setup *s,
+              const struct ips_detect_db *db, char *err, size_t errlen)
+{
+	int socket = (int)rte_lcore_to_socket_id(s->lcore);
+	struct worker *w;
+
+	w = rte_zmalloc_socket("worker", sizeof(*w), 64, socket);
+	if (w == NULL) {
+		snprintf(err, errlen, "worker %u: out of memory", s->id);
+		return NULL;
+	}
+	w->id = s->id;
+	w->lcore = s->lcore;
+	w->n_rxq = s->n_rxq;
+	memcpy(w->rxq, s->rxq, sizeof(w->rxq));
+	memcpy(w->port_side, s->port_side, sizeof(w->port_side));
+	w->stop_when_idle = s->replay;
+	w->inspect = s->inspect;
+	w->rx_budget = s->rx_budget;
+	if (worker_build(w, c, s, db, socket, err, errlen) < 0)
+		return NULL;            /* worker_fail freed it */
+	return w;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	/* Flows first: releasing them counts what is still held. */
+	flow_table_free(w->flows);
+	w->flows = NULL;
+	if (w->decode != NULL)
+		decode_drain(w->decode);
+	decode_worker_free(w->decode);
+	w->decode = NULL;
+	verdict_worker_free(w->verdict);
+	w->verdict = NULL;
+	fwd_worker_free(w->fwd);
+	w->fwd = NULL;
+	stream_worker_free(w->stream);
+	w->stream = NULL;
+	http_worker_free(w->http);
+	w->http = NULL;
+	detect_worker_free(w->detect);
+	w->detect = NULL;
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	worker_stop(w);
+	rte_ring_free(w->eve);
+	rte_mempool_free(w->indirect);
+	rte_mempool_free(w->pool);
+	rte_free(w);
+}
+
+/* ---- the loop -------------------------------------------------------------- */
 
 static void
 worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,

@@ -1,8 +1,10 @@
 /*
  * worker.h - one run-to-completion worker lcore.
  *
- * Owns: the worker's RX queues (one per port), its stage contexts and its
- * counters.  The loop mirrors DPDK's l3fwd lpm_main_loop: read a burst,
+ * Owns: the worker's RX queues (one per port), its mbuf pools, its alert
+ * ring, every stage context (decode, flow, stream, HTTP, detect, verdict,
+ * forward) and its counters: worker_create builds them all from the
+ * config, worker_free frees them all.  The loop mirrors DPDK's l3fwd lpm_main_loop: read a burst,
  * take every packet through decode -> flow -> stream -> HTTP -> detect ->
  * verdict -> forward, flush TX, free expired fragments and idle flows.
  * Nothing in the loop allocates, locks, logs or makes a syscall.
@@ -11,6 +13,7 @@
 #define IPS_WORKER_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_config.h>
@@ -25,9 +28,15 @@
 struct decode_worker;
 struct detect_worker;
 struct flow_table;
-struct rte_rcu_qsbr;
-struct verdict_worker;
 struct fwd_worker;
+struct http_worker;
+struct ips_config;
+struct ips_detect_db;
+struct rte_mempool;
+struct rte_rcu_qsbr;
+struct rte_ring;
+struct stream_worker;
+struct verdict_worker;
 
 struct worker_rxq {
 	uint16_t port;
@@ -51,13 +60,71 @@ struct worker {
 	uint64_t last_rx_tsc;
 	struct decode_worker *decode;
 	struct flow_table *flows;
+	struct stream_worker *stream;
+	struct http_worker *http;
+	struct detect_worker *detect;
 	struct verdict_worker *verdict;
 	struct fwd_worker *fwd;
-	struct detect_worker *detect;   /* its rule set is synced per burst */
-	struct rte_rcu_qsbr *rcu;       /* reload's; NULL: no reloads */
+	struct rte_mempool *pool;       /* packets: RX, resets, fragments */
+	struct rte_mempool *indirect;   /* re-fragmentation payload pieces */
+	struct rte_ring *eve;           /* alert records to the service thread */
+	struct rte_rcu_qsbr *rcu;       /* reload's; NULL: no reloads (its
+	                                 * detect set is synced per burst) */
 	struct pkt_ctx ctx;
 	struct bench_cycles bench;      /* bench builds: copied at exit */
 } __attribute__((aligned(64)));
+
+/* What the process decides for one worker before it is built: which
+ * queues it reads, which side each port faces, how it ends. */
+struct worker_setup {
+	unsigned id;
+	unsigned lcore;
+	uint16_t n_rxq;
+	struct worker_rxq rxq[WORKER_MAX_RXQ];
+	uint8_t port_side[RTE_MAX_ETHPORTS];   /* PKT_SIDE_* by port id */
+	uint16_t peer[RTE_MAX_ETHPORTS];        /* live L2 pairs: port ->
+	                                         * port, FWD_NO_PORT = none */
+	uint16_t n_ports;               /* ports with a TX ring this worker
+	                                 * feeds (mbuf pool sizing) */
+	uint16_t tx_queue;              /* this worker's TX queue */
+	uint8_t replay;                 /* one public and one private port;
+	                                 * input exhausted = done */
+	uint16_t public_port;           /* replay */
+	uint16_t private_port;          /* replay */
+	uint8_t inspect;
+	uint64_t rx_budget;             /* preload: packets of one pass, kept
+	                                 * in the pool for the whole run */
+	uint32_t hash_seed;             /* flow table key: random per process */
+};
+
+/*
+ * Build worker s->id: its pools, alert ring and every stage, each stage
+ * configured from c; detection reads db (not owned, must outlive the
+ * worker).  Setup only, main thread.
+ *
+ * Returns the worker, or NULL with the stage that failed and why in err
+ * (nothing is left allocated).
+ */
+struct worker *worker_create(const struct ips_config *c,
+                             const struct worker_setup *s,
+                             const struct ips_detect_db *db,
+                             char *err, size_t errlen);
+
+/*
+ * Free the stages after the loop has ended: flows first (releasing them
+ * counts what is still held), then fragments, then the rest; the held
+ * mbufs go back to the pool.  The counters, the pools and the alert ring
+ * stay (the summary reads the counters, the service thread drains the
+ * ring).  Idempotent.  Main thread, the worker's lcore stopped.
+ */
+void worker_stop(struct worker *w);
+
+/*
+ * Free everything worker_create made (worker_stop first if not done).
+ * Call after the ports are closed: their rings hold mbufs of the pool.
+ * w may be NULL.  Main thread.
+ */
+void worker_free(struct worker *w);
 
 /* Set by the signal handler; every worker leaves its loop. */
 extern volatile sig_atomic_t worker_force_quit;
