@@ -4,15 +4,17 @@
  * Owns the process and the order things start and stop in: arguments,
  * the config, the EAL arguments (ports as --vdev / -a, the PMD plugins
  * they need), which queues and ports each worker gets, the launch, the
- * service loop on the main lcore (EVE log writing) until the workers end
- * (replay) or a signal arrives, and the teardown.  The work itself is
- * elsewhere: signatures in sigload.c, a worker's pools and stages in
+ * service loop on the main lcore (EVE log writing, the control socket)
+ * until the workers end (replay) or a signal arrives, and the teardown.
+ * The work itself is elsewhere: signatures in sigload.c, reloading them
+ * in reload.c, the socket in ctl.c, a worker's pools and stages in
  * worker.c, the replay's files in replay.c, the summary line (DESIGN §11)
  * in stats.c.
  *
  *   ips-dataplane --config FILE [--replay IN.pcap [--write OUT.pcap]
  *                 [--write-reverse REV.pcap]] [--eve FILE]
  *                 [--bundle FILE | --rules FILE...] [--workers N]
+ *                 [--control-socket PATH]
  */
 #include <errno.h>
 #include <getopt.h>
