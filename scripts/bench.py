@@ -586,6 +586,65 @@ def phase_scale(tools, res, work, pcap, truth, bundled, conf1, sizes,
     res["signature_scale"] = rows
 
 
+BUNDLE_LOAD_RE = re.compile(r"rules from bundle .* loaded in ([0-9.]+) s")
+FILES_LOAD_RE = re.compile(r"compiled in ([0-9.]+) s \(out of process, "
+                           r"([0-9.]+) s to load\)")
+
+
+def phase_startup(tools, res, work, bundled, conf1, sizes, repeat, progress):
+    """Start-up time with the largest rule set of phase_scale (10,000
+    rules in a full run): from a bundle compiled beforehand by ipsctl, and
+    from the rule files (the dataplane runs ipsctl compile itself).  Each
+    run replays an empty capture, so its wall time is the start-up and
+    the teardown; the signature part is read from the dataplane's
+    stderr."""
+    n = max(sizes)
+    rules = bundled + [work / ("synthetic-%d.rules" % n)]
+    empty = work / "empty.pcap"
+    empty.write_bytes(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0,
+                                  65535, 1))
+    bundle = work / ("startup-%d.bundle" % n)
+    progress("startup", "%d rules: ipsctl compile" % n)
+    t0 = time.monotonic()
+    run([tools.ipsctl, "compile", "--classification", CLASSIFICATION]
+        + rules + ["-o", bundle])
+    compile_wall = time.monotonic() - t0
+
+    def once(args, regex):
+        t = time.monotonic()
+        proc = run([tools.dataplane, "--config", conf1, "--replay", empty]
+                   + args, timeout=3600)
+        wall = time.monotonic() - t
+        s = last_json(proc.stdout, "ips-dataplane")
+        m = regex.search(proc.stderr)
+        if m is None or s["rules"] != n:
+            raise BenchError("start-up run: %d rules loaded, %d expected; "
+                             "stderr:\n%s" % (s["rules"], n,
+                                              proc.stderr[-2000:]))
+        return wall, [float(g) for g in m.groups()]
+
+    progress("startup", "%d rules: from the bundle, best of %d"
+             % (n, repeat))
+    b = min((once(["--bundle", bundle], BUNDLE_LOAD_RE)
+             for _ in range(repeat)), key=lambda r: r[0])
+    progress("startup", "%d rules: from the rule files, best of %d"
+             % (n, repeat))
+    f = min((once([a for r in rules for a in ("--rules", r)],
+                  FILES_LOAD_RE) for _ in range(repeat)),
+            key=lambda r: r[0])
+    res["startup"] = dict(
+        rules=n, bundle_bytes=bundle.stat().st_size,
+        ipsctl_compile_wall_seconds=compile_wall,
+        from_bundle=dict(wall_seconds=b[0], load_seconds=b[1][0]),
+        from_rule_files=dict(wall_seconds=f[0], compile_seconds=f[1][0],
+                             load_seconds=f[1][1]),
+        method="ips-dataplane --replay of an empty capture, process wall "
+               "time (EAL init, pools, signatures, teardown), best of %d; "
+               "load_seconds: signatures only (bundle read and verified; "
+               "for rule files: ipsctl compile in a child process, then "
+               "the bundle read)" % repeat)
+
+
 def phase_memory(tools, res, work, n_open, n_small, progress):
     g1 = res["_summaries"]["gateway_1worker"]
     mem = dict(g1["memory"])
@@ -759,6 +818,8 @@ def main(argv=None):
         res["headline"] = headline(res)
         phase_scale(tools, res, work, pcap, truth, bundled, conf1,
                     args.scale, args.repeat, progress)
+        phase_startup(tools, res, work, bundled, conf1, args.scale,
+                      args.repeat, progress)
         phase_memory(tools, res, work, args.open_flows,
                      args.small_flows, progress)
     except (BenchError, subprocess.TimeoutExpired, OSError,

@@ -213,6 +213,17 @@ def table(res):
                      % (r["rules"], r["set"], _fmt(r["compile_seconds"]),
                         _fmt(r["gateway"]["gbps"]),
                         _fmt(r["matching_limit"]["gbps"]), r["alerts"]))
+    st = res.get("startup")
+    if st:
+        L.append("")
+        L.append("start-up time with %d rules: from a bundle %.2f s "
+                 "(signatures %.2f s), from rule files %.2f s (compile "
+                 "%.2f s, signatures %.2f s)"
+                 % (st["rules"], st["from_bundle"]["wall_seconds"],
+                    st["from_bundle"]["load_seconds"],
+                    st["from_rule_files"]["wall_seconds"],
+                    st["from_rule_files"]["compile_seconds"],
+                    st["from_rule_files"]["load_seconds"]))
     mem = res.get("memory")
     if mem:
         L.append("")

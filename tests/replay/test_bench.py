@@ -190,12 +190,27 @@ def test_charts_are_valid_pngs(quick):
 
 
 def test_table_and_progress(quick):
-    _, _, proc = quick
+    _, res, proc = quick
     assert "efficiency" in proc.stdout and "honesty checks: all passed" \
         in proc.stdout
     for phase in ("attacks", "capture", "honesty", "io-limit",
-                  "match-limit", "scale", "memory", "done"):
+                  "match-limit", "scale", "startup", "memory", "done"):
         assert "] %s" % phase in proc.stderr, phase
+    assert "start-up time with %d rules: from a bundle" \
+        % max(res["parameters"]["scale_rule_counts"]) in proc.stdout
+
+
+def test_startup_row(quick):
+    """Start-up with the largest rule-scale set, from a bundle and from
+    the rule files: measured, not judged (benchmarks are not tests)."""
+    _, res, _ = quick
+    st = res["startup"]
+    assert st["rules"] == max(res["parameters"]["scale_rule_counts"])
+    assert st["bundle_bytes"] > 0
+    for key in ("wall_seconds", "load_seconds"):
+        assert _positive(st["from_bundle"][key]), st
+        assert _positive(st["from_rule_files"][key]), st
+    assert _positive(st["from_rule_files"]["compile_seconds"]), st
 
 
 def test_environment(quick):
