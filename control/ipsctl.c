@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ips/bundle.h"
+#include "ctl_client.h"
 #include "ips/detect_db.h"
 #include "ips/rules.h"
 
@@ -57,6 +58,8 @@ ctl_usage(FILE *f)
 	        "usage: ipsctl check [OPTIONS] [--report] FILE...\n"
 	        "       ipsctl compile [OPTIONS] [--generation N] -o BUNDLE "
 	        "FILE...\n"
+	        "       ipsctl [--socket PATH] [--json] load BUNDLE | reload | "
+	        "stats | rules | version | ping\n"
 	        "  --vars NAME=VALUE     define $NAME for rule headers "
 	        "(repeatable)\n"
 	        "  --no-default-vars     only the --vars given (no $HOME_NET "
@@ -385,6 +388,8 @@ main(int argc, char **argv)
 		return ctl_check(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "compile") == 0)
 		return ctl_compile(argc - 2, argv + 2);
+	if (ctl_client_is_command(argc - 1, argv + 1))
+		return ctl_client_main(argc - 1, argv + 1);
 	ctl_usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 	return 2;
 }

@@ -687,6 +687,7 @@ static const struct cfg_key cfg_log_keys[] = {
 static const struct cfg_key cfg_control_keys[] = {
 	{ "socket", cfg_str, CFG_OFF(ctl_socket), 1, CFG_STR(ctl_socket), 0, NULL },
 	{ "mode", cfg_file_mode, CFG_OFF(ctl_mode), 0, 0, 0, NULL },
+	{ "group", cfg_str, CFG_OFF(ctl_group), 0, CFG_STR(ctl_group), 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL },
 };
 

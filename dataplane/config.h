@@ -59,7 +59,7 @@
  *                                      dataplane binary
  *   };
  *   log = { eve = "eve.json"; };
- *   control = { socket = "/run/ips/ctl.sock"; mode = 0660; };
+ *   control = { socket = "/run/ips/ctl.sock"; mode = 0660; group = "ips"; };
  */
 #ifndef IPS_CONFIG_H
 #define IPS_CONFIG_H
@@ -144,6 +144,7 @@ struct ips_config {
 	char eve_path[512];         /* "" = no EVE log */
 	char ctl_socket[256];
 	unsigned ctl_mode;
+	char ctl_group[64];         /* group owning the socket, "" = ours */
 	void *owner;                /* libconfig storage behind the strings */
 };
 

@@ -45,14 +45,24 @@
 /* One flow's raw stream: its Hyperscan stream and the patterns its
  * multi-condition rules have matched so far. */
 struct detect_raw_slot {
+	struct detect_set *set;         /* whose pool it belongs to */
 	hs_stream_t *hs;
 	struct detect_txn dt;
 };
 
-struct detect_worker {
+/*
+ * What one worker derives from one db: everything whose shape depends on the
+ * rule set (scratch, stream pools opened against its Hyperscan databases,
+ * per-rule and per-pattern tables) and the rules' hit counters.  A worker
+ * has a current set, on which new transactions and raw streams start; a
+ * transaction or raw stream keeps the set it started on until it ends, so
+ * a reload never judges one buffer half by old rules and half by new ones.
+ * users counts them; the service thread frees a set once it is neither
+ * current nor published, users is zero and a grace period has passed.
+ */
+struct detect_set {
 	const struct ips_detect_db *db;
-	struct worker_stats *ws;
-	struct worker_stats own_stats;  /* when the caller passes none */
+	struct worker_stats *ws;        /* the worker's */
 	hs_scratch_t *scratch;
 	hs_stream_t **streams;          /* every body stream, for teardown */
 	hs_stream_t **free_streams;     /* stack of idle ones */
@@ -75,10 +85,26 @@ struct detect_worker {
 	 * so waiting for the rarest one loses nothing, and a common literal
 	 * such as "GET" no longer drags a thousand rules into evaluation. */
 	uint64_t *trigger_bits;
+	uint64_t *hits;                 /* per rule: times it fired; written
+	                                 * by the worker only, summed on read */
+	uint32_t users;                 /* transactions and raw streams begun
+	                                 * on this set and not yet ended */
+};
+
+struct detect_worker {
+	struct detect_set *cur;         /* written by the worker only */
+	struct detect_set *published;   /* written by the service thread */
+	struct worker_stats *ws;
+	struct worker_stats own_stats;  /* when the caller passes none */
+	/* Transactions in progress on a set with body rules: after a reload
+	 * to rules without any, their bodies must still reach them. */
+	uint32_t body_txns;
+	uint32_t max_body_streams;
+	uint32_t max_raw_streams;
 };
 
 struct detect_call {
-	struct detect_worker *dw;
+	struct detect_set *s;
 	struct detect_txn *dt;
 	const struct detect_bufs *bufs;
 	const struct detect_tuple *t;
@@ -90,9 +116,9 @@ struct detect_call {
 /* ---- setup ------------------------------------------------------------ */
 
 static void
-detect_rule_when(struct detect_worker *dw)
+detect_rule_when(struct detect_set *s)
 {
-	const struct ips_detect_db *db = dw->db;
+	const struct ips_detect_db *db = s->db;
 
 	for (uint32_t r = 0; r < db->rules.n_rules; r++) {
 		const struct ips_rule_meta *m = &db->meta[r];
@@ -105,18 +131,18 @@ detect_rule_when(struct detect_worker *dw)
 			neg_body |= p->negated && p->buffer == IPS_BUF_REQUEST_BODY;
 		}
 		if (m->buffers & (1u << IPS_BUF_STREAM))
-			dw->rule_when[r] = DETECT_AT_STREAM |
+			s->rule_when[r] = DETECT_AT_STREAM |
 				(db->rules.rules[r].n_conds == 1 ? DETECT_IN_CALL
 				                                 : 0);
 		else if (!m->needs_body)
-			dw->rule_when[r] = DETECT_AT_HEADERS | DETECT_IN_CALL;
+			s->rule_when[r] = DETECT_AT_HEADERS | DETECT_IN_CALL;
 		else if (neg_body)
-			dw->rule_when[r] = DETECT_AT_END;
+			s->rule_when[r] = DETECT_AT_END;
 		else
-			dw->rule_when[r] = DETECT_AT_BODY | DETECT_AT_END;
+			s->rule_when[r] = DETECT_AT_BODY | DETECT_AT_END;
 		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++)
 			if (db->rules.rules[r].conds[i].relative)
-				dw->rule_when[r] |= DETECT_VERIFY;
+				s->rule_when[r] |= DETECT_VERIFY;
 	}
 }
 
@@ -136,9 +162,9 @@ detect_trigger_better(const struct ips_cond *cand, const struct ips_cond *best)
 }
 
 static void
-detect_pick_triggers(struct detect_worker *dw)
+detect_pick_triggers(struct detect_set *s)
 {
-	const struct ips_detect_db *db = dw->db;
+	const struct ips_detect_db *db = s->db;
 
 	for (uint32_t r = 0; r < db->rules.n_rules; r++) {
 		const struct ips_rule *rule = &db->rules.rules[r];
@@ -153,7 +179,7 @@ detect_pick_triggers(struct detect_worker *dw)
 		if (best >= 0) {
 			uint32_t id = db->meta[r].first_pattern + (uint32_t)best;
 
-			dw->trigger_bits[id / 64] |= 1ull << (id % 64);
+			s->trigger_bits[id / 64] |= 1ull << (id % 64);
 		}
 	}
 }
@@ -173,51 +199,161 @@ detect_open_hs(hs_database_t *hdb, uint32_t n, hs_stream_t **out,
 }
 
 static int
-detect_open_streams(struct detect_worker *dw, uint32_t n, char *err,
+detect_open_streams(struct detect_set *s, uint32_t n, char *err,
                     size_t errlen)
 {
-	hs_database_t *body = dw->db->db[IPS_BUF_REQUEST_BODY];
+	hs_database_t *body = s->db->db[IPS_BUF_REQUEST_BODY];
 
 	if (body == NULL || n == 0)
 		return 0;
-	dw->streams = calloc(n, sizeof(*dw->streams));
-	dw->free_streams = calloc(n, sizeof(*dw->free_streams));
-	if (dw->streams == NULL || dw->free_streams == NULL) {
+	s->streams = calloc(n, sizeof(*s->streams));
+	s->free_streams = calloc(n, sizeof(*s->free_streams));
+	if (s->streams == NULL || s->free_streams == NULL) {
 		snprintf(err, errlen, "detect: out of memory for %u streams", n);
 		return -1;
 	}
-	dw->n_streams = n;
-	if (detect_open_hs(body, n, dw->streams, "body", err, errlen) < 0)
+	s->n_streams = n;
+	if (detect_open_hs(body, n, s->streams, "body", err, errlen) < 0)
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
-		dw->free_streams[dw->n_free++] = dw->streams[i];
+		s->free_streams[s->n_free++] = s->streams[i];
 	return 0;
 }
 
 static int
-detect_open_raw(struct detect_worker *dw, uint32_t n, char *err,
+detect_open_raw(struct detect_set *s, uint32_t n, char *err,
                 size_t errlen)
 {
-	hs_database_t *raw = dw->db->db[IPS_BUF_STREAM];
+	hs_database_t *raw = s->db->db[IPS_BUF_STREAM];
 
 	if (raw == NULL || n == 0)
 		return 0;
-	dw->raw_slots = calloc(n, sizeof(*dw->raw_slots));
-	dw->raw_free = calloc(n, sizeof(*dw->raw_free));
-	if (dw->raw_slots == NULL || dw->raw_free == NULL) {
+	s->raw_slots = calloc(n, sizeof(*s->raw_slots));
+	s->raw_free = calloc(n, sizeof(*s->raw_free));
+	if (s->raw_slots == NULL || s->raw_free == NULL) {
 		snprintf(err, errlen, "detect: out of memory for %u raw "
 		         "streams", n);
 		return -1;
 	}
-	dw->n_raw = n;
+	s->n_raw = n;
 	for (uint32_t i = 0; i < n; i++) {
-		if (detect_open_hs(raw, 1, &dw->raw_slots[i].hs, "raw", err,
+		if (detect_open_hs(raw, 1, &s->raw_slots[i].hs, "raw", err,
 		                   errlen) < 0)
 			return -1;
-		dw->raw_free[dw->n_raw_free++] = &dw->raw_slots[i];
+		s->raw_free[s->n_raw_free++] = &s->raw_slots[i];
 	}
 	return 0;
 }
+
+/* ---- sets: one per (worker, db) ---------------------------------------- */
+
+struct detect_set *
+detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
+                  char *err, size_t errlen)
+{
+	struct detect_set *s;
+	uint32_t np, nr;
+
+	if (db == NULL) {
+		snprintf(err, errlen, "detect: no database");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "detect: out of memory");
+		return NULL;
+	}
+	np = db->n_patterns;
+	nr = db->rules.n_rules;
+	s->db = db;
+	s->ws = dw->ws;
+	s->rule_when = calloc(nr ? nr : 1, 1);
+	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
+	s->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
+	s->call_list = calloc(np ? np : 1, sizeof(uint32_t));
+	s->trigger_bits = calloc(np / 64 + 1, sizeof(uint64_t));
+	if (!s->rule_when || !s->hits || !s->call_bits || !s->call_list ||
+	    !s->trigger_bits) {
+		snprintf(err, errlen, "detect: out of memory");
+		goto fail;
+	}
+	detect_rule_when(s);
+	detect_pick_triggers(s);
+	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
+	    detect_open_streams(s, dw->max_body_streams, err, errlen) < 0 ||
+	    detect_open_raw(s, dw->max_raw_streams, err, errlen) < 0)
+		goto fail;
+	return s;
+fail:
+	detect_set_free(s);
+	return NULL;
+}
+
+void
+detect_set_free(struct detect_set *s)
+{
+	if (s == NULL)
+		return;
+	/* a half-opened pool has NULLs at its end */
+	for (uint32_t i = 0; i < s->n_streams && s->streams[i]; i++)
+		hs_close_stream(s->streams[i], NULL, NULL, NULL);
+	for (uint32_t i = 0; i < s->n_raw && s->raw_slots[i].hs; i++)
+		hs_close_stream(s->raw_slots[i].hs, NULL, NULL, NULL);
+	hs_free_scratch(s->scratch);
+	free(s->streams);
+	free(s->free_streams);
+	free(s->raw_slots);
+	free(s->raw_free);
+	free(s->rule_when);
+	free(s->hits);
+	free(s->call_bits);
+	free(s->call_list);
+	free(s->trigger_bits);
+	free(s);
+}
+
+const struct ips_detect_db *
+detect_set_db(const struct detect_set *s)
+{
+	return s->db;
+}
+
+uint64_t
+detect_set_hits(const struct detect_set *s, uint32_t rule)
+{
+	return __atomic_load_n(&s->hits[rule], __ATOMIC_RELAXED);
+}
+
+void
+detect_set_publish(struct detect_worker *dw, struct detect_set *s)
+{
+	__atomic_store_n(&dw->published, s, __ATOMIC_RELEASE);
+}
+
+struct detect_set *
+detect_set_current(const struct detect_worker *dw)
+{
+	return __atomic_load_n(&dw->cur, __ATOMIC_ACQUIRE);
+}
+
+int
+detect_set_idle(const struct detect_worker *dw, const struct detect_set *s)
+{
+	return s != __atomic_load_n(&dw->cur, __ATOMIC_ACQUIRE) &&
+	       s != __atomic_load_n(&dw->published, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&s->users, __ATOMIC_ACQUIRE) == 0;
+}
+
+void
+detect_worker_sync(struct detect_worker *dw)
+{
+	struct detect_set *p = __atomic_load_n(&dw->published, __ATOMIC_ACQUIRE);
+
+	if (p != dw->cur)
+		__atomic_store_n(&dw->cur, p, __ATOMIC_RELEASE);
+}
+
+/* ---- the worker ----------------------------------------------------------- */
 
 struct detect_worker *
 detect_worker_create(const struct ips_detect_db *db,
@@ -225,36 +361,21 @@ detect_worker_create(const struct ips_detect_db *db,
                      struct worker_stats *ws, char *err, size_t errlen)
 {
 	struct detect_worker *dw = calloc(1, sizeof(*dw));
-	uint32_t np = db ? db->n_patterns : 0;
-	uint32_t nr = db ? db->rules.n_rules : 0;
 
-	if (dw == NULL || db == NULL) {
-		snprintf(err, errlen, dw ? "detect: no database" :
-		         "detect: out of memory");
+	if (dw == NULL) {
+		snprintf(err, errlen, "detect: out of memory");
+		return NULL;
+	}
+	dw->ws = ws ? ws : &dw->own_stats;
+	dw->max_body_streams = max_body_streams;
+	dw->max_raw_streams = max_raw_streams;
+	dw->cur = detect_set_create(dw, db, err, errlen);
+	if (dw->cur == NULL) {
 		free(dw);
 		return NULL;
 	}
-	dw->db = db;
-	dw->ws = ws ? ws : &dw->own_stats;
-	dw->rule_when = calloc(nr ? nr : 1, 1);
-	dw->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
-	dw->call_list = calloc(np ? np : 1, sizeof(uint32_t));
-	dw->trigger_bits = calloc(np / 64 + 1, sizeof(uint64_t));
-	if (!dw->rule_when || !dw->call_bits || !dw->call_list ||
-	    !dw->trigger_bits) {
-		snprintf(err, errlen, "detect: out of memory");
-		goto fail;
-	}
-	detect_rule_when(dw);
-	detect_pick_triggers(dw);
-	if (ips_detect_db_alloc_scratch(db, &dw->scratch, err, errlen) < 0 ||
-	    detect_open_streams(dw, max_body_streams, err, errlen) < 0 ||
-	    detect_open_raw(dw, max_raw_streams, err, errlen) < 0)
-		goto fail;
+	dw->published = dw->cur;
 	return dw;
-fail:
-	detect_worker_free(dw);
-	return NULL;
 }
 
 void
@@ -262,39 +383,34 @@ detect_worker_free(struct detect_worker *dw)
 {
 	if (dw == NULL)
 		return;
-	/* a half-opened pool has NULLs at its end */
-	for (uint32_t i = 0; i < dw->n_streams && dw->streams[i]; i++)
-		hs_close_stream(dw->streams[i], NULL, NULL, NULL);
-	for (uint32_t i = 0; i < dw->n_raw && dw->raw_slots[i].hs; i++)
-		hs_close_stream(dw->raw_slots[i].hs, NULL, NULL, NULL);
-	hs_free_scratch(dw->scratch);
-	free(dw->streams);
-	free(dw->free_streams);
-	free(dw->raw_slots);
-	free(dw->raw_free);
-	free(dw->rule_when);
-	free(dw->call_bits);
-	free(dw->call_list);
-	free(dw->trigger_bits);
+	if (dw->published != dw->cur)
+		detect_set_free(dw->published);
+	detect_set_free(dw->cur);
 	free(dw);
+}
+
+static int
+detect_set_has_body(const struct detect_set *s)
+{
+	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL;
 }
 
 int
 detect_wants_body(const struct detect_worker *dw)
 {
-	return dw->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+	return detect_set_has_body(dw->cur) || dw->body_txns > 0;
 }
 
 int
 detect_wants_raw(const struct detect_worker *dw)
 {
-	return dw->db->db[IPS_BUF_STREAM] != NULL;
+	return dw->cur->db->db[IPS_BUF_STREAM] != NULL;
 }
 
 uint32_t
 detect_raw_in_use(const struct detect_worker *dw)
 {
-	return dw->n_raw - dw->n_raw_free;
+	return dw->cur->n_raw - dw->cur->n_raw_free;
 }
 
 /* ---- the matched-pattern set ------------------------------------------ */
@@ -325,26 +441,26 @@ detect_in_matched(const struct detect_txn *dt, uint32_t id)
 }
 
 static int
-detect_in_call(const struct detect_worker *dw, uint32_t id)
+detect_in_call(const struct detect_set *s, uint32_t id)
 {
-	return (dw->call_bits[id / 64] >> (id % 64)) & 1;
+	return (s->call_bits[id / 64] >> (id % 64)) & 1;
 }
 
 static void
-detect_call_add(struct detect_worker *dw, uint32_t id)
+detect_call_add(struct detect_set *s, uint32_t id)
 {
-	if (detect_in_call(dw, id))
+	if (detect_in_call(s, id))
 		return;
-	dw->call_bits[id / 64] |= 1ull << (id % 64);
-	dw->call_list[dw->n_call++] = id;
+	s->call_bits[id / 64] |= 1ull << (id % 64);
+	s->call_list[s->n_call++] = id;
 }
 
 static void
-detect_call_clear(struct detect_worker *dw)
+detect_call_clear(struct detect_set *s)
 {
-	for (uint32_t i = 0; i < dw->n_call; i++)
-		dw->call_bits[dw->call_list[i] / 64] = 0;
-	dw->n_call = 0;
+	for (uint32_t i = 0; i < s->n_call; i++)
+		s->call_bits[s->call_list[i] / 64] = 0;
+	s->n_call = 0;
 }
 
 static int
@@ -356,10 +472,10 @@ detect_on_match(unsigned int id, unsigned long long from,
 	uint32_t i;
 
 	(void)from, (void)to, (void)flags;
-	if (id >= c->dw->db->n_patterns)
+	if (id >= c->s->db->n_patterns)
 		return 0;
-	if (c->dw->rule_when[c->dw->db->patterns[id].rule] & DETECT_IN_CALL) {
-		detect_call_add(c->dw, id);
+	if (c->s->rule_when[c->s->db->patterns[id].rule] & DETECT_IN_CALL) {
+		detect_call_add(c->s, id);
 		return 0;
 	}
 	i = detect_lower_bound(dt, id);
@@ -367,9 +483,9 @@ detect_on_match(unsigned int id, unsigned long long from,
 		return 0;
 	if (dt->n_matched == DETECT_TXN_MAX_MATCHES) {
 		if (!dt->overflow)
-			c->dw->ws->detect_scan_errors++;
+			c->s->ws->detect_scan_errors++;
 		dt->overflow = 1;
-		detect_call_add(c->dw, id);
+		detect_call_add(c->s, id);
 		return 0;
 	}
 	memmove(&dt->matched[i + 1], &dt->matched[i],
@@ -396,9 +512,9 @@ detect_already_fired(const struct detect_txn *dt, uint32_t r)
 static int
 detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
 {
-	const struct ips_pattern *p = &c->dw->db->patterns[pid];
+	const struct ips_pattern *p = &c->s->db->patterns[pid];
 
-	if (detect_in_matched(c->dt, pid) || detect_in_call(c->dw, pid))
+	if (detect_in_matched(c->dt, pid) || detect_in_call(c->s, pid))
 		return 1;
 	return c->dt->overflow && when != DETECT_AT_HEADERS &&
 	       p->buffer != IPS_BUF_REQUEST_BODY;
@@ -517,14 +633,14 @@ detect_verify(const struct detect_call *c, const struct ips_rule *rule)
 			return 0;
 	}
 	if (budget == 0)
-		c->dw->ws->detect_scan_errors++;
+		c->s->ws->detect_scan_errors++;
 	return 1;
 }
 
 static int
 detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
 {
-	const struct ips_detect_db *db = c->dw->db;
+	const struct ips_detect_db *db = c->s->db;
 	const struct ips_rule_meta *m = &db->meta[r];
 	const struct ips_rule *rule = &db->rules.rules[r];
 
@@ -535,13 +651,13 @@ detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
 			/* relative negations are decided by position */
 			if (!rule->conds[i].relative &&
 			    (detect_in_matched(c->dt, pid) ||
-			     detect_in_call(c->dw, pid)))
+			     detect_in_call(c->s, pid)))
 				return 0;
 		} else if (!detect_positive_holds(c, pid, when)) {
 			return 0;
 		}
 	}
-	return (c->dw->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule)
+	return (c->s->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule)
 	                                             : 1;
 }
 
@@ -621,15 +737,16 @@ detect_report(struct detect_call *c, const struct ips_rule *rule)
 static void
 detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 {
-	const struct ips_rule *rule = &c->dw->db->rules.rules[r];
+	const struct ips_rule *rule = &c->s->db->rules.rules[r];
 	struct detect_txn *dt = c->dt;
 
-	if (!(c->dw->rule_when[r] & when) || detect_already_fired(dt, r))
+	if (!(c->s->rule_when[r] & when) || detect_already_fired(dt, r))
 		return;
-	c->dw->ws->detect_rules_evaluated++;
+	c->s->ws->detect_rules_evaluated++;
 	if (!detect_conditions_hold(c, r, when) || !detect_header_holds(c, rule))
 		return;
-	c->dw->ws->detect_rules_matched++;
+	c->s->ws->detect_rules_matched++;
+	c->s->hits[r]++;
 	/* Past DETECT_TXN_MAX_FIRED a later stage may report a rule again;
 	 * better a duplicate alert than a missed verdict. */
 	if (dt->n_fired < DETECT_TXN_MAX_FIRED)
@@ -650,14 +767,14 @@ struct detect_cursor {
 };
 
 static uint32_t
-detect_next_call(const struct detect_worker *dw, uint32_t from)
+detect_next_call(const struct detect_set *s, uint32_t from)
 {
-	uint32_t np = dw->db->n_patterns;
+	uint32_t np = s->db->n_patterns;
 
-	if (dw->n_call == 0)
+	if (s->n_call == 0)
 		return UINT32_MAX;
 	for (uint32_t id = from; id < np; id++) {
-		uint64_t w = (dw->call_bits[id / 64] & dw->trigger_bits[id / 64]) >>
+		uint64_t w = (s->call_bits[id / 64] & s->trigger_bits[id / 64]) >>
 		             (id % 64);
 
 		if (w != 0)
@@ -670,8 +787,8 @@ detect_next_call(const struct detect_worker *dw, uint32_t from)
 static uint32_t
 detect_next_candidate(const struct detect_call *c, struct detect_cursor *cu)
 {
-	const struct ips_detect_db *db = c->dw->db;
-	const uint64_t *trig = c->dw->trigger_bits;
+	const struct ips_detect_db *db = c->s->db;
+	const uint64_t *trig = c->s->trigger_bits;
 	uint32_t best = UINT32_MAX, id;
 
 	while (cu->im < c->dt->n_matched &&
@@ -680,7 +797,7 @@ detect_next_candidate(const struct detect_call *c, struct detect_cursor *cu)
 		cu->im++;
 	if (cu->im < c->dt->n_matched)
 		best = db->patterns[c->dt->matched[cu->im]].rule;
-	id = detect_next_call(c->dw, cu->ib);
+	id = detect_next_call(c->s, cu->ib);
 	if (id != UINT32_MAX && db->patterns[id].rule < best)
 		best = db->patterns[id].rule;
 	if (cu->ia < db->n_always && db->always[cu->ia] < best)
@@ -692,7 +809,7 @@ static void
 detect_advance(const struct detect_call *c, struct detect_cursor *cu,
                uint32_t r)
 {
-	const struct ips_detect_db *db = c->dw->db;
+	const struct ips_detect_db *db = c->s->db;
 
 	while (cu->im < c->dt->n_matched &&
 	       db->patterns[c->dt->matched[cu->im]].rule <= r)
@@ -713,7 +830,7 @@ detect_evaluate(struct detect_call *c, int when)
 		detect_eval_rule(c, r, when);
 		detect_advance(c, &cu, r);
 	}
-	detect_call_clear(c->dw);
+	detect_call_clear(c->s);
 }
 
 /* ---- transaction ------------------------------------------------------ */
@@ -725,27 +842,55 @@ detect_fault(struct detect_call *c, uint8_t fault)
 		c->res->faults |= fault;
 }
 
-void
-detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
+/* Zero the match state, keeping nothing from a previous transaction. */
+static void
+detect_txn_reset(struct detect_txn *dt)
 {
-	(void)dw;
 	memset(dt, 0, offsetof(struct detect_txn, matched));
 }
 
+/* The set a transaction started on; one begun before any set (a caller
+ * that zeroed it) runs on the current one. */
+static struct detect_set *
+detect_txn_set(const struct detect_worker *dw, const struct detect_txn *dt)
+{
+	return dt->set != NULL ? dt->set : dw->cur;
+}
+
+void
+detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
+{
+	detect_txn_reset(dt);
+	dt->set = dw->cur;
+	dt->set->users++;
+	dw->body_txns += detect_set_has_body(dt->set);
+}
+
+/* The transaction is over: its set may be retired once no other uses it. */
 static void
-detect_release_stream(struct detect_worker *dw, struct detect_txn *dt,
+detect_txn_leave(struct detect_worker *dw, struct detect_txn *dt)
+{
+	if (dt->set != NULL) {
+		dt->set->users--;
+		dw->body_txns -= detect_set_has_body(dt->set);
+	}
+	dt->set = NULL;
+}
+
+static void
+detect_release_stream(struct detect_set *s, struct detect_txn *dt,
                       struct detect_call *c)
 {
-	hs_stream_t *s = dt->body_stream;
+	hs_stream_t *hs = dt->body_stream;
 
-	if (s == NULL)
+	if (hs == NULL)
 		return;
 	/* With a callback, reset reports matches that complete at end of
 	 * data ("x$"); an aborted transaction wants none. */
-	if (hs_reset_stream(s, 0, c ? dw->scratch : NULL,
+	if (hs_reset_stream(hs, 0, c ? s->scratch : NULL,
 	                    c ? detect_on_match : NULL, c) != HS_SUCCESS)
-		dw->ws->detect_scan_errors++;
-	dw->free_streams[dw->n_free++] = s;
+		s->ws->detect_scan_errors++;
+	s->free_streams[s->n_free++] = hs;
 	dt->body_stream = NULL;
 }
 
@@ -754,23 +899,24 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
                struct detect_result *res)
 {
-	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_set *s = detect_txn_set(dw, dt);
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
 
 	dt->headers_done = 1;
 	if (dt->passed)
 		return DETECT_NONE;
 	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
-		hs_database_t *hdb = dw->db->db[b];
+		hs_database_t *hdb = s->db->db[b];
 
 		if (b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM ||
 		    hdb == NULL || bufs->ptr[b] == NULL)
 			continue;
-		dw->ws->detect_scans++;
-		dw->ws->detect_bytes_scanned += bufs->len[b];
+		s->ws->detect_scans++;
+		s->ws->detect_bytes_scanned += bufs->len[b];
 		if (hs_scan(hdb, (const char *)bufs->ptr[b], bufs->len[b], 0,
-		            dw->scratch, detect_on_match, &c) != HS_SUCCESS) {
+		            s->scratch, detect_on_match, &c) != HS_SUCCESS) {
 			/* may hide a match: policy.detect_error decides */
-			dw->ws->detect_scan_errors++;
+			s->ws->detect_scan_errors++;
 			detect_fault(&c, DETECT_FAULT_SCAN_ERROR);
 		}
 	}
@@ -784,9 +930,10 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
             const struct detect_bufs *bufs, const struct detect_tuple *t,
             struct detect_result *res)
 {
-	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_set *s = detect_txn_set(dw, dt);
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
 
-	if (!detect_wants_body(dw) || dt->passed || len == 0)
+	if (s->db->db[IPS_BUF_REQUEST_BODY] == NULL || dt->passed || len == 0)
 		return DETECT_NONE;
 	/* Once a piece was missed, scanning later ones would shift every
 	 * offset: the rest of the body stays uninspected. */
@@ -795,20 +942,20 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		return DETECT_NONE;
 	}
 	if (dt->body_stream == NULL) {
-		if (dw->n_free == 0) {
-			dw->ws->detect_stream_pool_full++;
+		if (s->n_free == 0) {
+			s->ws->detect_stream_pool_full++;
 			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
 			detect_fault(&c, dt->body_fault);
 			return DETECT_NONE;
 		}
-		dt->body_stream = dw->free_streams[--dw->n_free];
+		dt->body_stream = s->free_streams[--s->n_free];
 	}
-	dw->ws->detect_scans++;
-	dw->ws->detect_bytes_scanned += len;
+	s->ws->detect_scans++;
+	s->ws->detect_bytes_scanned += len;
 	if (hs_scan_stream(dt->body_stream, (const char *)data, len, 0,
-	                   dw->scratch, detect_on_match, &c) != HS_SUCCESS) {
-		dw->ws->detect_scan_errors++;
-		detect_call_clear(dw);
+	                   s->scratch, detect_on_match, &c) != HS_SUCCESS) {
+		s->ws->detect_scan_errors++;
+		detect_call_clear(s);
 		dt->body_fault = DETECT_FAULT_SCAN_ERROR;
 		detect_fault(&c, dt->body_fault);
 		return DETECT_NONE;
@@ -822,21 +969,26 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
                struct detect_result *res)
 {
-	struct detect_call c = { dw, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_set *s = detect_txn_set(dw, dt);
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
 
-	detect_release_stream(dw, dt, &c);
+	detect_release_stream(s, dt, &c);
 	if (!dt->passed)
 		detect_evaluate(&c, DETECT_AT_END);
-	detect_call_clear(dw);
+	detect_call_clear(s);
+	detect_txn_leave(dw, dt);
 	return c.verdict;
 }
 
 void
 detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
 {
-	detect_release_stream(dw, dt, NULL);
-	detect_call_clear(dw);
-	detect_txn_begin(dw, dt);
+	struct detect_set *s = detect_txn_set(dw, dt);
+
+	detect_release_stream(s, dt, NULL);
+	detect_call_clear(s);
+	detect_txn_leave(dw, dt);
+	detect_txn_reset(dt);
 }
 
 /* ---- raw stream ------------------------------------------------------- */
@@ -845,16 +997,20 @@ int
 detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
                 int app_http)
 {
+	struct detect_set *s = dw->cur;
+
 	memset(raw, 0, sizeof(*raw));
 	raw->opened = 1;
 	raw->app_http = app_http != 0;
-	if (dw->n_raw_free == 0) {
-		dw->ws->detect_raw_pool_full++;
+	if (s->n_raw_free == 0) {
+		s->ws->detect_raw_pool_full++;
 		raw->fault = DETECT_FAULT_RAW_POOL_FULL;
 		return -1;
 	}
-	raw->slot = dw->raw_free[--dw->n_raw_free];
-	detect_txn_begin(dw, &raw->slot->dt);
+	raw->slot = s->raw_free[--s->n_raw_free];
+	raw->slot->set = s;
+	s->users++;
+	detect_txn_reset(&raw->slot->dt);
 	return 0;
 }
 
@@ -864,7 +1020,8 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
                 const struct detect_tuple *t, struct detect_result *res)
 {
 	struct detect_raw_slot *rs = raw->slot;
-	struct detect_call c = { dw, rs ? &rs->dt : NULL, NULL, t, res,
+	struct detect_set *s = rs ? rs->set : dw->cur;
+	struct detect_call c = { s, rs ? &rs->dt : NULL, NULL, t, res,
 	                         DETECT_NONE, raw };
 
 	if (raw->fault != 0) {
@@ -873,13 +1030,13 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 	}
 	if (rs == NULL || len == 0 || rs->dt.passed)
 		return DETECT_NONE;
-	dw->ws->detect_scans++;
-	dw->ws->detect_bytes_scanned += len;
-	if (hs_scan_stream(rs->hs, (const char *)data, len, 0, dw->scratch,
+	s->ws->detect_scans++;
+	s->ws->detect_bytes_scanned += len;
+	if (hs_scan_stream(rs->hs, (const char *)data, len, 0, s->scratch,
 	                   detect_on_match, &c) != HS_SUCCESS) {
 		/* the stream's state is lost with the bytes it missed */
-		dw->ws->detect_scan_errors++;
-		detect_call_clear(dw);
+		s->ws->detect_scan_errors++;
+		detect_call_clear(s);
 		raw->fault = DETECT_FAULT_SCAN_ERROR;
 		detect_fault(&c, raw->fault);
 		return DETECT_NONE;
@@ -893,12 +1050,16 @@ detect_raw_close(struct detect_worker *dw, struct detect_raw *raw)
 {
 	struct detect_raw_slot *rs = raw->slot;
 
+	(void)dw;
 	if (rs != NULL) {
+		struct detect_set *s = rs->set;
+
 		/* No callback: the flow is gone, its bytes already forwarded;
 		 * an end-anchored match could change nothing. */
 		if (hs_reset_stream(rs->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
-			dw->ws->detect_scan_errors++;
-		dw->raw_free[dw->n_raw_free++] = rs;
+			s->ws->detect_scan_errors++;
+		s->raw_free[s->n_raw_free++] = rs;
+		s->users--;
 	}
 	memset(raw, 0, sizeof(*raw));
 }

@@ -65,7 +65,11 @@ struct detect_tuple {
 #define DETECT_TXN_MAX_MATCHES 128
 #define DETECT_TXN_MAX_FIRED 16
 
+struct detect_set;
+
 struct detect_txn {
+	struct detect_set *set;     /* the rules it started on (a reload
+	                             * never changes them mid-transaction) */
 	void *body_stream;          /* hs_stream_t from the pool, or NULL */
 	uint8_t body_fault;         /* DETECT_FAULT_* that stopped the body
 	                             * scan: reported for the rest of it */
@@ -146,9 +150,46 @@ struct detect_worker *detect_worker_create(const struct ips_detect_db *db,
                                            uint32_t max_raw_streams,
                                            struct worker_stats *ws,
                                            char *err, size_t errlen);
+/* Free the worker's context and its current and published sets (any
+ * other set is the reloader's).  Thread: setup or shut-down. */
 void detect_worker_free(struct detect_worker *dw);
 
-/* Start a transaction: resets dt. */
+/*
+ * Rule sets and reload (DESIGN §4).  A set is what one worker derives from
+ * one db: scratch, stream pools, per-rule tables and hit counters.  The
+ * service thread builds a set per worker for a new db (detect_set_create,
+ * allocates, may take a while: never on a worker), publishes it
+ * (detect_set_publish); the worker adopts it at its next burst
+ * (detect_worker_sync, one load, never waits).  A transaction or a flow's
+ * raw stream stays on the set it started on.  The old set may be freed
+ * (detect_set_free) once detect_set_idle holds and then one RCU grace
+ * period has passed: the grace period covers a worker still inside the
+ * call that released it.
+ */
+/* Returns the set, or NULL with err set.  Thread: service (or setup). */
+struct detect_set *detect_set_create(struct detect_worker *dw,
+                                     const struct ips_detect_db *db,
+                                     char *err, size_t errlen);
+/* Thread: service, once the set is idle and a grace period has passed. */
+void detect_set_free(struct detect_set *s);
+/* Make s the set new transactions start on.  Thread: service. */
+void detect_set_publish(struct detect_worker *dw, struct detect_set *s);
+/* The set the worker starts transactions on now.  Thread: any. */
+struct detect_set *detect_set_current(const struct detect_worker *dw);
+/* 1 when s is neither current nor published and nothing in progress
+ * uses it.  Once true it stays true.  Thread: service. */
+int detect_set_idle(const struct detect_worker *dw, const struct detect_set *s);
+/* Adopt the published set.  Thread: the worker, once per burst. */
+void detect_worker_sync(struct detect_worker *dw);
+const struct ips_detect_db *detect_set_db(const struct detect_set *s);
+/* Times rule (index in the db's rule table) fired on this worker with
+ * this set; a relaxed read of a counter only the worker writes.
+ * Thread: any. */
+uint64_t detect_set_hits(const struct detect_set *s, uint32_t rule);
+
+/* Start a transaction on the current set: resets dt (which need not be
+ * initialised).  Every begin is followed by one detect_txn_end or
+ * detect_txn_abort: the set counts its users. */
 void detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
 
 /*

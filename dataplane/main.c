@@ -4,15 +4,17 @@
  * Owns the process and the order things start and stop in: arguments,
  * the config, the EAL arguments (ports as --vdev / -a, the PMD plugins
  * they need), which queues and ports each worker gets, the launch, the
- * service loop on the main lcore (EVE log writing) until the workers end
- * (replay) or a signal arrives, and the teardown.  The work itself is
- * elsewhere: signatures in sigload.c, a worker's pools and stages in
+ * service loop on the main lcore (EVE log writing, the control socket)
+ * until the workers end (replay) or a signal arrives, and the teardown.
+ * The work itself is elsewhere: signatures in sigload.c, reloading them
+ * in reload.c, the socket in ctl.c, a worker's pools and stages in
  * worker.c, the replay's files in replay.c, the summary line (DESIGN §11)
  * in stats.c.
  *
  *   ips-dataplane --config FILE [--replay IN.pcap [--write OUT.pcap]
  *                 [--write-reverse REV.pcap]] [--eve FILE]
  *                 [--bundle FILE | --rules FILE...] [--workers N]
+ *                 [--control-socket PATH]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,10 +34,12 @@
 #include <rte_lcore.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "eve.h"
 #include "forward.h"
 #include "ips/detect_db.h"
 #include "port.h"
+#include "reload.h"
 #include "replay.h"
 #include "sigload.h"
 #include "stats.h"
@@ -56,6 +60,8 @@ struct main_opts {
 	unsigned workers;
 	int preload;            /* replay from memory: infinite_rx, one pass */
 	int inspect;            /* 0: decode and forward only */
+	const char *control;    /* control socket path (replay: none unless
+	                         * given) */
 };
 
 struct main_state {
@@ -73,6 +79,8 @@ struct main_state {
 	struct worker *workers[MAIN_MAX_WORKERS];
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
+	struct reload *reload;                  /* rule sets in force */
+	struct ctl_server *ctl;                 /* NULL: no control socket */
 	/* EAL argv and the strings behind it */
 	char *eal_argv[CONFIG_MAX_EAL_ARGS + 8 * MAIN_MAX_WORKERS + 16];
 	int eal_argc;
@@ -111,10 +119,12 @@ main_usage(void)
 	        "[--write OUT.pcap] [--write-reverse REV.pcap]]\n"
 	        "                     [--eve FILE] [--bundle FILE | --rules "
 	        "FILE...] [--workers N]\n"
-	        "                     [--preload] [--inspect full|none]\n"
+	        "                     [--preload] [--inspect full|none] [--control-socket PATH]\n"
 	        "  --bundle FILE   signatures compiled by ipsctl compile\n"
 	        "  --rules FILE    rule files, compiled by ipsctl first "
 	        "(repeatable)\n"
+	        "  --control-socket PATH  instead of control.socket (live);\n"
+	        "                  replay opens one only when given\n"
 	        "  --preload       replay from memory (net_pcap infinite_rx), "
 	        "one pass\n"
 	        "  --inspect none  decode and forward only (I/O baseline)\n");
@@ -135,6 +145,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "workers", required_argument, NULL, 'n' },
 		{ "preload", no_argument, NULL, 'P' },
 		{ "inspect", required_argument, NULL, 'I' },
+		{ "control-socket", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,7 +153,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->inspect = 1;
-	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:B:n:PI:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:B:n:PI:C:h", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -168,6 +179,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 			break;
 		}
 		case 'P': o->preload = 1; break;
+		case 'C': o->control = optarg; break;
 		case 'I':
 			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "none") != 0)
 				main_die("--inspect: expected full or none");
@@ -385,6 +397,41 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 	}
 }
 
+/* ---- control ------------------------------------------------------------- */
+
+/* The rule sets' RCU and the control socket, before the workers start. */
+static void
+main_control_open(struct main_state *st)
+{
+	static struct detect_worker *detect[MAIN_MAX_WORKERS];
+	static const struct worker_stats *stats[MAIN_MAX_WORKERS];
+	struct reload_conf rc = { detect, stats, st->n_workers, st->db };
+	struct ctl_conf cc = { st->opts.control, st->cfg.ctl_mode,
+	                       st->cfg.ctl_group };
+	struct ctl_backend be;
+	char err[512];
+
+	for (unsigned w = 0; w < st->n_workers; w++) {
+		detect[w] = st->workers[w]->detect;
+		stats[w] = &st->workers[w]->stats;
+	}
+	st->reload = reload_create(&rc, err, sizeof(err));
+	if (st->reload == NULL)
+		main_die("%s", err);
+	if (cc.path == NULL && st->opts.replay == NULL)
+		cc.path = st->cfg.ctl_socket;
+	if (cc.path == NULL || cc.path[0] == '\0')
+		return;
+	reload_backend(st->reload, &be);
+	st->ctl = ctl_server_open(&cc, &be, err, sizeof(err));
+	if (st->ctl == NULL)
+		main_die("%s", err);
+	/* Only a socket can bring a reload: without one the workers skip
+	 * the per-burst RCU report (a replay measures without it). */
+	for (unsigned w = 0; w < st->n_workers; w++)
+		st->workers[w]->rcu = reload_rcu(st->reload);
+}
+
 /* ---- run ------------------------------------------------------------------ */
 
 static void
@@ -407,7 +454,14 @@ static void
 main_service_loop(struct main_state *st)
 {
 	while (main_workers_running(st)) {
-		if (eve_writer_drain(st->eve, st->eve_rings, st->n_workers) == 0)
+		int busy = eve_writer_drain(st->eve, st->eve_rings,
+		                            st->n_workers) != 0;
+
+		reload_poll(st->reload);
+		/* Waiting on the control socket is the loop's idle sleep. */
+		if (st->ctl != NULL)
+			ctl_server_poll(st->ctl, busy ? 0 : 1);
+		else if (!busy)
 			usleep(1000);
 	}
 }
@@ -482,6 +536,7 @@ main(int argc, char **argv)
 	if (st.eve == NULL)
 		main_die("EVE log: %s", err);
 	main_setup_ports(&st, devargs, n_dev);
+	main_control_open(&st);
 
 	signal(SIGINT, main_signal);
 	signal(SIGTERM, main_signal);
@@ -490,12 +545,15 @@ main(int argc, char **argv)
 		                      st.workers[w]->lcore);
 	main_service_loop(&st);
 	rte_eal_mp_wait_lcore();
+	ctl_server_close(st.ctl);
+	reload_stop(st.reload);
 
 	/* Figures first (they read the pools), then stages, then ports
 	 * (their rings hold pool mbufs), and the pools last. */
 	memory = stats_memory_json(st.workers[0], st.cfg.limits.flows);
 	for (unsigned w = 0; w < st.n_workers; w++)
 		worker_stop(st.workers[w]);
+	reload_free(st.reload);         /* after the sets the workers held */
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
 	if (replay_plan_finish(&st.replay, err, sizeof(err)) != 0)

@@ -47,7 +47,6 @@ struct stream_worker {
 	struct stream_conf conf;
 	struct http_worker *http;
 	struct detect_worker *detect;   /* raw stream path, or NULL */
-	uint8_t raw;            /* the db has raw stream rules */
 	struct worker_stats *ws;
 	uint32_t segs_in_use;   /* held + kept, this worker */
 };
@@ -94,7 +93,6 @@ stream_worker_create(const struct stream_conf *conf, struct http_worker *hw,
 	sw->conf = *conf;
 	sw->http = hw;
 	sw->detect = dw;
-	sw->raw = dw != NULL && detect_wants_raw(dw);
 	sw->ws = ws;
 	return sw;
 }
@@ -396,11 +394,22 @@ stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
 
 /* Are the client's bytes of this flow inspected (reassembled, in order)?
  * Every TCP flow's are when raw stream rules are loaded. */
+/* Raw stream rules are loaded now.  Asked per segment, not once at start:
+ * a reload may add or remove them.  A flow whose raw stream was opened
+ * keeps it (and its rules) until it ends; one that began without raw
+ * rules is inspected from the reload on. */
+static int
+stream_raw(const struct stream_worker *sw)
+{
+	return sw->detect != NULL && detect_wants_raw(sw->detect);
+}
+
 static int
 stream_client_inspected(const struct stream_worker *sw,
                         const struct stream_flow *sf)
 {
-	return sw->raw || !sf->probed || sf->inspect;
+	return stream_raw(sw) || sf->raw.slot != NULL || !sf->probed ||
+	       sf->inspect;
 }
 
 static void
@@ -485,7 +494,7 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 			return;
 		}
 	}
-	if (sw->raw) {
+	if (stream_raw(sw) || sf->raw.slot != NULL) {
 		stream_feed_raw(sw, sf, m, new_off, new_len, ctx);
 		if (ctx->res.verdict >= DETECT_DROP) {
 			ws->drop_rule++;
@@ -697,6 +706,6 @@ stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
 	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], at_exit);
 	stream_dir_release(sw, &sf->dir[STREAM_SERVER], at_exit);
 	http_flow_release(sw->http, &sf->http);
-	if (sw->raw)
+	if (sw->detect != NULL)
 		detect_raw_close(sw->detect, &sf->raw);
 }

@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "bench.h"
@@ -308,8 +309,20 @@ worker_main(void *arg)
 	bench_tls.cur = BENCH_RX;
 #endif
 
+	if (w->rcu != NULL)
+		rte_rcu_qsbr_thread_online(w->rcu, w->id);
 	while (!worker_force_quit) {
-		uint64_t now = rte_rdtsc();
+		uint64_t now;
+
+		/* Between bursts the worker holds no pointer into a rule set
+		 * (alerts left as copies): take up a reloaded one and report
+		 * quiescence, so the old one can go (DESIGN §4).  Neither
+		 * waits. */
+		if (w->rcu != NULL) {
+			detect_worker_sync(w->detect);
+			rte_rcu_qsbr_quiescent(w->rcu, w->id);
+		}
+		now = rte_rdtsc();
 		uint16_t n = worker_poll(w, now);
 
 		BENCH_MARK(BENCH_FORWARD);
@@ -330,6 +343,8 @@ worker_main(void *arg)
 			break;
 	}
 	fwd_flush(w->fwd);
+	if (w->rcu != NULL)
+		rte_rcu_qsbr_thread_offline(w->rcu, w->id);
 #ifdef IPS_BENCH_CYCLES
 	BENCH_MARK(BENCH_RX);
 	w->bench = bench_tls;

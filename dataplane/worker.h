@@ -33,6 +33,7 @@ struct http_worker;
 struct ips_config;
 struct ips_detect_db;
 struct rte_mempool;
+struct rte_rcu_qsbr;
 struct rte_ring;
 struct stream_worker;
 struct verdict_worker;
@@ -67,6 +68,8 @@ struct worker {
 	struct rte_mempool *pool;       /* packets: RX, resets, fragments */
 	struct rte_mempool *indirect;   /* re-fragmentation payload pieces */
 	struct rte_ring *eve;           /* alert records to the service thread */
+	struct rte_rcu_qsbr *rcu;       /* reload's; NULL: no reloads (its
+	                                 * detect set is synced per burst) */
 	struct pkt_ctx ctx;
 	struct bench_cycles bench;      /* bench builds: copied at exit */
 } __attribute__((aligned(64)));

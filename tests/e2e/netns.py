@@ -85,9 +85,13 @@ signatures = { files = [ %s ]; classification = "%s"; };
 
 
 def start_gateway(conf, eve):
+    """The gateway on CONF, alerts to EVE, its control socket beside EVE
+    (live mode would otherwise open the configured /run/ips/ctl.sock)."""
+    sock = Path(eve).parent / "ctl.sock"
     return subprocess.Popen([str(BINARY), "--config", str(conf), "--eve",
-                             str(eve)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                             str(eve), "--control-socket", str(sock)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def stop(procs, timeout=15):

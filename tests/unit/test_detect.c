@@ -975,6 +975,105 @@ test_verify_budget_fails_closed(void **state)
 	fx_free(f);
 }
 
+/* A reload: a second db's set published to the worker.  New transactions
+ * start on it after the worker syncs; one begun before finishes on the
+ * old rules; the old set becomes idle only when that one has ended; hits
+ * are counted per set. */
+static void
+test_reload_transaction_keeps_its_rules(void **state)
+{
+	static const char *const alert[] = {
+		"alert http any any -> any any (msg:\"a\"; http.uri; "
+		"content:\"/evil\"; sid:1; rev:1;)",
+		NULL,
+	};
+	static const char *const drop[] = {
+		"drop http any any -> any any (msg:\"d\"; http.uri; "
+		"content:\"/evil\"; sid:1; rev:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(alert, 2);
+	struct fixture *g = fx_new(drop, 2);    /* only for its db */
+	struct detect_set *old = detect_set_current(f->dw), *nxt;
+	struct detect_txn straddle = { 0 };
+	char err[256];
+
+	(void)state;
+	fx_request(f, "/evil");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_int_equal(detect_set_hits(old, 0), 1);
+
+	nxt = detect_set_create(f->dw, g->db, err, sizeof(err));
+	assert_non_null(nxt);
+	detect_txn_begin(f->dw, &straddle);     /* before the publish */
+	detect_set_publish(f->dw, nxt);
+	/* published, not yet taken up: still the old rules */
+	assert_ptr_equal(detect_set_current(f->dw), old);
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_false(detect_set_idle(f->dw, old));
+	detect_worker_sync(f->dw);
+	assert_ptr_equal(detect_set_current(f->dw), nxt);
+	assert_int_equal(fx_txn(f), DETECT_DROP);
+	/* the straddling transaction is judged by the rules it began on */
+	assert_false(detect_set_idle(f->dw, old));
+	assert_int_equal(detect_headers(f->dw, &straddle, &f->bufs, &f->t,
+	                                &f->res), DETECT_ALERT);
+	detect_txn_end(f->dw, &straddle, &f->bufs, &f->t, &f->res);
+	assert_true(detect_set_idle(f->dw, old));
+	assert_int_equal(detect_set_hits(old, 0), 3);
+	assert_int_equal(detect_set_hits(nxt, 0), 1);
+	assert_ptr_equal(detect_set_db(nxt), g->db);
+	detect_set_free(old);                   /* the reloader's job */
+	fx_free(f);                             /* frees nxt, the current */
+	ips_detect_db_free(g->db);
+	g->db = NULL;
+	detect_worker_free(g->dw);
+	free(g);
+}
+
+/* Reloading from rules with a body condition to rules without any: a
+ * transaction begun on the first still has its body inspected. */
+static void
+test_reload_body_rules_outlive_their_set(void **state)
+{
+	static const char *const body[] = {
+		"drop http any any -> any any (msg:\"b\"; http.request_body; "
+		"content:\"evil\"; sid:1;)",
+		NULL,
+	};
+	static const char *const uri[] = {
+		"alert http any any -> any any (msg:\"u\"; http.uri; "
+		"content:\"/x\"; sid:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(body, 2);
+	struct fixture *g = fx_new(uri, 2);
+	struct detect_set *old = detect_set_current(f->dw), *nxt;
+	char err[256];
+
+	(void)state;
+	fx_request(f, "/");
+	detect_txn_begin(f->dw, &f->dt);
+	detect_headers(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	nxt = detect_set_create(f->dw, g->db, err, sizeof(err));
+	assert_non_null(nxt);
+	detect_set_publish(f->dw, nxt);
+	detect_worker_sync(f->dw);
+	assert_true(detect_wants_body(f->dw));  /* for the one in progress */
+	assert_int_equal(detect_body(f->dw, &f->dt, (const uint8_t *)"an evil "
+	                             "body", 13, &f->bufs, &f->t, &f->res),
+	                 DETECT_DROP);
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	assert_false(detect_wants_body(f->dw));
+	assert_true(detect_set_idle(f->dw, old));
+	detect_set_free(old);
+	fx_free(f);
+	ips_detect_db_free(g->db);
+	g->db = NULL;
+	detect_worker_free(g->dw);
+	free(g);
+}
+
 int
 main(void)
 {
@@ -991,6 +1090,8 @@ main(void)
 		cmocka_unit_test(test_fires_once),
 		cmocka_unit_test(test_tuple_constraints),
 		cmocka_unit_test(test_stream_pool_exhaustion),
+		cmocka_unit_test(test_reload_transaction_keeps_its_rules),
+		cmocka_unit_test(test_reload_body_rules_outlive_their_set),
 		cmocka_unit_test(test_result_fields_and_strongest),
 		cmocka_unit_test(test_many_header_matches),
 		cmocka_unit_test(test_match_overflow_fails_closed),
