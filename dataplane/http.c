@@ -567,13 +567,29 @@ http_proto_ok(const uint8_t *p, uint32_t len)
 	return d > 0 && d <= HTTP_VERSION_DIGITS_MAX && i == len;
 }
 
-/* Start of the last token of r[from, end) as split by sep, or from. */
+/* A request-line separator; latin1_too adds what only Python splits on. */
+static bool
+http_is_rl_space(uint8_t c, bool latin1_too)
+{
+	return http_is_rl_sep(c) || (latin1_too && http_is_latin1_space(c));
+}
+
+/* End of r[from, end) without its trailing separators. */
+static uint32_t
+http_trim_seps(const uint8_t *r, uint32_t from, uint32_t end,
+               bool latin1_too)
+{
+	while (end > from && http_is_rl_space(r[end - 1], latin1_too))
+		end--;
+	return end;
+}
+
+/* Start of the last token of r[from, end), or from. */
 static uint32_t
 http_last_token(const uint8_t *r, uint32_t from, uint32_t end,
                 bool latin1_too)
 {
-	while (end > from && !http_is_rl_sep(r[end - 1]) &&
-	       !(latin1_too && http_is_latin1_space(r[end - 1])))
+	while (end > from && !http_is_rl_space(r[end - 1], latin1_too))
 		end--;
 	return end;
 }
@@ -584,12 +600,11 @@ static enum http_rl
 http_request_line(struct http_txn *txn, uint32_t len)
 {
 	const uint8_t *r = txn->raw;
-	uint32_t i = txn->method_len, end = len, tok, k;
+	uint32_t i = txn->method_len, end, tok, k;
 
 	while (i < len && http_is_rl_sep(r[i]))
 		i++;
-	while (end > i && http_is_rl_sep(r[end - 1]))
-		end--;
+	end = http_trim_seps(r, i, len, false);
 	if (i == end)
 		return HTTP_RL_BAD;         /* no target: every server says 400 */
 	txn->uri_off = i;
@@ -600,9 +615,7 @@ http_request_line(struct http_txn *txn, uint32_t len)
 		txn->resp_kind |= HTTP_RESP_REQ_CONNECT;
 	tok = http_last_token(r, i, end, false);
 	if (tok > i && http_proto_ok(r + tok, end - tok)) {
-		for (k = tok; k > i && http_is_rl_sep(r[k - 1]); k--)
-			;
-		txn->uri_len = k - i;
+		txn->uri_len = http_trim_seps(r, i, tok, false) - i;
 		txn->proto_off = tok;
 		txn->proto_len = end - tok;
 		return HTTP_RL_OK;
@@ -610,9 +623,7 @@ http_request_line(struct http_txn *txn, uint32_t len)
 	txn->uri_len = end - i;
 	txn->proto_off = end;
 	txn->proto_len = 0;
-	for (k = end; k > i && (http_is_rl_sep(r[k - 1]) ||
-	                        http_is_latin1_space(r[k - 1])); k--)
-		;
+	k = http_trim_seps(r, i, end, true);
 	tok = http_last_token(r, i, k, true);
 	if (tok > i && (k < end || http_is_latin1_space(r[tok - 1])) &&
 	    http_proto_ok(r + tok, k - tok))
@@ -1339,11 +1350,9 @@ int
 http_response_data(struct http_worker *hw, struct http_flow *hf,
                    const uint8_t *data, uint32_t len)
 {
-	uint32_t used;
-
 	if (hf->flags & (HTTP_FLOW_DEAD | HTTP_FLOW_TUNNEL))
 		return HTTP_CONTINUE;
-	switch (http_resp_data(&hf->resp, data, len, &used)) {
+	switch (http_resp_data(&hf->resp, data, len)) {
 	case HTTP_RESP_LOST:
 		hw->ws->http_response_lost++;
 		return HTTP_CONTINUE;

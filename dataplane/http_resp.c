@@ -16,6 +16,9 @@
 #include "http_resp.h"
 #include "http_uri.h"
 
+_Static_assert(sizeof(struct http_resp) == 32,
+               "http_resp.h promises 32 bytes per flow");
+
 enum http_resp_state {
 	RS_START = 0,       /* before a status line */
 	RS_PROTO,           /* "HTTP/x.y" */
@@ -85,12 +88,6 @@ http_resp_expect(struct http_resp *r, unsigned kind)
 		r->connect_mask |= bit;
 	if (kind & HTTP_RESP_REQ_UPGRADE)
 		r->upgrade_mask |= bit;
-}
-
-int
-http_resp_lost(const struct http_resp *r)
-{
-	return r->state == RS_LOST;
 }
 
 int
@@ -467,18 +464,14 @@ http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res)
 }
 
 int
-http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
-               uint32_t *used)
+http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len)
 {
 	uint32_t i = 0;
 	int res = HTTP_RESP_MORE;
 
-	if (r->state == RS_LOST || r->state == RS_TUNNEL) {
-		*used = len;
+	if (r->state == RS_LOST || r->state == RS_TUNNEL)
 		return HTTP_RESP_MORE;
-	}
 	while (i < len && res == HTTP_RESP_MORE)
 		i += http_resp_step(r, p + i, len - i, &res);
-	*used = i;
 	return res;
 }

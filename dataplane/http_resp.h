@@ -11,7 +11,7 @@
  * alone would let an attacker end inspection with one header.
  *
  * The tracker reads the server-to-client stream in order, byte by byte,
- * keeps a fixed 24 bytes per flow and copies nothing: status code, the
+ * keeps a fixed 32 bytes per flow and copies nothing: status code, the
  * Content-Length and Transfer-Encoding values, chunk framing.  It follows
  * RFC 9112 §6.3 (no body for HEAD, 1xx, 204, 304; chunked wins; else
  * Content-Length; else until close).  Anything it cannot follow exactly
@@ -65,18 +65,15 @@ enum http_resp_result {
 void http_resp_expect(struct http_resp *r, unsigned kind);
 
 /*
- * Feed the next len bytes of the server-to-client stream.  Stops at the
- * byte that opened a tunnel or lost the tracker; *used says how many
- * bytes were consumed.  Returns enum http_resp_result.
+ * Feed the next len bytes of the server-to-client stream.  Returns enum
+ * http_resp_result: what the first byte that opened a tunnel or lost the
+ * tracker did; the bytes after it are not looked at (nor are any later
+ * ones: both ends are final).
  */
-int http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
-                   uint32_t *used);
+int http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len);
 
 /* Server bytes were skipped (a gap): give up.  Returns HTTP_RESP_LOST
  * the first time, HTTP_RESP_MORE when already lost. */
 int http_resp_gap(struct http_resp *r);
-
-/* The tracker gave up on this flow. */
-int http_resp_lost(const struct http_resp *r);
 
 #endif /* IPS_HTTP_RESP_H */

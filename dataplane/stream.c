@@ -280,6 +280,18 @@ stream_probe_http(struct stream_flow *sf, struct rte_mbuf *m, uint32_t off,
 		ws->http_detected_by_content++;
 }
 
+/* The mbuf segment of chain m that holds frame offset *off; *off becomes
+ * the offset within it.  NULL past the end of the chain. */
+static struct rte_mbuf *
+stream_mbuf_at(struct rte_mbuf *m, uint32_t *off)
+{
+	while (m != NULL && *off >= m->data_len) {
+		*off -= m->data_len;
+		m = m->next;
+	}
+	return m;
+}
+
 /* Hand len new bytes at frame offset off to HTTP, one contiguous piece per
  * mbuf segment: the request parser for client bytes, the response
  * tracker for server bytes.  Returns the http_result. */
@@ -288,12 +300,8 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
                  struct rte_mbuf *m, uint32_t off, uint32_t len,
                  struct pkt_ctx *ctx)
 {
-	struct rte_mbuf *seg = m;
+	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
-	while (seg != NULL && off >= seg->data_len) {
-		off -= seg->data_len;
-		seg = seg->next;
-	}
 	while (seg != NULL && len > 0) {
 		uint32_t n = seg->data_len - off;
 		int r;
@@ -370,14 +378,10 @@ stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
                 struct rte_mbuf *m, uint32_t off, uint32_t len,
                 struct pkt_ctx *ctx)
 {
-	struct rte_mbuf *seg = m;
+	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
 	if (!sf->raw.opened)
 		detect_raw_open(sw->detect, &sf->raw, sf->inspect);
-	while (seg != NULL && off >= seg->data_len) {
-		off -= seg->data_len;
-		seg = seg->next;
-	}
 	for (; seg != NULL && len > 0 && ctx->res.verdict < DETECT_DROP;
 	     seg = seg->next, off = 0) {
 		uint32_t n = seg->data_len - off < len ? seg->data_len - off
@@ -392,8 +396,6 @@ stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
 	}
 }
 
-/* Are the client's bytes of this flow inspected (reassembled, in order)?
- * Every TCP flow's are when raw stream rules are loaded. */
 /* Raw stream rules are loaded now.  Asked per segment, not once at start:
  * a reload may add or remove them.  A flow whose raw stream was opened
  * keeps it (and its rules) until it ends; one that began without raw
@@ -404,6 +406,8 @@ stream_raw(const struct stream_worker *sw)
 	return sw->detect != NULL && detect_wants_raw(sw->detect);
 }
 
+/* Are the client's bytes of this flow inspected (reassembled, in order)?
+ * Every TCP flow's are when raw stream rules are loaded. */
 static int
 stream_client_inspected(const struct stream_worker *sw,
                         const struct stream_flow *sf)
@@ -487,21 +491,16 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 			pkt_ctx_emit(ctx, m, PKT_DROP);
 			return;
 		}
-		if (ctx->res.verdict >= DETECT_DROP) {
-			ws->drop_rule++;
-			stream_block(ctx, sf, seg_seq);
-			pkt_ctx_emit(ctx, m, PKT_DROP);
-			return;
-		}
 	}
-	if (stream_raw(sw) || sf->raw.slot != NULL) {
+	/* A flow HTTP rules already dropped needs no raw verdict. */
+	if (ctx->res.verdict < DETECT_DROP &&
+	    (stream_raw(sw) || sf->raw.slot != NULL))
 		stream_feed_raw(sw, sf, m, new_off, new_len, ctx);
-		if (ctx->res.verdict >= DETECT_DROP) {
-			ws->drop_rule++;
-			stream_block(ctx, sf, seg_seq);
-			pkt_ctx_emit(ctx, m, PKT_DROP);
-			return;
-		}
+	if (ctx->res.verdict >= DETECT_DROP) {
+		ws->drop_rule++;
+		stream_block(ctx, sf, seg_seq);
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		return;
 	}
 	stream_keep(sw, d, m);
 	if (ctx->res.faults != 0)
