@@ -416,16 +416,31 @@ stream_client_inspected(const struct stream_worker *sw,
 	       sf->inspect;
 }
 
+/* The client accepts a reset at its RCV.NXT: the end of what the server
+ * sent, which may be ahead of the client's last ACK. */
+static uint32_t
+stream_client_rcv_nxt(const struct stream_flow *sf)
+{
+	const struct stream_dir *srv = &sf->dir[STREAM_SERVER];
+
+	return srv->seq_known ? srv->next_seq : sf->client_ack;
+}
+
+void
+stream_reset_seqs(const struct stream_flow *sf, uint32_t *to_server,
+                  uint32_t *to_client)
+{
+	/* everything before next_seq was forwarded; held bytes were not */
+	*to_server = sf->dir[STREAM_CLIENT].next_seq;
+	*to_client = stream_client_rcv_nxt(sf);
+}
+
 static void
 stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 {
 	ctx->flow_blocked = 1;
-	const struct stream_dir *srv = &sf->dir[STREAM_SERVER];
-
 	ctx->rst_seq_to_server = seg_seq;
-	/* The client accepts a reset at its RCV.NXT: the end of what the
-	 * server sent, which may be ahead of the client's last ACK. */
-	ctx->rst_seq_to_client = srv->seq_known ? srv->next_seq : sf->client_ack;
+	ctx->rst_seq_to_client = stream_client_rcv_nxt(sf);
 	if (ctx->res.verdict == DETECT_REJECT)
 		ctx->rst_pending = 1;
 }
@@ -628,6 +643,14 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	}
 	stream_accept(sw, sf, d, m, ctx);
 	stream_release_held(sw, sf, d, ctx);
+}
+
+void
+stream_expire(struct stream_worker *sw, uint64_t now, struct pkt_ctx *ctx)
+{
+	(void)sw;
+	(void)now;
+	(void)ctx;
 }
 
 void

@@ -124,6 +124,20 @@ int stream_rst_acceptable(const struct stream_flow *sf, int to_server,
 int stream_take_fin(struct stream_flow *sf, int to_server,
                     const struct pkt_meta *pm);
 
+/* The next sequence number each endpoint expects (RCV.NXT): the server
+ * from the client, the client from the server; for resetting the flow. */
+void stream_reset_seqs(const struct stream_flow *sf, uint32_t *to_server,
+                       uint32_t *to_client);
+
+/*
+ * Once per burst: end work stalled past its timeout (a gap not filled, an
+ * unfinished request header, a body without progress), at most what
+ * ctx->evict has room for; each is counted, its place freed, and its flow
+ * named in ctx->evict for the flow stage to remove and reset.
+ */
+void stream_expire(struct stream_worker *sw, uint64_t now_tsc,
+                   struct pkt_ctx *ctx);
+
 /* The flow ends: free held segments (counted drop_stream_flow_gone, or
  * stream_held_at_exit when at_exit), release kept ones, the HTTP
  * transaction and the raw stream. */

@@ -329,7 +329,10 @@ worker_main(void *arg)
 		fwd_flush(w->fwd);
 		BENCH_MARK(BENCH_RX);
 		decode_flush(w->decode);
-		flow_expire(w->flows, now, WORKER_EXPIRE_BUDGET);
+		pkt_ctx_reset(&w->ctx);
+		flow_expire(w->flows, now, WORKER_EXPIRE_BUDGET, &w->ctx);
+		if (unlikely(w->ctx.n_evict != 0))
+			verdict_apply(w->verdict, &w->ctx);
 		if (n > 0) {
 			if (unlikely(w->first_rx_tsc == 0))
 				w->first_rx_tsc = now;

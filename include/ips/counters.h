@@ -77,6 +77,8 @@
 	X(flow_reused)          /* SYN on a closed flow: new flow */     \
 	X(flow_midstream_bypass) /* picked up mid-stream, uninspected */ \
 	X(drop_flow_table_full) /* table full and policy drop */         \
+	X(flow_share_evicted)   /* its source's share full: its oldest */\
+	X(drop_flow_share)      /* ... and policy drop */                \
 	X(drop_flow_midstream)  /* TCP without a handshake seen */       \
 	X(drop_flow_blocked)    /* later packets of a dropped flow */    \
 	X(drop_tcp_state)       /* segment invalid for the TCP state */  \
