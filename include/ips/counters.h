@@ -63,6 +63,9 @@
 	X(frag_merged)          /* fragments absorbed into a datagram */ \
 	X(drop_frag_overlap)    /* datagram dropped whole */             \
 	X(drop_frag_table_full)                                           \
+	X(frag_evicted)         /* datagrams ended for a newcomer */     \
+	X(drop_frag_evicted)    /* ... their held fragments */           \
+	X(drop_frag_share)      /* its source has its share in progress */\
 	X(drop_frag_invalid)                                              \
 	X(drop_frag_too_many)   /* over rte_ip_frag's 8 per datagram */  \
 	X(drop_frag_unsupported) /* IPv6 ext header before fragment */   \
