@@ -25,8 +25,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <rte_jhash.h>
-
 /* Source buckets per pool.  Two sources share a bucket (and so a share)
  * only by a hash collision under a per-process secret seed: a flood from
  * many sources cannot aim at one legitimate client's bucket. */
@@ -88,10 +86,20 @@ hold_pool_init(struct hold_pool *p, uint32_t cap, uint32_t share_pct)
 static inline uint16_t
 hold_src_bucket(const uint8_t addr[16], uint8_t ip_version, uint32_t seed)
 {
-	uint32_t h = ip_version == 4 ? rte_jhash(addr + 12, 4, seed)
-	                             : rte_jhash(addr, 8, seed);
+	uint64_t x = 0;
 
-	return (uint16_t)(h % HOLD_SRC_BUCKETS);
+	if (ip_version == 4)
+		memcpy(&x, addr + 12, 4);
+	else
+		memcpy(&x, addr, 8);
+	/* splitmix64's finalizer over the address keyed by seed: every
+	 * address bit moves every bucket bit (DPDK-free: the HTTP and
+	 * detect stages build without it) */
+	x ^= (uint64_t)seed * 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (uint16_t)(x % HOLD_SRC_BUCKETS);
 }
 
 static inline int

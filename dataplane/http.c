@@ -446,6 +446,7 @@ http_txn_get(struct http_call *c)
 	txn->resp_kind = 0;
 	c->hf->txn = txn;
 	detect_txn_begin(hw->dw, &txn->dt);
+	txn->dt.owner = c->hf->owner;
 	txn->detect_live = 1;
 	hw->ws->http_requests++;
 	return true;

@@ -51,6 +51,8 @@ struct http_conf {
 /* Per-flow HTTP state.  All zero = no request seen yet. */
 struct http_flow {
 	struct http_txn *txn;       /* pooled; NULL between requests */
+	const void *owner;          /* the caller's handle for this flow,
+	                             * reported when a pool evicts it */
 	uint64_t body_left;         /* Content-Length or chunk bytes left */
 	uint32_t state;             /* parser state (http.c enum) */
 	uint16_t flags;             /* http.c HTTP_FLOW_* */

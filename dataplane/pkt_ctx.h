@@ -118,6 +118,7 @@ pkt_ctx_reset(struct pkt_ctx *ctx)
 	ctx->res.n_fired = 0;
 	ctx->res.n_lost = 0;
 	ctx->res.faults = 0;
+	ctx->res.n_evicted = 0;
 	ctx->n_emit = 0;
 	ctx->n_evict = 0;
 	ctx->src_bucket = UINT16_MAX;

@@ -110,6 +110,7 @@ stream_flow_init(struct stream_flow *sf, int http_port, int probe)
 	sf->http_port = http_port != 0;
 	sf->inspect = sf->http_port;
 	sf->probed = sf->http_port || !probe;
+	sf->http.owner = sf;
 }
 
 /* ---- segment lists ------------------------------------------------------ */
@@ -381,7 +382,8 @@ stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
 	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
 	if (!sf->raw.opened)
-		detect_raw_open(sw->detect, &sf->raw, sf->inspect);
+		detect_raw_open(sw->detect, &sf->raw, sf->inspect, sf,
+		                &ctx->tuple, &ctx->res);
 	for (; seg != NULL && len > 0 && ctx->res.verdict < DETECT_DROP;
 	     seg = seg->next, off = 0) {
 		uint32_t n = seg->data_len - off < len ? seg->data_len - off
@@ -524,6 +526,22 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 		pkt_ctx_emit(ctx, m, PKT_FORWARD);
 }
 
+/* Detection gave the body or raw stream of other flows to this one: those
+ * flows end (the owners detect reports are their struct stream_flow). */
+static void
+stream_take_detect_evictions(struct pkt_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->res.n_evicted; i++) {
+		const struct detect_evicted *e = &ctx->res.evicted[i];
+
+		/* detect evicts only while res has room, and res has no more
+		 * room than ctx->evict */
+		if (pkt_ctx_evict_room(ctx))
+			pkt_ctx_evict(ctx, e->owner, "detect", e->event);
+	}
+	ctx->res.n_evicted = 0;
+}
+
 /* Release held segments the new in-order bytes have reached. */
 static void
 stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
@@ -643,6 +661,8 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	}
 	stream_accept(sw, sf, d, m, ctx);
 	stream_release_held(sw, sf, d, ctx);
+	if (unlikely(ctx->res.n_evicted != 0))
+		stream_take_detect_evictions(ctx);
 }
 
 void

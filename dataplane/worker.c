@@ -140,7 +140,8 @@ worker_build(struct worker *w, const struct ips_config *c,
 	if (w->verdict == NULL)
 		return worker_fail(w, err, errlen, "verdict: out of memory");
 	w->detect = detect_worker_create(db, c->limits.body_streams,
-	                                 c->limits.raw_streams, &w->stats,
+	                                 c->limits.raw_streams,
+	                                 c->limits.source_share, &w->stats,
 	                                 why, sizeof(why));
 	if (w->detect == NULL)
 		return worker_fail(w, err, errlen, "detect: %s", why);

@@ -137,7 +137,13 @@
 	X(detect_rules_matched)                                           \
 	X(detect_scan_errors)                                             \
 	X(detect_stream_pool_full)  /* body streams: requests refused */  \
-	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */
+	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */  \
+	/* a newcomer took the stream of the holder stalled longest ... */  \
+	X(detect_body_stream_evicted)                                      \
+	X(detect_raw_stream_evicted)                                       \
+	/* ... or its source's own oldest: the source held its share */    \
+	X(detect_body_stream_share_evicted)                                \
+	X(detect_raw_stream_share_evicted)
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \
