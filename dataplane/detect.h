@@ -105,7 +105,7 @@ enum detect_verdict {
 /* A holder that lost its body or raw stream to a newcomer (the pool was
  * full and it had made no progress for longest, or its source held its
  * share): the caller ends its flow, which cannot be inspected further. */
-#define DETECT_EVICT_MAX 2
+#define DETECT_EVICT_MAX 4
 struct detect_evicted {
 	const void *owner;          /* detect_txn.owner / detect_raw_open's */
 	const char *event;          /* EVE anomaly event: static */

@@ -696,6 +696,7 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 	f = &ft->flows[idx];
 	ctx->to_server = f->client_is_a == !swapped;
 	ctx->src_bucket = f->hold.src;
+	ctx->now_tsc = now;
 	flow_fill_tuple(f, ctx);
 	if (f->proto == IPPROTO_TCP && !f->blocked)
 		flow_tcp_restart(ft, f, ctx, swapped);

@@ -38,6 +38,8 @@ struct hold_node {
 	struct hold_node *src_prev; /* its source's list, NULL-ended */
 	struct hold_node *src_next;
 	uint64_t progress_tsc;      /* last progress (or the place taken) */
+	uint32_t units;             /* of the pool it takes: 1, or more where
+	                             * the unit is not the holder */
 	uint16_t src;               /* source bucket, HOLD_SRC_NONE */
 };
 
@@ -49,9 +51,9 @@ struct hold_src {
 
 struct hold_pool {
 	struct hold_node head;      /* sentinel: next = oldest, prev = newest */
-	uint32_t used;
-	uint32_t cap;               /* holders at most */
-	uint32_t share_max;         /* holders per source bucket at most */
+	uint32_t used;              /* units taken */
+	uint32_t cap;               /* units at most */
+	uint32_t share_max;         /* units per source bucket at most */
 	struct hold_src src[HOLD_SRC_BUCKETS];
 };
 
@@ -190,17 +192,31 @@ hold_unlink(struct hold_pool *p, struct hold_node *n)
 	}
 }
 
-/* n takes a place (the caller made room: hold_victim is NULL). */
+/* n takes a place, one unit (the caller made room: hold_victim is
+ * NULL).  now: the pool's clock, any monotonic count where the pool has no
+ * timeout. */
 static inline void
 hold_take(struct hold_pool *p, struct hold_node *n, uint16_t src,
           uint64_t now)
 {
 	n->progress_tsc = now;
 	n->src = src;
+	n->units = 1;
 	hold_link_tail(p, n);
 	p->used++;
 	if (src != HOLD_SRC_NONE)
 		p->src[src].count++;
+}
+
+/* n's holder takes (delta > 0) or gives back units beyond its first;
+ * n stays linked while it has one. */
+static inline void
+hold_charge(struct hold_pool *p, struct hold_node *n, int32_t delta)
+{
+	n->units += (uint32_t)delta;
+	p->used += (uint32_t)delta;
+	if (n->src != HOLD_SRC_NONE)
+		p->src[n->src].count += (uint32_t)delta;
 }
 
 /* n made progress: it is now the newest. */
@@ -221,9 +237,10 @@ hold_release(struct hold_pool *p, struct hold_node *n)
 	if (!hold_is_linked(n))
 		return;
 	hold_unlink(p, n);
-	p->used--;
+	p->used -= n->units;
 	if (n->src != HOLD_SRC_NONE)
-		p->src[n->src].count--;
+		p->src[n->src].count -= n->units;
+	n->units = 0;
 }
 
 /* The oldest holder if it made no progress for timeout_tsc (0 = no

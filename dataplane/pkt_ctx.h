@@ -99,6 +99,8 @@ struct pkt_ctx {
 	struct detect_result res;
 	uint16_t src_bucket;        /* the flow client's hold.h source
 	                             * bucket, for pool shares */
+	uint64_t now_tsc;           /* the burst's time, for pool order and
+	                             * stalled-work timeouts */
 	uint16_t n_emit;
 	struct pkt_emit emit[PKT_EMIT_MAX];
 	uint16_t n_evict;

@@ -49,6 +49,7 @@ struct stream_worker {
 	struct detect_worker *detect;   /* raw stream path, or NULL */
 	struct worker_stats *ws;
 	uint32_t segs_in_use;   /* held + kept, this worker */
+	struct hold_pool held;  /* flows holding segments, a unit each */
 };
 
 static inline struct stream_seg *
@@ -71,7 +72,8 @@ stream_register_dynfield(void)
 }
 
 void
-stream_conf_init(struct stream_conf *sc, const struct ips_config *c)
+stream_conf_init(struct stream_conf *sc, const struct ips_config *c,
+                 uint64_t tsc_hz)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->held_per_flow = c->limits.stream_held_per_flow;
@@ -79,6 +81,8 @@ stream_conf_init(struct stream_conf *sc, const struct ips_config *c)
 	 * 45 full segments) needs more than the hold */
 	sc->kept_per_flow = 4 * c->limits.stream_held_per_flow;
 	sc->held_total = c->limits.stream_held;
+	sc->source_share_pct = c->limits.source_share;
+	sc->gap_timeout_tsc = (uint64_t)c->limits.stream_gap_timeout * tsc_hz;
 	sc->drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP;
 }
 
@@ -94,6 +98,7 @@ stream_worker_create(const struct stream_conf *conf, struct http_worker *hw,
 	sw->http = hw;
 	sw->detect = dw;
 	sw->ws = ws;
+	hold_pool_init(&sw->held, conf->held_total, conf->source_share_pct);
 	return sw;
 }
 
@@ -179,16 +184,63 @@ stream_trim_acked(struct stream_worker *sw, struct stream_dir *d)
 		d->kept_tail = NULL;
 }
 
-/* Insert into the held list, sorted by sequence number.  Returns 0, or -1
- * when the hold limits are reached. */
+static void stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
+                               uint64_t *held_counter);
+
+/* Flow sf gives up its held segments (counted in *held_counter) and its
+ * connection: the flow stage removes it, the verdict stage resets it. */
+static void
+stream_evict(struct stream_worker *sw, struct stream_flow *sf,
+             struct pkt_ctx *ctx, const char *event, uint64_t *held_counter)
+{
+	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], held_counter);
+	hold_release(&sw->held, &sf->held_node);
+	pkt_ctx_evict(ctx, sf, "stream", event);
+}
+
+/*
+ * Make room for one more held segment of sf: while the worker's segments
+ * are all taken, or sf's source holds its share of them, the flow holding
+ * segments whose stream made no progress for longest (its source's own,
+ * past the share) is evicted.  Never sf itself: its newcomer is refused
+ * instead.  Returns 0 when there is room.
+ */
 static int
-stream_hold(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
+stream_hold_room(struct stream_worker *sw, struct stream_flow *sf,
+                 struct pkt_ctx *ctx)
+{
+	for (;;) {
+		uint16_t src = ctx->src_bucket;
+		int share = hold_src_count(&sw->held, src) >= sw->held.share_max;
+		struct hold_node *n;
+
+		if (!share && sw->segs_in_use < sw->conf.held_total)
+			return 0;
+		n = share ? sw->held.src[src].oldest : hold_oldest(&sw->held);
+		if (n == NULL || n == &sf->held_node || !pkt_ctx_evict_room(ctx))
+			return -1;
+		if (share)
+			sw->ws->stream_hold_share_evicted++;
+		else
+			sw->ws->stream_hold_evicted++;
+		stream_evict(sw, hold_entry(n, struct stream_flow, held_node), ctx,
+		             share ? "hold_share_evicted" : "hold_evicted",
+		             &sw->ws->drop_stream_hold_evicted);
+	}
+}
+
+/* Insert into the held list, sorted by sequence number.  Returns 0, or -1
+ * when the hold limits are reached and no other flow's place could be
+ * taken. */
+static int
+stream_hold(struct stream_worker *sw, struct stream_flow *sf,
+            struct stream_dir *d, struct rte_mbuf *m, struct pkt_ctx *ctx)
 {
 	struct rte_mbuf **pos = &d->held;
 	uint32_t seq = stream_seg(m)->seq;
 
 	if (d->n_held >= sw->conf.held_per_flow ||
-	    sw->segs_in_use >= sw->conf.held_total)
+	    stream_hold_room(sw, sf, ctx) != 0)
 		return -1;
 	while (*pos != NULL && SEQ_LEQ(stream_seg(*pos)->seq, seq))
 		pos = &stream_seg(*pos)->next;
@@ -196,6 +248,11 @@ stream_hold(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
 	*pos = m;
 	d->n_held++;
 	sw->segs_in_use++;
+	if (hold_is_linked(&sf->held_node))
+		hold_charge(&sw->held, &sf->held_node, 1);
+	else    /* the gap opened now: the stream's last progress */
+		hold_take(&sw->held, &sf->held_node, ctx->src_bucket,
+		          ctx->now_tsc);
 	return 0;
 }
 
@@ -496,6 +553,8 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 
 	d->next_seq = e;
 	ws->stream_bytes_inspected += new_len;
+	if (hold_is_linked(&sf->held_node))     /* its gap is filling */
+		hold_progress(&sw->held, &sf->held_node, ctx->now_tsc);
 	if (!sf->probed)
 		stream_probe_http(sf, m, new_off, new_len, ws);
 	if (sf->inspect) {
@@ -556,6 +615,10 @@ stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
 		d->held = stream_seg(m)->next;
 		d->n_held--;
 		sw->segs_in_use--;
+		if (d->n_held == 0)
+			hold_release(&sw->held, &sf->held_node);
+		else
+			hold_charge(&sw->held, &sf->held_node, -1);
 		sw->ws->stream_segments_released++;
 		stream_accept(sw, sf, d, m, ctx);
 	}
@@ -644,7 +707,7 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 			pkt_ctx_emit(ctx, m, PKT_DROP);
 			return;
 		}
-		if (stream_hold(sw, d, m) == 0) {
+		if (stream_hold(sw, sf, d, m, ctx) == 0) {
 			ws->stream_segments_held++;
 			return;
 		}
@@ -668,9 +731,14 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 void
 stream_expire(struct stream_worker *sw, uint64_t now, struct pkt_ctx *ctx)
 {
-	(void)sw;
-	(void)now;
-	(void)ctx;
+	struct hold_node *n;
+
+	while (pkt_ctx_evict_room(ctx) &&
+	       (n = hold_stalled(&sw->held, now, sw->conf.gap_timeout_tsc))) {
+		sw->ws->stream_gap_timeout++;
+		stream_evict(sw, hold_entry(n, struct stream_flow, held_node), ctx,
+		             "gap_timeout", &sw->ws->drop_stream_gap_timeout);
+	}
 }
 
 void
@@ -716,18 +784,17 @@ stream_take_fin(struct stream_flow *sf, int to_server,
 	return 1;
 }
 
+/* Free d's held segments, each counted in *held_counter, and its kept
+ * ones. */
 static void
 stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
-                   int at_exit)
+                   uint64_t *held_counter)
 {
 	while (d->held != NULL) {
 		struct rte_mbuf *m = d->held;
 
 		d->held = stream_seg(m)->next;
-		if (at_exit)
-			sw->ws->stream_held_at_exit++;
-		else
-			sw->ws->drop_stream_flow_gone++;
+		(*held_counter)++;
 		stream_seg_free(sw, m);
 	}
 	while (d->kept != NULL) {
@@ -745,8 +812,12 @@ void
 stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
                     int at_exit)
 {
-	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], at_exit);
-	stream_dir_release(sw, &sf->dir[STREAM_SERVER], at_exit);
+	uint64_t *held = at_exit ? &sw->ws->stream_held_at_exit
+	                         : &sw->ws->drop_stream_flow_gone;
+
+	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], held);
+	stream_dir_release(sw, &sf->dir[STREAM_SERVER], held);
+	hold_release(&sw->held, &sf->held_node);
 	http_flow_release(sw->http, &sf->http);
 	if (sw->detect != NULL)
 		detect_raw_close(sw->detect, &sf->raw);

@@ -149,7 +149,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 	w->http = http_worker_create(&hc, w->detect, &w->stats);
 	if (w->http == NULL)
 		return worker_fail(w, err, errlen, "http: out of memory");
-	stream_conf_init(&sc, c);
+	stream_conf_init(&sc, c, rte_get_tsc_hz());
 	w->stream = stream_worker_create(&sc, w->http, w->detect, &w->stats);
 	if (w->stream == NULL)
 		return worker_fail(w, err, errlen, "stream: out of memory");

@@ -102,6 +102,12 @@
 	X(drop_stream_flow_gone)    /* held when the flow ended */  \
 	X(stream_hold_bypass)       /* hold full, policy bypass */  \
 	X(stream_kept_evicted)      /* kept copy dropped: window full */\
+	/* flows that gave up their held segments and connection: */     \
+	X(stream_hold_evicted)      /* hold full, it stalled longest */ \
+	X(stream_hold_share_evicted) /* its source held its share */    \
+	X(stream_gap_timeout)       /* a gap unfilled too long */       \
+	X(drop_stream_hold_evicted) /* ... the held segments */         \
+	X(drop_stream_gap_timeout)  /* ... the held segments */         \
 	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
 

@@ -173,3 +173,54 @@ def test_fragment_flood_costs_the_oldest_datagrams(run_replay, tmp_path):
     assert res.counters["frag_evicted"] <= len(flood)
     assert res.drops["frag_evicted"] == res.counters["frag_evicted"]
     assert res.drops.get("frag_table_full", 0) == 0
+
+
+# -- held segments ------------------------------------------------------------
+
+HELD = 64
+HELD_PER_FLOW = 4
+
+
+def stalled_gap_flow(i):
+    """A connection whose client sends HELD_PER_FLOW segments past a gap
+    it never fills."""
+    flow = TcpFlow(client=attacker(i), server=SERVER)
+    flow.handshake()
+    segs = flow.data_packets(b"x" * 80 * (HELD_PER_FLOW + 1),
+                             segment_size=80)
+    flow.packets += segs[1:]
+    return flow
+
+
+def reordered_legit_flow(i):
+    """A legitimate flow whose request arrives in reverse segment order:
+    all but the first segment are held until it comes."""
+    flow = TcpFlow(client=legit_client(i), server=SERVER)
+    flow.handshake()
+    segs = flow.data_packets(request(i), segment_size=20)
+    flow.packets += segs[::-1]
+    flow.packets.append(flow.ack_packet(False))
+    flow.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+              from_client=False)
+    flow.close()
+    return flow
+
+
+def test_gap_flood_costs_the_stalled_flows(run_replay, tmp_path):
+    conf = conf_variant(tmp_path, stream_held=str(HELD),
+                        stream_held_per_flow=str(HELD_PER_FLOW))
+    n_flood = FLOOD_FACTOR * HELD // HELD_PER_FLOW
+    flood = [stalled_gap_flow(i) for i in range(n_flood)]
+    flows = [reordered_legit_flow(i) for i in range(LEGIT)]
+    wire = [p for f in flood + flows for p in f.packets]
+    res = replay_flood(run_replay, tmp_path, wire, conf)
+    assert_legit_served(res, flows)
+    # stalled flows lost their places (all but those the pool still
+    # holds), and only they did
+    n = res.counters["stream_hold_evicted"]
+    assert n >= n_flood - HELD // HELD_PER_FLOW
+    assert len(assert_evicted_are_flood(res, "hold_evicted")) == n
+    assert res.drops["stream_hold_evicted"] == n * HELD_PER_FLOW
+    assert res.drops.get("stream_hold_full", 0) == 0
+    # each reset both ways
+    assert res.counters["verdict_rst_sent"] == 2 * n
