@@ -922,6 +922,7 @@ detect_evict_report(struct detect_result *res, const void *owner,
 	if (res == NULL || res->n_evicted >= DETECT_EVICT_MAX)
 		return -1;
 	res->evicted[res->n_evicted].owner = owner;
+	res->evicted[res->n_evicted].layer = "detect";
 	res->evicted[res->n_evicted].event = event;
 	res->n_evicted++;
 	return 0;

@@ -108,7 +108,8 @@ enum detect_verdict {
 #define DETECT_EVICT_MAX 4
 struct detect_evicted {
 	const void *owner;          /* detect_txn.owner / detect_raw_open's */
-	const char *event;          /* EVE anomaly event: static */
+	const char *layer;          /* EVE anomaly layer and event: static */
+	const char *event;
 };
 
 /* Rules fired while one packet was processed, for the verdict stage.

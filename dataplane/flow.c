@@ -640,7 +640,7 @@ flow_tcp_after(struct flow_table *ft, struct flow *f,
 		return;
 	}
 	if ((fl & PKT_TCP_FIN) &&
-	    stream_take_fin(&f->stream, ctx->to_server, &ctx->pm)) {
+	    stream_take_fin(ft->sw, &f->stream, ctx->to_server, &ctx->pm)) {
 		if (ctx->to_server)
 			f->fin_client = 1;
 		else

@@ -55,7 +55,7 @@ struct pkt_emit {
  * it; the verdict stage resets it both ways (when `reset`) and logs the
  * event.  Bounded: a stage evicts only while pkt_ctx_evict_room() says so.
  */
-#define PKT_EVICT_MAX 8
+#define PKT_EVICT_MAX 12
 #define PKT_L2_MAX 22           /* Ethernet + two VLAN tags */
 
 struct pkt_evict {

@@ -187,6 +187,18 @@ stream_trim_acked(struct stream_worker *sw, struct stream_dir *d)
 static void stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
                                uint64_t *held_counter);
 
+_Static_assert(DETECT_EVICT_MAX < PKT_EVICT_MAX,
+               "HTTP and detect victims must fit in pkt_ctx.evict");
+
+/* May this stage evict one more flow of its own?  It leaves room for
+ * those HTTP and detection may report for the same packet: their places
+ * are freed before they are reported, so they must not be lost. */
+static int
+stream_evict_room(const struct pkt_ctx *ctx)
+{
+	return ctx->n_evict + DETECT_EVICT_MAX < PKT_EVICT_MAX;
+}
+
 /* Flow sf gives up its held segments (counted in *held_counter) and its
  * connection: the flow stage removes it, the verdict stage resets it. */
 static void
@@ -217,7 +229,7 @@ stream_hold_room(struct stream_worker *sw, struct stream_flow *sf,
 		if (!share && sw->segs_in_use < sw->conf.held_total)
 			return 0;
 		n = share ? sw->held.src[src].oldest : hold_oldest(&sw->held);
-		if (n == NULL || n == &sf->held_node || !pkt_ctx_evict_room(ctx))
+		if (n == NULL || n == &sf->held_node || !stream_evict_room(ctx))
 			return -1;
 		if (share)
 			sw->ws->stream_hold_share_evicted++;
@@ -360,6 +372,8 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
 {
 	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
+	if (sw->http != NULL)
+		http_set_clock(sw->http, ctx->now_tsc);
 	while (seg != NULL && len > 0) {
 		uint32_t n = seg->data_len - off;
 		int r;
@@ -585,18 +599,19 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 		pkt_ctx_emit(ctx, m, PKT_FORWARD);
 }
 
-/* Detection gave the body or raw stream of other flows to this one: those
- * flows end (the owners detect reports are their struct stream_flow). */
+/* HTTP or detection gave the transaction, body or raw stream of other
+ * flows to this one, or ended them for stalling: those flows end (the
+ * owners reported are their struct stream_flow). */
 static void
-stream_take_detect_evictions(struct pkt_ctx *ctx)
+stream_take_evictions(struct pkt_ctx *ctx)
 {
 	for (unsigned i = 0; i < ctx->res.n_evicted; i++) {
 		const struct detect_evicted *e = &ctx->res.evicted[i];
 
-		/* detect evicts only while res has room, and res has no more
+		/* they evict only while res has room, and res has no more
 		 * room than ctx->evict */
 		if (pkt_ctx_evict_room(ctx))
-			pkt_ctx_evict(ctx, e->owner, "detect", e->event);
+			pkt_ctx_evict(ctx, e->owner, e->layer, e->event);
 	}
 	ctx->res.n_evicted = 0;
 }
@@ -725,7 +740,7 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	stream_accept(sw, sf, d, m, ctx);
 	stream_release_held(sw, sf, d, ctx);
 	if (unlikely(ctx->res.n_evicted != 0))
-		stream_take_detect_evictions(ctx);
+		stream_take_evictions(ctx);
 }
 
 void
@@ -733,11 +748,15 @@ stream_expire(struct stream_worker *sw, uint64_t now, struct pkt_ctx *ctx)
 {
 	struct hold_node *n;
 
-	while (pkt_ctx_evict_room(ctx) &&
+	while (stream_evict_room(ctx) &&
 	       (n = hold_stalled(&sw->held, now, sw->conf.gap_timeout_tsc))) {
 		sw->ws->stream_gap_timeout++;
 		stream_evict(sw, hold_entry(n, struct stream_flow, held_node), ctx,
 		             "gap_timeout", &sw->ws->drop_stream_gap_timeout);
+	}
+	if (sw->http != NULL) {
+		http_expire(sw->http, now, &ctx->res);
+		stream_take_evictions(ctx);
 	}
 }
 
@@ -766,8 +785,8 @@ stream_rst_acceptable(const struct stream_flow *sf, int to_server,
 }
 
 int
-stream_take_fin(struct stream_flow *sf, int to_server,
-                const struct pkt_meta *pm)
+stream_take_fin(struct stream_worker *sw, struct stream_flow *sf,
+                int to_server, const struct pkt_meta *pm)
 {
 	struct stream_dir *d = &sf->dir[to_server ? STREAM_CLIENT
 	                                          : STREAM_SERVER];
@@ -781,6 +800,12 @@ stream_take_fin(struct stream_flow *sf, int to_server,
 		return 0;
 	d->next_seq++;          /* the FIN takes one sequence number */
 	d->fin = 1;
+	if (to_server && sf->raw.slot != NULL) {
+		/* the client sends no more: its raw stream goes back to the
+		 * pool now, not when the closed flow expires */
+		detect_raw_close(sw->detect, &sf->raw);
+		sf->raw.opened = 1;
+	}
 	return 1;
 }
 

@@ -135,9 +135,10 @@ int stream_rst_acceptable(const struct stream_flow *sf, int to_server,
 /* A FIN in this segment closes its direction only if the segment ended
  * exactly at the stream's end once processed (an out-of-order FIN is not
  * the end yet).  Then the FIN's sequence number is taken and 1 returned;
- * a retransmitted FIN also returns 1. */
-int stream_take_fin(struct stream_flow *sf, int to_server,
-                    const struct pkt_meta *pm);
+ * a retransmitted FIN also returns 1.  The client's FIN gives its raw
+ * stream back to the pool: it has no more bytes to scan. */
+int stream_take_fin(struct stream_worker *sw, struct stream_flow *sf,
+                    int to_server, const struct pkt_meta *pm);
 
 /* The next sequence number each endpoint expects (RCV.NXT): the server
  * from the client, the client from the server; for resetting the flow. */

@@ -146,6 +146,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 	if (w->detect == NULL)
 		return worker_fail(w, err, errlen, "detect: %s", why);
 	http_conf_init(&hc, c);
+	hc.tsc_hz = rte_get_tsc_hz();
 	w->http = http_worker_create(&hc, w->detect, &w->stats);
 	if (w->http == NULL)
 		return worker_fail(w, err, errlen, "http: out of memory");

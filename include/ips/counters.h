@@ -134,7 +134,12 @@
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \
-	X(drop_http_txn_pool_full)
+	X(drop_http_txn_pool_full)                                        \
+	/* flows that gave up their transaction and connection: */       \
+	X(http_txn_evicted)          /* pool full, it stalled longest */ \
+	X(http_txn_share_evicted)    /* its source held its share */     \
+	X(http_header_timeout)       /* head unfinished in time */       \
+	X(http_body_timeout)         /* body without progress in time */
 
 #define IPS_COUNTERS_DETECT(X)                                           \
 	X(detect_scans)                                                   \

@@ -42,33 +42,42 @@ def attacker(i):
     return ("198.51.100.%d" % (128 + (i // 2) % 127), 10000 + i // 254)
 
 
-def legit_flow(i):
-    flow = TcpFlow(client=legit_client(i), server=SERVER)
+def legit_flow(i, payload=request, server=SERVER):
+    flow = TcpFlow(client=legit_client(i), server=server)
     flow.handshake()
-    flow.send(request(i))
+    flow.send(payload(i))
     flow.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
               from_client=False)
     flow.close()
     return flow
 
 
-def served(res, flows):
-    """How many of flows had their whole request delivered, in order."""
+def served(res, flows, payload=request):
+    """How many of flows had their whole request (payload(i)) delivered,
+    in order."""
     return sum(client_payload_stream(res.out_packets, f.client) ==
-               request(i) for i, f in enumerate(flows))
+               payload(i) for i, f in enumerate(flows))
 
 
-def replay_flood(run_replay, tmp_path, wire, conf):
+def replay_flood(run_replay, tmp_path, wire, conf, rules=None):
     path = tmp_path / "flood.pcap"
     tcpgen.write_pcap(path, wire, step_us=STEP_US)
-    res = run_replay(path, conf=conf)
+    res = run_replay(path, conf=conf, rules=rules)
     assert_accounting(res, len(wire))
     return res
 
 
-def assert_legit_served(res, flows):
-    n = served(res, flows)
+def assert_legit_served(res, flows, payload=request):
+    n = served(res, flows, payload)
     assert n >= SERVED_AT_LEAST, (n, res.counters)
+
+
+def stalled_flow(i, data, server=SERVER):
+    """A flood connection: handshake, then data, then nothing."""
+    flow = TcpFlow(client=attacker(i), server=server)
+    flow.handshake()
+    flow.send(data)
+    return flow
 
 
 def assert_evicted_are_flood(res, event):
@@ -224,3 +233,99 @@ def test_gap_flood_costs_the_stalled_flows(run_replay, tmp_path):
     assert res.drops.get("stream_hold_full", 0) == 0
     # each reset both ways
     assert res.counters["verdict_rst_sent"] == 2 * n
+
+
+# -- HTTP transactions ------------------------------------------------------------
+
+TXNS = 32
+SLOWLORIS = b"GET / HTTP/1.1\r\nHost: www.example.com\r\nX-a: b\r\n"
+
+
+def test_slowloris_costs_the_unfinished_heads(run_replay, tmp_path):
+    conf = conf_variant(tmp_path, http_transactions=str(TXNS))
+    n_flood = FLOOD_FACTOR * TXNS
+    flood = [stalled_flow(i, SLOWLORIS) for i in range(n_flood)]
+    flows = [legit_flow(i) for i in range(LEGIT)]
+    wire = [p for f in flood + flows for p in f.packets]
+    res = replay_flood(run_replay, tmp_path, wire, conf)
+    assert_legit_served(res, flows)
+    n = res.counters["http_txn_evicted"]
+    assert n >= n_flood - TXNS
+    assert len(assert_evicted_are_flood(res, "txn_evicted")) == n
+    assert res.counters["verdict_rst_sent"] == 2 * n
+    assert res.drops.get("http_txn_pool_full", 0) == 0
+
+
+UPLOAD = (b"POST /upload HTTP/1.1\r\nHost: www.example.com\r\n"
+          b"Content-Length: 100000\r\n\r\n" + b"u" * 500)
+
+
+def test_unfinished_uploads_cost_their_transactions(run_replay, tmp_path):
+    conf = conf_variant(tmp_path, http_transactions=str(TXNS))
+    n_flood = FLOOD_FACTOR * TXNS
+    flood = [stalled_flow(i, UPLOAD) for i in range(n_flood)]
+    flows = [legit_flow(i) for i in range(LEGIT)]
+    wire = [p for f in flood + flows for p in f.packets]
+    res = replay_flood(run_replay, tmp_path, wire, conf)
+    assert_legit_served(res, flows)
+    n = res.counters["http_txn_evicted"]
+    assert n >= n_flood - TXNS
+    assert len(assert_evicted_are_flood(res, "txn_evicted")) == n
+
+
+# -- body streams --------------------------------------------------------------
+
+BODY_STREAMS = 16
+
+
+def post(i):
+    return (b"POST /form/%d HTTP/1.1\r\nHost: www.example.com\r\n"
+            b"Content-Length: 11\r\n\r\nhello=world" % i)
+
+
+def test_upload_flood_costs_the_stalled_bodies(run_replay, tmp_path):
+    """Unfinished uploads hold body streams (the test rules inspect
+    bodies); the transaction pool is large, the body stream pool small."""
+    conf = conf_variant(tmp_path, body_streams=str(BODY_STREAMS))
+    n_flood = FLOOD_FACTOR * BODY_STREAMS
+    flood = [stalled_flow(i, UPLOAD) for i in range(n_flood)]
+    flows = [legit_flow(i, post) for i in range(LEGIT)]
+    wire = [p for f in flood + flows for p in f.packets]
+    res = replay_flood(run_replay, tmp_path, wire, conf)
+    assert_legit_served(res, flows, post)
+    n = res.counters["detect_body_stream_evicted"]
+    assert n >= n_flood - BODY_STREAMS
+    assert len(assert_evicted_are_flood(res, "body_stream_evicted")) == n
+    assert res.counters["detect_stream_pool_full"] == 0
+
+
+# -- raw streams ---------------------------------------------------------------
+
+RAW_STREAMS = 32
+REDIS_SERVER = ("198.51.100.10", 6379)
+RAW_RULES = """\
+drop tcp any any -> any 6379 (msg:"TEST redis CONFIG SET"; flow:to_server,established; content:"CONFIG"; nocase; content:"SET"; nocase; sid:9100001; rev:1;)
+"""
+
+
+def redis_command(i):
+    return b"*2\r\n$3\r\nGET\r\n$%d\r\nkey%d\r\n" % (len(str(i)) + 3, i)
+
+
+def test_idle_flood_costs_the_stalled_raw_streams(run_replay, tmp_path,
+                                                   rules_file):
+    """Raw-stream rules give every TCP flow a raw stream from its first
+    byte: connections that send one byte and stall hold them."""
+    conf = conf_variant(tmp_path, raw_streams=str(RAW_STREAMS))
+    rules = rules_file(tmp_path, RAW_RULES, "raw.rules")
+    n_flood = FLOOD_FACTOR * RAW_STREAMS
+    flood = [stalled_flow(i, b"*", REDIS_SERVER) for i in range(n_flood)]
+    flows = [legit_flow(i, redis_command, REDIS_SERVER)
+             for i in range(LEGIT)]
+    wire = [p for f in flood + flows for p in f.packets]
+    res = replay_flood(run_replay, tmp_path, wire, conf, rules=rules)
+    assert_legit_served(res, flows, redis_command)
+    n = res.counters["detect_raw_stream_evicted"]
+    assert n >= n_flood - RAW_STREAMS
+    assert len(assert_evicted_are_flood(res, "raw_stream_evicted")) == n
+    assert res.counters["detect_raw_pool_full"] == 0
