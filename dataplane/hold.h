@@ -60,14 +60,14 @@ struct hold_pool {
 #define hold_entry(node, type, member) \
 	((type *)(void *)((char *)(node) - offsetof(type, member)))
 
-/* Holders one source may have of a pool of cap: share_pct percent (0 =
- * no limit), at least one. */
+/* Units one source may have of a pool of cap: share_pct percent (0 or
+ * 100 = no limit: the pool's own), at least one. */
 static inline uint32_t
 hold_share_max(uint32_t cap, uint32_t share_pct)
 {
 	uint64_t share = (uint64_t)cap * share_pct / 100;
 
-	if (share_pct == 0)
+	if (share_pct == 0 || share_pct >= 100)
 		return UINT32_MAX;
 	return share == 0 ? 1 : (uint32_t)share;
 }
