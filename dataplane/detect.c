@@ -912,35 +912,43 @@ detect_release_stream(struct detect_set *s, struct detect_txn *dt,
 	hold_release(&s->body_hold, &dt->hold);
 }
 
-/* A holder gives up its stream to a newcomer: report its owner, for the
- * caller to end its flow.  Returns 0, or -1 when res has no room (then
- * nothing is evicted). */
-static int
-detect_evict_report(struct detect_result *res, const void *owner,
-                    const char *event)
-{
-	if (res == NULL || res->n_evicted >= DETECT_EVICT_MAX)
-		return -1;
-	res->evicted[res->n_evicted].owner = owner;
-	res->evicted[res->n_evicted].layer = "detect";
-	res->evicted[res->n_evicted].event = event;
-	res->n_evicted++;
-	return 0;
-}
+/* How a pool's evictions are counted and logged: for a full pool, and
+ * for a newcomer whose source held its share. */
+struct detect_evict_kind {
+	size_t full_counter;        /* offsetof struct worker_stats */
+	size_t share_counter;
+	const char *full_event;
+	const char *share_event;
+};
 
-/* The event naming why a holder of pool p lost its stream to a newcomer
- * from src, counted in *full or *share. */
-static const char *
-detect_evict_why(const struct hold_pool *p, uint16_t src, uint64_t *full,
-                 uint64_t *share, const char *full_event,
-                 const char *share_event)
+static const struct detect_evict_kind detect_body_evict_kind = {
+	offsetof(struct worker_stats, detect_body_stream_evicted),
+	offsetof(struct worker_stats, detect_body_stream_share_evicted),
+	"body_stream_evicted", "body_stream_share_evicted",
+};
+
+static const struct detect_evict_kind detect_raw_evict_kind = {
+	offsetof(struct worker_stats, detect_raw_stream_evicted),
+	offsetof(struct worker_stats, detect_raw_stream_share_evicted),
+	"raw_stream_evicted", "raw_stream_share_evicted",
+};
+
+/* A holder of pool p gives up its stream to a newcomer from src: count
+ * it and report its owner, for the caller to end its flow.  Returns 0, or
+ * -1 when res has no room (then nothing may be evicted). */
+static int
+detect_evict_report(struct detect_set *s, const struct hold_pool *p,
+                    uint16_t src, struct detect_result *res,
+                    const struct detect_evict_kind *k, const void *owner)
 {
-	if (hold_src_count(p, src) >= p->share_max) {
-		(*share)++;
-		return share_event;
-	}
-	(*full)++;
-	return full_event;
+	int share = hold_src_count(p, src) >= p->share_max;
+
+	if (detect_report_evicted(res, owner, "detect",
+	                          share ? k->share_event : k->full_event) != 0)
+		return -1;
+	(*(uint64_t *)((char *)s->ws + (share ? k->share_counter
+	                                      : k->full_counter)))++;
+	return 0;
 }
 
 /* Take a body stream for dt from a full pool (or beyond its source's
@@ -952,19 +960,13 @@ detect_body_evict(struct detect_set *s, uint16_t src,
 {
 	struct hold_node *n = hold_victim(&s->body_hold, src);
 	struct detect_txn *victim;
-	const char *event;
 
 	if (n == NULL)
 		return 0;
 	victim = hold_entry(n, struct detect_txn, hold);
-	if (res == NULL || res->n_evicted >= DETECT_EVICT_MAX)
+	if (detect_evict_report(s, &s->body_hold, src, res,
+	                        &detect_body_evict_kind, victim->owner) != 0)
 		return -1;
-	event = detect_evict_why(&s->body_hold, src,
-	                         &s->ws->detect_body_stream_evicted,
-	                         &s->ws->detect_body_stream_share_evicted,
-	                         "body_stream_evicted",
-	                         "body_stream_share_evicted");
-	detect_evict_report(res, victim->owner, event);
 	detect_release_stream(s, victim, NULL);
 	victim->body_fault = DETECT_FAULT_BODY_POOL_FULL;
 	return 0;
@@ -1084,19 +1086,13 @@ detect_raw_evict(struct detect_worker *dw, struct detect_set *s, uint16_t src,
 {
 	struct hold_node *n = hold_victim(&s->raw_hold, src);
 	struct detect_raw *victim;
-	const char *event;
 
 	if (n == NULL)
 		return 0;
 	victim = hold_entry(n, struct detect_raw_slot, hold)->raw;
-	if (res == NULL || res->n_evicted >= DETECT_EVICT_MAX)
+	if (detect_evict_report(s, &s->raw_hold, src, res,
+	                        &detect_raw_evict_kind, victim->owner) != 0)
 		return -1;
-	event = detect_evict_why(&s->raw_hold, src,
-	                         &s->ws->detect_raw_stream_evicted,
-	                         &s->ws->detect_raw_stream_share_evicted,
-	                         "raw_stream_evicted",
-	                         "raw_stream_share_evicted");
-	detect_evict_report(res, victim->owner, event);
 	detect_raw_close(dw, victim);
 	/* the victim's flow ends; until it does, nothing of it passes
 	 * uninspected */

@@ -156,6 +156,21 @@ struct detect_raw {
 	                             * reported for every later byte */
 };
 
+/* Report owner's flow as evicted (layer, event: static) in res.  Returns
+ * 0, or -1 when res has no room: then the caller must evict nothing. */
+static inline int
+detect_report_evicted(struct detect_result *res, const void *owner,
+                      const char *layer, const char *event)
+{
+	if (res == NULL || res->n_evicted >= DETECT_EVICT_MAX)
+		return -1;
+	res->evicted[res->n_evicted].owner = owner;
+	res->evicted[res->n_evicted].layer = layer;
+	res->evicted[res->n_evicted].event = event;
+	res->n_evicted++;
+	return 0;
+}
+
 /*
  * Create a worker's detection context for db.  max_body_streams bounds the
  * transactions that can scan a body at once, max_raw_streams the TCP flows

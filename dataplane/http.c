@@ -344,10 +344,7 @@ http_evict(struct http_worker *hw, struct http_txn *txn,
 {
 	struct http_flow *hf = txn->hf;
 
-	res->evicted[res->n_evicted].owner = hf->owner;
-	res->evicted[res->n_evicted].layer = "http";
-	res->evicted[res->n_evicted].event = event;
-	res->n_evicted++;
+	detect_report_evicted(res, hf->owner, "http", event);
 	http_txn_put(hw, hf);
 	hf->flags |= HTTP_FLOW_POLICY_DROP;
 }

@@ -9,6 +9,7 @@ served whole, the evictions counted must be the flood's, and every packet
 read is accounted for.
 """
 
+import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
@@ -241,10 +242,16 @@ TXNS = 32
 SLOWLORIS = b"GET / HTTP/1.1\r\nHost: www.example.com\r\nX-a: b\r\n"
 
 
-def test_slowloris_costs_the_unfinished_heads(run_replay, tmp_path):
+UPLOAD = (b"POST /upload HTTP/1.1\r\nHost: www.example.com\r\n"
+          b"Content-Length: 100000\r\n\r\n" + b"u" * 500)
+
+
+@pytest.mark.parametrize("data", [SLOWLORIS, UPLOAD],
+                         ids=["unfinished_heads", "unfinished_uploads"])
+def test_slowloris_costs_the_stalled_requests(run_replay, tmp_path, data):
     conf = conf_variant(tmp_path, http_transactions=str(TXNS))
     n_flood = FLOOD_FACTOR * TXNS
-    flood = [stalled_flow(i, SLOWLORIS) for i in range(n_flood)]
+    flood = [stalled_flow(i, data) for i in range(n_flood)]
     flows = [legit_flow(i) for i in range(LEGIT)]
     wire = [p for f in flood + flows for p in f.packets]
     res = replay_flood(run_replay, tmp_path, wire, conf)
@@ -254,23 +261,6 @@ def test_slowloris_costs_the_unfinished_heads(run_replay, tmp_path):
     assert len(assert_evicted_are_flood(res, "txn_evicted")) == n
     assert res.counters["verdict_rst_sent"] == 2 * n
     assert res.drops.get("http_txn_pool_full", 0) == 0
-
-
-UPLOAD = (b"POST /upload HTTP/1.1\r\nHost: www.example.com\r\n"
-          b"Content-Length: 100000\r\n\r\n" + b"u" * 500)
-
-
-def test_unfinished_uploads_cost_their_transactions(run_replay, tmp_path):
-    conf = conf_variant(tmp_path, http_transactions=str(TXNS))
-    n_flood = FLOOD_FACTOR * TXNS
-    flood = [stalled_flow(i, UPLOAD) for i in range(n_flood)]
-    flows = [legit_flow(i) for i in range(LEGIT)]
-    wire = [p for f in flood + flows for p in f.packets]
-    res = replay_flood(run_replay, tmp_path, wire, conf)
-    assert_legit_served(res, flows)
-    n = res.counters["http_txn_evicted"]
-    assert n >= n_flood - TXNS
-    assert len(assert_evicted_are_flood(res, "txn_evicted")) == n
 
 
 # -- body streams --------------------------------------------------------------
