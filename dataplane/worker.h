@@ -58,6 +58,11 @@ struct worker {
 	volatile uint8_t done;
 	uint64_t first_rx_tsc;
 	uint64_t last_rx_tsc;
+	uint64_t cpu_ns_first_rx;       /* thread CPU time at the first
+	                                 * packet, and when the loop ended:
+	                                 * its work without time other
+	                                 * threads took from its CPU */
+	uint64_t cpu_ns_end;
 	struct decode_worker *decode;
 	struct flow_table *flows;
 	struct stream_worker *stream;
@@ -92,8 +97,10 @@ struct worker_setup {
 	uint16_t public_port;           /* replay */
 	uint16_t private_port;          /* replay */
 	uint8_t inspect;
-	uint64_t rx_budget;             /* preload: packets of one pass, kept
+	uint64_t preloaded;             /* preload: packets of one pass, kept
 	                                 * in the pool for the whole run */
+	uint64_t rx_budget;             /* preload: packets to read (passes
+	                                 * times preloaded); 0 = unlimited */
 	uint32_t hash_seed;             /* flow table key: random per process */
 };
 
