@@ -187,6 +187,7 @@ stats_print_summary(FILE *f, struct worker *const *workers, unsigned n,
 	json_object_set_new(o, "inspect", json_boolean(inspect));
 	json_object_set_new(o, "cycles_per_packet",
 	                    stats_stage_json(workers, n, s.rx_packets));
+	json_object_set_new(o, "march", json_string(IPS_MARCH));
 	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)rte_get_tsc_hz()));
 	json_object_set_new(o, "mpps", json_real(secs > 0 ?
 		(double)s.rx_packets / secs / 1e6 : 0.0));
