@@ -580,6 +580,7 @@ main(int argc, char **argv)
 	for (unsigned w = 0; w < st.n_workers; w++)
 		rte_eal_remote_launch(worker_main, st.workers[w],
 		                      st.workers[w]->lcore);
+	worker_all_launched = 1;
 	main_service_loop(&st);
 	rte_eal_mp_wait_lcore();
 	ctl_server_close(st.ctl);

@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -33,6 +34,7 @@
 #include "worker.h"
 
 volatile sig_atomic_t worker_force_quit;
+volatile int worker_all_launched;
 
 #ifdef IPS_BENCH_CYCLES
 __thread struct bench_cycles bench_tls;
@@ -320,6 +322,8 @@ worker_main(void *arg)
 	bench_tls.cur = BENCH_RX;
 #endif
 
+	while (!worker_all_launched && !worker_force_quit)
+		rte_pause();
 	if (w->rcu != NULL)
 		rte_rcu_qsbr_thread_online(w->rcu, w->id);
 	while (!worker_force_quit) {

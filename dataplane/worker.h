@@ -136,6 +136,12 @@ void worker_free(struct worker *w);
 /* Set by the signal handler; every worker leaves its loop. */
 extern volatile sig_atomic_t worker_force_quit;
 
+/* Workers wait for this before their first poll, so that they start
+ * together once all are launched: a replay's timed window is from the
+ * first worker's first packet to the last one's last, and a worker that
+ * started late would stretch it. */
+extern volatile int worker_all_launched;
+
 /* rte_eal_remote_launch entry point; arg is the struct worker. */
 int worker_main(void *arg);
 
