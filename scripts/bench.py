@@ -96,7 +96,12 @@ def loud(lines):
 # ---- binaries --------------------------------------------------------------
 
 class Tools:
-    def __init__(self, build, bench_build):
+    def __init__(self, build, bench_build, native_build=None):
+        self.native_dataplane = (native_build / "ips-dataplane"
+                                 if native_build else None)
+        if self.native_dataplane and not self.native_dataplane.exists():
+            raise BenchError("%s not found (meson setup build-native "
+                             "-Dnative=true)" % self.native_dataplane)
         self.dataplane = build / "ips-dataplane"
         self.ipsctl = build / "ipsctl"
         self.trafgen = build / "tests" / "tools" / "ips-trafgen"
@@ -713,6 +718,10 @@ def parse_args(argv):
     ap.add_argument("--bench-build", type=Path, default=None,
                     help="build tree with -Dbench_cycles=true (per-stage "
                          "breakdown); without it the breakdown is skipped")
+    ap.add_argument("--native-build", type=Path, default=None,
+                    help="build tree with -Dnative=true: its full-"
+                         "inspection row is reported beside the default "
+                         "build's in the I/O yardstick")
     ap.add_argument("--out", type=Path, default=SOURCE_DIR / "bench-out")
     ap.add_argument("--size", default=None,
                     help="capture size (trafgen --size; default 2G, "
@@ -751,7 +760,9 @@ def main(argv=None):
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     tools = Tools(args.build.resolve(),
-                  args.bench_build.resolve() if args.bench_build else None)
+                  args.bench_build.resolve() if args.bench_build else None,
+                  args.native_build.resolve() if args.native_build
+                  else None)
     res = dict(parameters=dict(size=args.size, seed=args.seed,
                                repeat=args.repeat, quick=args.quick,
                                mss=MSS, attack_fraction=ATTACK_FRACTION,

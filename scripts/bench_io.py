@@ -117,13 +117,19 @@ def phase_shapes(b, tools, res, work, args, progress):
                  % args.testpmd_seconds)
         row["testpmd_io"] = testpmd(pcap, pk, b.mem_for(pk),
                                     args.testpmd_seconds)
-        for key, conf, workers, inspect, rl in (
-                ("gateway_inspect_none", conf1, 1, "none", []),
-                ("gateway_1worker", conf1, 1, "full", [rules]),
-                ("gateway_2workers", conf2, 2, "full", [rules])):
+        runs = [("gateway_inspect_none", conf1, 1, "none", [],
+                 tools.dataplane),
+                ("gateway_1worker", conf1, 1, "full", [rules],
+                 tools.dataplane),
+                ("gateway_2workers", conf2, 2, "full", [rules],
+                 tools.dataplane)]
+        if tools.native_dataplane:
+            runs.append(("gateway_1worker_native", conf1, 1, "full",
+                         [rules], tools.native_dataplane))
+        for key, conf, workers, inspect, rl, binary in runs:
             progress("io-" + name, "%s, best of %d" % (key, args.repeat))
             s = b.best_of(args.repeat, lambda: b.dataplane(
-                tools.dataplane, conf, pcap, rl, workers=workers,
+                binary, conf, pcap, rl, workers=workers,
                 preload=True, inspect=inspect, passes=args.passes))
             row[key] = gateway_row(s, pk, args.passes)
         io = row["testpmd_io"]["mpps"]
@@ -168,4 +174,12 @@ def table_lines(io):
                 for w in ws)))
         L.append("  %s testpmd io: %.0f cycles/packet" %
                  (name, r["testpmd_io"]["cycles_per_packet"]))
+        nat = r.get("gateway_1worker_native")
+        if nat:
+            L.append("  %s full 1 worker built -march=%s: %.2f Mpps "
+                     "(%.2f x io; default build -march=%s: %.2f)"
+                     % (name, nat["march"], nat["mpps"],
+                        nat["mpps"] / r["testpmd_io"]["mpps"],
+                        r["gateway_1worker"]["march"],
+                        r["gateway_1worker"]["mpps"]))
     return L
