@@ -19,8 +19,11 @@
 
 #define FLOW_NIL UINT32_MAX
 
-/* Both directions normalize to one key: the lower (address, port) side is
- * "a".  Zeroed before filling so the padding hashes alike. */
+/* Both directions normalize to one key: the same (address, port) end is
+ * "a" whichever way a packet goes (flow_key_src_is_b).  Zeroed before
+ * filling so the padding hashes alike.  48 bytes, not the 38 it needs:
+ * rte_hash compares 16/32/48/64-byte keys with vector code and any other
+ * length with a libc memcmp call. */
 struct flow_key {
 	uint8_t a[16];
 	uint8_t b[16];
@@ -28,8 +31,9 @@ struct flow_key {
 	uint16_t port_b;
 	uint8_t proto;
 	uint8_t ip_version;     /* an IPv4-mapped IPv6 address is not IPv4 */
-	uint8_t pad[2];
+	uint8_t pad[10];
 };
+_Static_assert(sizeof(struct flow_key) == 48, "rte_hash's 48-byte compare");
 
 enum flow_state {
 	FLOW_SYN_SENT = 0,
@@ -415,12 +419,28 @@ flow_expire(struct flow_table *ft, uint64_t now, unsigned budget,
 
 /* ---- classification ------------------------------------------------------ */
 
+/* Which end is side "a" needs only some total order on (address, port)
+ * that both directions agree on, not byte order: two 64-bit compares
+ * instead of a memcmp call per packet. */
+static int
+flow_key_src_is_b(const struct pkt_meta *pm)
+{
+	uint64_t s[2], d[2];
+
+	memcpy(s, pm->src, 16);
+	memcpy(d, pm->dst, 16);
+	if (s[0] != d[0])
+		return s[0] > d[0];
+	if (s[1] != d[1])
+		return s[1] > d[1];
+	return pm->sport > pm->dport;
+}
+
 /* Returns 1 when the packet's source is key side "b". */
 static int
 flow_key_make(const struct pkt_meta *pm, struct flow_key *k)
 {
-	int c = memcmp(pm->src, pm->dst, 16);
-	int swapped = c > 0 || (c == 0 && pm->sport > pm->dport);
+	int swapped = flow_key_src_is_b(pm);
 
 	memset(k, 0, sizeof(*k));
 	memcpy(k->a, swapped ? pm->dst : pm->src, 16);

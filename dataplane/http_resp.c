@@ -168,18 +168,27 @@ http_resp_head_end(struct http_resp *r)
 	return HTTP_RESP_MORE;
 }
 
+/* The candidates still matching after byte c at position pos of a
+ * header name. */
+static uint8_t
+http_resp_name_narrow(uint8_t cand, unsigned pos, uint8_t c)
+{
+	uint8_t l = http_resp_lower(c);
+
+	if ((cand & HDR_CAND_CL) &&
+	    (pos >= sizeof(http_resp_cl) - 1 || http_resp_cl[pos] != l))
+		cand &= (uint8_t)~HDR_CAND_CL;
+	if ((cand & HDR_CAND_TE) &&
+	    (pos >= sizeof(http_resp_te) - 1 || http_resp_te[pos] != l))
+		cand &= (uint8_t)~HDR_CAND_TE;
+	return cand;
+}
+
 /* One byte of a header name: narrow the candidates. */
 static void
 http_resp_name_byte(struct http_resp *r, uint8_t c)
 {
-	uint8_t l = http_resp_lower(c);
-
-	if ((r->hdr & HDR_CAND_CL) &&
-	    (r->pos >= sizeof(http_resp_cl) - 1 || http_resp_cl[r->pos] != l))
-		r->hdr &= (uint8_t)~HDR_CAND_CL;
-	if ((r->hdr & HDR_CAND_TE) &&
-	    (r->pos >= sizeof(http_resp_te) - 1 || http_resp_te[r->pos] != l))
-		r->hdr &= (uint8_t)~HDR_CAND_TE;
+	r->hdr = http_resp_name_narrow(r->hdr, r->pos, c);
 	if (r->pos < UINT8_MAX)
 		r->pos++;
 }
@@ -413,6 +422,50 @@ http_resp_chunk_byte(struct http_resp *r, uint8_t c)
 	}
 }
 
+/*
+ * Most of a response head is bytes whose only effect is to be passed
+ * over, and dispatching them one by one through the state machine was
+ * the costliest part of a worker on API traffic (17% of its time).
+ * These runs take them in a tight loop; the byte that ends a run (LF,
+ * colon, CR) still goes through the state machine.  Each returns the
+ * bytes it took, 0 when it does not apply.
+ */
+
+/* Reason phrase, uninteresting header value, trailer line, chunk
+ * extension: everything up to the LF. */
+static uint32_t
+http_resp_run_to_lf(const struct http_resp *r, const uint8_t *p, uint32_t len)
+{
+	const uint8_t *lf;
+
+	if (r->state != RS_REASON && r->state != RS_HDR_SKIP &&
+	    r->state != RS_TRAILER_LINE && r->state != RS_CHUNK_EXT)
+		return 0;
+	lf = memchr(p, '\n', len);
+	return lf != NULL ? (uint32_t)(lf - p) : len;
+}
+
+/* Header name bytes up to the colon (or the CR/LF that makes it bad);
+ * the state kept in locals, which stores through r would not allow. */
+static uint32_t
+http_resp_run_name(struct http_resp *r, const uint8_t *p, uint32_t len)
+{
+	uint8_t cand = r->hdr;
+	unsigned pos = r->pos;
+	uint32_t i = 0;
+
+	if (r->state != RS_HDR_NAME)
+		return 0;
+	for (; i < len && p[i] != ':' && p[i] != '\r' && p[i] != '\n'; i++) {
+		if (cand != 0)
+			cand = http_resp_name_narrow(cand, pos, p[i]);
+		pos++;
+	}
+	r->hdr = cand;
+	r->pos = (uint8_t)(pos < UINT8_MAX ? pos : UINT8_MAX);
+	return i;
+}
+
 /* One step from p: consumes at least one byte.  Returns the bytes used
  * and sets *res. */
 static uint32_t
@@ -422,6 +475,11 @@ http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res)
 	int rc;
 
 	*res = HTTP_RESP_MORE;
+	n = http_resp_run_to_lf(r, p, len);
+	if (n == 0)
+		n = http_resp_run_name(r, p, len);
+	if (n > 0)
+		return n;
 	switch (r->state) {
 	case RS_BODY:
 	case RS_CHUNK_DATA:

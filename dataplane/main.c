@@ -58,7 +58,8 @@ struct main_opts {
 	unsigned n_rules;
 	const char *bundle;
 	unsigned workers;
-	int preload;            /* replay from memory: infinite_rx, one pass */
+	int preload;            /* replay from memory: infinite_rx */
+	unsigned passes;        /* preload: passes over the capture */
 	int inspect;            /* 0: decode and forward only */
 	const char *control;    /* control socket path (replay: none unless
 	                         * given) */
@@ -127,6 +128,9 @@ main_usage(void)
 	        "                  replay opens one only when given\n"
 	        "  --preload       replay from memory (net_pcap infinite_rx), "
 	        "one pass\n"
+	        "  --passes N      with --preload: N passes over the capture "
+	        "(steady state\n"
+	        "                  for benchmarks; flows are replayed again)\n"
 	        "  --inspect none  decode and forward only (I/O baseline)\n");
 	exit(2);
 }
@@ -144,6 +148,7 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "workers", required_argument, NULL, 'n' },
 		{ "preload", no_argument, NULL, 'P' },
+		{ "passes", required_argument, NULL, 'p' },
 		{ "inspect", required_argument, NULL, 'I' },
 		{ "control-socket", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -153,7 +158,8 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->inspect = 1;
-	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:B:n:PI:C:h", longopts,
+	o->passes = 1;
+	while ((c = getopt_long(argc, argv, "c:r:w:W:e:R:B:n:Pp:I:C:h", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -179,6 +185,16 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 			break;
 		}
 		case 'P': o->preload = 1; break;
+		case 'p': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || n == 0 || n > 1000)
+				main_die("--passes: expected 1..1000, got '%s'",
+				         optarg);
+			o->passes = (unsigned)n;
+			break;
+		}
 		case 'C': o->control = optarg; break;
 		case 'I':
 			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "none") != 0)
@@ -196,6 +212,8 @@ main_parse_args(int argc, char **argv, struct main_opts *o)
 	if ((o->write != NULL || o->write_reverse != NULL || o->preload) &&
 	    o->replay == NULL)
 		main_die("--write, --write-reverse and --preload need --replay");
+	if (o->passes > 1 && !o->preload)
+		main_die("--passes needs --preload");
 }
 
 /* ---- EAL arguments ----------------------------------------------------- */
@@ -325,8 +343,10 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 		s.n_rxq = 1;
 		s.public_port = st->replay_pub[id];
 		s.private_port = st->replay_priv[id];
-		if (st->opts.preload)
-			s.rx_budget = st->replay.packets[id];
+		if (st->opts.preload) {
+			s.preloaded = st->replay.packets[id];
+			s.rx_budget = s.preloaded * st->opts.passes;
+		}
 	} else {
 		/* RX: this worker's queue on every port */
 		for (uint16_t p = 0; p < st->n_ports; p++) {
@@ -450,19 +470,36 @@ main_workers_running(const struct main_state *st)
 	return 0;
 }
 
+/*
+ * The service thread shares a CPU with a worker when there are as many
+ * workers as CPUs, and each wake-up takes that worker's CPU for a
+ * context switch both ways.  So it sleeps longer the longer it finds
+ * nothing to do, from 1 ms up to MAIN_IDLE_MAX_MS: alert rings hold
+ * limits.alert_ring records each (8,192 by default), which is many
+ * times what a worker raises in that time; the control socket wakes it
+ * at once whatever the sleep.
+ */
+#define MAIN_IDLE_MAX_MS 16
+
 static void
 main_service_loop(struct main_state *st)
 {
+	int idle_ms = 1;
+
 	while (main_workers_running(st)) {
 		int busy = eve_writer_drain(st->eve, st->eve_rings,
 		                            st->n_workers) != 0;
 
 		reload_poll(st->reload);
+		if (busy)
+			idle_ms = 1;
+		else if (idle_ms < MAIN_IDLE_MAX_MS)
+			idle_ms *= 2;
 		/* Waiting on the control socket is the loop's idle sleep. */
 		if (st->ctl != NULL)
-			ctl_server_poll(st->ctl, busy ? 0 : 1);
+			ctl_server_poll(st->ctl, busy ? 0 : idle_ms);
 		else if (!busy)
-			usleep(1000);
+			usleep((useconds_t)idle_ms * 1000);
 	}
 }
 
@@ -543,6 +580,7 @@ main(int argc, char **argv)
 	for (unsigned w = 0; w < st.n_workers; w++)
 		rte_eal_remote_launch(worker_main, st.workers[w],
 		                      st.workers[w]->lcore);
+	worker_all_launched = 1;
 	main_service_loop(&st);
 	rte_eal_mp_wait_lcore();
 	ctl_server_close(st.ctl);

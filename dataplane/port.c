@@ -3,8 +3,11 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 
 #include "port.h"
@@ -107,4 +110,87 @@ port_close_all(void)
 		rte_eth_dev_stop(p);
 		rte_eth_dev_close(p);
 	}
+}
+
+/*
+ * Without hugepages (VMs, the replay benchmark) DPDK places each mbuf in
+ * a 4 KiB page of its own so that its buffer is physically contiguous:
+ * 2,368 bytes used of 4,096, and every mbuf header at the same page
+ * offset, so headers compete for the same few L1/L2 sets and each mbuf
+ * costs a TLB entry.  With virtual addresses as IOVA nothing needs that
+ * contiguity, and the pool is packed instead, into memory of its own that
+ * the kernel may back with transparent huge pages (madvise): the 4 KiB
+ * pages of EAL's --no-huge memory are a shared memfd, which THP does not
+ * cover unless shmem_enabled says so.  A preloaded capture lives in this
+ * pool, so the replay benchmark reads it with a TLB entry per 2 MiB.
+ */
+#define PORT_POOL_HUGE_ALIGN (2u << 20)
+
+static int
+port_pool_can_pack(void)
+{
+	return !rte_eal_has_hugepages() && rte_eal_iova_mode() == RTE_IOVA_VA;
+}
+
+static void
+port_pool_unmap(struct rte_mempool_memhdr *memhdr, void *opaque)
+{
+	munmap(opaque, memhdr->len + PORT_POOL_HUGE_ALIGN);
+}
+
+/* Populate mp from an anonymous mapping advised for huge pages.  Returns
+ * 0, or -1 (the caller falls back to EAL memory). */
+static int
+port_pool_populate_thp(struct rte_mempool *mp)
+{
+	size_t len = RTE_ALIGN_CEIL((size_t)mp->size * (mp->header_size +
+	                            mp->elt_size + mp->trailer_size),
+	                            PORT_POOL_HUGE_ALIGN);
+	uint8_t *map, *va;
+
+	map = mmap(NULL, len + PORT_POOL_HUGE_ALIGN, PROT_READ | PROT_WRITE,
+	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED)
+		return -1;
+	va = RTE_PTR_ALIGN_CEIL(map, PORT_POOL_HUGE_ALIGN);
+	(void)madvise(va, len, MADV_HUGEPAGE);     /* a hint: 4 KiB otherwise */
+	if (rte_mempool_populate_virt(mp, (char *)va, len, len,
+	                              port_pool_unmap, map) < 0 ||
+	    mp->populated_size < mp->size) {
+		munmap(map, len + PORT_POOL_HUGE_ALIGN);
+		return -1;
+	}
+	return 0;
+}
+
+struct rte_mempool *
+port_pool_create(const char *name, unsigned n, unsigned cache,
+                 uint16_t data_room, int socket)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = data_room,
+	};
+	struct rte_mempool *mp;
+
+	if (!port_pool_can_pack())
+		return rte_pktmbuf_pool_create(name, n, cache, 0, data_room,
+		                               socket);
+	mp = rte_mempool_create_empty(name, n,
+	                              sizeof(struct rte_mbuf) + data_room,
+	                              cache, sizeof(priv), socket,
+	                              RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(),
+	                               NULL) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (port_pool_populate_thp(mp) != 0 &&
+	    rte_mempool_populate_default(mp) < 0)
+		goto fail;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	return NULL;
 }

@@ -30,6 +30,12 @@ int port_find(const char *devargs, uint16_t *port_id);
 int port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
                struct rte_mempool *const *pools, char *err, size_t errlen);
 
+/* A packet pool of n mbufs with data_room bytes each (see port.c for
+ * the layout without hugepages).  NULL with rte_errno set. */
+struct rte_mempool *port_pool_create(const char *name, unsigned n,
+                                     unsigned cache, uint16_t data_room,
+                                     int socket);
+
 /* Stop and close every port (flushes pcap writers). */
 void port_close_all(void);
 

@@ -109,6 +109,38 @@ stats_memory_json(const struct worker *w, uint32_t flows_capacity)
 		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
 }
 
+/*
+ * Each worker's share of the packets and what they cost it: wall time
+ * from its first to its last packet, and its thread's CPU time over the
+ * same span, as TSC cycles per packet.  CPU time leaves out what other
+ * threads on the same CPU took, so the figure holds on a loaded machine.
+ */
+static json_t *
+stats_workers_json(struct worker *const *workers, unsigned n,
+                   uint64_t total_packets)
+{
+	double hz = (double)rte_get_tsc_hz();
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct worker *w = workers[i];
+		uint64_t pk = w->stats.rx_packets;
+		double wall = w->last_rx_tsc > w->first_rx_tsc ?
+		              (double)(w->last_rx_tsc - w->first_rx_tsc) / hz : 0;
+		double cpu = w->cpu_ns_end > w->cpu_ns_first_rx ?
+		             (double)(w->cpu_ns_end - w->cpu_ns_first_rx) / 1e9 : 0;
+
+		json_array_append_new(a, json_pack("{s:i, s:I, s:f, s:f, s:f, s:f}",
+			"worker", (int)w->id,
+			"packets", (json_int_t)pk,
+			"share", total_packets ? (double)pk / (double)total_packets : 0.0,
+			"elapsed_s", wall,
+			"cpu_s", cpu,
+			"cpu_cycles_per_packet", pk ? cpu * hz / (double)pk : 0.0));
+	}
+	return a;
+}
+
 void
 stats_print_summary(FILE *f, struct worker *const *workers, unsigned n,
                     uint32_t n_rules, int inspect, json_t *memory)
@@ -147,12 +179,15 @@ stats_print_summary(FILE *f, struct worker *const *workers, unsigned n,
 	json_object_set_new(o, "drops", stats_drops_to_json(&s));
 	json_object_set_new(o, "counters", stats_to_json(&s));
 	json_object_set_new(o, "workers", json_integer(n));
+	json_object_set_new(o, "per_worker",
+	                    stats_workers_json(workers, n, s.rx_packets));
 	json_object_set_new(o, "rules", json_integer(n_rules));
 	json_object_set_new(o, "elapsed_s", json_real(secs));
 	json_object_set_new(o, "memory", memory);
 	json_object_set_new(o, "inspect", json_boolean(inspect));
 	json_object_set_new(o, "cycles_per_packet",
 	                    stats_stage_json(workers, n, s.rx_packets));
+	json_object_set_new(o, "march", json_string(IPS_MARCH));
 	json_object_set_new(o, "tsc_hz", json_integer((json_int_t)rte_get_tsc_hz()));
 	json_object_set_new(o, "mpps", json_real(secs > 0 ?
 		(double)s.rx_packets / secs / 1e6 : 0.0));

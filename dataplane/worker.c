@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -14,6 +15,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -32,6 +34,7 @@
 #include "worker.h"
 
 volatile sig_atomic_t worker_force_quit;
+volatile int worker_all_launched;
 
 #ifdef IPS_BENCH_CYCLES
 __thread struct bench_cycles bench_tls;
@@ -59,10 +62,10 @@ worker_pool_size(const struct ips_config *c, const struct worker_setup *s)
 	const struct config_limits *l = &c->limits;
 
 	if (l->mbufs != 0)
-		return l->mbufs + (unsigned)s->rx_budget;
+		return l->mbufs + (unsigned)s->preloaded;
 	return s->n_rxq * PORT_RX_DESC + s->n_ports * PORT_TX_DESC +
 	       2 * WORKER_BURST + l->stream_held + 4 * l->frag_datagrams +
-	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)s->rx_budget;
+	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)s->preloaded;
 }
 
 static int __attribute__((format(printf, 4, 5)))
@@ -98,9 +101,8 @@ worker_build(struct worker *w, const struct ips_config *c,
 	unsigned n_mbufs = worker_pool_size(c, s);
 
 	snprintf(name, sizeof(name), "mbufs_w%u", s->id);
-	w->pool = rte_pktmbuf_pool_create(name, n_mbufs,
-	                                  RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
-	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	w->pool = port_pool_create(name, n_mbufs, RTE_MEMPOOL_CACHE_MAX_SIZE,
+	                           RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (w->pool == NULL)
 		return worker_fail(w, err, errlen, "mbuf pool of %u: %s (raise "
 		                   "-m in eal?)", n_mbufs,
@@ -300,6 +302,17 @@ worker_poll(struct worker *w, uint64_t now)
 	return total;
 }
 
+/* A system call (no vDSO for thread clocks): twice per run only. */
+static uint64_t
+worker_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int
 worker_main(void *arg)
 {
@@ -311,6 +324,8 @@ worker_main(void *arg)
 	bench_tls.cur = BENCH_RX;
 #endif
 
+	while (!worker_all_launched && !worker_force_quit)
+		rte_pause();
 	if (w->rcu != NULL)
 		rte_rcu_qsbr_thread_online(w->rcu, w->id);
 	while (!worker_force_quit) {
@@ -336,8 +351,10 @@ worker_main(void *arg)
 		if (unlikely(w->ctx.n_evict != 0))
 			verdict_apply(w->verdict, &w->ctx);
 		if (n > 0) {
-			if (unlikely(w->first_rx_tsc == 0))
+			if (unlikely(w->first_rx_tsc == 0)) {
 				w->first_rx_tsc = now;
+				w->cpu_ns_first_rx = worker_cpu_ns();
+			}
 			w->last_rx_tsc = rte_rdtsc();
 			idle = 0;
 		} else if (w->stop_when_idle &&
@@ -348,6 +365,7 @@ worker_main(void *arg)
 			break;
 	}
 	fwd_flush(w->fwd);
+	w->cpu_ns_end = worker_cpu_ns();
 	if (w->rcu != NULL)
 		rte_rcu_qsbr_thread_offline(w->rcu, w->id);
 #ifdef IPS_BENCH_CYCLES

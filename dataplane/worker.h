@@ -58,6 +58,11 @@ struct worker {
 	volatile uint8_t done;
 	uint64_t first_rx_tsc;
 	uint64_t last_rx_tsc;
+	uint64_t cpu_ns_first_rx;       /* thread CPU time at the first
+	                                 * packet, and when the loop ended:
+	                                 * its work without time other
+	                                 * threads took from its CPU */
+	uint64_t cpu_ns_end;
 	struct decode_worker *decode;
 	struct flow_table *flows;
 	struct stream_worker *stream;
@@ -92,8 +97,10 @@ struct worker_setup {
 	uint16_t public_port;           /* replay */
 	uint16_t private_port;          /* replay */
 	uint8_t inspect;
-	uint64_t rx_budget;             /* preload: packets of one pass, kept
+	uint64_t preloaded;             /* preload: packets of one pass, kept
 	                                 * in the pool for the whole run */
+	uint64_t rx_budget;             /* preload: packets to read (passes
+	                                 * times preloaded); 0 = unlimited */
 	uint32_t hash_seed;             /* flow table key: random per process */
 };
 
@@ -128,6 +135,12 @@ void worker_free(struct worker *w);
 
 /* Set by the signal handler; every worker leaves its loop. */
 extern volatile sig_atomic_t worker_force_quit;
+
+/* Workers wait for this before their first poll, so that they start
+ * together once all are launched: a replay's timed window is from the
+ * first worker's first packet to the last one's last, and a worker that
+ * started late would stretch it. */
+extern volatile int worker_all_launched;
 
 /* rte_eal_remote_launch entry point; arg is the struct worker. */
 int worker_main(void *arg);

@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_floods  # noqa: E402
+import bench_io  # noqa: E402
 import bench_report  # noqa: E402
 import bench_rules  # noqa: E402
 import sig_attacks  # noqa: E402
@@ -49,12 +50,14 @@ SHARED_CORPORA = Path(os.environ.get("IPS_CORPORA",
 # requests) preloads into about 10 GB of mbufs (see PRELOAD_MBUF_BYTES),
 # which leaves room for the 2-worker run on a 24 GiB machine.
 FULL = dict(size="2G", repeat=3, scale=(1000, 10000), open_flows=1000000,
-            small_flows=1000)
+            small_flows=1000, shape_size="300M", passes=3,
+            testpmd_seconds=10)
 # --quick: every phase, scaled down; each signature compile costs seconds
 # (many in a sanitizer build), so one run per configuration and one
 # synthetic set.
 QUICK = dict(size="6M", repeat=1, scale=(300,), open_flows=100000,
-             small_flows=1000)
+             small_flows=1000, shape_size="6M", passes=2,
+             testpmd_seconds=3)
 MSS = 1460
 ATTACK_FRACTION = 0.01
 # Without hugepages DPDK keeps each mbuf (2368 B) inside one 4 KiB page,
@@ -96,7 +99,12 @@ def loud(lines):
 # ---- binaries --------------------------------------------------------------
 
 class Tools:
-    def __init__(self, build, bench_build):
+    def __init__(self, build, bench_build, native_build=None):
+        self.native_dataplane = (native_build / "ips-dataplane"
+                                 if native_build else None)
+        if self.native_dataplane and not self.native_dataplane.exists():
+            raise BenchError("%s not found (meson setup build-native "
+                             "-Dnative=true)" % self.native_dataplane)
         self.dataplane = build / "ips-dataplane"
         self.ipsctl = build / "ipsctl"
         self.trafgen = build / "tests" / "tools" / "ips-trafgen"
@@ -162,11 +170,13 @@ COMPILE_RE = re.compile(r"(\d+) rules from (\d+) file\(s\), compiled in "
 
 
 def dataplane(binary, conf, pcap, rules, workers=1, preload=False,
-              inspect="full", eve=None, timeout=3600):
+              inspect="full", eve=None, timeout=3600, passes=1):
     cmd = [binary, "--config", conf, "--replay", pcap,
            "--workers", workers, "--inspect", inspect]
     if preload:
         cmd.append("--preload")
+    if passes > 1:
+        cmd += ["--passes", passes]
     if eve:
         cmd += ["--eve", eve]
     for r in rules:
@@ -723,6 +733,10 @@ def parse_args(argv):
     ap.add_argument("--bench-build", type=Path, default=None,
                     help="build tree with -Dbench_cycles=true (per-stage "
                          "breakdown); without it the breakdown is skipped")
+    ap.add_argument("--native-build", type=Path, default=None,
+                    help="build tree with -Dnative=true: its full-"
+                         "inspection row is reported beside the default "
+                         "build's in the I/O yardstick")
     ap.add_argument("--out", type=Path, default=SOURCE_DIR / "bench-out")
     ap.add_argument("--size", default=None,
                     help="capture size (trafgen --size; default 2G, "
@@ -744,6 +758,9 @@ def parse_args(argv):
                          "'before' column (scripts/bench.sh builds it)")
     ap.add_argument("--floods-only", action="store_true",
                     help="run the floods section only")
+    ap.add_argument("--passes", type=int, default=None,
+                    help="passes over the preloaded capture in the I/O "
+                         "yardstick rows (default 3, --quick 2)")
     args = ap.parse_args(argv)
     mode = QUICK if args.quick else FULL
     args.size = args.size or mode["size"]
@@ -751,6 +768,9 @@ def parse_args(argv):
     args.scale = mode["scale"]
     args.open_flows = args.open_flows or mode["open_flows"]
     args.small_flows = mode["small_flows"]
+    args.shape_size = mode["shape_size"]
+    args.passes = args.passes or mode["passes"]
+    args.testpmd_seconds = mode["testpmd_seconds"]
     return args
 
 
@@ -761,7 +781,9 @@ def main(argv=None):
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
     tools = Tools(args.build.resolve(),
-                  args.bench_build.resolve() if args.bench_build else None)
+                  args.bench_build.resolve() if args.bench_build else None,
+                  args.native_build.resolve() if args.native_build
+                  else None)
     res = dict(parameters=dict(size=args.size, seed=args.seed,
                                repeat=args.repeat, quick=args.quick,
                                mss=MSS, attack_fraction=ATTACK_FRACTION,
@@ -840,6 +862,9 @@ def main(argv=None):
                   for c in checks if not c["ok"]])
             status = 3
         res["headline"] = headline(res)
+        res["environment"]["march"] = ref.get("march")
+        bench_io.phase_shapes(sys.modules[__name__], tools, res, work, args,
+                              progress)
         phase_scale(tools, res, work, pcap, truth, bundled, conf1,
                     args.scale, args.repeat, progress)
         phase_startup(tools, res, work, bundled, conf1, args.scale,

@@ -21,6 +21,10 @@ bash scripts/setup.sh
 [ -f build-bench/build.ninja ] || meson setup build-bench -Dbench_cycles=true >&2
 # ipsctl too: given rule files, the dataplane runs the ipsctl beside it.
 nice ninja -C build-bench -j2 ips-dataplane ipsctl >&2
+# build-native: the same code tuned for this CPU (-Dnative=true), reported
+# beside the default -march build in the I/O yardstick.
+[ -f build-native/build.ninja ] || meson setup build-native -Dnative=true >&2
+nice ninja -C build-native -j2 ips-dataplane ipsctl >&2
 
 # The floods section compares with the gateway as it was before pools
 # evicted their stalled holders: the parent of the commit that added
@@ -44,4 +48,4 @@ if [ -n "$before_ref" ]; then
 fi
 
 exec /usr/bin/python3 scripts/bench.py --build build --bench-build build-bench \
-  "${before_args[@]}" "$@"
+  --native-build build-native "${before_args[@]}" "$@"

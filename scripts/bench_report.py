@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import bench_io  # noqa: E402
+
 CONFIG_LABELS = (
     ("io_limit", "I/O limit\n(decode+forward)"),
     ("matching_limit", "matching limit\n(Hyperscan alone)"),
@@ -154,9 +156,10 @@ def table(res):
     cap = res.get("capture", {})
     L.append("")
     L.append("=== IPS pcap replay benchmark ===")
-    L.append("CPU %s, %s cores; DPDK %s, Hyperscan %s"
+    L.append("CPU %s, %s cores; DPDK %s, Hyperscan %s; built with "
+             "-march=%s"
              % (env.get("cpu_model"), env.get("cores"), env.get("dpdk"),
-                env.get("hyperscan")))
+                env.get("hyperscan"), env.get("march")))
     if cap:
         L.append("capture: %.2f GB, %d packets, %d flows, %d requests "
                  "(%d attacks), %d client L7 bytes%s"
@@ -187,6 +190,7 @@ def table(res):
                  "(target >= 1.8: %s)"
                  % (_fmt(head["scaling_2workers"], "%.3f"),
                     "met" if head["scaling_meets_target"] else "MISSED"))
+    L += bench_io.table_lines(res.get("io_yardstick"))
     bd = res.get("breakdown")
     if bd:
         L.append("")

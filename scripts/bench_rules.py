@@ -132,12 +132,12 @@ def synthetic_line(i, buf, content):
             % (i, buf, _escape(content), SYNTH_SID_BASE + i))
 
 
-def _synthetic_candidate(i, pool):
+def _synthetic_candidate(i, pool, buffers):
     """Rule i: payload i mod P in buffer (i + i // P) mod B, so each
     payload is used once before any is reused, and its copies land in
     different buffers."""
     p, rnd = i % len(pool), i // len(pool)
-    buf = SYNTH_BUFFERS[(p + rnd) % len(SYNTH_BUFFERS)]
+    buf = buffers[(p + rnd) % len(buffers)]
     return synthetic_line(i, buf, pool[p])
 
 
@@ -157,19 +157,20 @@ def payload_pool(ipsctl, shared_corpora, benign_text, enough=None):
     return [s for s in pool if s not in benign]
 
 
-def write_synthetic(path, n, pool, ipsctl, classification):
+def write_synthetic(path, n, pool, ipsctl, classification,
+                    buffers=SYNTH_BUFFERS):
     """Writes n synthetic rules to path; every one accepted by ipsctl
     check.  Each payload string is used once per buffer before any is
     reused in another buffer, so n may exceed the pool size.  Returns
     (rules written, distinct payload strings used)."""
     if not pool:
         raise RuntimeError("no payload strings for synthetic rules")
-    limit = len(pool) * len(SYNTH_BUFFERS)
+    limit = len(pool) * len(buffers)
     i, lines = 0, []
     while len(lines) < n and i < limit:
         batch = []
         while len(batch) < n - len(lines) and i < limit:
-            batch.append(_synthetic_candidate(i, pool))
+            batch.append(_synthetic_candidate(i, pool, buffers))
             i += 1
         tmp = path + ".try"
         with open(tmp, "w") as f:

@@ -340,3 +340,41 @@ def test_honesty_checks_catch_a_lie(doctor, check):
     summary, truth, alerts, actions = _clean_run()
     doctor(summary, truth, alerts)
     assert check in _failed(summary, truth, alerts, actions)
+
+
+def test_io_yardstick(quick):
+    """The I/O yardstick: testpmd io forwarding and the gateway on the
+    same captures, each shape with its figures and the ratios computed
+    from them (not invented: recomputed here)."""
+    _, res, proc = quick
+    io = res["io_yardstick"]
+    assert set(io["shapes"]) == {"web", "api"}
+    for name, r in io["shapes"].items():
+        tp = r["testpmd_io"]
+        assert _positive(tp["mpps"]) and _positive(tp["cycles_per_packet"])
+        assert tp["packets"] > r["packets"]     # forwarded for seconds
+        for key, workers in (("gateway_inspect_none", 1),
+                             ("gateway_1worker", 1),
+                             ("gateway_2workers", 2)):
+            g = r[key]
+            assert _positive(g["mpps"]), (name, key)
+            assert g["packets"] == r["packets"] * io["passes"]
+            assert g["dropped"] == 0
+            assert len(g["per_worker"]) == workers
+            assert sum(w["packets"] for w in g["per_worker"]) == g["packets"]
+            assert sum(w["share"] for w in g["per_worker"]) == \
+                pytest.approx(1.0)
+            for w in g["per_worker"]:
+                assert _positive(w["cpu_cycles_per_packet"])
+        rt = r["ratios"]
+        assert rt["inspect_none_vs_testpmd"] == pytest.approx(
+            r["gateway_inspect_none"]["mpps"] / tp["mpps"])
+        assert rt["full_vs_testpmd"] == pytest.approx(
+            r["gateway_1worker"]["mpps"] / tp["mpps"])
+        assert rt["scaling_2workers"] == pytest.approx(
+            r["gateway_2workers"]["mpps"] / r["gateway_1worker"]["mpps"])
+    # The API shape is what its name says: most bytes from the client.
+    assert io["shapes"]["api"]["client_byte_share"] > 0.5
+    assert io["shapes"]["web"]["client_byte_share"] < 0.5
+    assert "I/O yardstick" in proc.stdout
+    assert res["environment"]["march"]

@@ -113,6 +113,7 @@ struct tg_opts {
 	double requests_mean;
 	uint32_t max_requests;
 	double attack_fraction;
+	bool api_profile;       /* --profile api */
 };
 
 struct tg_stats {
@@ -389,7 +390,7 @@ tg_flow_start(struct tg_gen *g, struct tg_flow *f)
 	tg_rng_seed(r, fseed);
 	tg_client_addr(f->caddr, (uint32_t)(t % TG_CLIENT_ADDRS));
 	f->cport = (uint16_t)(1024 + t / TG_CLIENT_ADDRS);
-	tg_http_client_init(&f->client, r);
+	tg_http_client_init(&f->client, r, g->opt.api_profile);
 	memcpy(f->saddr, "\xc0\x00\x02", 3);    /* 192.0.2.0/24 */
 	f->saddr[3] = (uint8_t)(10 + f->client.host % TG_SERVERS);
 	f->sport = f->client.port8080 ? 8080 : 80;
@@ -776,6 +777,9 @@ tg_usage(void)
 "  --max-body BYTES      cap on request bodies (default 4194304)\n"
 "  --requests-mean X     mean requests per connection (default 4)\n"
 "  --max-requests N      cap on requests per connection (default 32)\n"
+"  --profile web|api     web: browsers and some API clients, big pages\n"
+"                        (default); api: API clients only, small JSON\n"
+"                        answers, half the requests POST a body\n"
 "  --attacks FILE.json   [{\"sid\":N,\"request\":\"raw HTTP\"},...]\n"
 "  --attack-fraction F   share of requests replaced by attacks (0..1)\n"
 "  --truth FILE.json     ground-truth counters sidecar\n"
@@ -835,6 +839,7 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		{ "attack-fraction", required_argument, NULL, 'F' },
 		{ "truth", required_argument, NULL, 't' },
 		{ "open-flows", required_argument, NULL, 'O' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -849,6 +854,12 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		case 't': o->truth = optarg; break;
 		case 'a': o->attacks = optarg; break;
 		case 's': o->seed = tg_parse_u64(optarg, "--seed"); break;
+		case 'p':
+			if (strcmp(optarg, "web") != 0 &&
+			    strcmp(optarg, "api") != 0)
+				tg_die("--profile: expected web or api", NULL);
+			o->api_profile = strcmp(optarg, "api") == 0;
+			break;
 		case 'f': o->flows = tg_parse_u64(optarg, "--flows"); break;
 		case 'S': o->size = tg_parse_u64(optarg, "--size"); break;
 		case 'O': o->open_flows = tg_parse_u64(optarg, "--open-flows");

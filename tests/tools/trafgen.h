@@ -151,6 +151,8 @@ tg_msg_left(const struct tg_msg *m)
  * requests share Host, User-Agent and cookies like a real keep-alive user. */
 struct tg_client {
 	bool api_client;        /* scripted API client rather than a browser */
+	bool api_profile;       /* --profile api: small JSON answers, more
+	                         * writes */
 	bool port8080;
 	uint8_t host;           /* index into the host table */
 	uint8_t ua;             /* index into the User-Agent table of its kind */
@@ -183,7 +185,8 @@ struct tg_req_info {
 
 /* Builds the pools once; all later content is drawn from them. */
 void tg_http_init(uint64_t seed);
-void tg_http_client_init(struct tg_client *c, struct tg_rng *r);
+void tg_http_client_init(struct tg_client *c, struct tg_rng *r,
+			 bool api_profile);
 /* Builds a benign request into m, emptying m and its arena first;
  * max_body (>= TG_MIN_MAX_BODY) caps its decoded body. */
 void tg_http_request(struct tg_msg *m, struct tg_req_info *info,

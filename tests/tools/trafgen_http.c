@@ -343,10 +343,11 @@ tg_add_json_records(struct tg_msg *m, struct tg_rng *r, uint64_t k)
 /* ---- clients ---------------------------------------------------------- */
 
 void
-tg_http_client_init(struct tg_client *c, struct tg_rng *r)
+tg_http_client_init(struct tg_client *c, struct tg_rng *r, bool api_profile)
 {
 	memset(c, 0, sizeof(*c));
-	c->api_client = tg_rng_chance(r, 0.3);
+	c->api_profile = api_profile;
+	c->api_client = api_profile || tg_rng_chance(r, 0.3);
 	c->port8080 = tg_rng_chance(r, 0.2);
 	c->host = (uint8_t)tg_rng_below(r, TG_ARRAY_LEN(tg_hosts));
 	c->ua = (uint8_t)tg_rng_below(r, c->api_client ?
@@ -365,7 +366,8 @@ tg_pick_kind(const struct tg_client *c, struct tg_rng *r)
 	uint32_t x = tg_rng_below(r, 100);
 
 	if (c->api_client)
-		return x < 70 ? TG_REQ_API_GET : TG_REQ_POST_JSON;
+		return x < (c->api_profile ? 50u : 70u) ? TG_REQ_API_GET :
+		       TG_REQ_POST_JSON;
 	if (c->nreq == 0 || x < 25)
 		return TG_REQ_PAGE;
 	if (x < 40)
@@ -786,7 +788,9 @@ tg_http_response(struct tg_msg *m, const struct tg_req_info *info,
 			ctype = "application/json";
 			if (info->kind == TG_REQ_POST_JSON)
 				status = "201 Created";
-			tg_resp_json(&body, r, tg_heavy(r, 160, 0.5, 262144));
+			tg_resp_json(&body, r, c->api_profile ?
+				     tg_heavy(r, 48, 0.5, 2048) :
+				     tg_heavy(r, 160, 0.5, 262144));
 			break;
 		}
 	}
