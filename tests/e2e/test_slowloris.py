@@ -18,13 +18,13 @@ removed after the module.
 """
 import json
 import os
-import socket
 import subprocess
 import time
 
 import pytest
 
-from netns import BINARY, Topology, eve_events, sh, start_gateway, stop, wait_until
+from netns import (BINARY, Topology, eve_events, sh, start_gateway,
+                   start_pod_server, stop, wait_until)
 
 CLI_NS, SRV_NS = "slow-cli", "slow-srv"
 ATTACKER_IP, CLIENT_IP, SERVER_IP = "192.0.2.50", "192.0.2.51", "192.0.2.60"
@@ -65,18 +65,10 @@ def testbed(tmp_path_factory):
     procs = []
     try:
         TOPO.create()
-        (tmp / "www").mkdir()
-        (tmp / "www" / "index.html").write_text("hello from the pod\n")
         (tmp / "e2e.rules").write_text(RULES)
         conf = tmp / "e2e.conf"
         conf.write_text(TOPO.gateway_conf(["e2e.rules"], extra=LIMITS))
-        # ThreadingHTTPServer: every idle connection waits in its own
-        # thread, as a real pod would keep serving others
-        server = subprocess.Popen(
-            ["ip", "netns", "exec", SRV_NS, "/usr/bin/python3", "-m",
-             "http.server", "80", "--bind", SERVER_IP, "--directory",
-             str(tmp / "www")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_pod_server(tmp, SRV_NS, SERVER_IP)
         procs.append(server)
         eve = tmp / "eve.json"
         gw = start_gateway(conf, eve)
