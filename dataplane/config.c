@@ -106,6 +106,15 @@ config_defaults(struct ips_config *c)
 		.frag_timeout_ms = 2000,
 		.alert_ring = 4096,
 		.mbufs = 0,
+		/* one source (NAT, a proxy) may fill half of a pool, no
+		 * more: an attacker needs more than one address */
+		.source_share = 50,
+		/* nginx's client_header_timeout and client_body_timeout */
+		.http_header_timeout = 60,
+		.http_body_timeout = 60,
+		/* a lost segment is retransmitted within seconds (RTO is
+		 * at most 120 s, but a gap that long is a dead peer) */
+		.stream_gap_timeout = 30,
 	};
 	/* Fail closed on inspection gaps; a full flow table evicts (§9). */
 	c->policy = (struct config_policies){
@@ -643,6 +652,10 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),
 	CFG_LIMIT(alert_ring, 1, CFG_MAX_POOL),
 	CFG_LIMIT(mbufs, 0, 4 * CFG_MAX_POOL),      /* 0 = derived */
+	CFG_LIMIT(source_share, 1, 100),
+	CFG_LIMIT(http_header_timeout, 1, 86400),
+	CFG_LIMIT(http_body_timeout, 1, 86400),
+	CFG_LIMIT(stream_gap_timeout, 1, 86400),
 	{ NULL, NULL, 0, 0, 0, 0, NULL },
 };
 

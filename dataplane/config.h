@@ -33,6 +33,10 @@
  *     frag_timeout_ms = 2000;
  *     alert_ring = 4096;               EVE records in flight per worker
  *     mbufs = 0;                       0 = derived from the limits above
+ *     source_share = 50;               percent of any pool one source holds
+ *     http_header_timeout = 60;        seconds for a whole request header
+ *     http_body_timeout = 60;          seconds without body progress
+ *     stream_gap_timeout = 30;         seconds a gap may stay unfilled
  *   };
  *   policy = {                          "drop" (fail closed) or "bypass"
  *     malformed = "drop";
@@ -100,6 +104,10 @@ struct config_limits {
 	uint32_t frag_timeout_ms;
 	uint32_t alert_ring;
 	uint32_t mbufs;
+	uint32_t source_share;              /* percent of any pool */
+	uint32_t http_header_timeout;       /* seconds */
+	uint32_t http_body_timeout;         /* seconds */
+	uint32_t stream_gap_timeout;        /* seconds */
 };
 
 struct config_policies {

@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "decode.h"
+#include "hold.h"
 
 #define DECODE_ETH_HLEN        14
 #define DECODE_VLAN_HLEN       4
@@ -119,6 +120,7 @@ struct decode_frag_rec {
 	uint8_t n_mid;
 	uint8_t n_held;         /* fragments held and not yet counted */
 	uint8_t dropped;        /* enum decode_frag_verdict, 0 = live */
+	uint16_t src;           /* hold.h source bucket of the sender */
 	uint32_t ofs[DECODE_FRAG_MAX];
 	uint32_t end[DECODE_FRAG_MAX];
 };
@@ -136,6 +138,9 @@ struct decode_worker {
 	uint32_t n_recs;
 	uint32_t max_recs;
 	struct decode_frag_fifo fifo;  /* by start_tsc (creation order) */
+	uint32_t src_seed;
+	uint32_t share_max;            /* datagrams per source bucket */
+	uint32_t src_count[HOLD_SRC_BUCKETS];
 	struct rte_ip_frag_death_row dr;
 } __rte_cache_aligned;
 
@@ -624,7 +629,7 @@ decode_frag_lookup(struct decode_worker *dw, const struct decode_frag_key *k)
 /* NULL when max_recs datagrams are in progress. */
 static struct decode_frag_rec *
 decode_frag_rec_new(struct decode_worker *dw, const struct decode_frag_key *k,
-                    uint64_t now)
+                    uint16_t src, uint64_t now)
 {
 	struct decode_frag_rec *rec;
 	int32_t pos;
@@ -639,8 +644,10 @@ decode_frag_rec_new(struct decode_worker *dw, const struct decode_frag_key *k,
 	rec->key = *k;
 	rec->start_tsc = now;
 	rec->total = DECODE_FRAG_LEN_UNKNOWN;
+	rec->src = src;
 	TAILQ_INSERT_TAIL(&dw->fifo, rec, fifo);
 	dw->n_recs++;
+	dw->src_count[src]++;
 	return rec;
 }
 
@@ -650,6 +657,7 @@ decode_frag_rec_del(struct decode_worker *dw, struct decode_frag_rec *rec)
 	TAILQ_REMOVE(&dw->fifo, rec, fifo);
 	rte_hash_del_key(dw->rec_idx, &rec->key);
 	dw->n_recs--;
+	dw->src_count[rec->src]--;
 }
 
 static void
@@ -768,19 +776,51 @@ decode_frag_expire_tbl(struct decode_worker *dw, uint64_t now)
 }
 
 /* Same test as rte_ip_frag (max_cycles + start < now), so a record and
- * its rte_ip_frag entry end together. */
-static void
-decode_frag_expire(struct decode_worker *dw, uint64_t now)
+ * its rte_ip_frag entry end together.  The live fragments of each
+ * datagram ended are counted in *dropped; returns the datagrams ended. */
+static unsigned
+decode_frag_end_before(struct decode_worker *dw, uint64_t now,
+                       uint64_t *dropped)
 {
 	struct decode_frag_rec *rec;
+	unsigned n = 0;
 
 	while ((rec = TAILQ_FIRST(&dw->fifo)) != NULL &&
 	       dw->timeout_tsc + rec->start_tsc < now) {
 		if (!rec->dropped)
-			dw->ws->drop_frag_timeout += rec->n_held;
+			*dropped += rec->n_held;
 		decode_frag_rec_del(dw, rec);
+		n++;
 	}
 	decode_frag_expire_tbl(dw, now);
+	return n;
+}
+
+static void
+decode_frag_expire(struct decode_worker *dw, uint64_t now)
+{
+	decode_frag_end_before(dw, now, &dw->ws->drop_frag_timeout);
+}
+
+/*
+ * The table is full: the datagram begun longest ago gives up its place,
+ * not the newcomer (DESIGN §9).  One that is still incomplete after the
+ * others began is the one a flood of first fragments left; a real
+ * datagram's fragments follow each other within milliseconds.  rte_ip_frag
+ * can only end its entries oldest first, by time: those begun in the same
+ * burst as the oldest go with it.  Their fragments are dropped (the
+ * senders retransmit), counted drop_frag_evicted.
+ */
+static void
+decode_frag_evict_oldest(struct decode_worker *dw)
+{
+	const struct decode_frag_rec *oldest = TAILQ_FIRST(&dw->fifo);
+
+	if (oldest == NULL)
+		return;
+	dw->ws->frag_evicted += decode_frag_end_before(dw,
+		oldest->start_tsc + dw->timeout_tsc + 1,
+		&dw->ws->drop_frag_evicted);
 }
 
 /* ---- reassembly ---------------------------------------------------------- */
@@ -872,7 +912,18 @@ decode_frag_admit(struct decode_worker *dw, const struct pkt_meta *pm,
 	if (rec == NULL) {
 		/* a lone fragment has nothing to conflict with: decode_frame
 		 * already checked it on its own */
-		rec = decode_frag_rec_new(dw, &key, now);
+		uint16_t src = hold_src_bucket(pm->src, pm->ip_version,
+		                               dw->src_seed);
+
+		if (dw->src_count[src] >= dw->share_max) {
+			/* rte_ip_frag can end no datagram but the oldest: the
+			 * source over its share loses its newcomer */
+			dw->ws->drop_frag_share++;
+			return NULL;
+		}
+		if (dw->n_recs >= dw->max_recs)
+			decode_frag_evict_oldest(dw);
+		rec = decode_frag_rec_new(dw, &key, src, now);
 		if (rec == NULL)
 			dw->ws->drop_frag_table_full++;
 		return rec;
@@ -1037,9 +1088,14 @@ decode_frag_setup(struct decode_worker *dw, int socket)
 	if (dw->recs == NULL)
 		return -1;
 	dw->max_recs = max;
+	dw->src_seed = (uint32_t)rte_rand();
+	dw->share_max = hold_share_max(max, dw->conf.source_share_pct);
+	/* Twice the buckets the datagrams need: a new datagram whose two
+	 * candidate buckets are full of live ones is refused even with the
+	 * table not full, which evicting the oldest cannot help. */
 	dw->tbl = rte_ip_frag_table_create(
-	        (max + DECODE_FRAG_BUCKET_ENTRIES - 1) /
-	                DECODE_FRAG_BUCKET_ENTRIES,
+	        2 * ((max + DECODE_FRAG_BUCKET_ENTRIES - 1) /
+	             DECODE_FRAG_BUCKET_ENTRIES),
 	        DECODE_FRAG_BUCKET_ENTRIES, max, dw->timeout_tsc, socket);
 	return dw->tbl == NULL ? -1 : 0;
 }
@@ -1050,6 +1106,7 @@ decode_conf_init(struct decode_conf *dc, const struct ips_config *c)
 	memset(dc, 0, sizeof(*dc));
 	dc->frag_max_datagrams = c->limits.frag_datagrams;
 	dc->frag_timeout_ms = c->limits.frag_timeout_ms;
+	dc->source_share_pct = c->limits.source_share;
 	dc->verify_ip_checksum = c->policy.verify_ip_checksum;
 }
 

@@ -9,6 +9,12 @@
  * never forwards and never frees a packet it reports as DROP (the caller
  * does, through the verdict stage), but it owns fragments it holds.
  *
+ * A full reassembly table ends the datagram begun longest ago for a new
+ * one (drop_frag_evicted): a flood of first fragments that never complete
+ * costs the flood, not the next legitimate datagram.  A source with
+ * limits.source_share percent of the table in progress has its new
+ * datagrams refused (drop_frag_share).
+ *
  * Fragments whose byte ranges overlap make the whole datagram be dropped
  * (drop_frag_overlap): overlapping fragments are how an attacker shows the
  * IPS one payload and the server another.
@@ -30,6 +36,8 @@ struct decode_worker;
 struct decode_conf {
 	uint32_t frag_max_datagrams;  /* in-progress datagrams per worker */
 	uint32_t frag_timeout_ms;     /* an incomplete datagram is dropped after */
+	uint32_t source_share_pct;    /* datagrams one source may have in
+	                               * progress, percent; 0 = no limit */
 	uint8_t verify_ip_checksum;   /* IPv4 header checksum */
 };
 

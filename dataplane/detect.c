@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "detect.h"
 
@@ -47,6 +48,8 @@
 struct detect_raw_slot {
 	struct detect_set *set;         /* whose pool it belongs to */
 	hs_stream_t *hs;
+	struct detect_raw *raw;         /* the flow's state that holds it */
+	struct hold_node hold;          /* its place in the pool */
 	struct detect_txn dt;
 };
 
@@ -70,6 +73,9 @@ struct detect_set {
 	struct detect_raw_slot *raw_slots;      /* every raw slot */
 	struct detect_raw_slot **raw_free;      /* stack of idle ones */
 	uint32_t n_raw, n_raw_free;
+	/* Holders of body and raw streams, stalled longest first (hold.h) */
+	struct hold_pool body_hold;
+	struct hold_pool raw_hold;
 	uint8_t *rule_when;             /* DETECT_AT_* per rule */
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
@@ -101,6 +107,9 @@ struct detect_worker {
 	uint32_t body_txns;
 	uint32_t max_body_streams;
 	uint32_t max_raw_streams;
+	uint32_t source_share_pct;
+	uint32_t src_seed;              /* hold.h source buckets */
+	uint64_t tick;                  /* progress order of stream holders */
 };
 
 struct detect_call {
@@ -279,6 +288,8 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	}
 	detect_rule_when(s);
 	detect_pick_triggers(s);
+	hold_pool_init(&s->body_hold, dw->max_body_streams, dw->source_share_pct);
+	hold_pool_init(&s->raw_hold, dw->max_raw_streams, dw->source_share_pct);
 	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
 	    detect_open_streams(s, dw->max_body_streams, err, errlen) < 0 ||
 	    detect_open_raw(s, dw->max_raw_streams, err, errlen) < 0)
@@ -358,7 +369,8 @@ detect_worker_sync(struct detect_worker *dw)
 struct detect_worker *
 detect_worker_create(const struct ips_detect_db *db,
                      uint32_t max_body_streams, uint32_t max_raw_streams,
-                     struct worker_stats *ws, char *err, size_t errlen)
+                     uint32_t source_share_pct, struct worker_stats *ws,
+                     char *err, size_t errlen)
 {
 	struct detect_worker *dw = calloc(1, sizeof(*dw));
 
@@ -369,6 +381,11 @@ detect_worker_create(const struct ips_detect_db *db,
 	dw->ws = ws ? ws : &dw->own_stats;
 	dw->max_body_streams = max_body_streams;
 	dw->max_raw_streams = max_raw_streams;
+	dw->source_share_pct = source_share_pct;
+	/* keyed: the sources hashed are the attacker's choice */
+	if (getrandom(&dw->src_seed, sizeof(dw->src_seed), 0) !=
+	    sizeof(dw->src_seed))
+		dw->src_seed = (uint32_t)(uintptr_t)dw;
 	dw->cur = detect_set_create(dw, db, err, errlen);
 	if (dw->cur == NULL) {
 		free(dw);
@@ -892,6 +909,67 @@ detect_release_stream(struct detect_set *s, struct detect_txn *dt,
 		s->ws->detect_scan_errors++;
 	s->free_streams[s->n_free++] = hs;
 	dt->body_stream = NULL;
+	hold_release(&s->body_hold, &dt->hold);
+}
+
+/* How a pool's evictions are counted and logged: for a full pool, and
+ * for a newcomer whose source held its share. */
+struct detect_evict_kind {
+	size_t full_counter;        /* offsetof struct worker_stats */
+	size_t share_counter;
+	const char *full_event;
+	const char *share_event;
+};
+
+static const struct detect_evict_kind detect_body_evict_kind = {
+	offsetof(struct worker_stats, detect_body_stream_evicted),
+	offsetof(struct worker_stats, detect_body_stream_share_evicted),
+	"body_stream_evicted", "body_stream_share_evicted",
+};
+
+static const struct detect_evict_kind detect_raw_evict_kind = {
+	offsetof(struct worker_stats, detect_raw_stream_evicted),
+	offsetof(struct worker_stats, detect_raw_stream_share_evicted),
+	"raw_stream_evicted", "raw_stream_share_evicted",
+};
+
+/* A holder of pool p gives up its stream to a newcomer from src: count
+ * it and report its owner, for the caller to end its flow.  Returns 0, or
+ * -1 when res has no room (then nothing may be evicted). */
+static int
+detect_evict_report(struct detect_set *s, const struct hold_pool *p,
+                    uint16_t src, struct detect_result *res,
+                    const struct detect_evict_kind *k, const void *owner)
+{
+	int share = hold_src_count(p, src) >= p->share_max;
+
+	if (detect_report_evicted(res, owner, "detect",
+	                          share ? k->share_event : k->full_event) != 0)
+		return -1;
+	(*(uint64_t *)((char *)s->ws + (share ? k->share_counter
+	                                      : k->full_counter)))++;
+	return 0;
+}
+
+/* Take a body stream for dt from a full pool (or beyond its source's
+ * share): the transaction whose body made no progress for longest gives
+ * up its stream.  Returns 0, or -1 when nothing can be evicted. */
+static int
+detect_body_evict(struct detect_set *s, uint16_t src,
+                  struct detect_result *res)
+{
+	struct hold_node *n = hold_victim(&s->body_hold, src);
+	struct detect_txn *victim;
+
+	if (n == NULL)
+		return 0;
+	victim = hold_entry(n, struct detect_txn, hold);
+	if (detect_evict_report(s, &s->body_hold, src, res,
+	                        &detect_body_evict_kind, victim->owner) != 0)
+		return -1;
+	detect_release_stream(s, victim, NULL);
+	victim->body_fault = DETECT_FAULT_BODY_POOL_FULL;
+	return 0;
 }
 
 int
@@ -942,13 +1020,19 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		return DETECT_NONE;
 	}
 	if (dt->body_stream == NULL) {
-		if (s->n_free == 0) {
+		uint16_t src = hold_src_bucket(t->src, t->ip_version,
+		                               dw->src_seed);
+
+		if (detect_body_evict(s, src, res) != 0 || s->n_free == 0) {
 			s->ws->detect_stream_pool_full++;
 			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
 			detect_fault(&c, dt->body_fault);
 			return DETECT_NONE;
 		}
 		dt->body_stream = s->free_streams[--s->n_free];
+		hold_take(&s->body_hold, &dt->hold, src, ++dw->tick);
+	} else {
+		hold_progress(&s->body_hold, &dt->hold, ++dw->tick);
 	}
 	s->ws->detect_scans++;
 	s->ws->detect_bytes_scanned += len;
@@ -993,22 +1077,53 @@ detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
 
 /* ---- raw stream ------------------------------------------------------- */
 
+/* Take a raw stream for a newcomer from src from a full pool (or beyond
+ * its source's share): the flow whose raw stream made no progress for
+ * longest gives it up.  Returns 0, or -1 when nothing can be evicted. */
+static int
+detect_raw_evict(struct detect_worker *dw, struct detect_set *s, uint16_t src,
+                 struct detect_result *res)
+{
+	struct hold_node *n = hold_victim(&s->raw_hold, src);
+	struct detect_raw *victim;
+
+	if (n == NULL)
+		return 0;
+	victim = hold_entry(n, struct detect_raw_slot, hold)->raw;
+	if (detect_evict_report(s, &s->raw_hold, src, res,
+	                        &detect_raw_evict_kind, victim->owner) != 0)
+		return -1;
+	detect_raw_close(dw, victim);
+	/* the victim's flow ends; until it does, nothing of it passes
+	 * uninspected */
+	victim->opened = 1;
+	victim->fault = DETECT_FAULT_RAW_POOL_FULL;
+	return 0;
+}
+
 int
 detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
-                int app_http)
+                int app_http, const void *owner,
+                const struct detect_tuple *t, struct detect_result *res)
 {
 	struct detect_set *s = dw->cur;
+	uint16_t src = t != NULL ? hold_src_bucket(t->src, t->ip_version,
+	                                           dw->src_seed)
+	                         : HOLD_SRC_NONE;
 
 	memset(raw, 0, sizeof(*raw));
 	raw->opened = 1;
 	raw->app_http = app_http != 0;
-	if (s->n_raw_free == 0) {
+	raw->owner = owner;
+	if (detect_raw_evict(dw, s, src, res) != 0 || s->n_raw_free == 0) {
 		s->ws->detect_raw_pool_full++;
 		raw->fault = DETECT_FAULT_RAW_POOL_FULL;
 		return -1;
 	}
 	raw->slot = s->raw_free[--s->n_raw_free];
 	raw->slot->set = s;
+	raw->slot->raw = raw;
+	hold_take(&s->raw_hold, &raw->slot->hold, src, ++dw->tick);
 	s->users++;
 	detect_txn_reset(&raw->slot->dt);
 	return 0;
@@ -1030,6 +1145,7 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 	}
 	if (rs == NULL || len == 0 || rs->dt.passed)
 		return DETECT_NONE;
+	hold_progress(&s->raw_hold, &rs->hold, ++dw->tick);
 	s->ws->detect_scans++;
 	s->ws->detect_bytes_scanned += len;
 	if (hs_scan_stream(rs->hs, (const char *)data, len, 0, s->scratch,
@@ -1058,6 +1174,8 @@ detect_raw_close(struct detect_worker *dw, struct detect_raw *raw)
 		 * an end-anchored match could change nothing. */
 		if (hs_reset_stream(rs->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
 			s->ws->detect_scan_errors++;
+		hold_release(&s->raw_hold, &rs->hold);
+		rs->raw = NULL;
 		s->raw_free[s->n_raw_free++] = rs;
 		s->users--;
 	}

@@ -36,6 +36,7 @@
 
 #include <stdint.h>
 
+#include "hold.h"
 #include "ips/detect_db.h"
 #include "stats.h"
 
@@ -71,6 +72,10 @@ struct detect_txn {
 	struct detect_set *set;     /* the rules it started on (a reload
 	                             * never changes them mid-transaction) */
 	void *body_stream;          /* hs_stream_t from the pool, or NULL */
+	struct hold_node hold;      /* its place in the body stream pool */
+	const void *owner;          /* the caller's handle, reported when the
+	                             * body stream is evicted; set after
+	                             * detect_txn_begin */
 	uint8_t body_fault;         /* DETECT_FAULT_* that stopped the body
 	                             * scan: reported for the rest of it */
 	uint32_t n_matched;
@@ -97,6 +102,16 @@ enum detect_verdict {
 #define DETECT_FAULT_BODY_POOL_FULL 0x02    /* no body stream free */
 #define DETECT_FAULT_RAW_POOL_FULL  0x04    /* no raw stream free */
 
+/* A holder that lost its body or raw stream to a newcomer (the pool was
+ * full and it had made no progress for longest, or its source held its
+ * share): the caller ends its flow, which cannot be inspected further. */
+#define DETECT_EVICT_MAX 4
+struct detect_evicted {
+	const void *owner;          /* detect_txn.owner / detect_raw_open's */
+	const char *layer;          /* EVE anomaly layer and event: static */
+	const char *event;
+};
+
 /* Rules fired while one packet was processed, for the verdict stage.
  * HTTP fields are copied (truncated, NUL-terminated) from the transaction
  * that fired first, for the EVE alert. */
@@ -121,6 +136,8 @@ struct detect_result {
 	char host[128];
 	char method[16];
 	char user_agent[128];
+	uint8_t n_evicted;          /* set by the caller to 0 per packet */
+	struct detect_evicted evicted[DETECT_EVICT_MAX];
 };
 
 /* Per-flow raw stream state, embedded in the stream stage's flow state.
@@ -130,24 +147,44 @@ struct detect_result {
 struct detect_raw_slot;
 
 struct detect_raw {
-	struct detect_raw_slot *slot;   /* NULL: not open, or refused */
+	struct detect_raw_slot *slot;   /* NULL: not open, refused or evicted */
+	const void *owner;          /* the caller's handle, reported when the
+	                             * raw stream is evicted */
 	uint8_t opened;             /* detect_raw_open was called */
 	uint8_t app_http;           /* the HTTP stage inspects the flow */
 	uint8_t fault;              /* DETECT_FAULT_* that stopped the scan:
 	                             * reported for every later byte */
 };
 
+/* Report owner's flow as evicted (layer, event: static) in res.  Returns
+ * 0, or -1 when res has no room: then the caller must evict nothing. */
+static inline int
+detect_report_evicted(struct detect_result *res, const void *owner,
+                      const char *layer, const char *event)
+{
+	if (res == NULL || res->n_evicted >= DETECT_EVICT_MAX)
+		return -1;
+	res->evicted[res->n_evicted].owner = owner;
+	res->evicted[res->n_evicted].layer = layer;
+	res->evicted[res->n_evicted].event = event;
+	res->n_evicted++;
+	return 0;
+}
+
 /*
  * Create a worker's detection context for db.  max_body_streams bounds the
  * transactions that can scan a body at once, max_raw_streams the TCP flows
  * whose raw stream is scanned at once (each holds one Hyperscan stream,
  * allocated here, never on the hot path; none when db has no rule of that
- * kind).
+ * kind).  A full pool gives the stream of the holder that made no progress
+ * for longest to the newcomer; no one source (the tuple's client) holds
+ * more than source_share_pct percent of a pool (0 = no limit).
  * Returns NULL with err set on failure (setup only).
  */
 struct detect_worker *detect_worker_create(const struct ips_detect_db *db,
                                            uint32_t max_body_streams,
                                            uint32_t max_raw_streams,
+                                           uint32_t source_share_pct,
                                            struct worker_stats *ws,
                                            char *err, size_t errlen);
 /* Free the worker's context and its current and published sets (any
@@ -205,8 +242,12 @@ int detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 /*
  * Scan the next len bytes of de-chunked request body (streaming mode) and
  * evaluate rules whose conditions are now all met.  Same return as
- * detect_headers.  With no body stream available (pool empty) the rest of
- * the body is not scanned: detect_stream_pool_full is counted once and
+ * detect_headers.  A full pool gives the body stream of the transaction
+ * whose body made no progress for longest to this one (or, when this
+ * client's source holds its share of the pool, that source's own oldest):
+ * the victim's dt->owner is added to res->evicted for the caller to end
+ * its flow.  With no body stream available (nothing to evict, or no room
+ * in res->evicted) the rest of the body is not scanned: detect_stream_pool_full is counted once and
  * DETECT_FAULT_BODY_POOL_FULL set in res for every piece; after a scan
  * error, DETECT_FAULT_SCAN_ERROR likewise.
  */
@@ -240,13 +281,20 @@ int detect_wants_raw(const struct detect_worker *dw);
  * app_http: the HTTP stage inspects this flow (raw conditions of `http`
  * rules apply only then).
  *
- * Returns 0, or -1 when the pool is empty: detect_raw_pool_full is counted
- * and every later detect_raw_data on raw reports DETECT_FAULT_RAW_POOL_FULL
- * (the flow's bytes cannot all be inspected; starting later would shift
- * every offset and depth).  Thread: the worker.
+ * A full pool gives the raw stream of the flow that made no progress for
+ * longest to the newcomer (one whose source holds its share of the pool
+ * takes its own oldest instead): the victim's owner is added to
+ * res->evicted, for the caller to end that flow.  Without res (NULL) or
+ * room in it, nothing is evicted.  t: the flow (its client is the source).
+ *
+ * Returns 0, or -1 when no raw stream could be had: detect_raw_pool_full
+ * is counted and every later detect_raw_data on raw reports
+ * DETECT_FAULT_RAW_POOL_FULL (the flow's bytes cannot all be inspected;
+ * starting later would shift every offset and depth).  Thread: the worker.
  */
 int detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
-                    int app_http);
+                    int app_http, const void *owner,
+                    const struct detect_tuple *t, struct detect_result *res);
 
 /*
  * Scan the next len client-to-server bytes of the flow (in order, each

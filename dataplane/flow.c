@@ -15,6 +15,7 @@
 #include "bench.h"
 #include "config.h"
 #include "flow.h"
+#include "hold.h"
 
 #define FLOW_NIL UINT32_MAX
 
@@ -66,6 +67,10 @@ struct flow {
 	uint8_t fin_client;
 	uint8_t fin_server;
 	uint8_t proto;
+	uint8_t l2_len;         /* of l2: 0 until a client packet is seen */
+	struct hold_node hold;  /* its place among its source's flows */
+	uint16_t client_port;   /* the port the client's packets come in on */
+	uint8_t l2[PKT_L2_MAX]; /* a client packet's L2 header, for resets */
 	struct stream_flow stream;
 };
 
@@ -81,6 +86,7 @@ struct flow_table {
 	uint64_t next_id;
 	struct stream_worker *sw;
 	struct worker_stats *ws;
+	struct hold_pool hold;          /* flows by source, for shares */
 	uint8_t http_port[65536 / 8];   /* bitmap of configured HTTP ports */
 };
 
@@ -140,6 +146,7 @@ flow_touch(struct flow_table *ft, uint32_t idx, uint64_t now)
 	struct flow *f = &ft->flows[idx];
 
 	f->last_tsc = now;
+	hold_progress(&ft->hold, &f->hold, now);
 	if (ft->tail[f->lru] == idx && f->lru == flow_lru_of(f))
 		return;
 	flow_lru_unlink(ft, idx);
@@ -157,6 +164,7 @@ flow_conf_init(struct flow_conf *fc, const struct ips_config *c)
 	fc->timeout_established_s = c->limits.flow_timeout_established;
 	fc->timeout_closed_s = c->limits.flow_timeout_closed;
 	fc->timeout_udp_s = c->limits.flow_timeout_udp;
+	fc->source_share_pct = c->limits.source_share;
 	fc->evict_when_full = c->policy.flow_table_full == POLICY_EVICT;
 	fc->bypass_midstream = c->policy.midstream == POLICY_BYPASS;
 	fc->http_probe = c->http_detect_by_content;
@@ -210,6 +218,7 @@ flow_table_create(const struct flow_conf *conf, struct stream_worker *sw,
 		conf->timeout_established_s * conf->tsc_hz;
 	ft->timeout_tsc[LRU_CLOSED] = conf->timeout_closed_s * conf->tsc_hz;
 	ft->timeout_tsc[LRU_STATELESS] = conf->timeout_udp_s * conf->tsc_hz;
+	hold_pool_init(&ft->hold, conf->capacity, conf->source_share_pct);
 	for (unsigned i = 0; i < conf->n_http_ports; i++)
 		ft->http_port[conf->http_ports[i] >> 3] |=
 			(uint8_t)(1u << (conf->http_ports[i] & 7));
@@ -234,6 +243,7 @@ flow_remove(struct flow_table *ft, uint32_t idx, int at_exit)
 		memcpy(&key, kp, sizeof(key));
 		rte_hash_del_key(ft->hash, &key);
 	}
+	hold_release(&ft->hold, &f->hold);
 	f->in_use = 0;
 	ft->count--;
 }
@@ -267,9 +277,130 @@ flow_bytes_per_slot(const struct flow_table *ft)
 	       (2 * 8 * (sizeof(uint16_t) + sizeof(uint32_t))) / 8;
 }
 
-void
-flow_expire(struct flow_table *ft, uint64_t now, unsigned budget)
+/* ---- evictions ----------------------------------------------------------- */
+
+/* Who the victim of e is, for its event and resets: the flow's tuple in
+ * to_server orientation, its client's L2 header and port, and the next
+ * sequence number each endpoint expects.  Only a connection both ends
+ * hold open (established or half-closed, a client packet seen) is reset:
+ * a reset to an embryonic flow's client would be backscatter to a spoofed
+ * address. */
+static void
+flow_evict_describe(struct flow_table *ft, uint32_t idx, struct pkt_evict *e)
 {
+	const struct flow *f = &ft->flows[idx];
+	struct detect_tuple *t = &e->tuple;
+	const struct flow_key *k;
+	void *kp;
+
+	e->victim = NULL;
+	e->reset = 0;
+	e->flow_id = f->id;
+	if (rte_hash_get_key_with_position(ft->hash, (int32_t)idx, &kp) != 0)
+		return;
+	k = kp;
+	memcpy(t->src, f->client_is_a ? k->a : k->b, 16);
+	memcpy(t->dst, f->client_is_a ? k->b : k->a, 16);
+	t->sport = f->client_is_a ? k->port_a : k->port_b;
+	t->dport = f->client_is_a ? k->port_b : k->port_a;
+	t->ip_version = k->ip_version;
+	e->client_port = f->client_port;
+	e->l2_len = f->l2_len;
+	memcpy(e->l2, f->l2, sizeof(e->l2));
+	stream_reset_seqs(&f->stream, &e->seq_to_server, &e->seq_to_client);
+	e->reset = f->proto == IPPROTO_TCP && f->l2_len != 0 &&
+	           (f->state == FLOW_ESTABLISHED || f->state == FLOW_CLOSING);
+}
+
+/* Describe and remove the victims the stream stage and those after it
+ * named in ctx->evict[from..]: each gave up a place in a pool (already
+ * freed), and a connection that lost its state cannot go on.  A victim
+ * named twice is removed once; the second record is voided. */
+static void
+flow_take_evictions(struct flow_table *ft, struct pkt_ctx *ctx, unsigned from)
+{
+	for (unsigned i = from; i < ctx->n_evict; i++) {
+		struct pkt_evict *e = &ctx->evict[i];
+		struct flow *f;
+		uint32_t idx;
+
+		if (e->victim == NULL)
+			continue;
+		f = hold_entry(e->victim, struct flow, stream);
+		idx = (uint32_t)(f - ft->flows);
+		if (!f->in_use) {
+			e->victim = NULL;
+			e->event = NULL;
+			continue;
+		}
+		flow_evict_describe(ft, idx, e);
+		flow_remove(ft, idx, 0);
+	}
+}
+
+/* Evict flow idx for a newcomer: one that both ends hold open is reset
+ * both ways and logged (when ctx has room for the record; otherwise it is
+ * only removed); an embryonic or closed one just goes. */
+static void
+flow_evict(struct flow_table *ft, uint32_t idx, struct pkt_ctx *ctx,
+           const char *event)
+{
+	const struct flow *f = &ft->flows[idx];
+
+	if ((f->state == FLOW_ESTABLISHED || f->state == FLOW_CLOSING) &&
+	    pkt_ctx_evict_room(ctx)) {
+		pkt_ctx_evict(ctx, NULL, "flow", event);
+		flow_evict_describe(ft, idx, &ctx->evict[ctx->n_evict - 1]);
+	}
+	flow_remove(ft, idx, 0);
+}
+
+/* Make room by evicting the flow least worth keeping: closed first, then
+ * embryonic (handshake not complete: a SYN flood's), stateless, and
+ * established last; within a class the one idle longest. */
+static int
+flow_evict_one(struct flow_table *ft, struct pkt_ctx *ctx)
+{
+	static const uint8_t order[] = { LRU_CLOSED, LRU_HANDSHAKE,
+	                                 LRU_STATELESS, LRU_ESTABLISHED };
+
+	for (unsigned i = 0; i < RTE_DIM(order); i++) {
+		uint32_t idx = ft->head[order[i]];
+
+		if (idx == FLOW_NIL)
+			continue;
+		flow_evict(ft, idx, ctx, "flow_evicted");
+		ft->ws->flow_evicted++;
+		return 0;
+	}
+	return -1;
+}
+
+/* A source holding its share of the table makes room for its newcomer
+ * from its own flows: the one idle longest goes (under policy "evict";
+ * under "drop" the newcomer is refused).  Returns 0 when room was made. */
+static int
+flow_evict_own(struct flow_table *ft, uint16_t src, struct pkt_ctx *ctx)
+{
+	struct hold_node *n = ft->hold.src[src].oldest;
+
+	if (!ft->conf.evict_when_full || n == NULL)
+		return -1;
+	flow_evict(ft, (uint32_t)(hold_entry(n, struct flow, hold) - ft->flows),
+	           ctx, "flow_share_evicted");
+	ft->ws->flow_share_evicted++;
+	return 0;
+}
+
+void
+flow_expire(struct flow_table *ft, uint64_t now, unsigned budget,
+            struct pkt_ctx *ctx)
+{
+	/* Stalled work first: a stage ends what timed out and names the
+	 * flows, which are reset and removed here. */
+	stream_expire(ft->sw, now, ctx);
+	flow_take_evictions(ft, ctx, 0);
+
 	for (unsigned lru = 0; lru < LRU_COUNT && budget > 0; lru++) {
 		while (budget > 0 && ft->head[lru] != FLOW_NIL) {
 			uint32_t idx = ft->head[lru];
@@ -284,24 +415,6 @@ flow_expire(struct flow_table *ft, uint64_t now, unsigned budget)
 			budget--;
 		}
 	}
-}
-
-/* Make room by evicting the flow least worth keeping: closed first, then
- * half-open, stateless, and established last; oldest within a class. */
-static int
-flow_evict_one(struct flow_table *ft)
-{
-	static const uint8_t order[] = { LRU_CLOSED, LRU_HANDSHAKE,
-	                                 LRU_STATELESS, LRU_ESTABLISHED };
-
-	for (unsigned i = 0; i < RTE_DIM(order); i++) {
-		if (ft->head[order[i]] != FLOW_NIL) {
-			flow_remove(ft, ft->head[order[i]], 0);
-			ft->ws->flow_evicted++;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* ---- classification ------------------------------------------------------ */
@@ -365,6 +478,7 @@ flow_init(struct flow_table *ft, struct flow *f, const struct pkt_meta *pm,
 	f->proto = pm->proto;
 	f->blocked = 0;
 	f->fin_client = f->fin_server = 0;
+	f->l2_len = 0;
 	f->last_tsc = now;
 	f->id = ((uint64_t)ft->conf.worker_id << 48) | (++ft->next_id);
 	f->state = pm->proto == IPPROTO_TCP ? FLOW_SYN_SENT : FLOW_STATELESS;
@@ -393,7 +507,7 @@ flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
 	struct flow_key key;
 	int32_t pos;
 	int client_is_a;
-	uint16_t server_port;
+	uint16_t server_port, src;
 
 	*swapped = flow_key_make(pm, &key);
 	pos = rte_hash_lookup(ft->hash, &key);
@@ -416,8 +530,15 @@ flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
 			server_port = pm->sport;
 		}
 	}
+	src = hold_src_bucket(client_is_a ? key.a : key.b, pm->ip_version,
+	                      ft->conf.hash_seed);
+	if (hold_src_count(&ft->hold, src) >= ft->hold.share_max &&
+	    flow_evict_own(ft, src, ctx) != 0) {
+		ft->ws->drop_flow_share++;
+		return -1;
+	}
 	if (ft->count >= ft->conf.capacity &&
-	    (!ft->conf.evict_when_full || flow_evict_one(ft) != 0)) {
+	    (!ft->conf.evict_when_full || flow_evict_one(ft, ctx) != 0)) {
 		ft->ws->drop_flow_table_full++;
 		return -1;
 	}
@@ -439,6 +560,7 @@ flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
 		ft->flows[pos].stream.probed = 1;
 	}
 	flow_lru_append(ft, (uint32_t)pos, flow_lru_of(&ft->flows[pos]));
+	hold_take(&ft->hold, &ft->flows[pos].hold, src, now);
 	ft->count++;
 	ft->ws->flow_created++;
 	return pos;
@@ -538,7 +660,7 @@ flow_tcp_after(struct flow_table *ft, struct flow *f,
 		return;
 	}
 	if ((fl & PKT_TCP_FIN) &&
-	    stream_take_fin(&f->stream, ctx->to_server, &ctx->pm)) {
+	    stream_take_fin(ft->sw, &f->stream, ctx->to_server, &ctx->pm)) {
 		if (ctx->to_server)
 			f->fin_client = 1;
 		else
@@ -546,6 +668,21 @@ flow_tcp_after(struct flow_table *ft, struct flow *f,
 		f->state = (f->fin_client && f->fin_server) ? FLOW_CLOSED
 		                                            : FLOW_CLOSING;
 	}
+}
+
+/* Keep the L2 header of a client packet and the port it came in on: a
+ * flow evicted later is reset with them. */
+static void
+flow_note_l2(struct flow *f, const struct rte_mbuf *m,
+             const struct pkt_ctx *ctx)
+{
+	uint16_t n = ctx->pm.l3_off;
+
+	if (n > sizeof(f->l2) || rte_pktmbuf_data_len(m) < n)
+		return;         /* deeper tags: such a flow is not reset */
+	memcpy(f->l2, rte_pktmbuf_mtod(m, const uint8_t *), n);
+	f->l2_len = (uint8_t)n;
+	f->client_port = ctx->in_port;
 }
 
 /* In live mode each side has its own port: a packet whose direction (by
@@ -568,14 +705,18 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 	struct flow *f;
 	int32_t idx;
 	int swapped, rst_ok;
+	unsigned evicted_before;
 
 	idx = flow_lookup_or_create(ft, ctx, &swapped, now);
+	evicted_before = ctx->n_evict;  /* the flow table's own, described */
 	if (idx < 0) {
 		pkt_ctx_emit(ctx, m, PKT_DROP);
 		return;
 	}
 	f = &ft->flows[idx];
 	ctx->to_server = f->client_is_a == !swapped;
+	ctx->src_bucket = f->hold.src;
+	ctx->now_tsc = now;
 	flow_fill_tuple(f, ctx);
 	if (f->proto == IPPROTO_TCP && !f->blocked)
 		flow_tcp_restart(ft, f, ctx, swapped);
@@ -585,6 +726,8 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 		return;
 	}
 
+	if (unlikely(f->l2_len == 0) && ctx->to_server)
+		flow_note_l2(f, m, ctx);
 	if (f->blocked) {
 		ft->ws->drop_flow_blocked++;
 		pkt_ctx_emit(ctx, m, PKT_DROP);
@@ -614,4 +757,7 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 		f->blocked = 1;
 	flow_tcp_after(ft, f, ctx, rst_ok);
 	flow_touch(ft, (uint32_t)idx, now);
+	/* after the touch: the victims are other flows, never this one */
+	if (ctx->n_evict != evicted_before)
+		flow_take_evictions(ft, ctx, evicted_before);
 }

@@ -9,6 +9,14 @@
  * segments to the stream stage.  Everything is sized at create time; the
  * table is touched only by its worker, so there are no locks.
  *
+ * A full table evicts, not refuses (DESIGN §9): closed flows first, then
+ * embryonic ones (a SYN flood's), then established ones, each the one idle
+ * longest; no one source (an IPv4 address, an IPv6 /64) holds more than
+ * limits.source_share percent of the table.  The flows that later stages
+ * evict from their own pools (or time out) are removed here too: the
+ * stages name them in pkt_ctx.evict, this stage says who they are, and
+ * the verdict stage resets them both ways.
+ *
  * Timeouts are exact and O(1): each timeout class (handshake, established,
  * closed, UDP) keeps its flows in one list ordered by last activity, so the
  * oldest flow of a class is always at its head.
@@ -33,6 +41,8 @@ struct flow_conf {
 	uint32_t timeout_established_s;
 	uint32_t timeout_closed_s;
 	uint32_t timeout_udp_s;
+	uint32_t source_share_pct;  /* flows one source may hold, percent;
+	                             * 0 = no limit */
 	uint8_t evict_when_full;    /* 1 = evict the oldest, 0 = drop new */
 	uint8_t bypass_midstream;   /* 1 = forward uninspected, 0 = drop */
 	uint8_t http_probe;         /* look for HTTP on other ports */
@@ -64,8 +74,15 @@ void flow_table_free(struct flow_table *ft);
 void flow_input(struct flow_table *ft, struct rte_mbuf *m,
                 struct pkt_ctx *ctx, uint64_t now_tsc);
 
-/* Expire idle flows; at most `budget` per call.  Called once per burst. */
-void flow_expire(struct flow_table *ft, uint64_t now_tsc, unsigned budget);
+/*
+ * Once per burst: end work that stalled past its timeout in the later
+ * stages (unfinished header, body without progress, unfilled gap), whose
+ * flows are removed and named in ctx->evict for the verdict stage to reset
+ * and log; then expire idle flows, at most `budget`.  ctx is the worker's
+ * scratch context, reset by the caller.
+ */
+void flow_expire(struct flow_table *ft, uint64_t now_tsc, unsigned budget,
+                 struct pkt_ctx *ctx);
 
 /* Flows in the table now. */
 uint32_t flow_count(const struct flow_table *ft);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include "bench.h"
 #include "config.h"
@@ -100,6 +101,9 @@ struct http_txn {
 	struct detect_txn dt;
 	struct detect_bufs bufs;    /* valid until the txn returns to the pool */
 	struct http_txn *next_free;
+	struct http_flow *hf;       /* the flow holding it */
+	struct hold_node hold;      /* its place in the pool (hold.h) */
+	uint8_t head_done;          /* the head completed: a body follows */
 	uint8_t *raw;               /* request head as received */
 	uint8_t *norm;              /* normalized copies */
 	uint32_t raw_len;
@@ -130,6 +134,11 @@ struct http_worker {
 	struct http_txn *free_list;
 	uint32_t in_use;
 	uint32_t norm_cap;
+	uint64_t now;               /* http_set_clock */
+	uint64_t header_timeout_tsc;
+	uint64_t body_timeout_tsc;
+	uint32_t src_seed;          /* hold.h source buckets */
+	struct hold_pool hold;      /* transactions in use, stalled first */
 };
 
 /* One call of http_request_data. */
@@ -226,6 +235,9 @@ http_conf_init(struct http_conf *hc, const struct ips_config *c)
 	hc->drop_ambiguous = c->policy.http_ambiguous == POLICY_DROP;
 	hc->drop_malformed = c->policy.http_malformed == POLICY_DROP;
 	hc->bypass_txn_full = c->policy.http_txn_full == POLICY_BYPASS;
+	hc->source_share_pct = c->limits.source_share;
+	hc->header_timeout_s = c->limits.http_header_timeout;
+	hc->body_timeout_s = c->limits.http_body_timeout;
 }
 
 struct http_worker *
@@ -245,6 +257,13 @@ http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
 	hw->conf = *conf;
 	hw->dw = dw;
 	hw->ws = ws;
+	hw->header_timeout_tsc = (uint64_t)conf->header_timeout_s * conf->tsc_hz;
+	hw->body_timeout_tsc = (uint64_t)conf->body_timeout_s * conf->tsc_hz;
+	hold_pool_init(&hw->hold, conf->max_txns, conf->source_share_pct);
+	/* keyed: the sources hashed are the attacker's choice */
+	if (getrandom(&hw->src_seed, sizeof(hw->src_seed), 0) !=
+	    sizeof(hw->src_seed))
+		hw->src_seed = (uint32_t)(uintptr_t)hw;
 	/* The normalized area holds the URI (<= its raw length + 1), the
 	 * header lines (each grows by at most ": " + CR), the names and the
 	 * joined/host copies: three heads cover any real request; anything
@@ -304,10 +323,57 @@ http_txn_put(struct http_worker *hw, struct http_flow *hf)
 	if (txn->detect_live)
 		detect_txn_abort(hw->dw, &txn->dt);
 	txn->detect_live = 0;
+	hold_release(&hw->hold, &txn->hold);
+	txn->hf = NULL;
 	txn->next_free = hw->free_list;
 	hw->free_list = txn;
 	hw->in_use--;
 	hf->txn = NULL;
+}
+
+void
+http_set_clock(struct http_worker *hw, uint64_t now_tsc)
+{
+	hw->now = now_tsc;
+}
+
+/* txn's flow gives up its transaction and its connection: its owner is
+ * reported for the caller to end the flow (the caller checked room in
+ * res).  What is left of the flow is dropped if it speaks again. */
+static void
+http_evict(struct http_worker *hw, struct http_txn *txn,
+           struct detect_result *res, const char *event)
+{
+	struct http_flow *hf = txn->hf;
+
+	detect_report_evicted(res, hf->owner, "http", event);
+	http_txn_put(hw, hf);
+	hf->flags |= HTTP_FLOW_POLICY_DROP;
+}
+
+void
+http_expire(struct http_worker *hw, uint64_t now, struct detect_result *res)
+{
+	struct hold_node *n;
+
+	while (res->n_evicted < DETECT_EVICT_MAX &&
+	       (n = hold_oldest(&hw->hold)) != NULL) {
+		struct http_txn *txn = hold_entry(n, struct http_txn, hold);
+		uint64_t limit = txn->head_done ? hw->body_timeout_tsc
+		                                : hw->header_timeout_tsc;
+
+		/* The oldest first: one not due yet ends the pass, though a
+		 * later one may be due under the other, shorter timeout (it
+		 * waits at most the difference). */
+		if (limit == 0 || now - n->progress_tsc < limit)
+			return;
+		if (txn->head_done)
+			hw->ws->http_body_timeout++;
+		else
+			hw->ws->http_header_timeout++;
+		http_evict(hw, txn, res, txn->head_done ? "body_timeout"
+		                                         : "header_timeout");
+	}
 }
 
 void
@@ -415,12 +481,38 @@ http_verdict(struct http_call *c, int v)
 
 /* ---- transaction life ------------------------------------------------ */
 
+/* Make room in a full pool (or past the client source's share): the
+ * transaction stalled longest (of that source, past its share) gives up
+ * its place, while res has room to report it. */
+static void
+http_txn_make_room(struct http_call *c, uint16_t src)
+{
+	struct http_worker *hw = c->hw;
+	struct hold_node *n = hold_victim(&hw->hold, src);
+	int share;
+
+	if (n == NULL || c->res->n_evicted >= DETECT_EVICT_MAX)
+		return;
+	share = hold_src_count(&hw->hold, src) >= hw->hold.share_max;
+	if (share)
+		hw->ws->http_txn_share_evicted++;
+	else
+		hw->ws->http_txn_evicted++;
+	http_evict(hw, hold_entry(n, struct http_txn, hold), c->res,
+	           share ? "txn_share_evicted" : "txn_evicted");
+}
+
 static bool
 http_txn_get(struct http_call *c)
 {
 	struct http_worker *hw = c->hw;
-	struct http_txn *txn = hw->free_list;
+	uint16_t src = hold_src_bucket(c->t->src, c->t->ip_version,
+	                               hw->src_seed);
+	struct http_txn *txn;
 
+	http_txn_make_room(c, src);
+	txn = hold_src_count(&hw->hold, src) < hw->hold.share_max
+	      ? hw->free_list : NULL;
 	if (txn == NULL) {
 		if (!hw->conf.bypass_txn_full) {
 			http_policy_drop(c, &hw->ws->drop_http_txn_pool_full);
@@ -433,6 +525,9 @@ http_txn_get(struct http_call *c)
 	}
 	hw->free_list = txn->next_free;
 	hw->in_use++;
+	txn->hf = c->hf;
+	txn->head_done = 0;
+	hold_take(&hw->hold, &txn->hold, src, hw->now);
 	memset(&txn->bufs, 0, sizeof(txn->bufs));
 	txn->raw_len = 0;
 	txn->line_start = 0;
@@ -448,6 +543,7 @@ http_txn_get(struct http_call *c)
 	txn->resp_kind = 0;
 	c->hf->txn = txn;
 	detect_txn_begin(hw->dw, &txn->dt);
+	txn->dt.owner = c->hf->owner;
 	txn->detect_live = 1;
 	hw->ws->http_requests++;
 	return true;
@@ -480,6 +576,8 @@ http_body(struct http_call *c, const uint8_t *p, uint32_t n)
 	int v;
 
 	c->hw->ws->http_body_bytes += n;
+	if (n != 0)
+		hold_progress(&c->hw->hold, &txn->hold, c->hw->now);
 	if (n == 0 || !detect_wants_body(c->hw->dw))
 		return;
 	BENCH_ENTER(BENCH_DETECT);
@@ -1010,6 +1108,9 @@ http_head_inspect(struct http_call *c)
 	if (c->stop)
 		return true;
 	http_resp_expect(&c->hf->resp, txn->resp_kind);
+	/* the head's only progress: from now on the body's bytes count */
+	txn->head_done = 1;
+	hold_progress(&c->hw->hold, &txn->hold, c->hw->now);
 	return false;
 }
 

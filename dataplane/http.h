@@ -17,7 +17,13 @@
  *
  * Transactions come from a fixed pool sized at start; a flow holds one only
  * while a request is in progress, so idle keep-alive flows cost only
- * sizeof(struct http_flow).
+ * sizeof(struct http_flow).  The pool is kept in hold.h order (DESIGN §9):
+ * a request head counts as progress only when it completes (as nginx's
+ * client_header_timeout runs from the first byte), a body at each byte.
+ * When the pool is full the transaction stalled longest gives up its
+ * place for the newcomer (its flow is reported in res->evicted and ends);
+ * no one source holds more than its share; and a head or a body stalled
+ * past its timeout ends its flow (http_expire).
  *
  * Entry point: http_request_data().  Thread: one http_worker per worker.
  */
@@ -46,11 +52,21 @@ struct http_conf {
 	uint8_t bypass_txn_full;    /* no transaction free: 0 = drop the flow
 	                             * (default), 1 = end HTTP inspection of
 	                             * it (counted, logged) */
+	uint32_t source_share_pct;  /* of max_txns one client source may
+	                             * hold; 0 = no limit */
+	uint32_t header_timeout_s;  /* a request head not complete this long
+	                             * after its first byte ends its flow;
+	                             * 0 = never */
+	uint32_t body_timeout_s;    /* a body without progress this long
+	                             * ends its flow; 0 = never */
+	uint64_t tsc_hz;            /* the caller's clock, for the timeouts */
 };
 
 /* Per-flow HTTP state.  All zero = no request seen yet. */
 struct http_flow {
 	struct http_txn *txn;       /* pooled; NULL between requests */
+	const void *owner;          /* the caller's handle for this flow,
+	                             * reported when a pool evicts it */
 	uint64_t body_left;         /* Content-Length or chunk bytes left */
 	uint32_t state;             /* parser state (http.c enum) */
 	uint16_t flags;             /* http.c HTTP_FLOW_* */
@@ -119,6 +135,20 @@ void http_flow_release(struct http_worker *hw, struct http_flow *hf);
  * config.  Returns 1 yes, 0 no, -1 not enough bytes to tell.
  */
 int http_probe_request(const uint8_t *data, uint32_t len);
+
+/* The time of the bytes about to be fed (the burst's TSC): the order of
+ * the transaction pool and its timeouts run on it.  Thread: the worker. */
+void http_set_clock(struct http_worker *hw, uint64_t now_tsc);
+
+/*
+ * End requests stalled past their timeout at now_tsc: a head not complete
+ * within header_timeout_s of its first byte, a body without progress for
+ * body_timeout_s.  Each is counted (http_header_timeout,
+ * http_body_timeout), its transaction freed and its flow's owner added to
+ * res->evicted, while res has room.  Called once per burst.
+ */
+void http_expire(struct http_worker *hw, uint64_t now_tsc,
+                 struct detect_result *res);
 
 /* Transactions currently taken from the pool (for stats and tests). */
 uint32_t http_txns_in_use(const struct http_worker *hw);

@@ -47,6 +47,31 @@ struct pkt_emit {
 #define PKT_EVENT_HOLD_BYPASS       0x80    /* hold full: forwarded */
 #define PKT_EVENT_HTTP_POOL_BYPASS  0x100   /* no transaction: HTTP ended */
 
+/*
+ * A flow ended to give its place in a full pool to a newcomer, or because
+ * its work stalled past a timeout (DESIGN §9).  The stage owning the pool
+ * frees the place at once and names the victim (its struct stream_flow)
+ * and the event; the flow stage fills in who the victim is and removes
+ * it; the verdict stage resets it both ways (when `reset`) and logs the
+ * event.  Bounded: a stage evicts only while pkt_ctx_evict_room() says so.
+ */
+#define PKT_EVICT_MAX 12
+#define PKT_L2_MAX 22           /* Ethernet + two VLAN tags */
+
+struct pkt_evict {
+	const void *victim;         /* the stage's handle: struct stream_flow */
+	const char *layer;          /* EVE anomaly layer and event: static */
+	const char *event;
+	uint8_t reset;              /* send RSTs (set by flow) */
+	uint8_t l2_len;             /* bytes of l2 */
+	uint16_t client_port;       /* port the client's packets come in on */
+	uint32_t seq_to_server;     /* the server's RCV.NXT */
+	uint32_t seq_to_client;     /* the client's RCV.NXT */
+	uint64_t flow_id;
+	struct detect_tuple tuple;  /* to_server orientation */
+	uint8_t l2[PKT_L2_MAX];     /* a client packet's L2 header */
+};
+
 /* Which side of the gateway a packet came in on. */
 #define PKT_SIDE_PUBLIC  0
 #define PKT_SIDE_PRIVATE 1
@@ -72,8 +97,14 @@ struct pkt_ctx {
 	uint32_t rst_seq_to_server;
 	uint32_t rst_seq_to_client;
 	struct detect_result res;
+	uint16_t src_bucket;        /* the flow client's hold.h source
+	                             * bucket, for pool shares */
+	uint64_t now_tsc;           /* the burst's time, for pool order and
+	                             * stalled-work timeouts */
 	uint16_t n_emit;
 	struct pkt_emit emit[PKT_EMIT_MAX];
+	uint16_t n_evict;
+	struct pkt_evict evict[PKT_EVICT_MAX];
 };
 
 static inline void
@@ -89,7 +120,10 @@ pkt_ctx_reset(struct pkt_ctx *ctx)
 	ctx->res.n_fired = 0;
 	ctx->res.n_lost = 0;
 	ctx->res.faults = 0;
+	ctx->res.n_evicted = 0;
 	ctx->n_emit = 0;
+	ctx->n_evict = 0;
+	ctx->src_bucket = UINT16_MAX;
 }
 
 /* Room for one more emitted packet?  The received packet plus the held
@@ -120,6 +154,29 @@ pkt_ctx_emit_uninspected(struct pkt_ctx *ctx, struct rte_mbuf *m)
 	pkt_ctx_emit(ctx, m, PKT_UNINSPECTED);
 	ctx->emit[ctx->n_emit - 1].faults = ctx->res.faults;
 	ctx->res.faults = 0;
+}
+
+/* Room to evict one more holder while this packet is processed?  A stage
+ * asks before it takes a victim's place; without room the newcomer is
+ * refused as if nothing could be evicted. */
+static inline int
+pkt_ctx_evict_room(const struct pkt_ctx *ctx)
+{
+	return ctx->n_evict < PKT_EVICT_MAX;
+}
+
+/* Name a victim whose place the calling stage has just taken back (the
+ * caller checked pkt_ctx_evict_room).  layer and event are static. */
+static inline void
+pkt_ctx_evict(struct pkt_ctx *ctx, const void *victim, const char *layer,
+              const char *event)
+{
+	struct pkt_evict *e = &ctx->evict[ctx->n_evict++];
+
+	e->victim = victim;
+	e->layer = layer;
+	e->event = event;
+	e->reset = 0;
 }
 
 #endif /* IPS_PKT_CTX_H */

@@ -49,6 +49,7 @@ struct stream_worker {
 	struct detect_worker *detect;   /* raw stream path, or NULL */
 	struct worker_stats *ws;
 	uint32_t segs_in_use;   /* held + kept, this worker */
+	struct hold_pool held;  /* flows holding segments, a unit each */
 };
 
 static inline struct stream_seg *
@@ -71,7 +72,8 @@ stream_register_dynfield(void)
 }
 
 void
-stream_conf_init(struct stream_conf *sc, const struct ips_config *c)
+stream_conf_init(struct stream_conf *sc, const struct ips_config *c,
+                 uint64_t tsc_hz)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->held_per_flow = c->limits.stream_held_per_flow;
@@ -79,6 +81,8 @@ stream_conf_init(struct stream_conf *sc, const struct ips_config *c)
 	 * 45 full segments) needs more than the hold */
 	sc->kept_per_flow = 4 * c->limits.stream_held_per_flow;
 	sc->held_total = c->limits.stream_held;
+	sc->source_share_pct = c->limits.source_share;
+	sc->gap_timeout_tsc = (uint64_t)c->limits.stream_gap_timeout * tsc_hz;
 	sc->drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP;
 }
 
@@ -94,6 +98,7 @@ stream_worker_create(const struct stream_conf *conf, struct http_worker *hw,
 	sw->http = hw;
 	sw->detect = dw;
 	sw->ws = ws;
+	hold_pool_init(&sw->held, conf->held_total, conf->source_share_pct);
 	return sw;
 }
 
@@ -110,6 +115,7 @@ stream_flow_init(struct stream_flow *sf, int http_port, int probe)
 	sf->http_port = http_port != 0;
 	sf->inspect = sf->http_port;
 	sf->probed = sf->http_port || !probe;
+	sf->http.owner = sf;
 }
 
 /* ---- segment lists ------------------------------------------------------ */
@@ -178,16 +184,75 @@ stream_trim_acked(struct stream_worker *sw, struct stream_dir *d)
 		d->kept_tail = NULL;
 }
 
-/* Insert into the held list, sorted by sequence number.  Returns 0, or -1
- * when the hold limits are reached. */
+static void stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
+                               uint64_t *held_counter);
+
+_Static_assert(DETECT_EVICT_MAX < PKT_EVICT_MAX,
+               "HTTP and detect victims must fit in pkt_ctx.evict");
+
+/* May this stage evict one more flow of its own?  It leaves room for
+ * those HTTP and detection may report for the same packet: their places
+ * are freed before they are reported, so they must not be lost. */
 static int
-stream_hold(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
+stream_evict_room(const struct pkt_ctx *ctx)
+{
+	return ctx->n_evict + DETECT_EVICT_MAX < PKT_EVICT_MAX;
+}
+
+/* Flow sf gives up its held segments (counted in *held_counter) and its
+ * connection: the flow stage removes it, the verdict stage resets it. */
+static void
+stream_evict(struct stream_worker *sw, struct stream_flow *sf,
+             struct pkt_ctx *ctx, const char *event, uint64_t *held_counter)
+{
+	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], held_counter);
+	hold_release(&sw->held, &sf->held_node);
+	pkt_ctx_evict(ctx, sf, "stream", event);
+}
+
+/*
+ * Make room for one more held segment of sf: while the worker's segments
+ * are all taken, or sf's source holds its share of them, the flow holding
+ * segments whose stream made no progress for longest (its source's own,
+ * past the share) is evicted.  Never sf itself: its newcomer is refused
+ * instead.  Returns 0 when there is room.
+ */
+static int
+stream_hold_room(struct stream_worker *sw, struct stream_flow *sf,
+                 struct pkt_ctx *ctx)
+{
+	for (;;) {
+		uint16_t src = ctx->src_bucket;
+		int share = hold_src_count(&sw->held, src) >= sw->held.share_max;
+		struct hold_node *n;
+
+		if (!share && sw->segs_in_use < sw->conf.held_total)
+			return 0;
+		n = share ? sw->held.src[src].oldest : hold_oldest(&sw->held);
+		if (n == NULL || n == &sf->held_node || !stream_evict_room(ctx))
+			return -1;
+		if (share)
+			sw->ws->stream_hold_share_evicted++;
+		else
+			sw->ws->stream_hold_evicted++;
+		stream_evict(sw, hold_entry(n, struct stream_flow, held_node), ctx,
+		             share ? "hold_share_evicted" : "hold_evicted",
+		             &sw->ws->drop_stream_hold_evicted);
+	}
+}
+
+/* Insert into the held list, sorted by sequence number.  Returns 0, or -1
+ * when the hold limits are reached and no other flow's place could be
+ * taken. */
+static int
+stream_hold(struct stream_worker *sw, struct stream_flow *sf,
+            struct stream_dir *d, struct rte_mbuf *m, struct pkt_ctx *ctx)
 {
 	struct rte_mbuf **pos = &d->held;
 	uint32_t seq = stream_seg(m)->seq;
 
 	if (d->n_held >= sw->conf.held_per_flow ||
-	    sw->segs_in_use >= sw->conf.held_total)
+	    stream_hold_room(sw, sf, ctx) != 0)
 		return -1;
 	while (*pos != NULL && SEQ_LEQ(stream_seg(*pos)->seq, seq))
 		pos = &stream_seg(*pos)->next;
@@ -195,6 +260,11 @@ stream_hold(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
 	*pos = m;
 	d->n_held++;
 	sw->segs_in_use++;
+	if (hold_is_linked(&sf->held_node))
+		hold_charge(&sw->held, &sf->held_node, 1);
+	else    /* the gap opened now: the stream's last progress */
+		hold_take(&sw->held, &sf->held_node, ctx->src_bucket,
+		          ctx->now_tsc);
 	return 0;
 }
 
@@ -302,6 +372,8 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
 {
 	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
+	if (sw->http != NULL)
+		http_set_clock(sw->http, ctx->now_tsc);
 	while (seg != NULL && len > 0) {
 		uint32_t n = seg->data_len - off;
 		int r;
@@ -381,7 +453,8 @@ stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
 	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
 	if (!sf->raw.opened)
-		detect_raw_open(sw->detect, &sf->raw, sf->inspect);
+		detect_raw_open(sw->detect, &sf->raw, sf->inspect, sf,
+		                &ctx->tuple, &ctx->res);
 	for (; seg != NULL && len > 0 && ctx->res.verdict < DETECT_DROP;
 	     seg = seg->next, off = 0) {
 		uint32_t n = seg->data_len - off < len ? seg->data_len - off
@@ -416,16 +489,31 @@ stream_client_inspected(const struct stream_worker *sw,
 	       sf->inspect;
 }
 
+/* The client accepts a reset at its RCV.NXT: the end of what the server
+ * sent, which may be ahead of the client's last ACK. */
+static uint32_t
+stream_client_rcv_nxt(const struct stream_flow *sf)
+{
+	const struct stream_dir *srv = &sf->dir[STREAM_SERVER];
+
+	return srv->seq_known ? srv->next_seq : sf->client_ack;
+}
+
+void
+stream_reset_seqs(const struct stream_flow *sf, uint32_t *to_server,
+                  uint32_t *to_client)
+{
+	/* everything before next_seq was forwarded; held bytes were not */
+	*to_server = sf->dir[STREAM_CLIENT].next_seq;
+	*to_client = stream_client_rcv_nxt(sf);
+}
+
 static void
 stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 {
 	ctx->flow_blocked = 1;
-	const struct stream_dir *srv = &sf->dir[STREAM_SERVER];
-
 	ctx->rst_seq_to_server = seg_seq;
-	/* The client accepts a reset at its RCV.NXT: the end of what the
-	 * server sent, which may be ahead of the client's last ACK. */
-	ctx->rst_seq_to_client = srv->seq_known ? srv->next_seq : sf->client_ack;
+	ctx->rst_seq_to_client = stream_client_rcv_nxt(sf);
 	if (ctx->res.verdict == DETECT_REJECT)
 		ctx->rst_pending = 1;
 }
@@ -479,6 +567,8 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 
 	d->next_seq = e;
 	ws->stream_bytes_inspected += new_len;
+	if (hold_is_linked(&sf->held_node))     /* its gap is filling */
+		hold_progress(&sw->held, &sf->held_node, ctx->now_tsc);
 	if (!sf->probed)
 		stream_probe_http(sf, m, new_off, new_len, ws);
 	if (sf->inspect) {
@@ -509,6 +599,23 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 		pkt_ctx_emit(ctx, m, PKT_FORWARD);
 }
 
+/* HTTP or detection gave the transaction, body or raw stream of other
+ * flows to this one, or ended them for stalling: those flows end (the
+ * owners reported are their struct stream_flow). */
+static void
+stream_take_evictions(struct pkt_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->res.n_evicted; i++) {
+		const struct detect_evicted *e = &ctx->res.evicted[i];
+
+		/* they evict only while res has room, and res has no more
+		 * room than ctx->evict */
+		if (pkt_ctx_evict_room(ctx))
+			pkt_ctx_evict(ctx, e->owner, e->layer, e->event);
+	}
+	ctx->res.n_evicted = 0;
+}
+
 /* Release held segments the new in-order bytes have reached. */
 static void
 stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
@@ -523,6 +630,10 @@ stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
 		d->held = stream_seg(m)->next;
 		d->n_held--;
 		sw->segs_in_use--;
+		if (d->n_held == 0)
+			hold_release(&sw->held, &sf->held_node);
+		else
+			hold_charge(&sw->held, &sf->held_node, -1);
 		sw->ws->stream_segments_released++;
 		stream_accept(sw, sf, d, m, ctx);
 	}
@@ -611,7 +722,7 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 			pkt_ctx_emit(ctx, m, PKT_DROP);
 			return;
 		}
-		if (stream_hold(sw, d, m) == 0) {
+		if (stream_hold(sw, sf, d, m, ctx) == 0) {
 			ws->stream_segments_held++;
 			return;
 		}
@@ -628,6 +739,25 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	}
 	stream_accept(sw, sf, d, m, ctx);
 	stream_release_held(sw, sf, d, ctx);
+	if (unlikely(ctx->res.n_evicted != 0))
+		stream_take_evictions(ctx);
+}
+
+void
+stream_expire(struct stream_worker *sw, uint64_t now, struct pkt_ctx *ctx)
+{
+	struct hold_node *n;
+
+	while (stream_evict_room(ctx) &&
+	       (n = hold_stalled(&sw->held, now, sw->conf.gap_timeout_tsc))) {
+		sw->ws->stream_gap_timeout++;
+		stream_evict(sw, hold_entry(n, struct stream_flow, held_node), ctx,
+		             "gap_timeout", &sw->ws->drop_stream_gap_timeout);
+	}
+	if (sw->http != NULL) {
+		http_expire(sw->http, now, &ctx->res);
+		stream_take_evictions(ctx);
+	}
 }
 
 void
@@ -655,8 +785,8 @@ stream_rst_acceptable(const struct stream_flow *sf, int to_server,
 }
 
 int
-stream_take_fin(struct stream_flow *sf, int to_server,
-                const struct pkt_meta *pm)
+stream_take_fin(struct stream_worker *sw, struct stream_flow *sf,
+                int to_server, const struct pkt_meta *pm)
 {
 	struct stream_dir *d = &sf->dir[to_server ? STREAM_CLIENT
 	                                          : STREAM_SERVER];
@@ -670,21 +800,26 @@ stream_take_fin(struct stream_flow *sf, int to_server,
 		return 0;
 	d->next_seq++;          /* the FIN takes one sequence number */
 	d->fin = 1;
+	if (to_server && sf->raw.slot != NULL) {
+		/* the client sends no more: its raw stream goes back to the
+		 * pool now, not when the closed flow expires */
+		detect_raw_close(sw->detect, &sf->raw);
+		sf->raw.opened = 1;
+	}
 	return 1;
 }
 
+/* Free d's held segments, each counted in *held_counter, and its kept
+ * ones. */
 static void
 stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
-                   int at_exit)
+                   uint64_t *held_counter)
 {
 	while (d->held != NULL) {
 		struct rte_mbuf *m = d->held;
 
 		d->held = stream_seg(m)->next;
-		if (at_exit)
-			sw->ws->stream_held_at_exit++;
-		else
-			sw->ws->drop_stream_flow_gone++;
+		(*held_counter)++;
 		stream_seg_free(sw, m);
 	}
 	while (d->kept != NULL) {
@@ -702,8 +837,12 @@ void
 stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
                     int at_exit)
 {
-	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], at_exit);
-	stream_dir_release(sw, &sf->dir[STREAM_SERVER], at_exit);
+	uint64_t *held = at_exit ? &sw->ws->stream_held_at_exit
+	                         : &sw->ws->drop_stream_flow_gone;
+
+	stream_dir_release(sw, &sf->dir[STREAM_CLIENT], held);
+	stream_dir_release(sw, &sf->dir[STREAM_SERVER], held);
+	hold_release(&sw->held, &sf->held_node);
 	http_flow_release(sw->http, &sf->http);
 	if (sw->detect != NULL)
 		detect_raw_close(sw->detect, &sf->raw);

@@ -20,6 +20,12 @@
  * Server-to-client bytes are tracked but not held: nothing inspects
  * responses yet.
  *
+ * Held segments are a pool (DESIGN §9): when it is full, the flow whose
+ * client stream made no progress for longest (its gap the oldest) gives
+ * up its held segments and its connection for the newcomer; no one source
+ * holds more than its share; and a gap left unfilled for
+ * limits.stream_gap_timeout ends its flow the same way.
+ *
  * Entry point: stream_input().  Thread: one stream_worker per worker.
  */
 #ifndef IPS_STREAM_H
@@ -27,6 +33,7 @@
 
 #include <stdint.h>
 
+#include "hold.h"
 #include "http.h"
 #include "pkt_ctx.h"
 #include "stats.h"
@@ -40,6 +47,10 @@ struct stream_conf {
 	uint32_t kept_per_flow;     /* inspected, unacked segments kept per
 	                             * direction: a receive window's worth */
 	uint32_t held_total;        /* held + kept mbufs per worker */
+	uint32_t source_share_pct;  /* of held_total one source may hold
+	                             * out of order; 0 = no limit */
+	uint64_t gap_timeout_tsc;   /* a gap unfilled this long ends its
+	                             * flow; 0 = never */
 	uint8_t drop_on_hold_full;  /* policy: 1 = drop, 0 = bypass (forward
 	                             * the segment uninspected, counted) */
 };
@@ -62,6 +73,8 @@ struct stream_dir {
 
 struct stream_flow {
 	struct stream_dir dir[2];   /* [STREAM_CLIENT] = client->server */
+	struct hold_node held_node; /* among flows holding client segments
+	                             * out of order, by last progress */
 	struct http_flow http;
 	struct detect_raw raw;      /* raw stream inspection of client bytes */
 	uint32_t client_ack;        /* last ACK number the client sent */
@@ -79,8 +92,10 @@ int stream_register_dynfield(void);
  * (setup only). */
 struct ips_config;
 /* This stage's settings from the config (limits.stream_held*,
- * policy.stream_hold_full).  Cannot fail. */
-void stream_conf_init(struct stream_conf *sc, const struct ips_config *c);
+ * limits.stream_gap_timeout, policy.stream_hold_full); tsc_hz converts
+ * the timeout.  Cannot fail. */
+void stream_conf_init(struct stream_conf *sc, const struct ips_config *c,
+                      uint64_t tsc_hz);
 
 struct stream_worker *stream_worker_create(const struct stream_conf *conf,
                                            struct http_worker *hw,
@@ -120,9 +135,24 @@ int stream_rst_acceptable(const struct stream_flow *sf, int to_server,
 /* A FIN in this segment closes its direction only if the segment ended
  * exactly at the stream's end once processed (an out-of-order FIN is not
  * the end yet).  Then the FIN's sequence number is taken and 1 returned;
- * a retransmitted FIN also returns 1. */
-int stream_take_fin(struct stream_flow *sf, int to_server,
-                    const struct pkt_meta *pm);
+ * a retransmitted FIN also returns 1.  The client's FIN gives its raw
+ * stream back to the pool: it has no more bytes to scan. */
+int stream_take_fin(struct stream_worker *sw, struct stream_flow *sf,
+                    int to_server, const struct pkt_meta *pm);
+
+/* The next sequence number each endpoint expects (RCV.NXT): the server
+ * from the client, the client from the server; for resetting the flow. */
+void stream_reset_seqs(const struct stream_flow *sf, uint32_t *to_server,
+                       uint32_t *to_client);
+
+/*
+ * Once per burst: end work stalled past its timeout (a gap not filled, an
+ * unfinished request header, a body without progress), at most what
+ * ctx->evict has room for; each is counted, its place freed, and its flow
+ * named in ctx->evict for the flow stage to remove and reset.
+ */
+void stream_expire(struct stream_worker *sw, uint64_t now_tsc,
+                   struct pkt_ctx *ctx);
 
 /* The flow ends: free held segments (counted drop_stream_flow_gone, or
  * stream_held_at_exit when at_exit), release kept ones, the HTTP

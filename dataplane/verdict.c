@@ -68,16 +68,24 @@ verdict_copy(char *dst, size_t cap, const char *src)
 }
 
 static void
-verdict_record_tuple(struct eve_record *rec, const struct pkt_ctx *ctx)
+verdict_record_flow(struct eve_record *rec, const struct detect_tuple *t,
+                    uint64_t flow_id, uint8_t proto)
 {
 	rec->tsc = rte_rdtsc();
-	rec->flow_id = ctx->flow_id;
+	rec->flow_id = flow_id;
+	rec->ip_version = t->ip_version;
+	rec->proto = proto;
+	memcpy(rec->src, t->src, 16);
+	memcpy(rec->dst, t->dst, 16);
+	rec->sport = t->sport;
+	rec->dport = t->dport;
+}
+
+static void
+verdict_record_tuple(struct eve_record *rec, const struct pkt_ctx *ctx)
+{
+	verdict_record_flow(rec, &ctx->tuple, ctx->flow_id, ctx->pm.proto);
 	rec->ip_version = ctx->pm.ip_version;
-	rec->proto = ctx->pm.proto;
-	memcpy(rec->src, ctx->tuple.src, 16);
-	memcpy(rec->dst, ctx->tuple.dst, 16);
-	rec->sport = ctx->tuple.sport;
-	rec->dport = ctx->tuple.dport;
 }
 
 static void
@@ -155,33 +163,44 @@ verdict_log_events(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 
 /* ---- resets ---------------------------------------------------------------- */
 
+/* What a reset is built from: the flow in to_server orientation, the
+ * next sequence number each endpoint expects, and a client packet's L2
+ * header (VLAN tags included). */
+struct verdict_rst {
+	const struct detect_tuple *tuple;
+	uint32_t seq_to_server;
+	uint32_t seq_to_client;
+	const uint8_t *l2;
+	uint16_t l2_len;
+};
+
 /*
  * Build a RST|ACK from the client side (to_server) or the server side of
- * the flow, reusing the trigger's L2 header (VLAN tags included) with MACs
- * swapped for the server side.
+ * the flow, with the client packet's L2 header, MACs swapped for the
+ * server side.
  */
 static struct rte_mbuf *
-verdict_build_rst(struct verdict_worker *vw, const struct rte_mbuf *trigger,
-                  const struct pkt_ctx *ctx, int to_server)
+verdict_build_rst(struct verdict_worker *vw, const struct verdict_rst *r,
+                  int to_server)
 {
-	const struct pkt_meta *pm = &ctx->pm;
-	uint16_t l2 = pm->l3_off;
-	uint16_t l3 = pm->ip_version == 4 ? sizeof(struct rte_ipv4_hdr)
-	                                  : sizeof(struct rte_ipv6_hdr);
+	const struct detect_tuple *t = r->tuple;
+	uint16_t l2 = r->l2_len;
+	uint16_t l3 = t->ip_version == 4 ? sizeof(struct rte_ipv4_hdr)
+	                                 : sizeof(struct rte_ipv6_hdr);
 	struct rte_mbuf *m = rte_pktmbuf_alloc(vw->pool);
 	uint8_t *p;
 	struct rte_tcp_hdr *tcp;
-	const uint8_t *src = to_server ? ctx->tuple.src : ctx->tuple.dst;
-	const uint8_t *dst = to_server ? ctx->tuple.dst : ctx->tuple.src;
+	const uint8_t *src = to_server ? t->src : t->dst;
+	const uint8_t *dst = to_server ? t->dst : t->src;
 
 	if (m == NULL)
 		return NULL;
 	p = (uint8_t *)rte_pktmbuf_append(m, l2 + l3 + sizeof(*tcp));
-	if (p == NULL || rte_pktmbuf_data_len(trigger) < l2) {
+	if (p == NULL || l2 < sizeof(struct rte_ether_hdr)) {
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	memcpy(p, rte_pktmbuf_mtod(trigger, const uint8_t *), l2);
+	memcpy(p, r->l2, l2);
 	if (!to_server) {
 		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
 		struct rte_ether_addr tmp = eth->src_addr;
@@ -191,17 +210,15 @@ verdict_build_rst(struct verdict_worker *vw, const struct rte_mbuf *trigger,
 	}
 	tcp = (struct rte_tcp_hdr *)(p + l2 + l3);
 	memset(tcp, 0, sizeof(*tcp));
-	tcp->src_port = rte_cpu_to_be_16(to_server ? ctx->tuple.sport
-	                                           : ctx->tuple.dport);
-	tcp->dst_port = rte_cpu_to_be_16(to_server ? ctx->tuple.dport
-	                                           : ctx->tuple.sport);
-	tcp->sent_seq = rte_cpu_to_be_32(to_server ? ctx->rst_seq_to_server
-	                                           : ctx->rst_seq_to_client);
-	tcp->recv_ack = rte_cpu_to_be_32(to_server ? ctx->rst_seq_to_client
-	                                           : ctx->rst_seq_to_server);
+	tcp->src_port = rte_cpu_to_be_16(to_server ? t->sport : t->dport);
+	tcp->dst_port = rte_cpu_to_be_16(to_server ? t->dport : t->sport);
+	tcp->sent_seq = rte_cpu_to_be_32(to_server ? r->seq_to_server
+	                                           : r->seq_to_client);
+	tcp->recv_ack = rte_cpu_to_be_32(to_server ? r->seq_to_client
+	                                           : r->seq_to_server);
 	tcp->data_off = (sizeof(*tcp) / 4) << 4;
 	tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
-	if (pm->ip_version == 4) {
+	if (t->ip_version == 4) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + l2);
 
 		memset(ip, 0, sizeof(*ip));
@@ -228,24 +245,71 @@ verdict_build_rst(struct verdict_worker *vw, const struct rte_mbuf *trigger,
 	return m;
 }
 
+/* Reset both ends of a flow whose client sends in on client_port: the
+ * server lies where the client's packets go, the client where they came
+ * from. */
+static void
+verdict_reset_both(struct verdict_worker *vw, const struct verdict_rst *r,
+                   uint16_t client_port)
+{
+	struct rte_mbuf *to_srv = verdict_build_rst(vw, r, 1);
+	struct rte_mbuf *to_cli = verdict_build_rst(vw, r, 0);
+
+	if (to_srv != NULL) {
+		fwd_send(vw->fwd, fwd_route(vw->fwd, client_port, 1), to_srv);
+		vw->ws->verdict_rst_sent++;
+	}
+	if (to_cli != NULL) {
+		fwd_send(vw->fwd, fwd_route_back(vw->fwd, client_port), to_cli);
+		vw->ws->verdict_rst_sent++;
+	}
+}
+
+/* reject: the trigger is a client packet of ctx's flow. */
 static void
 verdict_send_resets(struct verdict_worker *vw, const struct rte_mbuf *trigger,
                     const struct pkt_ctx *ctx)
 {
-	/* The trigger is a client packet: the server lies where it was going,
-	 * the client where it came from. */
-	struct rte_mbuf *to_srv = verdict_build_rst(vw, trigger, ctx, 1);
-	struct rte_mbuf *to_cli = verdict_build_rst(vw, trigger, ctx, 0);
+	struct verdict_rst r = {
+		.tuple = &ctx->tuple,
+		.seq_to_server = ctx->rst_seq_to_server,
+		.seq_to_client = ctx->rst_seq_to_client,
+		.l2 = rte_pktmbuf_mtod(trigger, const uint8_t *),
+		.l2_len = ctx->pm.l3_off,
+	};
 
-	if (to_srv != NULL) {
-		fwd_send(vw->fwd, fwd_route(vw->fwd, ctx->in_port, 1), to_srv);
-		vw->ws->verdict_rst_sent++;
-	}
-	if (to_cli != NULL) {
-		fwd_send(vw->fwd, fwd_route_back(vw->fwd, ctx->in_port), to_cli);
-		vw->ws->verdict_rst_sent++;
-	}
+	if (rte_pktmbuf_data_len(trigger) >= r.l2_len)
+		verdict_reset_both(vw, &r, ctx->in_port);
 	vw->ws->verdict_rejects++;
+}
+
+/* Flows evicted from a full pool or timed out while this packet (or this
+ * burst's expiry) was processed: log each, reset those the flow stage
+ * asked to. */
+static void
+verdict_evictions(struct verdict_worker *vw, const struct pkt_ctx *ctx)
+{
+	struct eve_record *rec = &vw->rec;
+
+	for (unsigned i = 0; i < ctx->n_evict; i++) {
+		const struct pkt_evict *e = &ctx->evict[i];
+		struct verdict_rst r = {
+			.tuple = &e->tuple,
+			.seq_to_server = e->seq_to_server,
+			.seq_to_client = e->seq_to_client,
+			.l2 = e->l2,
+			.l2_len = e->l2_len,
+		};
+
+		memset(rec, 0, sizeof(*rec));
+		verdict_record_flow(rec, &e->tuple, e->flow_id, IPPROTO_TCP);
+		rec->type = EVE_ANOMALY;
+		verdict_copy(rec->layer, sizeof(rec->layer), e->layer);
+		verdict_copy(rec->event, sizeof(rec->event), e->event);
+		verdict_push(vw);
+		if (e->reset)
+			verdict_reset_both(vw, &r, e->client_port);
+	}
 }
 
 /* ---- fate ----------------------------------------------------------------- */
@@ -311,6 +375,8 @@ verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx)
 		verdict_log_alerts(vw, ctx);
 	if (ctx->events != 0)
 		verdict_log_events(vw, ctx);
+	if (ctx->n_evict != 0)
+		verdict_evictions(vw, ctx);
 	for (unsigned i = 0; i < ctx->n_emit; i++) {
 		struct rte_mbuf *m = ctx->emit[i].m;
 		uint8_t fate = ctx->emit[i].fate;

@@ -142,15 +142,17 @@ worker_build(struct worker *w, const struct ips_config *c,
 	if (w->verdict == NULL)
 		return worker_fail(w, err, errlen, "verdict: out of memory");
 	w->detect = detect_worker_create(db, c->limits.body_streams,
-	                                 c->limits.raw_streams, &w->stats,
+	                                 c->limits.raw_streams,
+	                                 c->limits.source_share, &w->stats,
 	                                 why, sizeof(why));
 	if (w->detect == NULL)
 		return worker_fail(w, err, errlen, "detect: %s", why);
 	http_conf_init(&hc, c);
+	hc.tsc_hz = rte_get_tsc_hz();
 	w->http = http_worker_create(&hc, w->detect, &w->stats);
 	if (w->http == NULL)
 		return worker_fail(w, err, errlen, "http: out of memory");
-	stream_conf_init(&sc, c);
+	stream_conf_init(&sc, c, rte_get_tsc_hz());
 	w->stream = stream_worker_create(&sc, w->http, w->detect, &w->stats);
 	if (w->stream == NULL)
 		return worker_fail(w, err, errlen, "stream: out of memory");
@@ -344,7 +346,10 @@ worker_main(void *arg)
 		fwd_flush(w->fwd);
 		BENCH_MARK(BENCH_RX);
 		decode_flush(w->decode);
-		flow_expire(w->flows, now, WORKER_EXPIRE_BUDGET);
+		pkt_ctx_reset(&w->ctx);
+		flow_expire(w->flows, now, WORKER_EXPIRE_BUDGET, &w->ctx);
+		if (unlikely(w->ctx.n_evict != 0))
+			verdict_apply(w->verdict, &w->ctx);
 		if (n > 0) {
 			if (unlikely(w->first_rx_tsc == 0)) {
 				w->first_rx_tsc = now;

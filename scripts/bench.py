@@ -5,8 +5,10 @@ forward only), the matching limit (Hyperscan alone over exactly the
 buffers the gateway scans, ips-hsbench), the gateway with 1 and 2
 workers, a per-stage cycle breakdown (bench build), signature scale
 (bundled, 1,000 and 10,000 rules), memory per flow / segment /
-transaction and a 1,000,000-open-flows run; plus honesty checks on an
-untimed run.  Writes OUT/results.json, OUT/*.png and prints a table.
+transaction and a 1,000,000-open-flows run, and floods (per pool, the
+attacker rate needed to deny legitimate traffic, before and after pools
+evicted their stalled holders: bench_floods.py); plus honesty checks on
+an untimed run.  Writes OUT/results.json, OUT/*.png and prints a table.
 
 Owns the orchestration; signatures and attack material live in
 bench_rules.py, charts and the table in bench_report.py.  Usually started
@@ -31,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_floods  # noqa: E402
 import bench_io  # noqa: E402
 import bench_report  # noqa: E402
 import bench_rules  # noqa: E402
@@ -706,6 +709,18 @@ def phase_memory(tools, res, work, n_open, n_small, progress):
     res["memory"] = out
 
 
+def phase_floods(tools, res, work, before, progress):
+    """Per pool, the attacker rate needed to deny legitimate traffic
+    (bench_floods.py), for the gateway built before the pools evicted
+    their stalled holders (--floods-before) and this one."""
+    binaries = {"after": tools.dataplane}
+    if before is not None:
+        binaries = {"before": before, "after": tools.dataplane}
+    fw = work / "floods"
+    fw.mkdir(exist_ok=True)
+    res["floods"] = bench_floods.measure(binaries, fw, progress)
+
+
 # ---- main ------------------------------------------------------------------
 
 def parse_args(argv):
@@ -737,6 +752,12 @@ def parse_args(argv):
                     help="reuse OUT/capture.pcap if made with the same "
                          "parameters")
     ap.add_argument("--open-flows", type=int, default=None)
+    ap.add_argument("--floods-before", type=Path, default=None,
+                    help="ips-dataplane built before pools evicted their "
+                         "stalled holders, for the floods section's "
+                         "'before' column (scripts/bench.sh builds it)")
+    ap.add_argument("--floods-only", action="store_true",
+                    help="run the floods section only")
     ap.add_argument("--passes", type=int, default=None,
                     help="passes over the preloaded capture in the I/O "
                          "yardstick rows (default 3, --quick 2)")
@@ -776,6 +797,9 @@ def main(argv=None):
     progress("start", "out %s; %s" % (out, res["environment"]["cpu_model"]))
     status = 0
     try:
+        if args.floods_only:
+            phase_floods(tools, res, work, args.floods_before, progress)
+            raise StopIteration
         bundled = [Path(p) for p in
                    bench_rules.bundled_rule_files(str(SOURCE_DIR))]
         actions = bench_rules.rule_actions([str(p) for p in bundled])
@@ -847,6 +871,9 @@ def main(argv=None):
                       args.repeat, progress)
         phase_memory(tools, res, work, args.open_flows,
                      args.small_flows, progress)
+        phase_floods(tools, res, work, args.floods_before, progress)
+    except StopIteration:
+        pass
     except (BenchError, subprocess.TimeoutExpired, OSError,
             RuntimeError) as e:
         res["errors"].append(str(e))
@@ -860,7 +887,10 @@ def main(argv=None):
     res["charts"] = bench_report.charts(res, out)
     (out / "results.json").write_text(json.dumps(res, indent=1,
                                                  sort_keys=True) + "\n")
-    sys.stdout.write(bench_report.table(res))
+    if not args.floods_only:
+        sys.stdout.write(bench_report.table(res))
+    if "floods" in res:
+        sys.stdout.write(bench_floods.table(res["floods"]))
     progress("done", "%s (%.0f s)" % (out / "results.json",
                                       progress.elapsed()))
     return status

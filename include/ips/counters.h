@@ -63,6 +63,9 @@
 	X(frag_merged)          /* fragments absorbed into a datagram */ \
 	X(drop_frag_overlap)    /* datagram dropped whole */             \
 	X(drop_frag_table_full)                                           \
+	X(frag_evicted)         /* datagrams ended for a newcomer */     \
+	X(drop_frag_evicted)    /* ... their held fragments */           \
+	X(drop_frag_share)      /* its source has its share in progress */\
 	X(drop_frag_invalid)                                              \
 	X(drop_frag_too_many)   /* over rte_ip_frag's 8 per datagram */  \
 	X(drop_frag_unsupported) /* IPv6 ext header before fragment */   \
@@ -77,6 +80,8 @@
 	X(flow_reused)          /* SYN on a closed flow: new flow */     \
 	X(flow_midstream_bypass) /* picked up mid-stream, uninspected */ \
 	X(drop_flow_table_full) /* table full and policy drop */         \
+	X(flow_share_evicted)   /* its source's share full: its oldest */\
+	X(drop_flow_share)      /* ... and policy drop */                \
 	X(drop_flow_midstream)  /* TCP without a handshake seen */       \
 	X(drop_flow_blocked)    /* later packets of a dropped flow */    \
 	X(drop_tcp_state)       /* segment invalid for the TCP state */  \
@@ -97,6 +102,12 @@
 	X(drop_stream_flow_gone)    /* held when the flow ended */  \
 	X(stream_hold_bypass)       /* hold full, policy bypass */  \
 	X(stream_kept_evicted)      /* kept copy dropped: window full */\
+	/* flows that gave up their held segments and connection: */     \
+	X(stream_hold_evicted)      /* hold full, it stalled longest */ \
+	X(stream_hold_share_evicted) /* its source held its share */    \
+	X(stream_gap_timeout)       /* a gap unfilled too long */       \
+	X(drop_stream_hold_evicted) /* ... the held segments */         \
+	X(drop_stream_gap_timeout)  /* ... the held segments */         \
 	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
 
@@ -123,7 +134,12 @@
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \
-	X(drop_http_txn_pool_full)
+	X(drop_http_txn_pool_full)                                        \
+	/* flows that gave up their transaction and connection: */       \
+	X(http_txn_evicted)          /* pool full, it stalled longest */ \
+	X(http_txn_share_evicted)    /* its source held its share */     \
+	X(http_header_timeout)       /* head unfinished in time */       \
+	X(http_body_timeout)         /* body without progress in time */
 
 #define IPS_COUNTERS_DETECT(X)                                           \
 	X(detect_scans)                                                   \
@@ -132,7 +148,13 @@
 	X(detect_rules_matched)                                           \
 	X(detect_scan_errors)                                             \
 	X(detect_stream_pool_full)  /* body streams: requests refused */  \
-	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */
+	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */  \
+	/* a newcomer took the stream of the holder stalled longest ... */  \
+	X(detect_body_stream_evicted)                                      \
+	X(detect_raw_stream_evicted)                                       \
+	/* ... or its source's own oldest: the source held its share */    \
+	X(detect_body_stream_share_evicted)                                \
+	X(detect_raw_stream_share_evicted)
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \

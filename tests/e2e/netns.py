@@ -84,6 +84,18 @@ signatures = { files = [ %s ]; classification = "%s"; };
 %s""" % (PMD_DIR, self.pub, self.priv, files, classification, extra)
 
 
+def start_pod_server(tmp, ns, ip):
+    """Python's http.server (threading: every connection waits in its own
+    thread, as a real pod keeps serving others) on IP:80 in NS, serving
+    TMP/www/index.html."""
+    (tmp / "www").mkdir(exist_ok=True)
+    (tmp / "www" / "index.html").write_text("hello from the pod\n")
+    return subprocess.Popen(
+        ["ip", "netns", "exec", ns, "/usr/bin/python3", "-m", "http.server",
+         "80", "--bind", ip, "--directory", str(tmp / "www")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def start_gateway(conf, eve):
     """The gateway on CONF, alerts to EVE, its control socket beside EVE
     (live mode would otherwise open the configured /run/ips/ctl.sock)."""

@@ -13,12 +13,12 @@ gateway are stopped and the namespaces removed after the module.
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
-from netns import BINARY, Topology, eve_alerts, sh, start_gateway, stop, wait_until
+from netns import (BINARY, Topology, eve_alerts, sh, start_gateway,
+                   start_pod_server, stop, wait_until)
 
 CLI_NS, SRV_NS = "ips-e2e-cli", "ips-e2e-srv"
 CLIENT_IP, SERVER_IP = "192.0.2.10", "192.0.2.20"
@@ -39,16 +39,10 @@ def testbed(tmp_path_factory):
     procs = []
     try:
         TOPO.create()
-        (tmp / "www").mkdir()
-        (tmp / "www" / "index.html").write_text("hello from the pod\n")
         (tmp / "e2e.rules").write_text(RULES)
         conf = tmp / "e2e.conf"
         conf.write_text(TOPO.gateway_conf(["e2e.rules"]))
-        server = subprocess.Popen(
-            ["ip", "netns", "exec", SRV_NS, "/usr/bin/python3", "-m",
-             "http.server", "80", "--bind", SERVER_IP, "--directory",
-             str(tmp / "www")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_pod_server(tmp, SRV_NS, SERVER_IP)
         procs.append(server)
         eve = tmp / "eve.json"
         gw = start_gateway(conf, eve)

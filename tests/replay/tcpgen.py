@@ -265,14 +265,15 @@ def _frame_bytes(pkt):
     return pkt if isinstance(pkt, (bytes, bytearray)) else bytes(pkt)
 
 
-def write_pcap(path, packets):
-    """Write frames (scapy packets or raw bytes) with timestamps 1 ms apart
-    from a fixed base, so the same packets always give the same file."""
+def write_pcap(path, packets, step_us=PCAP_STEP_US):
+    """Write frames (scapy packets or raw bytes) with timestamps step_us
+    apart (1 ms by default) from a fixed base, so the same packets always
+    give the same file."""
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
         for i, pkt in enumerate(packets):
             raw = _frame_bytes(pkt)
-            usec = i * PCAP_STEP_US
+            usec = i * step_us
             sec = PCAP_BASE_TIME + usec // 1000000
             f.write(struct.pack("<IIII", sec, usec % 1000000,
                                 len(raw), len(raw)))

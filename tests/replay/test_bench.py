@@ -143,6 +143,21 @@ def test_memory(quick):
     assert isinstance(mem["idle_flow_meets_target"], bool)
 
 
+def test_floods(quick):
+    """Every pool: a flood sent once no longer denies legitimate traffic;
+    only one within each legitimate window does, at a rate reported."""
+    _, res, _ = quick
+    rows = res["floods"]["rows"]
+    assert {r["limit"] for r in rows} == {
+        "flows", "stream_held", "http_transactions", "body_streams",
+        "raw_streams", "frag_datagrams"}
+    for r in rows:
+        after = r["after"]
+        assert after["once_threshold_k"] is None, r
+        assert after["window_threshold_k"] is not None, r
+        assert _positive(after["rate_needed_pps"]), r
+
+
 def test_honesty_checks_passed(quick):
     _, res, _ = quick
     hon = res["honesty"]

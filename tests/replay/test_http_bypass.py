@@ -171,9 +171,11 @@ def test_bypass_is_an_explicit_counted_choice(run_replay, pcap, tmp_path):
 
 
 def test_every_bypass_policy_is_counted_and_logged(run_replay, pcap, tmp_path):
-    """The operator may choose bypass for a missed handshake, a full hold
-    queue or a full transaction pool: each is counted under its own name
-    and leaves its own EVE anomaly, so no flow goes uninspected unseen."""
+    """The operator may choose bypass for a missed handshake or a full
+    hold queue: each is counted under its own name and leaves its own EVE
+    anomaly, so no flow goes uninspected unseen.  A full transaction pool
+    evicts the request stalled longest instead (its bypass is the last
+    resort when nothing can be evicted: test_http.c test_pool_bypass)."""
     from conftest import conf_variant
 
     mid = TcpFlow(client=("192.0.2.40", 41000))
@@ -188,7 +190,7 @@ def test_every_bypass_policy_is_counted_and_logged(run_replay, pcap, tmp_path):
     hold.packets += segs[1:] + [segs[0]]         # 3 held, the rest bypass
 
     # the hold flow's unfinished request and pool[0]'s take both
-    # transactions; pool[1] and pool[2] find none
+    # transactions; pool[1] and pool[2] take the places of the oldest
     pool = []
     for i in range(3):
         f = TcpFlow(client=("192.0.2.%d" % (50 + i), 42000 + i))
@@ -205,10 +207,11 @@ def test_every_bypass_policy_is_counted_and_logged(run_replay, pcap, tmp_path):
     c = res.counters
     assert c["flow_midstream_bypass"] == 1, c
     assert c["stream_hold_bypass"] > 0, c
-    assert c["http_bypass_txn_pool_full"] == 2, c
+    assert c["http_txn_evicted"] == 2, c
+    assert c["http_bypass_txn_pool_full"] == 0, c
     assert res.drops == {}, res.drops
     events = {(a["anomaly"]["layer"], a["anomaly"]["event"])
               for a in res.anomalies}
     assert {("flow", "midstream_bypass"), ("stream", "hold_limit_bypass"),
-            ("http", "txn_pool_bypass")} <= events, events
+            ("http", "txn_evicted")} <= events, events
     assert_accounting(res, len(wire))

@@ -14,10 +14,12 @@ ABANDONED = 300
 
 
 def abandoned_flows():
-    """ABANDONED flows that complete the handshake and then go silent."""
+    """ABANDONED flows that complete the handshake and then go silent, from
+    100 sources: none holds its share of the table (limits.source_share),
+    so it is the table that fills (test_floods.py tests shares)."""
     flows = []
     for i in range(ABANDONED):
-        f = TcpFlow(client=("192.0.2.%d" % (100 + i // 250), 20000 + i))
+        f = TcpFlow(client=("192.0.2.%d" % (100 + i % 100), 20000 + i))
         f.handshake()
         flows.append(f)
     return flows

@@ -1,11 +1,14 @@
 """test_raw_stream - raw-stream rules (tcp, or content with no sticky
-buffer) on any TCP protocol, and policy.detect_error for bytes detection
-could not inspect (raw/body stream pool empty, Hyperscan scan error).
+buffer) on any TCP protocol, a full raw/body stream pool (the holder
+stalled longest gives up its stream), and policy.detect_error for bytes
+detection could not inspect (Hyperscan scan error).
 
 The rules are this file's own (RAW_RULES); pool sizes and policies come
 from conf_variant copies of replay.conf.  Scan errors are injected with
 tests/tools/hsfault.c, preloaded: any scan of data holding MARKER fails.
 """
+
+from scapy.layers.inet import IP, TCP
 
 from checks import (assert_accounting, assert_alert, assert_no_drops,
                     assert_same_frames, frames)
@@ -150,36 +153,51 @@ def detect_events(res):
             if e["anomaly"]["layer"] == "detect"]
 
 
-def test_raw_pool_full_drop(run_replay, pcap, rules_file, tmp_path):
+def assert_reset_both_ways(res, flow):
+    """RST|ACK from the client to the server on OUT and from the server to
+    the client on REV, for flow's addresses."""
+    def resets(packets, src, dst):
+        return [p for p in packets if TCP in p and p[TCP].flags.R and
+                p[IP].src == src[0] and p[TCP].sport == src[1] and
+                p[IP].dst == dst[0] and p[TCP].dport == dst[1]]
+    assert len(resets(res.out_packets, flow.client, flow.server)) == 1
+    assert len(resets(res.rev_packets, flow.server, flow.client)) == 1
+
+
+def test_raw_pool_full_evicts_the_stalled_flow(run_replay, pcap, rules_file,
+                                                tmp_path):
+    """One raw stream: A holds it and stalls, B needs one.  B is served
+    (inspected); A, the holder stalled longest, loses its stream and its
+    connection, reset both ways (DESIGN §9)."""
     a, b, bdata, packets = two_flows_second_starved(BENIGN, BENIGN)
     conf = conf_variant(tmp_path, raw_streams="1")
     res = run_replay(pcap(packets), rules=rules(rules_file, tmp_path),
                      conf=conf)
 
-    # fail closed: B's first data packet is dropped, the flow blocked
-    assert res.drops == {"detect_raw_pool_full": 1,
-                         "flow_blocked": after(b, bdata[0])}, res.drops
-    assert res.counters["detect_raw_pool_full"] == 1
-    assert res.counters["drop_rule"] == 0
-    assert detect_events(res) == ["raw_stream_pool_full"], res.anomalies
-    assert client_payload_stream(res.out_packets, b.client) == b""
-    assert client_payload_stream(res.out_packets, a.client) == BENIGN
+    assert res.counters["detect_raw_stream_evicted"] == 1
+    assert res.counters["detect_raw_pool_full"] == 0
+    # A's packets after its eviction have no flow: dropped as mid-stream
+    assert res.drops == {"flow_midstream": len(a.packets) - 5}, res.drops
+    assert detect_events(res) == ["raw_stream_evicted"], res.anomalies
+    assert [e["src_ip"] for e in res.anomalies] == [a.client[0]]
+    assert_reset_both_ways(res, a)
+    assert client_payload_stream(res.out_packets, b.client) == BENIGN
+    assert client_payload_stream(res.out_packets, a.client) == BENIGN[:6]
     assert_accounting(res, len(packets))
 
 
-def test_raw_pool_full_bypass(run_replay, pcap, rules_file, tmp_path):
-    # B carries an attack: under bypass it passes uninspected, counted
+def test_raw_stream_newcomer_is_inspected(run_replay, pcap, rules_file,
+                                           tmp_path):
+    """The newcomer that took a stalled flow's raw stream is inspected from
+    its first byte: its attack is dropped."""
     a, b, bdata, packets = two_flows_second_starved(BENIGN, ATTACK)
-    conf = conf_variant(tmp_path, raw_streams="1",
-                        detect_error='"bypass"')
+    conf = conf_variant(tmp_path, raw_streams="1")
     res = run_replay(pcap(packets), rules=rules(rules_file, tmp_path),
                      conf=conf)
 
-    assert_no_drops(res)
-    assert res.alerts == []
-    assert res.counters["bypass_detect_raw_pool_full"] == len(bdata)
-    assert detect_events(res) == ["raw_stream_pool_full"] * len(bdata)
-    assert client_payload_stream(res.out_packets, b.client) == ATTACK
+    assert res.counters["detect_raw_stream_evicted"] == 1
+    assert res.counters["drop_rule"] == 1
+    assert ATTACK not in client_payload_stream(res.out_packets, b.client)
     assert_accounting(res, len(packets))
 
 
@@ -244,9 +262,10 @@ def test_http_header_scan_error_is_not_a_rule_drop(run_replay, pcap):
     assert_accounting(res, len(flow.packets))
 
 
-def test_body_pool_full_drop_and_bypass(run_replay, pcap, tmp_path):
-    """Two bodies at once with one body stream: the second body cannot be
-    scanned (default rules have body rules)."""
+def test_body_pool_full_evicts_the_stalled_body(run_replay, pcap, tmp_path):
+    """Two bodies at once with one body stream (default rules have body
+    rules): the second takes the stream of the first, whose body stalled,
+    and is inspected whole; the first is reset both ways."""
     def post(client):
         flow = TcpFlow(client=client)
         flow.handshake()
@@ -258,20 +277,15 @@ def test_body_pool_full_drop_and_bypass(run_replay, pcap, tmp_path):
     b, _, bbody = post(("192.0.2.41", 43001))
     # a's body is in progress (holds the stream) while b's body arrives
     packets = (a.packets[:7] + b.packets + a.packets[7:])
-    for variant, policy in (("drop", '"drop"'), ("bypass", '"bypass"')):
-        conf = conf_variant(tmp_path, body_streams="1", detect_error=policy)
-        res = run_replay(pcap(packets, name=variant + ".pcap"), conf=conf)
+    conf = conf_variant(tmp_path, body_streams="1")
+    res = run_replay(pcap(packets), conf=conf)
 
-        assert res.counters["detect_stream_pool_full"] == 1
-        if variant == "drop":
-            assert res.drops == {"detect_body_pool_full": 1,
-                                 "flow_blocked": after(b, bbody[0])}, \
-                res.drops
-            assert detect_events(res) == ["body_stream_pool_full"]
-        else:
-            assert_no_drops(res)
-            # both body pieces of b: the rest of a body stays unscanned
-            assert res.counters["bypass_detect_body_pool_full"] == 2
-            assert detect_events(res) == ["body_stream_pool_full"] * 2
-        assert res.counters["drop_rule"] == 0
-        assert_accounting(res, len(packets))
+    assert res.counters["detect_body_stream_evicted"] == 1
+    assert res.counters["detect_stream_pool_full"] == 0
+    assert res.drops == {"flow_midstream": len(a.packets) - 7}, res.drops
+    assert detect_events(res) == ["body_stream_evicted"]
+    assert_reset_both_ways(res, a)
+    assert client_payload_stream(res.out_packets, b.client).endswith(
+        b"abcdefgh")
+    assert res.counters["drop_rule"] == 0
+    assert_accounting(res, len(packets))

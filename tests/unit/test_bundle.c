@@ -220,7 +220,7 @@ tb_raw(struct tb_run *r, const char *data)
 	t.dport = 80;
 	t.ip_version = 4;
 	memset(&r->raw, 0, sizeof(r->raw));
-	assert_int_equal(detect_raw_open(r->dw, &r->raw, 0), 0);
+	assert_int_equal(detect_raw_open(r->dw, &r->raw, 0, NULL, NULL, NULL), 0);
 	detect_raw_data(r->dw, &r->raw, (const uint8_t *)data,
 	                (uint32_t)strlen(data), &t, &r->res);
 	detect_raw_close(r->dw, &r->raw);
@@ -307,8 +307,8 @@ test_round_trip_detects_the_same(void **state)
 	assert_int_equal(back->generation, 77);
 	tb_same_rules(orig, back);
 
-	ra->dw = detect_worker_create(orig, 4, 4, &ra->ws, err, sizeof(err));
-	rb->dw = detect_worker_create(back, 4, 4, &rb->ws, err, sizeof(err));
+	ra->dw = detect_worker_create(orig, 4, 4, 0, &ra->ws, err, sizeof(err));
+	rb->dw = detect_worker_create(back, 4, 4, 0, &rb->ws, err, sizeof(err));
 	assert_non_null(ra->dw);
 	assert_non_null(rb->dw);
 	for (size_t i = 0; i < sizeof(tb_reqs) / sizeof(tb_reqs[0]); i++) {

@@ -114,6 +114,10 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->frag_timeout_ms, 2000);
 	assert_int_equal(l->alert_ring, 4096);
 	assert_int_equal(l->mbufs, 0);
+	assert_int_equal(l->source_share, 50);
+	assert_int_equal(l->http_header_timeout, 60);
+	assert_int_equal(l->http_body_timeout, 60);
+	assert_int_equal(l->stream_gap_timeout, 30);
 }
 
 static void
@@ -211,6 +215,8 @@ static const char test_full_conf[] =
 	"  raw_streams = 7;\n"
 	"  frag_datagrams = 4098; frag_timeout_ms = 2001;\n"
 	"  alert_ring = 4099; mbufs = 100000L;\n"
+	"  source_share = 100; http_header_timeout = 11;\n"
+	"  http_body_timeout = 12; stream_gap_timeout = 13;\n"
 	"};\n"
 	"policy = {\n"
 	"  malformed = \"bypass\"; midstream = \"bypass\";\n"
@@ -287,6 +293,10 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(l->frag_timeout_ms, 2001);
 	assert_int_equal(l->alert_ring, 4099);
 	assert_int_equal(l->mbufs, 100000);
+	assert_int_equal(l->source_share, 100);
+	assert_int_equal(l->http_header_timeout, 11);
+	assert_int_equal(l->http_body_timeout, 12);
+	assert_int_equal(l->stream_gap_timeout, 13);
 	assert_int_equal(p->malformed, POLICY_BYPASS);
 	assert_int_equal(p->midstream, POLICY_BYPASS);
 	assert_int_equal(p->flow_table_full, POLICY_DROP);
@@ -577,6 +587,12 @@ test_err_ranges(void **state)
 	test_expect_error("limits = { flows = 16777217; };", 1,
 	                  "limits.flows: 16777217 out of range");
 	test_expect_error("limits = { flows = -1; };", 1, "limits.flows: -1 out of range");
+	test_expect_error("limits = { source_share = 0; };", 1,
+	                  "limits.source_share: 0 out of range");
+	test_expect_error("limits = { source_share = 101; };", 1,
+	                  "limits.source_share: 101 out of range");
+	test_expect_error("limits = { http_header_timeout = 0; };", 1,
+	                  "limits.http_header_timeout: 0 out of range");
 	test_expect_error("workers = 0;", 1, "workers: 0 out of range");
 	test_expect_error("workers = 65;", 1, "workers: 65 out of range");
 	test_expect_error("\nworkers = 4294967297;", 2, "4294967297 does not fit");

@@ -1352,20 +1352,54 @@ test_frag_timeout(void **state)
 static void
 test_frag_table_full(void **state)
 {
+	/* a full table ends the datagram begun longest ago, not the new
+	 * one (each step one TSC tick later) */
 	const struct t_step st[] = {
 		{ 11, 0, 32, 1, NULL, DECODE_HELD },
 		{ 12, 0, 32, 1, NULL, DECODE_HELD },
-		{ 13, 0, 32, 1, NULL, DECODE_DROP },
-		{ 11, 32, 32, 0, NULL, DECODE_OK },     /* frees a slot */
-		{ 13, 0, 32, 1, NULL, DECODE_HELD },
+		{ 13, 0, 32, 1, NULL, DECODE_HELD },    /* 11 evicted */
+		{ 12, 32, 32, 0, NULL, DECODE_OK },     /* 12 was not */
+		{ 11, 32, 32, 0, NULL, DECODE_HELD },   /* 11 begins again */
 	};
 	struct decode_worker *dw = t_worker(2, 0);
 
 	(void)state;
 	memset(&t_ws, 0, sizeof(t_ws));
 	t_run(t_frag4, dw, st, 5, 10);
-	assert_int_equal(t_ws.drop_frag_table_full, 1);
+	assert_int_equal(t_ws.frag_evicted, 1);
+	assert_int_equal(t_ws.drop_frag_evicted, 1);
+	assert_int_equal(t_ws.drop_frag_table_full, 0);
 	assert_int_equal(t_ws.frag_reassembled, 1);
+	t_worker_done(dw);
+	assert_int_equal(t_ws.frag_held_at_exit, 2);
+}
+
+/* One source may have source_share_pct of the table in progress: its
+ * next datagram is refused, others' are not. */
+static void
+test_frag_source_share(void **state)
+{
+	struct decode_conf c = {
+		.frag_max_datagrams = 4,
+		.frag_timeout_ms = 100,
+		.source_share_pct = 50,
+	};
+	const struct t_step st[] = {
+		{ 21, 0, 32, 1, NULL, DECODE_HELD },
+		{ 22, 0, 32, 1, NULL, DECODE_HELD },
+		{ 23, 0, 32, 1, NULL, DECODE_DROP },    /* its share: 2 of 4 */
+		{ 21, 32, 32, 0, NULL, DECODE_OK },
+		{ 23, 0, 32, 1, NULL, DECODE_HELD },
+	};
+	struct decode_worker *dw = decode_worker_create(&c, SOCKET_ID_ANY,
+	                                                &t_ws);
+
+	(void)state;
+	assert_non_null(dw);
+	memset(&t_ws, 0, sizeof(t_ws));
+	t_run(t_frag4, dw, st, 5, 10);
+	assert_int_equal(t_ws.drop_frag_share, 1);
+	assert_int_equal(t_ws.frag_evicted, 0);
 	t_worker_done(dw);
 	assert_int_equal(t_ws.frag_held_at_exit, 2);
 }
@@ -1441,12 +1475,13 @@ t_storm(t_frag_fn mk, uint32_t seed)
 	decode_drain(dw);
 	dropped = t_ws.drop_frag_overlap + t_ws.drop_frag_invalid +
 	          t_ws.drop_frag_too_many + t_ws.drop_frag_table_full +
-	          t_ws.drop_frag_timeout;
+	          t_ws.drop_frag_timeout + t_ws.drop_frag_evicted +
+	          t_ws.drop_frag_share;
 	assert_int_equal(t_ws.frag_received,
 	                 dropped + t_ws.frag_held_at_exit + in_chains);
 	assert_true(t_ws.frag_reassembled > 0);
 	assert_true(t_ws.drop_frag_overlap > 0);
-	assert_true(t_ws.drop_frag_table_full > 0);
+	assert_true(t_ws.frag_evicted > 0);
 	t_worker_done(dw);
 }
 
@@ -1555,6 +1590,7 @@ main(void)
 		cmocka_unit_test_setup(test_frag_too_many, t_setup),
 		cmocka_unit_test_setup(test_frag_timeout, t_setup),
 		cmocka_unit_test_setup(test_frag_table_full, t_setup),
+		cmocka_unit_test_setup(test_frag_source_share, t_setup),
 		cmocka_unit_test_setup(test_frag_disabled_and_unsupported,
 		                       t_setup),
 		cmocka_unit_test_setup(test_frag_storm, t_setup),

@@ -73,7 +73,7 @@ fx_new(const char *const *rules, uint32_t streams)
 	f->db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (f->db == NULL)
 		fail_msg("compile: %s", err);
-	f->dw = detect_worker_create(f->db, streams, streams, &f->ws, err,
+	f->dw = detect_worker_create(f->db, streams, streams, 0, &f->ws, err,
 	                             sizeof(err));
 	if (f->dw == NULL)
 		fail_msg("worker: %s", err);
@@ -503,8 +503,10 @@ test_stream_pool_exhaustion(void **state)
 	assert_int_equal(detect_body(f->dw, &a, (const uint8_t *)"ba", 2,
 	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
 	assert_non_null(a.body_stream);
-	/* b's body cannot be inspected: a fault for the verdict stage's
-	 * policy, not a rule drop */
+	/* b's body cannot be inspected when nothing can be evicted (no room
+	 * to report a victim): a fault for the verdict stage's policy, not a
+	 * rule drop */
+	f->res.n_evicted = DETECT_EVICT_MAX;
 	assert_int_equal(detect_body(f->dw, &b, (const uint8_t *)"ok", 2,
 	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
 	assert_null(b.body_stream);
@@ -536,6 +538,53 @@ test_stream_pool_exhaustion(void **state)
 	fx_free(f);
 }
 
+/* A full pool gives the body stream of the transaction whose body made no
+ * progress for longest to the newcomer, and reports the victim's owner. */
+static void
+test_stream_pool_evicts_stalled(void **state)
+{
+	static const char *const rules[] = {
+		"drop http any any -> any any (msg:\"b\"; http.request_body; "
+		"content:\"bad\"; sid:1;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 2);
+	struct detect_txn a, b, c;
+	int owner_a, owner_b, owner_c;
+
+	(void)state;
+	fx_request(f, "/");
+	detect_txn_begin(f->dw, &a);
+	a.owner = &owner_a;
+	detect_txn_begin(f->dw, &b);
+	b.owner = &owner_b;
+	detect_txn_begin(f->dw, &c);
+	c.owner = &owner_c;
+	detect_body(f->dw, &a, (const uint8_t *)"x", 1, &f->bufs, &f->t, &f->res);
+	detect_body(f->dw, &b, (const uint8_t *)"y", 1, &f->bufs, &f->t, &f->res);
+	/* a progresses: b is now the one stalled longest */
+	detect_body(f->dw, &a, (const uint8_t *)"x", 1, &f->bufs, &f->t, &f->res);
+	assert_int_equal(f->res.n_evicted, 0);
+	assert_int_equal(detect_body(f->dw, &c, (const uint8_t *)"bad", 3,
+	                             &f->bufs, &f->t, &f->res), DETECT_DROP);
+	assert_non_null(c.body_stream);
+	assert_non_null(a.body_stream);
+	assert_null(b.body_stream);
+	assert_int_equal(f->res.n_evicted, 1);
+	assert_ptr_equal(f->res.evicted[0].owner, &owner_b);
+	assert_string_equal(f->res.evicted[0].event, "body_stream_evicted");
+	assert_int_equal(f->ws.detect_body_stream_evicted, 1);
+	assert_int_equal(f->ws.detect_stream_pool_full, 0);
+	/* the victim's body is not scanned again until its flow ends */
+	f->res.faults = 0;
+	detect_body(f->dw, &b, (const uint8_t *)"y", 1, &f->bufs, &f->t, &f->res);
+	assert_int_equal(f->res.faults, DETECT_FAULT_BODY_POOL_FULL);
+	detect_txn_abort(f->dw, &a);
+	detect_txn_abort(f->dw, &b);
+	detect_txn_abort(f->dw, &c);
+	fx_free(f);
+}
+
 /* ---- raw stream ------------------------------------------------------- */
 
 static int
@@ -563,7 +612,7 @@ test_raw_split_across_segments(void **state)
 	assert_true(detect_wants_raw(f->dw));
 	assert_false(detect_wants_body(f->dw));
 	f->t.dport = 6379;
-	assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL), 0);
 	assert_int_equal(detect_raw_in_use(f->dw), 1);
 	assert_int_equal(fx_raw(f, &raw, "*1\r\n$6\r\nconf"), DETECT_NONE);
 	assert_int_equal(fx_raw(f, &raw, "ig s"), DETECT_NONE);
@@ -585,10 +634,10 @@ test_raw_split_across_segments(void **state)
 
 	/* the slot comes back reset: "CONFIG" + " SET" across flows is no
 	 * match, and a benign flow fires nothing */
-	assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL), 0);
 	assert_int_equal(fx_raw(f, &raw, "CONFIG"), DETECT_NONE);
 	detect_raw_close(f->dw, &raw);
-	assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL), 0);
 	assert_int_equal(fx_raw(f, &raw, " SET dir"), DETECT_NONE);
 	assert_int_equal(fx_raw(f, &raw, "PING\r\n"), DETECT_NONE);
 	assert_int_equal(f->res.n_fired, 0);
@@ -624,7 +673,7 @@ test_raw_depth_offset(void **state)
 		struct detect_raw raw = { 0 };
 
 		memset(&f->res, 0, sizeof(f->res));
-		assert_int_equal(detect_raw_open(f->dw, &raw, 0), 0);
+		assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL), 0);
 		for (int k = 0; k < 3 && cases[i].seg[k] != NULL; k++)
 			fx_raw(f, &raw, cases[i].seg[k]);
 		if (fired_sid(f, 1) != cases[i].sid1 ||
@@ -654,7 +703,7 @@ test_raw_header_and_conjunction(void **state)
 	(void)state;
 	/* both conditions, in different segments */
 	f->t.dport = 2375;
-	detect_raw_open(f->dw, &raw, 0);
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
 	assert_int_equal(fx_raw(f, &raw, "POST /v1.41"), DETECT_NONE);
 	assert_int_equal(fx_raw(f, &raw, "/containers/create HTTP/1.1"),
 	                 DETECT_DROP);
@@ -663,15 +712,15 @@ test_raw_header_and_conjunction(void **state)
 	/* wrong port: the header is honoured */
 	memset(&f->res, 0, sizeof(f->res));
 	f->t.dport = 2376;
-	detect_raw_open(f->dw, &raw, 0);
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
 	assert_int_equal(fx_raw(f, &raw, "POST /containers/create"),
 	                 DETECT_NONE);
 	detect_raw_close(f->dw, &raw);
 	/* an http rule's raw content needs an HTTP flow */
-	detect_raw_open(f->dw, &raw, 0);
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
 	assert_int_equal(fx_raw(f, &raw, "Binds"), DETECT_NONE);
 	detect_raw_close(f->dw, &raw);
-	detect_raw_open(f->dw, &raw, 1);
+	detect_raw_open(f->dw, &raw, 1, NULL, NULL, NULL);
 	assert_int_equal(fx_raw(f, &raw, "Binds"), DETECT_ALERT);
 	assert_true(fired_sid(f, 2));
 	detect_raw_close(f->dw, &raw);
@@ -679,7 +728,7 @@ test_raw_header_and_conjunction(void **state)
 	memset(&f->res, 0, sizeof(f->res));
 	f->t.dport = 2375;
 	f->t.src[15] = 9;
-	detect_raw_open(f->dw, &raw, 0);
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
 	assert_int_equal(fx_raw(f, &raw, "POST /containers/create"),
 	                 DETECT_NONE);
 	assert_int_equal(f->res.n_fired, 0);
@@ -699,8 +748,8 @@ test_raw_pool_full(void **state)
 	struct detect_raw a = { 0 }, b = { 0 }, zero = { 0 };
 
 	(void)state;
-	assert_int_equal(detect_raw_open(f->dw, &a, 0), 0);
-	assert_int_equal(detect_raw_open(f->dw, &b, 0), -1);
+	assert_int_equal(detect_raw_open(f->dw, &a, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(detect_raw_open(f->dw, &b, 0, NULL, NULL, NULL), -1);
 	assert_int_equal(f->ws.detect_raw_pool_full, 1);
 	assert_null(b.slot);
 	/* every byte of b is a fault, never a rule verdict */
@@ -759,7 +808,7 @@ test_scan_error_is_fault(void **state)
 	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
 
 	memset(&f->res, 0, sizeof(f->res));
-	detect_raw_open(f->dw, &raw, 0);
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
 	hs_fail_stream = 1;
 	assert_int_equal(fx_raw(f, &raw, "ev"), DETECT_NONE);
 	hs_fail_stream = 0;
@@ -771,7 +820,7 @@ test_scan_error_is_fault(void **state)
 	detect_raw_close(f->dw, &raw);
 	/* the slot is usable again */
 	memset(&f->res, 0, sizeof(f->res));
-	detect_raw_open(f->dw, &raw, 0);
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
 	assert_int_equal(fx_raw(f, &raw, "evil"), DETECT_DROP);
 	assert_int_equal(f->res.faults, 0);
 	detect_raw_close(f->dw, &raw);
@@ -792,7 +841,7 @@ test_raw_not_wanted(void **state)
 
 	(void)state;
 	assert_false(detect_wants_raw(f->dw));
-	assert_int_equal(detect_raw_open(f->dw, &raw, 0), -1);
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL), -1);
 	fx_free(f);
 }
 
@@ -1090,6 +1139,7 @@ main(void)
 		cmocka_unit_test(test_fires_once),
 		cmocka_unit_test(test_tuple_constraints),
 		cmocka_unit_test(test_stream_pool_exhaustion),
+		cmocka_unit_test(test_stream_pool_evicts_stalled),
 		cmocka_unit_test(test_reload_transaction_keeps_its_rules),
 		cmocka_unit_test(test_reload_body_rules_outlive_their_set),
 		cmocka_unit_test(test_result_fields_and_strongest),

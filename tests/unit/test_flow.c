@@ -256,12 +256,12 @@ test_idle_flows_expire_per_state(void **state)
 	handshake(40000, 0);                                 /* established */
 	send_pkt(10, 40001, 20, 80, IPPROTO_TCP, PKT_TCP_SYN, 100, 0, NULL, 0);
 	assert_int_equal(flow_count(ft), 2);
-	flow_expire(ft, 6 * HZ, 64);     /* past syn (5 s), not established */
+	flow_expire(ft, 6 * HZ, 64, &ctx);     /* past syn (5 s), not established */
 	assert_int_equal(flow_count(ft), 1);
 	assert_int_equal(ws.flow_timed_out, 1);
-	flow_expire(ft, 99 * HZ, 64);
+	flow_expire(ft, 99 * HZ, 64, &ctx);
 	assert_int_equal(flow_count(ft), 1);
-	flow_expire(ft, 101 * HZ, 64);
+	flow_expire(ft, 101 * HZ, 64, &ctx);
 	assert_int_equal(flow_count(ft), 0);
 }
 
@@ -369,11 +369,11 @@ test_out_of_window_rst_does_not_close(void **state)
 	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_RST, 99999, 0, NULL, 2);
 	assert_int_equal(ws.flow_rst_ignored, 1);
 	/* still established: not expired on the 2 s closed timeout */
-	flow_expire(ft, 5 * HZ, 64);
+	flow_expire(ft, 5 * HZ, 64, &ctx);
 	assert_int_equal(flow_count(ft), 1);
 	/* an exact RST closes it */
 	send_pkt(10, 40000, 20, 80, IPPROTO_TCP, PKT_TCP_RST, 101, 0, NULL, 6);
-	flow_expire(ft, 9 * HZ, 64);
+	flow_expire(ft, 9 * HZ, 64, &ctx);
 	assert_int_equal(flow_count(ft), 0);
 	assert_int_equal(ws.flow_closed, 1);
 }

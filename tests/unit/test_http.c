@@ -1047,6 +1047,7 @@ test_pool_bypass(void **state)
 	assert_non_null(hw);
 	assert_int_equal(http_request_data(hw, &a, (const uint8_t *)"GET /", 5,
 	                                   &t, &res), HTTP_CONTINUE);
+	res.n_evicted = DETECT_EVICT_MAX;       /* nothing can be evicted */
 	assert_int_equal(http_request_data(hw, &b, (const uint8_t *)"GET /", 5,
 	                                   &t, &res), HTTP_BYPASS_POOL);
 	assert_int_equal(http_request_data(hw, &b, (const uint8_t *)"x", 1,
@@ -1072,10 +1073,14 @@ test_pool(void **state)
 		                                   (const uint8_t *)"GET /", 5,
 		                                   &f->t, &f->res), HTTP_CONTINUE);
 	assert_int_equal(http_txns_in_use(f->hw), 2);
+	/* a full pool with no room to report a victim refuses the
+	 * newcomer (test_pool_evicts_stalled: with room) */
+	f->res.n_evicted = DETECT_EVICT_MAX;
 	assert_int_equal(http_request_data(f->hw, &flows[2],
 	                                   (const uint8_t *)"GET /", 5, &f->t,
 	                                   &f->res), HTTP_DROP_POLICY);
 	assert_int_equal(f->ws.drop_http_txn_pool_full, 1);
+	f->res.n_evicted = 0;
 	http_flow_release(f->hw, &flows[2]);
 	/* release returns the transaction and aborts detection */
 	http_flow_release(f->hw, &flows[0]);
@@ -1093,6 +1098,120 @@ test_pool(void **state)
 	assert_int_equal(rec.n_abort, 2);
 	assert_int_equal(http_txns_in_use(f->hw), 0);
 	fx_free(f);
+}
+
+/* A full pool gives the place of the transaction stalled longest to the
+ * newcomer and reports the victim's owner; a head counts as progress only
+ * once complete, a body at each byte. */
+static void
+test_pool_evicts_stalled(void **state)
+{
+	struct fx *f = fx_new(2, 4096, 1, 1);
+	struct http_flow flows[3];
+	int owner[3];
+
+	(void)state;
+	memset(flows, 0, sizeof(flows));
+	for (int i = 0; i < 3; i++)
+		flows[i].owner = &owner[i];
+	http_set_clock(f->hw, 10);
+	/* 0: a POST whose head completed, its body in progress */
+	assert_int_equal(http_request_data(f->hw, &flows[0],
+	        (const uint8_t *)"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n",
+	        38, &f->t, &f->res), HTTP_CONTINUE);
+	http_set_clock(f->hw, 20);
+	/* 1: a head that never completes, however it trickles */
+	assert_int_equal(http_request_data(f->hw, &flows[1],
+	        (const uint8_t *)"GET / HTTP/1.1\r\n", 16, &f->t, &f->res),
+	        HTTP_CONTINUE);
+	http_set_clock(f->hw, 30);
+	assert_int_equal(http_request_data(f->hw, &flows[0],
+	        (const uint8_t *)"abc", 3, &f->t, &f->res), HTTP_CONTINUE);
+	assert_int_equal(http_request_data(f->hw, &flows[1],
+	        (const uint8_t *)"X-A: 1\r\n", 8, &f->t, &f->res), HTTP_CONTINUE);
+	http_set_clock(f->hw, 40);
+	assert_int_equal(http_request_data(f->hw, &flows[2],
+	        (const uint8_t *)"GET /", 5, &f->t, &f->res), HTTP_CONTINUE);
+	assert_int_equal(f->res.n_evicted, 1);
+	assert_ptr_equal(f->res.evicted[0].owner, &owner[1]);
+	assert_string_equal(f->res.evicted[0].layer, "http");
+	assert_string_equal(f->res.evicted[0].event, "txn_evicted");
+	assert_int_equal(f->ws.http_txn_evicted, 1);
+	assert_int_equal(f->ws.drop_http_txn_pool_full, 0);
+	assert_null(flows[1].txn);
+	assert_non_null(flows[2].txn);
+	/* the victim is dropped if it speaks before its flow ends */
+	assert_int_equal(http_request_data(f->hw, &flows[1],
+	        (const uint8_t *)"X-B: 1\r\n", 8, &f->t, &f->res),
+	        HTTP_DROP_POLICY);
+	for (int i = 0; i < 3; i++)
+		http_flow_release(f->hw, &flows[i]);
+	assert_int_equal(http_txns_in_use(f->hw), 0);
+	fx_free(f);
+}
+
+/* Stalled requests time out: a head not complete within the header
+ * timeout of its first byte, a body without progress for the body
+ * timeout. */
+static void
+test_expire_stalled(void **state)
+{
+	struct http_conf conf = { 4, 4096, 1, 1, 0, 0, 10, 20, 1 };
+	struct worker_stats ws;
+	struct detect_tuple t = { 0 };
+	struct detect_result res = { 0 };
+	struct http_worker *hw;
+	struct http_flow head, body, slow;
+	int owner[3];
+
+	(void)state;
+	memset(&ws, 0, sizeof(ws));
+	memset(&head, 0, sizeof(head));
+	memset(&body, 0, sizeof(body));
+	memset(&slow, 0, sizeof(slow));
+	head.owner = &owner[0];
+	body.owner = &owner[1];
+	slow.owner = &owner[2];
+	hw = http_worker_create(&conf, NULL, &ws);
+	assert_non_null(hw);
+	http_set_clock(hw, 100);
+	http_request_data(hw, &head, (const uint8_t *)"GET / HTTP/1.1\r\n", 16,
+	                  &t, &res);
+	http_request_data(hw, &body,
+	        (const uint8_t *)"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n",
+	        38, &t, &res);
+	/* a head trickling a line at a time is still one head */
+	http_set_clock(hw, 105);
+	http_request_data(hw, &head, (const uint8_t *)"X-A: 1\r\n", 8, &t, &res);
+	http_request_data(hw, &slow, (const uint8_t *)"GET / HTTP/1.1\r\n", 16,
+	                  &t, &res);
+	http_expire(hw, 109, &res);
+	assert_int_equal(res.n_evicted, 0);
+	http_expire(hw, 110, &res);
+	assert_int_equal(res.n_evicted, 1);
+	assert_ptr_equal(res.evicted[0].owner, &owner[0]);
+	assert_string_equal(res.evicted[0].event, "header_timeout");
+	assert_int_equal(ws.http_header_timeout, 1);
+	/* the body made progress at 118: it has until 138 */
+	http_set_clock(hw, 118);
+	http_request_data(hw, &body, (const uint8_t *)"abc", 3, &t, &res);
+	http_request_data(hw, &slow, (const uint8_t *)"\r\n", 2, &t, &res);
+	res.n_evicted = 0;
+	http_expire(hw, 137, &res);
+	assert_int_equal(res.n_evicted, 0);
+	http_expire(hw, 138, &res);
+	assert_int_equal(res.n_evicted, 1);
+	assert_ptr_equal(res.evicted[0].owner, &owner[1]);
+	assert_string_equal(res.evicted[0].event, "body_timeout");
+	assert_int_equal(ws.http_body_timeout, 1);
+	/* the slow head completed in time and went through */
+	assert_int_equal(ws.http_header_timeout, 1);
+	assert_null(slow.txn);
+	http_flow_release(hw, &head);
+	http_flow_release(hw, &body);
+	http_flow_release(hw, &slow);
+	assert_int_equal(http_txns_in_use(hw), 0);
+	http_worker_free(hw);
 }
 
 /* A drop verdict stops parsing: nothing after it reaches detection. */
@@ -1492,6 +1611,8 @@ main(void)
 		cmocka_unit_test(test_response_gap),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_pool_evicts_stalled),
+		cmocka_unit_test(test_expire_stalled),
 		cmocka_unit_test(test_pool_bypass),
 		cmocka_unit_test(test_detect_drop),
 		cmocka_unit_test(test_probe),

@@ -372,10 +372,10 @@ test_fin_taken_only_in_order(void **state)
 	feed(1, C(0), PKT_TCP_ACK, ACK_S, "GET /");
 	release_emitted();
 	pm.seq = C(9);                          /* ahead: bytes missing */
-	assert_false(stream_take_fin(&sf, 1, &pm));
+	assert_false(stream_take_fin(sw, &sf, 1, &pm));
 	pm.seq = C(5);
-	assert_true(stream_take_fin(&sf, 1, &pm));
-	assert_true(stream_take_fin(&sf, 1, &pm));   /* retransmitted FIN */
+	assert_true(stream_take_fin(sw, &sf, 1, &pm));
+	assert_true(stream_take_fin(sw, &sf, 1, &pm));   /* retransmitted FIN */
 	/* the FIN took a sequence number: a RST after it sits one further */
 	pm.tcp_flags = PKT_TCP_RST;
 	pm.seq = C(6);
