@@ -25,6 +25,10 @@
  *     flow_timeout_udp = 60;
  *     stream_held_per_flow = 32;       out-of-order segments per direction
  *     stream_held = 8192;              held + retained mbufs per worker
+ *     stream_kept_bytes_per_flow = 262144;  unacked client bytes kept per
+ *                                      flow: the server's window is
+ *                                      clamped to it
+ *     stream_kept_bytes = 8388608;     the same, per worker
  *     http_transactions = 4096;        in-progress requests per worker
  *     http_header_bytes = 16384;       request line + headers
  *     body_streams = 1024;             concurrent body scans per worker
@@ -92,6 +96,8 @@ struct config_limits {
 	uint32_t flow_timeout_udp;
 	uint32_t stream_held_per_flow;
 	uint32_t stream_held;
+	uint32_t stream_kept_bytes_per_flow;
+	uint32_t stream_kept_bytes;
 	uint32_t http_transactions;
 	uint32_t http_header_bytes;
 	uint32_t body_streams;

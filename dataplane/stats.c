@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 
 #include "bench.h"
+#include "config.h"
 #include "flow.h"
 #include "http.h"
 #include "stats.h"
@@ -94,18 +95,21 @@ stats_stage_json(struct worker *const *workers, unsigned n, uint64_t packets)
 
 /* What the memory targets are measured against (DESIGN §9 limits). */
 json_t *
-stats_memory_json(const struct worker *w, uint32_t flows_capacity)
+stats_memory_json(const struct worker *w, const struct config_limits *l)
 {
 	struct rusage ru;
 	const struct rte_mempool *mp = w->pool;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(w->flows),
 		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
 		                           mp->trailer_size),
 		"http_txn_bytes", (json_int_t)http_txn_bytes(w->http),
-		"flows_capacity", (json_int_t)flows_capacity,
+		"kept_bytes_per_flow", (json_int_t)l->stream_kept_bytes_per_flow,
+		"kept_bytes_per_worker", (json_int_t)l->stream_kept_bytes,
+		"kept_mbufs_per_worker", (json_int_t)l->stream_held,
+		"flows_capacity", (json_int_t)l->flows,
 		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
 }
 

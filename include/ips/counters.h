@@ -96,7 +96,8 @@
 	X(drop_stream_unverifiable) /* overlap of unretained bytes */    \
 	X(drop_stream_flow_gone)    /* held when the flow ended */  \
 	X(stream_hold_bypass)       /* hold full, policy bypass */  \
-	X(stream_kept_evicted)      /* kept copy dropped: window full */\
+	X(drop_stream_kept_full)    /* new bytes could not be kept */  \
+	X(stream_window_clamped)    /* server window lowered to keep */\
 	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
 
