@@ -103,6 +103,9 @@ config_defaults(struct ips_config *c)
 		.stream_kept_bytes = 8 * 1024 * 1024,
 		.http_transactions = 4096,
 		.http_header_bytes = 16384,
+		/* a head over a transaction's small arena (about 3 KiB)
+		 * takes one: 1 in 16 of the default transactions */
+		.http_header_arenas = 256,
 		.body_streams = 1024,
 		/* one per open TCP flow while raw-stream rules are loaded:
 		 * as many as the flow table holds */
@@ -647,6 +650,7 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(stream_kept_bytes, 65536, UINT32_MAX),
 	CFG_LIMIT(http_transactions, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_header_bytes, 256, 1 << 20),
+	CFG_LIMIT(http_header_arenas, 1, CFG_MAX_POOL),
 	CFG_LIMIT(body_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(raw_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),

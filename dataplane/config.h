@@ -31,6 +31,7 @@
  *     stream_kept_bytes = 8388608;     the same, per worker
  *     http_transactions = 4096;        in-progress requests per worker
  *     http_header_bytes = 16384;       request line + headers
+ *     http_header_arenas = 256;        large arenas (heads over ~3 KiB)
  *     body_streams = 1024;             concurrent body scans per worker
  *     raw_streams = 65536;             TCP flows scanned as a raw stream
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
@@ -100,6 +101,7 @@ struct config_limits {
 	uint32_t stream_kept_bytes;
 	uint32_t http_transactions;
 	uint32_t http_header_bytes;
+	uint32_t http_header_arenas;
 	uint32_t body_streams;
 	uint32_t raw_streams;
 	uint32_t frag_datagrams;

@@ -99,13 +99,19 @@ stats_memory_json(const struct worker *w, const struct config_limits *l)
 {
 	struct rusage ru;
 	const struct rte_mempool *mp = w->pool;
+	size_t txn = http_txn_bytes(w->http);
+	size_t arena = http_header_arena_bytes(w->http);
 
 	getrusage(RUSAGE_SELF, &ru);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(w->flows),
 		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
 		                           mp->trailer_size),
-		"http_txn_bytes", (json_int_t)http_txn_bytes(w->http),
+		"http_txn_bytes", (json_int_t)txn,
+		"http_header_arena_bytes", (json_int_t)arena,
+		/* both HTTP pools of one worker */
+		"http_pool_bytes", (json_int_t)(txn * l->http_transactions +
+		                                arena * l->http_header_arenas),
 		"kept_bytes_per_flow", (json_int_t)l->stream_kept_bytes_per_flow,
 		"kept_bytes_per_worker", (json_int_t)l->stream_kept_bytes,
 		"kept_mbufs_per_worker", (json_int_t)l->stream_held,

@@ -119,12 +119,14 @@
 	X(http_anomaly_request_line) /* servers split it differently */  \
 	X(http_bypass_malformed)     /* not HTTP, bypass: HTTP ended */  \
 	X(http_bypass_txn_pool_full) /* no txn, bypass: HTTP ended */    \
+	X(http_bypass_header_arena_full) /* no large arena, bypass */   \
 	X(http_tunnel_opened)        /* 101, 2xx to CONNECT: HTTP ended */\
 	X(http_response_lost)        /* framing lost: no tunnel trusted */\
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \
-	X(drop_http_txn_pool_full)
+	X(drop_http_txn_pool_full)                                        \
+	X(drop_http_header_arena_full) /* a big head, no large arena */
 
 #define IPS_COUNTERS_DETECT(X)                                           \
 	X(detect_scans)                                                   \

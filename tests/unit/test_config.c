@@ -110,6 +110,7 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->stream_kept_bytes, 8388608);
 	assert_int_equal(l->http_transactions, 4096);
 	assert_int_equal(l->http_header_bytes, 16384);
+	assert_int_equal(l->http_header_arenas, 256);
 	assert_int_equal(l->body_streams, 1024);
 	assert_int_equal(l->raw_streams, 65536);
 	assert_int_equal(l->frag_datagrams, 4096);
@@ -210,7 +211,8 @@ static const char test_full_conf[] =
 	"  flow_timeout_udp = 61; stream_held_per_flow = 33;\n"
 	"  stream_held = 8193; http_transactions = 4097;\n"
 	"  stream_kept_bytes_per_flow = 65537; stream_kept_bytes = 3000000000L;\n"
-	"  http_header_bytes = 16385; body_streams = 1025;\n"
+	"  http_header_bytes = 16385; http_header_arenas = 9;\n"
+	"  body_streams = 1025;\n"
 	"  raw_streams = 7;\n"
 	"  frag_datagrams = 4098; frag_timeout_ms = 2001;\n"
 	"  alert_ring = 4099; mbufs = 100000L;\n"
@@ -286,6 +288,7 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(l->stream_kept_bytes, 3000000000u);
 	assert_int_equal(l->http_transactions, 4097);
 	assert_int_equal(l->http_header_bytes, 16385);
+	assert_int_equal(l->http_header_arenas, 9);
 	assert_int_equal(l->body_streams, 1025);
 	assert_int_equal(l->raw_streams, 7);
 	assert_int_equal(l->frag_datagrams, 4098);
@@ -593,6 +596,8 @@ test_err_ranges(void **state)
 	                  "limits.http_header_bytes: 10 out of range");
 	test_expect_error("limits = { raw_streams = 0; };", 1,
 	                  "limits.raw_streams: 0 out of range");
+	test_expect_error("limits = { http_header_arenas = 0; };", 1,
+	                  "limits.http_header_arenas: 0 out of range");
 	test_expect_error("limits = { stream_kept_bytes_per_flow = 65535; };", 1,
 	                  "limits.stream_kept_bytes_per_flow: 65535 out of "
 	                  "range 65536..16777216");
