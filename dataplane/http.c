@@ -139,7 +139,10 @@ struct http_worker {
 	struct detect_worker *dw;
 	struct worker_stats *ws;
 	uint8_t *txn_slots;         /* max_txns slots of HTTP_TXN_BYTES */
-	struct http_txn *free_list;
+	struct http_txn *free_list; /* returned slots */
+	uint32_t slots_fresh;       /* slots [slots_fresh, max_txns) never
+	                             * taken: untouched, so their pages cost
+	                             * nothing until the load needs them */
 	uint32_t in_use;
 	uint8_t *arenas;            /* max_header_arenas large arenas */
 	uint8_t **arena_free;       /* stack of the free ones */
@@ -297,12 +300,6 @@ http_pools_create(struct http_worker *hw)
 	if (hw->txn_slots == NULL || hw->arenas == NULL ||
 	    hw->arena_free == NULL)
 		return -1;
-	for (uint32_t i = conf->max_txns; i-- > 0;) {
-		struct http_txn *txn = http_txn_slot(hw, i);
-
-		txn->next_free = hw->free_list;
-		hw->free_list = txn;
-	}
 	for (uint32_t i = 0; i < conf->max_header_arenas; i++)
 		hw->arena_free[i] = hw->arenas + (size_t)hw->arena_bytes * i;
 	hw->arenas_free = conf->max_header_arenas;
@@ -370,6 +367,28 @@ http_header_arena_bytes(const struct http_worker *hw)
 	return hw->arena_bytes;
 }
 
+/* A transaction slot from the pool, or NULL when none is free. */
+static struct http_txn *
+http_slot_get(struct http_worker *hw)
+{
+	struct http_txn *txn = hw->free_list;
+
+	if (txn != NULL) {
+		hw->free_list = txn->next_free;
+		return txn;
+	}
+	if (hw->slots_fresh == hw->conf.max_txns)
+		return NULL;
+	return http_txn_slot(hw, hw->slots_fresh++);
+}
+
+static void
+http_slot_put(struct http_worker *hw, struct http_txn *txn)
+{
+	txn->next_free = hw->free_list;
+	hw->free_list = txn;
+}
+
 /* A large arena from the pool, or NULL when none is free. */
 static uint8_t *
 http_arena_get(struct http_worker *hw)
@@ -399,8 +418,7 @@ http_txn_put(struct http_worker *hw, struct http_flow *hf)
 	txn->detect_live = 0;
 	if (http_txn_is_large(txn))
 		http_arena_put(hw, txn->raw);
-	txn->next_free = hw->free_list;
-	hw->free_list = txn;
+	http_slot_put(hw, txn);
 	hw->in_use--;
 	hf->txn = NULL;
 }
@@ -529,14 +547,13 @@ static bool
 http_txn_get(struct http_call *c)
 {
 	struct http_worker *hw = c->hw;
-	struct http_txn *txn = hw->free_list;
+	struct http_txn *txn = http_slot_get(hw);
 
 	if (txn == NULL) {
 		http_pool_empty(c, &hw->ws->drop_http_txn_pool_full,
 		                &hw->ws->http_bypass_txn_pool_full);
 		return false;
 	}
-	hw->free_list = txn->next_free;
 	hw->in_use++;
 	memset(&txn->bufs, 0, sizeof(txn->bufs));
 	txn->raw = http_txn_small(txn);
@@ -578,6 +595,7 @@ http_txn_grow(struct http_call *c)
 	memcpy(arena, txn->raw, txn->raw_len);
 	txn->raw = arena;
 	txn->arena_cap = c->hw->arena_bytes;
+	c->hw->ws->http_header_arena_used++;
 	return true;
 }
 

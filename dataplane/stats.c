@@ -14,6 +14,7 @@
 #include "flow.h"
 #include "http.h"
 #include "stats.h"
+#include "stream.h"
 #include "worker.h"
 
 void
@@ -103,7 +104,8 @@ stats_memory_json(const struct worker *w, const struct config_limits *l)
 	size_t arena = http_header_arena_bytes(w->http);
 
 	getrusage(RUSAGE_SELF, &ru);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                 "s:I}",
 		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(w->flows),
 		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
 		                           mp->trailer_size),
@@ -113,6 +115,8 @@ stats_memory_json(const struct worker *w, const struct config_limits *l)
 		"http_pool_bytes", (json_int_t)(txn * l->http_transactions +
 		                                arena * l->http_header_arenas),
 		"kept_bytes_per_flow", (json_int_t)l->stream_kept_bytes_per_flow,
+		"kept_mbufs_per_flow", (json_int_t)(l->stream_kept_bytes_per_flow /
+		                                    STREAM_KEPT_SEG_MIN_AVG),
 		"kept_bytes_per_worker", (json_int_t)l->stream_kept_bytes,
 		"kept_mbufs_per_worker", (json_int_t)l->stream_held,
 		"flows_capacity", (json_int_t)l->flows,

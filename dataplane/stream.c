@@ -49,12 +49,6 @@ struct stream_seg {
 
 static int stream_seg_offset = -1;
 
-/* Kept segments may average no less than this many bytes before a flow
- * meets its mbuf bound within its byte bound: full-sized segments never
- * do, a sender of many tiny ones is slowed (its next ones are dropped and
- * retransmitted, coalesced), never broken. */
-#define STREAM_KEPT_SEG_MIN_AVG 512
-
 struct stream_worker {
 	struct stream_conf conf;
 	struct http_worker *http;

@@ -90,6 +90,12 @@ struct stream_flow {
 
 #define STREAM_WSCALE_UNSEEN 0xfe
 
+/* Kept segments may average no less than this many bytes before a flow
+ * meets its mbuf bound (kept_segs_per_flow) within its byte bound:
+ * full-sized segments never do, a sender of many tiny ones is slowed (its
+ * next ones are dropped and retransmitted, coalesced), never broken. */
+#define STREAM_KEPT_SEG_MIN_AVG 512
+
 /* Register the mbuf dynamic field segments are linked through.  Setup
  * only, before any worker starts.  Returns 0 or -1 (rte_errno set). */
 int stream_register_dynfield(void);

@@ -648,12 +648,29 @@ def phase_startup(tools, res, work, bundled, conf1, sizes, repeat, progress):
 def phase_memory(tools, res, work, n_open, n_small, progress):
     g1 = res["_summaries"]["gateway_1worker"]
     mem = dict(g1["memory"])
+    c1 = g1["counters"]
     out = dict(flow_slot_bytes=mem["flow_slot_bytes"],
                held_segment_bytes=mem["mbuf_bytes"],
                held_segment_note="one mbuf (DPDK's elt + header + "
                                  "trailer); without hugepages the pool "
                                  "places one per 4 KiB page",
+               kept_segment_bytes=mem["mbuf_bytes"],
+               kept_segment_note="a kept (forwarded, unacknowledged) "
+                                 "segment is the received mbuf, "
+                                 "referenced, not copied",
+               kept_bytes_per_flow=mem["kept_bytes_per_flow"],
+               kept_mbufs_per_flow=mem["kept_mbufs_per_flow"],
+               kept_bytes_per_worker=mem["kept_bytes_per_worker"],
+               kept_note="the server's window is clamped to "
+                         "kept_bytes_per_flow: a client never has more "
+                         "unacknowledged bytes in flight than are kept",
                http_txn_bytes=mem["http_txn_bytes"],
+               http_txn_note="one pooled transaction, its small arena "
+                             "(head and normalized buffers) included",
+               http_header_arena_bytes=mem["http_header_arena_bytes"],
+               http_pool_bytes_per_worker=mem["http_pool_bytes"],
+               http_requests=c1["http_requests"],
+               http_requests_in_large_arena=c1["http_header_arena_used"],
                main_run_peak_rss_kb=mem["peak_rss_kb"],
                main_run_note="gateway 1 worker, capture preloaded into "
                              "mbufs (most of the RSS)")

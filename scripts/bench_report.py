@@ -228,9 +228,19 @@ def table(res):
     if mem:
         L.append("")
         L.append("memory: %d B per tracked flow (struct), %d B per held "
-                 "segment (mbuf), %d B per in-progress HTTP transaction"
+                 "or kept segment (mbuf), %d B per in-progress HTTP "
+                 "transaction"
                  % (mem["flow_slot_bytes"], mem["held_segment_bytes"],
                     mem["http_txn_bytes"]))
+        L.append("  HTTP: %d of %d requests needed a large header arena "
+                 "(%d B each); both HTTP pools %.1f MB per worker"
+                 % (mem["http_requests_in_large_arena"],
+                    mem["http_requests"], mem["http_header_arena_bytes"],
+                    mem["http_pool_bytes_per_worker"] / 1e6))
+        L.append("  kept: %d B per flow (the server's window is clamped to "
+                 "it, at most %d mbufs), %d B per worker"
+                 % (mem["kept_bytes_per_flow"], mem["kept_mbufs_per_flow"],
+                    mem["kept_bytes_per_worker"]))
         L.append("  peak RSS of the 1-worker run (capture preloaded): "
                  "%.1f MB" % (mem["main_run_peak_rss_kb"] / 1024))
         o = mem["open_flows_run"]

@@ -1159,6 +1159,7 @@ test_typical_head_shares_the_raw_area(void **state)
 		assert_int_equal(fx_feed(f, "abcd", piece), HTTP_CONTINUE);
 		assert_int_equal(rec.n_end, 1);
 		assert_int_equal(rec.bufs_changed, 0);
+		assert_int_equal(f->ws.http_header_arena_used, 0);
 		fx_free(f);
 	}
 }
@@ -1207,6 +1208,7 @@ test_large_head_takes_an_arena(void **state)
 		assert_int_equal(fx_feed_len(f, req, n, piece), HTTP_CONTINUE);
 		assert_int_equal(rec.n_headers, 1);
 		assert_int_equal(http_header_arenas_in_use(f->hw), 1);
+		assert_int_equal(f->ws.http_header_arena_used, 1);
 		assert_int_equal(rec.txn[0].len[IPS_BUF_HEADER],
 		                 n - strlen("POST /up HTTP/1.1\r\n") - 2);
 		assert_window(IPS_BUF_HEADER, n);
