@@ -99,7 +99,8 @@ config_defaults(struct ips_config *c)
 		/* the server's window is clamped to it: 256 KiB keeps an
 		 * upload at about 100 Mbit/s over a 20 ms round trip */
 		.stream_kept_bytes_per_flow = 256 * 1024,
-		/* about 5,700 full segments: most of stream_held's mbufs */
+		/* 32 flows at a full window; about 5,800 full segments,
+		 * 8,192 mbufs at the least average size kept */
 		.stream_kept_bytes = 8 * 1024 * 1024,
 		.http_transactions = 4096,
 		.http_header_bytes = 16384,

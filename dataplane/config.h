@@ -24,7 +24,7 @@
  *     flow_timeout_closed = 10;
  *     flow_timeout_udp = 60;
  *     stream_held_per_flow = 32;       out-of-order segments per direction
- *     stream_held = 8192;              held + retained mbufs per worker
+ *     stream_held = 8192;              held (out-of-order) mbufs per worker
  *     stream_kept_bytes_per_flow = 262144;  unacked client bytes kept per
  *                                      flow: the server's window is
  *                                      clamped to it

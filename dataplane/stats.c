@@ -105,7 +105,7 @@ stats_memory_json(const struct worker *w, const struct config_limits *l)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	                 "s:I}",
+	                 "s:I, s:I}",
 		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(w->flows),
 		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
 		                           mp->trailer_size),
@@ -118,7 +118,9 @@ stats_memory_json(const struct worker *w, const struct config_limits *l)
 		"kept_mbufs_per_flow", (json_int_t)(l->stream_kept_bytes_per_flow /
 		                                    STREAM_KEPT_SEG_MIN_AVG),
 		"kept_bytes_per_worker", (json_int_t)l->stream_kept_bytes,
-		"kept_mbufs_per_worker", (json_int_t)l->stream_held,
+		"kept_mbufs_per_worker", (json_int_t)(l->stream_kept_bytes /
+		                                      STREAM_KEPT_SEG_MIN_AVG),
+		"held_mbufs_per_worker", (json_int_t)l->stream_held,
 		"flows_capacity", (json_int_t)l->flows,
 		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
 }

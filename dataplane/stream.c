@@ -14,7 +14,8 @@
  *          peer may still need again.  Released when it acknowledges them.
  * Held segments are bounded in mbufs, kept ones in bytes (per flow: the
  * window the server advertises is clamped to it) and in mbufs, per
- * direction and per worker.
+ * direction and per worker.  The two budgets are apart: out-of-order
+ * segments filling the hold never stop in-order bytes from being kept.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -54,8 +55,9 @@ struct stream_worker {
 	struct http_worker *http;
 	struct detect_worker *detect;   /* raw stream path, or NULL */
 	struct worker_stats *ws;
-	uint32_t segs_in_use;   /* held + kept, this worker */
-	uint64_t kept_bytes;    /* kept, this worker */
+	uint32_t held_in_use;   /* held mbufs, this worker */
+	uint32_t kept_in_use;   /* kept mbufs, this worker */
+	uint64_t kept_bytes;    /* kept bytes, this worker */
 };
 
 static inline struct stream_seg *
@@ -87,6 +89,7 @@ stream_conf_init(struct stream_conf *sc, const struct ips_config *c)
 	                         STREAM_KEPT_SEG_MIN_AVG;
 	sc->held_total = c->limits.stream_held;
 	sc->kept_bytes_total = c->limits.stream_kept_bytes;
+	sc->kept_segs_total = sc->kept_bytes_total / STREAM_KEPT_SEG_MIN_AVG;
 	sc->drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP;
 }
 
@@ -124,13 +127,6 @@ stream_flow_init(struct stream_flow *sf, int http_port, int probe)
 
 /* ---- segment lists ------------------------------------------------------ */
 
-static void
-stream_seg_free(struct stream_worker *sw, struct rte_mbuf *m)
-{
-	sw->segs_in_use--;
-	rte_pktmbuf_free(m);
-}
-
 /* Take one more reference on every segment of the chain: TX frees its
  * reference, ours keeps the bytes readable until the peer acks them. */
 static void
@@ -165,7 +161,8 @@ stream_kept_drop_head(struct stream_worker *sw, struct stream_dir *d)
 	d->n_kept--;
 	d->kept_bytes -= s->len;
 	sw->kept_bytes -= s->len;
-	stream_seg_free(sw, m);
+	sw->kept_in_use--;
+	rte_pktmbuf_free(m);
 }
 
 /*
@@ -182,7 +179,7 @@ stream_kept_room(const struct stream_worker *sw, const struct stream_dir *d,
 	return d->kept_bytes + len <= sw->conf.kept_bytes_per_flow &&
 	       d->n_kept < sw->conf.kept_segs_per_flow &&
 	       sw->kept_bytes + len <= sw->conf.kept_bytes_total &&
-	       sw->segs_in_use < sw->conf.held_total;
+	       sw->kept_in_use < sw->conf.kept_segs_total;
 }
 
 /* Keep m's bytes from `from` (its new ones) until the peer acknowledges
@@ -203,7 +200,7 @@ stream_keep(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m,
 	d->n_kept++;
 	d->kept_bytes += s->len;
 	sw->kept_bytes += s->len;
-	sw->segs_in_use++;
+	sw->kept_in_use++;
 	stream_kept_shrink(sw, d, s, from - s->seq);
 }
 
@@ -233,14 +230,14 @@ stream_hold(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
 	uint32_t seq = stream_seg(m)->seq;
 
 	if (d->n_held >= sw->conf.held_per_flow ||
-	    sw->segs_in_use >= sw->conf.held_total)
+	    sw->held_in_use >= sw->conf.held_total)
 		return -1;
 	while (*pos != NULL && SEQ_LEQ(stream_seg(*pos)->seq, seq))
 		pos = &stream_seg(*pos)->next;
 	stream_seg(m)->next = *pos;
 	*pos = m;
 	d->n_held++;
-	sw->segs_in_use++;
+	sw->held_in_use++;
 	return 0;
 }
 
@@ -574,7 +571,7 @@ stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
 
 		d->held = stream_seg(m)->next;
 		d->n_held--;
-		sw->segs_in_use--;
+		sw->held_in_use--;
 		sw->ws->stream_segments_released++;
 		stream_accept(sw, sf, d, m, ctx);
 	}
@@ -818,7 +815,8 @@ stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
 			sw->ws->stream_held_at_exit++;
 		else
 			sw->ws->drop_stream_flow_gone++;
-		stream_seg_free(sw, m);
+		sw->held_in_use--;
+		rte_pktmbuf_free(m);
 	}
 	while (d->kept != NULL)
 		stream_kept_drop_head(sw, d);

@@ -51,8 +51,9 @@ struct stream_conf {
 	                             * direction, >= 65536: the window the
 	                             * server advertises is clamped to it */
 	uint32_t kept_segs_per_flow;    /* mbufs those bytes may take */
-	uint32_t held_total;        /* held + kept mbufs per worker */
+	uint32_t held_total;        /* held mbufs per worker */
 	uint32_t kept_bytes_total;  /* kept bytes per worker */
+	uint32_t kept_segs_total;   /* kept mbufs per worker */
 	uint8_t drop_on_hold_full;  /* policy: 1 = drop, 0 = bypass (forward
 	                             * the segment uninspected, counted) */
 };
@@ -91,10 +92,12 @@ struct stream_flow {
 #define STREAM_WSCALE_UNSEEN 0xfe
 
 /* Kept segments may average no less than this many bytes before a flow
- * meets its mbuf bound (kept_segs_per_flow) within its byte bound:
- * full-sized segments never do, a sender of many tiny ones is slowed (its
- * next ones are dropped and retransmitted, coalesced), never broken. */
-#define STREAM_KEPT_SEG_MIN_AVG 512
+ * (or worker) meets its mbuf bound within its byte bound: full-sized
+ * segments (an MSS of 1220 at the least on IPv6 paths, 1460 on most) never
+ * do; a sender of many small ones is slowed (its next ones are dropped and
+ * retransmitted, coalesced), never broken.  It also sizes the mbuf pool's
+ * share for kept segments (worker.c). */
+#define STREAM_KEPT_SEG_MIN_AVG 1024
 
 /* Register the mbuf dynamic field segments are linked through.  Setup
  * only, before any worker starts.  Returns 0 or -1 (rte_errno set). */

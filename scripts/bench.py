@@ -661,6 +661,7 @@ def phase_memory(tools, res, work, n_open, n_small, progress):
                kept_bytes_per_flow=mem["kept_bytes_per_flow"],
                kept_mbufs_per_flow=mem["kept_mbufs_per_flow"],
                kept_bytes_per_worker=mem["kept_bytes_per_worker"],
+               kept_mbufs_per_worker=mem["kept_mbufs_per_worker"],
                kept_note="the server's window is clamped to "
                          "kept_bytes_per_flow: a client never has more "
                          "unacknowledged bytes in flight than are kept",

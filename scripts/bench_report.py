@@ -238,9 +238,10 @@ def table(res):
                     mem["http_requests"], mem["http_header_arena_bytes"],
                     mem["http_pool_bytes_per_worker"] / 1e6))
         L.append("  kept: %d B per flow (the server's window is clamped to "
-                 "it, at most %d mbufs), %d B per worker"
+                 "it, at most %d mbufs), %d B per worker (at most %d mbufs)"
                  % (mem["kept_bytes_per_flow"], mem["kept_mbufs_per_flow"],
-                    mem["kept_bytes_per_worker"]))
+                    mem["kept_bytes_per_worker"],
+                    mem["kept_mbufs_per_worker"]))
         L.append("  peak RSS of the 1-worker run (capture preloaded): "
                  "%.1f MB" % (mem["main_run_peak_rss_kb"] / 1024))
         o = mem["open_flows_run"]

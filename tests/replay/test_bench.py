@@ -131,6 +131,7 @@ def test_memory(quick):
                 "http_header_arena_bytes", "http_pool_bytes_per_worker",
                 "kept_segment_bytes", "kept_bytes_per_flow",
                 "kept_mbufs_per_flow", "kept_bytes_per_worker",
+                "kept_mbufs_per_worker",
                 "main_run_peak_rss_kb"):
         assert _positive(mem[key]), key
     # A transaction fits a page; the benchmark's requests fit in it.

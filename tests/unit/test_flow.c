@@ -83,6 +83,7 @@ make_table(uint32_t capacity, int evict, int bypass_midstream)
 	                          .kept_bytes_per_flow = 65536,
 	                          .kept_segs_per_flow = 128, .held_total = 256,
 	                          .kept_bytes_total = 1u << 20,
+	                          .kept_segs_total = 1024,
 	                          .drop_on_hold_full = 1 };
 	struct flow_conf fc = {
 		.capacity = capacity, .timeout_syn_s = 5,

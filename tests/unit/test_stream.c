@@ -233,7 +233,8 @@ assert_emitted(unsigned i, struct rte_mbuf *m, uint8_t fate)
 static const struct stream_conf test_conf = {
 	.held_per_flow = 4, .kept_bytes_per_flow = 65536,
 	.kept_segs_per_flow = 8, .held_total = 64,
-	.kept_bytes_total = 1u << 20, .drop_on_hold_full = 1,
+	.kept_bytes_total = 1u << 20, .kept_segs_total = 64,
+	.drop_on_hold_full = 1,
 };
 
 static void
@@ -426,6 +427,23 @@ test_unverifiable_overlap_dropped(void **state)
 	assert_int_equal(ws.drop_stream_unverifiable, 1);
 }
 
+/* The client sends data at seq; it alone leaves, with fate. */
+static void
+client_sends(uint32_t seq, const char *data, uint8_t fate)
+{
+	struct rte_mbuf *m = feed(1, seq, PKT_TCP_ACK, ACK_S, data);
+
+	assert_emitted_fate(m, fate);
+	release_emitted();
+}
+
+static void
+server_acks(uint32_t ack)
+{
+	feed(0, ACK_S, PKT_TCP_ACK, ack, NULL);
+	release_emitted();
+}
+
 /* A segment lost after the gateway: the client goes on sending (its
  * window is larger than the 4 segments the hold limit allows, the old
  * keep budget), then retransmits it.  Its bytes are still kept, so the
@@ -433,31 +451,23 @@ test_unverifiable_overlap_dropped(void **state)
 static void
 test_lost_segment_retransmission_forwarded(void **state)
 {
-	struct rte_mbuf *m;
 	char seg[8];
 
 	(void)state;
 	for (unsigned i = 0; i < 8; i++) {
 		snprintf(seg, sizeof(seg), "seg%u.", i);
-		feed(1, C(5 * i), PKT_TCP_ACK, ACK_S, seg);
-		release_emitted();
+		client_sends(C(5 * i), seg, PKT_FORWARD);
 		/* the server lacks segment 0: it acknowledges nothing new */
-		feed(0, ACK_S, PKT_TCP_ACK, C(0), NULL);
-		release_emitted();
+		server_acks(C(0));
 	}
 	assert_int_equal(sf.dir[STREAM_CLIENT].kept_bytes, 40);
-	m = feed(1, C(0), PKT_TCP_ACK, ACK_S, "seg0.");
-	assert_emitted(0, m, PKT_FORWARD);
-	release_emitted();
-	m = feed(1, C(0), PKT_TCP_ACK, ACK_S, "segX.");
-	assert_emitted(0, m, PKT_DROP);
-	release_emitted();
+	client_sends(C(0), "seg0.", PKT_FORWARD);
+	client_sends(C(0), "segX.", PKT_DROP);
 	assert_int_equal(ws.stream_retransmit_same, 1);
 	assert_int_equal(ws.drop_stream_overlap_mismatch, 1);
 	assert_int_equal(ws.drop_stream_unverifiable, 0);
 	/* all acknowledged: nothing kept any more */
-	feed(0, ACK_S, PKT_TCP_ACK, C(40), NULL);
-	release_emitted();
+	server_acks(C(40));
 	assert_int_equal(sf.dir[STREAM_CLIENT].kept_bytes, 0);
 	assert_null(sf.dir[STREAM_CLIENT].kept);
 }
@@ -468,27 +478,19 @@ test_lost_segment_retransmission_forwarded(void **state)
 static void
 test_kept_bytes_are_the_unacked_bytes(void **state)
 {
-	struct rte_mbuf *m;
-
 	(void)state;
-	feed(1, C(0), PKT_TCP_ACK, ACK_S, "0123456789"); release_emitted();
-	feed(1, C(10), PKT_TCP_ACK, ACK_S, "abcdefghij"); release_emitted();
+	client_sends(C(0), "0123456789", PKT_FORWARD);
+	client_sends(C(10), "abcdefghij", PKT_FORWARD);
 	assert_int_equal(sf.dir[STREAM_CLIENT].kept_bytes, 20);
-	feed(0, ACK_S, PKT_TCP_ACK, C(15), NULL); release_emitted();
+	server_acks(C(15));
 	assert_int_equal(sf.dir[STREAM_CLIENT].kept_bytes, 5);
 	/* "fghij" checked, "KLM" new */
-	m = feed(1, C(15), PKT_TCP_ACK, ACK_S, "fghijKLM");
-	assert_emitted(0, m, PKT_FORWARD);
-	release_emitted();
+	client_sends(C(15), "fghijKLM", PKT_FORWARD);
 	assert_int_equal(sf.dir[STREAM_CLIENT].kept_bytes, 8);
 	assert_int_equal(sf.dir[STREAM_CLIENT].n_kept, 2);
 	/* a later retransmission of all of it is checked against both */
-	m = feed(1, C(15), PKT_TCP_ACK, ACK_S, "fghijKLM");
-	assert_emitted(0, m, PKT_FORWARD);
-	release_emitted();
-	m = feed(1, C(15), PKT_TCP_ACK, ACK_S, "fghijKLN");
-	assert_emitted(0, m, PKT_DROP);
-	release_emitted();
+	client_sends(C(15), "fghijKLM", PKT_FORWARD);
+	client_sends(C(15), "fghijKLN", PKT_DROP);
 	assert_string_equal(inspected, "0123456789abcdefghijKLM");
 	assert_int_equal(ws.stream_retransmit_same, 2);
 }
@@ -499,56 +501,65 @@ static void
 test_keep_limits_drop_before_inspection(void **state)
 {
 	struct stream_conf per_flow = test_conf, per_worker = test_conf;
-	struct rte_mbuf *m;
 
 	(void)state;
 	/* mbufs per flow: test_conf keeps 8 segments */
-	for (unsigned i = 0; i < 8; i++) {
-		feed(1, C(i), PKT_TCP_ACK, ACK_S, "x");
-		release_emitted();
-	}
-	m = feed(1, C(8), PKT_TCP_ACK, ACK_S, "y");
-	assert_emitted(0, m, PKT_DROP);
+	for (unsigned i = 0; i < 8; i++)
+		client_sends(C(i), "x", PKT_FORWARD);
+	feed(1, C(8), PKT_TCP_ACK, ACK_S, "y");
+	assert_int_equal(ctx.emit[0].fate, PKT_DROP);
 	assert_true(ctx.events & PKT_EVENT_KEEP_FULL);
 	release_emitted();
 	assert_int_equal(ws.drop_stream_kept_full, 1);
 	assert_int_equal(inspected_len, 8);
-	feed(0, ACK_S, PKT_TCP_ACK, C(1), NULL); release_emitted();
-	m = feed(1, C(8), PKT_TCP_ACK, ACK_S, "y");
-	assert_emitted(0, m, PKT_FORWARD);
-	release_emitted();
+	server_acks(C(1));
+	client_sends(C(8), "y", PKT_FORWARD);
 	assert_string_equal(inspected, "xxxxxxxxy");
 
 	/* bytes per flow */
 	per_flow.kept_bytes_per_flow = 10;
 	use_worker(&per_flow);
 	handshake();
-	feed(1, C(0), PKT_TCP_ACK, ACK_S, "12345678"); release_emitted();
-	m = feed(1, C(8), PKT_TCP_ACK, ACK_S, "abc");
-	assert_emitted(0, m, PKT_DROP);
-	release_emitted();
-	m = feed(1, C(8), PKT_TCP_ACK, ACK_S, "ab");
-	assert_emitted(0, m, PKT_FORWARD);
-	release_emitted();
+	client_sends(C(0), "12345678", PKT_FORWARD);
+	client_sends(C(8), "abc", PKT_DROP);
+	client_sends(C(8), "ab", PKT_FORWARD);
 	assert_int_equal(ws.drop_stream_kept_full, 2);
 
 	/* bytes per worker: a second flow finds the budget spent */
 	per_worker.kept_bytes_total = 10;
 	use_worker(&per_worker);
 	handshake();
-	feed(1, C(0), PKT_TCP_ACK, ACK_S, "12345678"); release_emitted();
+	client_sends(C(0), "12345678", PKT_FORWARD);
 	{
 		struct stream_flow first = sf;
 
 		stream_flow_init(&sf, 1, 1);
 		handshake();
-		m = feed(1, C(0), PKT_TCP_ACK, ACK_S, "abc");
-		assert_emitted(0, m, PKT_DROP);
-		release_emitted();
+		client_sends(C(0), "abc", PKT_DROP);
 		assert_int_equal(ws.drop_stream_kept_full, 3);
 		stream_flow_release(sw, &sf, 0);
 		sf = first;
 	}
+}
+
+/* Out-of-order segments filling the worker's hold do not stop in-order
+ * bytes from being kept: the two budgets are apart. */
+static void
+test_full_hold_does_not_stop_in_order_bytes(void **state)
+{
+	struct stream_conf conf = test_conf;
+
+	(void)state;
+	conf.held_total = 2;
+	use_worker(&conf);
+	handshake();
+	feed(1, C(10), PKT_TCP_ACK, ACK_S, "kk"); release_emitted();
+	feed(1, C(20), PKT_TCP_ACK, ACK_S, "mm"); release_emitted();
+	client_sends(C(30), "nn", PKT_DROP);
+	assert_int_equal(ws.drop_stream_hold_full, 1);
+	client_sends(C(0), "GET /", PKT_FORWARD);
+	assert_int_equal(sf.dir[STREAM_CLIENT].n_kept, 1);
+	assert_int_equal(ws.drop_stream_kept_full, 0);
 }
 
 /* ---- the server's window: clamped to what the flow may keep ------------- */
@@ -712,6 +723,7 @@ test_largest_hold_released_by_one_packet(void **state)
 	                            .kept_bytes_per_flow = 65536,
 	                            .kept_segs_per_flow = 64, .held_total = 1000,
 	                            .kept_bytes_total = 65536,
+	                            .kept_segs_total = 64,
 	                            .drop_on_hold_full = 1 };
 	struct stream_worker *big = stream_worker_create(&conf, NULL, NULL, &ws);
 	char byte[2] = "x";
@@ -900,6 +912,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lost_segment_retransmission_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_bytes_are_the_unacked_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_limits_drop_before_inspection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_hold_does_not_stop_in_order_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_clamp_arithmetic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_limit_drops_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_verdict_blocks_packet_and_released_segments, setup, teardown),
