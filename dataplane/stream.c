@@ -688,8 +688,7 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 
 	stream_note_ack(sw, sf, pm, ctx->to_server);
 	stream_note_wscale(sf, pm, ctx->to_server);
-	if (!ctx->to_server && !ctx->flow_blocked &&
-	    stream_client_inspected(sw, sf))
+	if (!ctx->to_server && stream_client_inspected(sw, sf))
 		stream_clamp_window(sw, sf, m, pm);
 
 	if ((pm->tcp_flags & PKT_TCP_SYN) && !d->seq_known) {
