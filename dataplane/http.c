@@ -595,7 +595,6 @@ http_txn_grow(struct http_call *c)
 	memcpy(arena, txn->raw, txn->raw_len);
 	txn->raw = arena;
 	txn->arena_cap = c->hw->arena_bytes;
-	c->hw->ws->http_header_arena_used++;
 	return true;
 }
 
@@ -1178,6 +1177,10 @@ http_head_inspect(struct http_call *c)
 			http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
 		return true;
 	}
+	/* Counted here, not when taken: a head later found too long would
+	 * count or not depending on where its bytes were cut. */
+	if (http_txn_is_large(txn))
+		c->hw->ws->http_header_arena_used++;
 	BENCH_ENTER(BENCH_DETECT);
 	v = detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
 	BENCH_LEAVE();

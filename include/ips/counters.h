@@ -119,7 +119,7 @@
 	X(http_anomaly_request_line) /* servers split it differently */  \
 	X(http_bypass_malformed)     /* not HTTP, bypass: HTTP ended */  \
 	X(http_bypass_txn_pool_full) /* no txn, bypass: HTTP ended */    \
-	X(http_header_arena_used)    /* a head outgrew its 4 KiB txn */ \
+	X(http_header_arena_used)    /* heads inspected from a large arena */\
 	X(http_bypass_header_arena_full) /* no large arena, bypass */   \
 	X(http_tunnel_opened)        /* 101, 2xx to CONNECT: HTTP ended */\
 	X(http_response_lost)        /* framing lost: no tunnel trusted */\

@@ -1250,6 +1250,30 @@ test_copies_outgrow_the_small_arena(void **state)
 	}
 }
 
+/* A head that moves into a large arena and then proves too long is
+ * dropped as too long, whatever the pieces, the arena given back. */
+static void
+test_too_long_head_in_large_arena(void **state)
+{
+	char req[8192];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX: ");
+	memset(req + n, 'x', 5000);
+	n += 5000;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n\r\n");
+	for (unsigned piece = 0; piece < 4; piece++) {
+		struct fx *f = fx_new(2, 4096, 1, 1);
+
+		assert_int_equal(fx_feed_len(f, req, n, piece), HTTP_DROP_POLICY);
+		assert_int_equal(f->ws.drop_http_header_too_long, 1);
+		assert_int_equal(f->ws.http_header_arena_used, 0);
+		assert_int_equal(rec.n_headers, 0);
+		fx_free(f);
+	}
+}
+
 /* No large arena free: policy.http_txn_full decides, counted apart. */
 static void
 test_arena_pool_empty(void **state)
@@ -1701,6 +1725,7 @@ main(void)
 		cmocka_unit_test(test_normalized_buffers_are_copies),
 		cmocka_unit_test(test_large_head_takes_an_arena),
 		cmocka_unit_test(test_copies_outgrow_the_small_arena),
+		cmocka_unit_test(test_too_long_head_in_large_arena),
 		cmocka_unit_test(test_arena_pool_empty),
 		cmocka_unit_test(test_detect_drop),
 		cmocka_unit_test(test_probe),
