@@ -95,13 +95,18 @@ config_defaults(struct ips_config *c)
 		.flow_timeout_closed = 10,
 		.flow_timeout_udp = 60,
 		.stream_held_per_flow = 32,
-		.stream_held = 8192,
+		/* with stream_kept_bytes' 4096 mbufs, the 8192 the hold and
+		 * the kept copies used to share */
+		.stream_held = 4096,
 		/* the server's window is clamped to it: 256 KiB keeps an
 		 * upload at about 100 Mbit/s over a 20 ms round trip */
 		.stream_kept_bytes_per_flow = 256 * 1024,
-		/* 32 flows at a full window; about 5,800 full segments,
-		 * 8,192 mbufs at the least average size kept */
-		.stream_kept_bytes = 8 * 1024 * 1024,
+		/* Kept bytes wait only for the server's acknowledgement, a
+		 * round trip on the private side, unless a segment was lost
+		 * there: room for 16 flows recovering at a full window at
+		 * once; about 2,900 full segments, 4,096 mbufs at the least
+		 * average size kept. */
+		.stream_kept_bytes = 4 * 1024 * 1024,
 		.http_transactions = 4096,
 		.http_header_bytes = 16384,
 		/* a head over a transaction's small arena (about 3 KiB)

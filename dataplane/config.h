@@ -24,11 +24,11 @@
  *     flow_timeout_closed = 10;
  *     flow_timeout_udp = 60;
  *     stream_held_per_flow = 32;       out-of-order segments per direction
- *     stream_held = 8192;              held (out-of-order) mbufs per worker
+ *     stream_held = 4096;              held (out-of-order) mbufs per worker
  *     stream_kept_bytes_per_flow = 262144;  unacked client bytes kept per
  *                                      flow: the server's window is
  *                                      clamped to it
- *     stream_kept_bytes = 8388608;     the same, per worker
+ *     stream_kept_bytes = 4194304;     the same, per worker
  *     http_transactions = 4096;        in-progress requests per worker
  *     http_header_bytes = 16384;       request line + headers
  *     http_header_arenas = 256;        large arenas (heads over ~3 KiB)

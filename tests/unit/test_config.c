@@ -105,9 +105,9 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->flow_timeout_closed, 10);
 	assert_int_equal(l->flow_timeout_udp, 60);
 	assert_int_equal(l->stream_held_per_flow, 32);
-	assert_int_equal(l->stream_held, 8192);
+	assert_int_equal(l->stream_held, 4096);
 	assert_int_equal(l->stream_kept_bytes_per_flow, 262144);
-	assert_int_equal(l->stream_kept_bytes, 8388608);
+	assert_int_equal(l->stream_kept_bytes, 4194304);
 	assert_int_equal(l->http_transactions, 4096);
 	assert_int_equal(l->http_header_bytes, 16384);
 	assert_int_equal(l->http_header_arenas, 256);
@@ -611,7 +611,7 @@ test_err_ranges(void **state)
 	test_expect_error("limits = {\n\n stream_kept_bytes_per_flow = "
 	                  "16777216; };", 3,
 	                  "limits.stream_kept_bytes_per_flow: stream_kept_bytes "
-	                  "(8388608) is less");
+	                  "(4194304) is less");
 	test_expect_error("policy = { detect_error = \"evict\"; };", 1,
 	                  "policy.detect_error: 'evict' is not a policy here");
 	test_expect_error("mode = \"l3\";", 1, "mode: 'l3' is not supported");
