@@ -244,6 +244,11 @@ def table(res):
                     mem["kept_mbufs_per_worker"]))
         L.append("  peak RSS of the 1-worker run (capture preloaded): "
                  "%.1f MB" % (mem["main_run_peak_rss_kb"] / 1024))
+        t = mem["http_txn_runs"]["in_progress"]
+        L.append("  %d HTTP requests in progress (%d-byte heads): %.0f B "
+                 "each measured (peak RSS difference)"
+                 % (t["http_in_progress"], t["head_bytes"],
+                    mem["rss_bytes_per_http_txn"]))
         o = mem["open_flows_run"]
         L.append("  %d open flows: peak RSS %.1f MB, %.0f B per flow "
                  "measured (target <= 512: %s)"
