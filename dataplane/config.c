@@ -95,9 +95,23 @@ config_defaults(struct ips_config *c)
 		.flow_timeout_closed = 10,
 		.flow_timeout_udp = 60,
 		.stream_held_per_flow = 32,
-		.stream_held = 8192,
+		/* with stream_kept_bytes' 4096 mbufs, the 8192 the hold and
+		 * the kept copies used to share */
+		.stream_held = 4096,
+		/* the server's window is clamped to it: 256 KiB keeps an
+		 * upload at about 100 Mbit/s over a 20 ms round trip */
+		.stream_kept_bytes_per_flow = 256 * 1024,
+		/* Kept bytes wait only for the server's acknowledgement, a
+		 * round trip on the private side, unless a segment was lost
+		 * there: room for 16 flows recovering at a full window at
+		 * once; about 2,900 full segments, 4,096 mbufs at the least
+		 * average size kept. */
+		.stream_kept_bytes = 4 * 1024 * 1024,
 		.http_transactions = 4096,
 		.http_header_bytes = 16384,
+		/* a head over a transaction's small arena (about 3 KiB)
+		 * takes one: 1 in 16 of the default transactions */
+		.http_header_arenas = 256,
 		.body_streams = 1024,
 		/* one per open TCP flow while raw-stream rules are loaded:
 		 * as many as the flow table holds */
@@ -644,8 +658,14 @@ static const struct cfg_key cfg_limit_keys[] = {
 	 * PKT_EMIT_MAX - 1 (dataplane/pkt_ctx.h). */
 	CFG_LIMIT(stream_held_per_flow, 1, 63),
 	CFG_LIMIT(stream_held, 1, CFG_MAX_POOL),
+	/* At least one largest segment (an IPv4 datagram's 64 KiB), so a
+	 * segment always fits once the flow's kept bytes are acknowledged;
+	 * at least 2^14, so every window scale leaves a non-zero window. */
+	CFG_LIMIT(stream_kept_bytes_per_flow, 65536, 16u << 20),
+	CFG_LIMIT(stream_kept_bytes, 65536, UINT32_MAX),
 	CFG_LIMIT(http_transactions, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_header_bytes, 256, 1 << 20),
+	CFG_LIMIT(http_header_arenas, 1, CFG_MAX_POOL),
 	CFG_LIMIT(body_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(raw_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
@@ -805,13 +825,35 @@ cfg_ports(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+/* limits: the keys, then what ties them together. */
+static int
+cfg_limits(struct cfg_ctx *x, const config_setting_t *s,
+           const struct cfg_key *k, void *obj)
+{
+	const struct config_limits *l = &((struct ips_config *)obj)->limits;
+	const config_setting_t *at;
+
+	if (cfg_group(x, s, k, obj) < 0)
+		return -1;
+	if (l->stream_kept_bytes < l->stream_kept_bytes_per_flow) {
+		at = config_setting_get_member(s, "stream_kept_bytes");
+		if (at == NULL)
+			at = config_setting_get_member(s, "stream_kept_bytes_per_flow");
+		return cfg_fail(x, at, "stream_kept_bytes (%u) is less than "
+		                "stream_kept_bytes_per_flow (%u): one flow could "
+		                "never fill its window", l->stream_kept_bytes,
+		                l->stream_kept_bytes_per_flow);
+	}
+	return 0;
+}
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "eal", cfg_eal, 0, 0, 0, 0, NULL },
 	{ "pmd_dir", cfg_str, CFG_OFF(pmd_dir), 0, CFG_STR(pmd_dir), 0, NULL },
 	{ "workers", cfg_u32, CFG_OFF(workers), 1, CFG_MAX_WORKERS, 0, NULL },
 	{ "mode", cfg_mode, CFG_OFF(mode), 0, CFG_STR(mode), 0, NULL },
 	{ "ports", cfg_ports, 0, 0, 0, 0, NULL },
-	{ "limits", cfg_group, 0, 0, 0, 0, cfg_limit_keys },
+	{ "limits", cfg_limits, 0, 0, 0, 0, cfg_limit_keys },
 	{ "policy", cfg_group, 0, 0, 0, 0, cfg_policy_keys },
 	{ "http", cfg_group, 0, 0, 0, 0, cfg_http_keys },
 	{ "signatures", cfg_group, 0, 0, 0, 0, cfg_signature_keys },

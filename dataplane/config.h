@@ -24,9 +24,14 @@
  *     flow_timeout_closed = 10;
  *     flow_timeout_udp = 60;
  *     stream_held_per_flow = 32;       out-of-order segments per direction
- *     stream_held = 8192;              held + retained mbufs per worker
+ *     stream_held = 4096;              held (out-of-order) mbufs per worker
+ *     stream_kept_bytes_per_flow = 262144;  unacked client bytes kept per
+ *                                      flow: the server's window is
+ *                                      clamped to it
+ *     stream_kept_bytes = 4194304;     the same, per worker
  *     http_transactions = 4096;        in-progress requests per worker
  *     http_header_bytes = 16384;       request line + headers
+ *     http_header_arenas = 256;        large arenas (heads over ~3 KiB)
  *     body_streams = 1024;             concurrent body scans per worker
  *     raw_streams = 65536;             TCP flows scanned as a raw stream
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
@@ -96,8 +101,11 @@ struct config_limits {
 	uint32_t flow_timeout_udp;
 	uint32_t stream_held_per_flow;
 	uint32_t stream_held;
+	uint32_t stream_kept_bytes_per_flow;
+	uint32_t stream_kept_bytes;
 	uint32_t http_transactions;
 	uint32_t http_header_bytes;
+	uint32_t http_header_arenas;
 	uint32_t body_streams;
 	uint32_t raw_streams;
 	uint32_t frag_datagrams;

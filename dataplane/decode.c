@@ -196,6 +196,26 @@ decode_kind_len_opts_ok(const uint8_t *p, uint32_t n)
 	return 1;
 }
 
+/* The Window Scale shift a SYN offers (RFC 7323 §2.2: kind 3, length 3),
+ * or PKT_WSCALE_NONE.  The options were checked by
+ * decode_kind_len_opts_ok. */
+static uint8_t
+decode_tcp_wscale(const uint8_t *p, uint32_t n)
+{
+	uint32_t i = 0;
+
+	while (i < n && p[i] != 0) {
+		if (p[i] == 1) {
+			i++;
+			continue;
+		}
+		if (p[i] == 3 && p[i + 1] == 3)
+			return p[i + 2] > PKT_WSCALE_MAX ? PKT_WSCALE_MAX : p[i + 2];
+		i += p[i + 1];
+	}
+	return PKT_WSCALE_NONE;
+}
+
 /* IPv6 hop-by-hop / destination options (RFC 8200 4.2): Pad1 is one byte,
  * every other option is type, length (of the data only), data. */
 static int
@@ -271,6 +291,10 @@ decode_tcp(const uint8_t *d, uint32_t len, uint32_t ip_end,
 	pm->ack = decode_rd32(t + 8);
 	pm->tcp_flags = flags;
 	pm->window = (uint16_t)decode_rd16(t + 14);
+	pm->tcp_wscale = (flags & PKT_TCP_SYN)
+	                 ? decode_tcp_wscale(t + DECODE_TCP_MIN_HLEN,
+	                                     doff - DECODE_TCP_MIN_HLEN)
+	                 : PKT_WSCALE_NONE;
 	pm->payload_off = off + doff;
 	pm->payload_len = ip_end - pm->payload_off;
 	ws->decode_tcp++;

@@ -48,6 +48,10 @@
 #define HTTP_MIN_HEADER_BYTES 64
 /* Upper bound so pool sizing cannot overflow (16 MiB per request head). */
 #define HTTP_MAX_HEADER_BYTES (1u << 24)
+/* One pooled transaction, its small arena included: a typical request
+ * head (a few hundred bytes) and its few normalized copies fit, so most
+ * requests never touch the large arenas. */
+#define HTTP_TXN_BYTES 4096u
 /* Chunk sizes are kept below INT64_MAX: servers storing them in off_t
  * would read a larger value as negative. */
 #define HTTP_LEN_MAX ((uint64_t)INT64_MAX)
@@ -97,6 +101,14 @@ enum http_hdr_kind {
 	HTTP_HDR_UPGRADE,
 };
 
+/*
+ * An in-progress request.  It lives in a slot of HTTP_TXN_BYTES whose
+ * bytes after the struct are its small arena; a head that outgrows it
+ * moves into a large arena from the worker's pool (http_txn_grow).  In
+ * either arena the head as received comes first and the normalized copies
+ * follow it; buffers that normalization leaves unchanged are windows into
+ * the head, not copies (http_buf_settle).
+ */
 struct http_txn {
 	struct detect_txn dt;
 	struct detect_bufs bufs;    /* valid until the txn returns to the pool */
@@ -104,8 +116,9 @@ struct http_txn {
 	struct http_flow *hf;       /* the flow holding it */
 	struct hold_node hold;      /* its place in the pool (hold.h) */
 	uint8_t head_done;          /* the head completed: a body follows */
-	uint8_t *raw;               /* request head as received */
-	uint8_t *norm;              /* normalized copies */
+	uint8_t *raw;               /* the arena in use: request head as
+	                             * received, then normalized copies */
+	uint32_t arena_cap;         /* bytes of that arena */
 	uint32_t raw_len;
 	uint32_t line_start;        /* offset of the line being received */
 	uint32_t method_len;
@@ -129,17 +142,25 @@ struct http_worker {
 	struct http_conf conf;
 	struct detect_worker *dw;
 	struct worker_stats *ws;
-	struct http_txn *txns;
-	uint8_t *bytes;             /* raw + norm areas of every txn */
-	struct http_txn *free_list;
+	uint8_t *txn_slots;         /* max_txns slots of HTTP_TXN_BYTES */
+	struct http_txn *free_list; /* returned slots */
+	uint32_t slots_fresh;       /* slots [slots_fresh, max_txns) never
+	                             * taken: untouched, so their pages cost
+	                             * nothing until the load needs them */
 	uint32_t in_use;
-	uint32_t norm_cap;
+	uint8_t *arenas;            /* max_header_arenas large arenas */
+	uint8_t **arena_free;       /* stack of the free ones */
+	uint32_t arenas_free;
+	uint32_t arena_bytes;       /* one large arena */
 	uint64_t now;               /* http_set_clock */
 	uint64_t header_timeout_tsc;
 	uint64_t body_timeout_tsc;
 	uint32_t src_seed;          /* hold.h source buckets */
 	struct hold_pool hold;      /* transactions in use, stalled first */
 };
+
+_Static_assert(sizeof(struct http_txn) <= HTTP_TXN_BYTES / 2,
+               "the small arena must keep most of a transaction's slot");
 
 /* One call of http_request_data. */
 struct http_call {
@@ -224,7 +245,7 @@ http_trim(const uint8_t **p, uint32_t *len)
 		(*len)--;
 }
 
-/* ---- pool ------------------------------------------------------------- */
+/* ---- pools: transactions and large header arenas ----------------------- */
 
 void
 http_conf_init(struct http_conf *hc, const struct ips_config *c)
@@ -232,6 +253,7 @@ http_conf_init(struct http_conf *hc, const struct ips_config *c)
 	memset(hc, 0, sizeof(*hc));
 	hc->max_txns = c->limits.http_transactions;
 	hc->max_header_bytes = c->limits.http_header_bytes;
+	hc->max_header_arenas = c->limits.http_header_arenas;
 	hc->drop_ambiguous = c->policy.http_ambiguous == POLICY_DROP;
 	hc->drop_malformed = c->policy.http_malformed == POLICY_DROP;
 	hc->bypass_txn_full = c->policy.http_txn_full == POLICY_BYPASS;
@@ -240,14 +262,72 @@ http_conf_init(struct http_conf *hc, const struct ips_config *c)
 	hc->body_timeout_s = c->limits.http_body_timeout;
 }
 
+static struct http_txn *
+http_txn_slot(const struct http_worker *hw, uint32_t i)
+{
+	return (struct http_txn *)(void *)(hw->txn_slots +
+	                                   (size_t)HTTP_TXN_BYTES * i);
+}
+
+/* The small arena: the rest of the transaction's slot. */
+static uint8_t *
+http_txn_small(struct http_txn *txn)
+{
+	return (uint8_t *)(txn + 1);
+}
+
+static uint32_t
+http_txn_small_cap(void)
+{
+	return HTTP_TXN_BYTES - (uint32_t)sizeof(struct http_txn);
+}
+
+static bool
+http_txn_is_large(struct http_txn *txn)
+{
+	return txn->raw != http_txn_small(txn);
+}
+
+/*
+ * A large arena holds a head of max_header_bytes and its normalized
+ * copies: the URI (<= its raw length + 1), the header lines (each grows
+ * by at most ": " + CR), the names and the joined/host copies; three more
+ * heads cover any real request, and anything larger fails closed as
+ * header_too_long.  The copies start right after the head, so a shorter
+ * head leaves them more room.
+ */
+static size_t
+http_arena_bytes(uint32_t max_header_bytes)
+{
+	return 4 * (size_t)max_header_bytes + 16;
+}
+
+static int
+http_pools_create(struct http_worker *hw)
+{
+	const struct http_conf *conf = &hw->conf;
+
+	/* calloc checks the products; untouched pages cost nothing yet */
+	hw->txn_slots = calloc(conf->max_txns, HTTP_TXN_BYTES);
+	hw->arenas = calloc(conf->max_header_arenas, hw->arena_bytes);
+	hw->arena_free = calloc(conf->max_header_arenas, sizeof(uint8_t *));
+	if (hw->txn_slots == NULL || hw->arenas == NULL ||
+	    hw->arena_free == NULL)
+		return -1;
+	for (uint32_t i = 0; i < conf->max_header_arenas; i++)
+		hw->arena_free[i] = hw->arenas + (size_t)hw->arena_bytes * i;
+	hw->arenas_free = conf->max_header_arenas;
+	return 0;
+}
+
 struct http_worker *
 http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
                    struct worker_stats *ws)
 {
 	struct http_worker *hw;
-	size_t per_txn;
 
 	if (conf == NULL || ws == NULL || conf->max_txns == 0 ||
+	    conf->max_header_arenas == 0 ||
 	    conf->max_header_bytes < HTTP_MIN_HEADER_BYTES ||
 	    conf->max_header_bytes > HTTP_MAX_HEADER_BYTES)
 		return NULL;
@@ -264,30 +344,12 @@ http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
 	if (getrandom(&hw->src_seed, sizeof(hw->src_seed), 0) !=
 	    sizeof(hw->src_seed))
 		hw->src_seed = (uint32_t)(uintptr_t)hw;
-	/* The normalized area holds the URI (<= its raw length + 1), the
-	 * header lines (each grows by at most ": " + CR), the names and the
-	 * joined/host copies: three heads cover any real request; anything
-	 * larger fails closed as header_too_long. */
-	hw->norm_cap = 3 * conf->max_header_bytes + 16;
-	per_txn = (size_t)conf->max_header_bytes + hw->norm_cap;
-	if (conf->max_txns > SIZE_MAX / per_txn)
-		goto err;
-	hw->txns = calloc(conf->max_txns, sizeof(*hw->txns));
-	hw->bytes = malloc(per_txn * conf->max_txns);
-	if (hw->txns == NULL || hw->bytes == NULL)
-		goto err;
-	for (uint32_t i = conf->max_txns; i-- > 0;) {
-		struct http_txn *txn = &hw->txns[i];
-
-		txn->raw = hw->bytes + per_txn * i;
-		txn->norm = txn->raw + conf->max_header_bytes;
-		txn->next_free = hw->free_list;
-		hw->free_list = txn;
+	hw->arena_bytes = (uint32_t)http_arena_bytes(conf->max_header_bytes);
+	if (http_pools_create(hw) < 0) {
+		http_worker_free(hw);
+		return NULL;
 	}
 	return hw;
-err:
-	http_worker_free(hw);
-	return NULL;
 }
 
 void
@@ -295,8 +357,9 @@ http_worker_free(struct http_worker *hw)
 {
 	if (hw == NULL)
 		return;
-	free(hw->bytes);
-	free(hw->txns);
+	free(hw->arena_free);
+	free(hw->arenas);
+	free(hw->txn_slots);
 	free(hw);
 }
 
@@ -306,13 +369,64 @@ http_txns_in_use(const struct http_worker *hw)
 	return hw->in_use;
 }
 
+uint32_t
+http_header_arenas_in_use(const struct http_worker *hw)
+{
+	return hw->conf.max_header_arenas - hw->arenas_free;
+}
+
 size_t
 http_txn_bytes(const struct http_worker *hw)
 {
-	return sizeof(struct http_txn) + hw->conf.max_header_bytes + hw->norm_cap;
+	(void)hw;
+	return HTTP_TXN_BYTES;
 }
 
-/* Return hf's transaction to the pool; abort its detection if live. */
+size_t
+http_header_arena_bytes(const struct http_worker *hw)
+{
+	return hw->arena_bytes;
+}
+
+/* A transaction slot from the pool, or NULL when none is free. */
+static struct http_txn *
+http_slot_get(struct http_worker *hw)
+{
+	struct http_txn *txn = hw->free_list;
+
+	if (txn != NULL) {
+		hw->free_list = txn->next_free;
+		return txn;
+	}
+	if (hw->slots_fresh == hw->conf.max_txns)
+		return NULL;
+	return http_txn_slot(hw, hw->slots_fresh++);
+}
+
+static void
+http_slot_put(struct http_worker *hw, struct http_txn *txn)
+{
+	txn->next_free = hw->free_list;
+	hw->free_list = txn;
+}
+
+/* A large arena from the pool, or NULL when none is free. */
+static uint8_t *
+http_arena_get(struct http_worker *hw)
+{
+	if (hw->arenas_free == 0)
+		return NULL;
+	return hw->arena_free[--hw->arenas_free];
+}
+
+static void
+http_arena_put(struct http_worker *hw, uint8_t *arena)
+{
+	hw->arena_free[hw->arenas_free++] = arena;
+}
+
+/* Return hf's transaction (and its large arena) to the pools; abort its
+ * detection if live. */
 static void
 http_txn_put(struct http_worker *hw, struct http_flow *hf)
 {
@@ -325,8 +439,9 @@ http_txn_put(struct http_worker *hw, struct http_flow *hf)
 	txn->detect_live = 0;
 	hold_release(&hw->hold, &txn->hold);
 	txn->hf = NULL;
-	txn->next_free = hw->free_list;
-	hw->free_list = txn;
+	if (http_txn_is_large(txn))
+		http_arena_put(hw, txn->raw);
+	http_slot_put(hw, txn);
 	hw->in_use--;
 	hf->txn = NULL;
 }
@@ -502,6 +617,21 @@ http_txn_make_room(struct http_call *c, uint16_t src)
 	           share ? "txn_share_evicted" : "txn_evicted");
 }
 
+/* A pool is empty: policy.http_txn_full decides, counted either way
+ * (drop_counter or bypass_counter). */
+static void
+http_pool_empty(struct http_call *c, uint64_t *drop_counter,
+                uint64_t *bypass_counter)
+{
+	if (!c->hw->conf.bypass_txn_full) {
+		http_policy_drop(c, drop_counter);
+		return;
+	}
+	(*bypass_counter)++;
+	c->rc = HTTP_BYPASS_POOL;
+	http_stop(c, HTTP_FLOW_BYPASS);
+}
+
 static bool
 http_txn_get(struct http_call *c)
 {
@@ -512,23 +642,19 @@ http_txn_get(struct http_call *c)
 
 	http_txn_make_room(c, src);
 	txn = hold_src_count(&hw->hold, src) < hw->hold.share_max
-	      ? hw->free_list : NULL;
+	      ? http_slot_get(hw) : NULL;
 	if (txn == NULL) {
-		if (!hw->conf.bypass_txn_full) {
-			http_policy_drop(c, &hw->ws->drop_http_txn_pool_full);
-			return false;
-		}
-		hw->ws->http_bypass_txn_pool_full++;
-		c->rc = HTTP_BYPASS_POOL;
-		http_stop(c, HTTP_FLOW_BYPASS);
+		http_pool_empty(c, &hw->ws->drop_http_txn_pool_full,
+		                &hw->ws->http_bypass_txn_pool_full);
 		return false;
 	}
-	hw->free_list = txn->next_free;
 	hw->in_use++;
 	txn->hf = c->hf;
 	txn->head_done = 0;
 	hold_take(&hw->hold, &txn->hold, src, hw->now);
 	memset(&txn->bufs, 0, sizeof(txn->bufs));
+	txn->raw = http_txn_small(txn);
+	txn->arena_cap = http_txn_small_cap();
 	txn->raw_len = 0;
 	txn->line_start = 0;
 	txn->method_len = 0;
@@ -546,6 +672,27 @@ http_txn_get(struct http_call *c)
 	txn->dt.owner = c->hf->owner;
 	txn->detect_live = 1;
 	hw->ws->http_requests++;
+	return true;
+}
+
+/*
+ * The head outgrew the small arena: move it into a large one.  Returns
+ * false when the pool is empty (counted; the policy stopped the flow).
+ */
+static bool
+http_txn_grow(struct http_call *c)
+{
+	struct http_txn *txn = c->hf->txn;
+	uint8_t *arena = http_arena_get(c->hw);
+
+	if (arena == NULL) {
+		http_pool_empty(c, &c->hw->ws->drop_http_header_arena_full,
+		                &c->hw->ws->http_bypass_header_arena_full);
+		return false;
+	}
+	memcpy(arena, txn->raw, txn->raw_len);
+	txn->raw = arena;
+	txn->arena_cap = c->hw->arena_bytes;
 	return true;
 }
 
@@ -909,6 +1056,27 @@ http_buf_set(struct http_txn *txn, enum ips_buffer b, const uint8_t *p,
 	txn->bufs.len[b] = len;
 }
 
+/*
+ * Buffer b is what o holds from start.  Where the same bytes already lie
+ * in the head as received (at same, within same_len), b becomes a window
+ * there and the space is given back: a request that needed no
+ * normalization costs no copy.
+ */
+static void
+http_buf_settle(struct http_txn *txn, struct http_out *o, enum ips_buffer b,
+                uint32_t start, const uint8_t *same, uint32_t same_len)
+{
+	uint32_t n = o->len - start;
+
+	if (!o->overflow && n <= same_len &&
+	    memcmp(o->p + start, same, n) == 0) {
+		http_buf_set(txn, b, same, n);
+		o->len = start;
+		return;
+	}
+	http_buf_set(txn, b, o->p + start, n);
+}
+
 /* Next header line of the stored head after *off; false at the end. */
 static bool
 http_hdr_next(const struct http_txn *txn, uint32_t *off, struct http_hdr *h)
@@ -1002,7 +1170,9 @@ http_build_header(struct http_txn *txn, struct http_out *o,
 		}
 		http_out_put(o, "\r\n", 2);
 	}
-	http_buf_set(txn, IPS_BUF_HEADER, o->p + start, o->len - start);
+	/* Canonical lines and no cookie: the header lines as received. */
+	http_buf_settle(txn, o, IPS_BUF_HEADER, start, txn->raw + txn->head_start,
+	                txn->raw_len - txn->head_start);
 }
 
 /* http.header_names: "\r\nName\r\nName\r\n\r\n" (Suricata's layout). */
@@ -1052,16 +1222,18 @@ http_build_host(struct http_txn *txn, struct http_out *o)
 		return;
 	}
 	n = http_host_normalize(src, src_len, o->p + o->len, src_len);
-	http_buf_set(txn, IPS_BUF_HOST, o->p + o->len, n);
 	o->len += n;
+	http_buf_settle(txn, o, IPS_BUF_HOST, o->len - n, src, src_len);
 }
 
-/* Build every header-side buffer.  false = normalized area too small. */
+/* Build every header-side buffer into the arena after the head.
+ * false = the arena is too small. */
 static bool
 http_build(struct http_call *c)
 {
 	struct http_txn *txn = c->hf->txn;
-	struct http_out o = { txn->norm, 0, c->hw->norm_cap, false };
+	struct http_out o = { txn->raw + txn->raw_len, 0,
+	                      txn->arena_cap - txn->raw_len, false };
 	uint32_t count[HTTP_N_VALUE_BUFS] = { 0 };
 	uint32_t n;
 
@@ -1076,8 +1248,9 @@ http_build(struct http_call *c)
 		return false;
 	n = http_uri_normalize(txn->raw + txn->uri_off, txn->uri_len, o.p,
 	                       txn->uri_len + 1, NULL);
-	http_buf_set(txn, IPS_BUF_URI, o.p, n);
 	o.len = n;
+	http_buf_settle(txn, &o, IPS_BUF_URI, 0, txn->raw + txn->uri_off,
+	                txn->uri_len);
 	http_build_header(txn, &o, count);
 	http_build_names(txn, &o);
 	http_build_host(txn, &o);
@@ -1097,10 +1270,17 @@ http_head_inspect(struct http_call *c)
 	struct http_txn *txn = c->hf->txn;
 	int v;
 
-	if (!http_build(c)) {
-		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
+	if (!http_build(c) &&
+	    (http_txn_is_large(txn) || !http_txn_grow(c) || !http_build(c))) {
+		/* grow counted an empty pool; otherwise the head is too big */
+		if (!c->stop)
+			http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
 		return true;
 	}
+	/* Counted here, not when taken: a head later found too long would
+	 * count or not depending on where its bytes were cut. */
+	if (http_txn_is_large(txn))
+		c->hw->ws->http_header_arena_used++;
 	BENCH_ENTER(BENCH_DETECT);
 	v = detect_headers(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
 	BENCH_LEAVE();
@@ -1246,6 +1426,8 @@ http_st_head(struct http_call *c, const uint8_t *p, const uint8_t *end)
 		http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
 		return end;
 	}
+	if (n > txn->arena_cap - txn->raw_len && !http_txn_grow(c))
+		return end;
 	memcpy(txn->raw + txn->raw_len, p, n);
 	txn->raw_len += n;
 	if (lf)

@@ -10,20 +10,27 @@
  * The parser is a resumable state machine in the style of nginx's
  * ngx_http_parse_request_line: it is handed the stream in arbitrary pieces,
  * in order, exactly once, and never looks back at bytes it was not handed
- * again.  Request line and headers are copied into the transaction's header
- * buffer (bounded by http_conf.max_header_bytes) because detection needs
- * them whole; the body is never buffered: de-chunked pieces go straight to
+ * again.  Request line and headers are copied into the transaction's arena
+ * (bounded by http_conf.max_header_bytes) because detection needs them
+ * whole; the body is never buffered: de-chunked pieces go straight to
  * detect_body.  Pipelined requests and keep-alive are handled by looping.
  *
- * Transactions come from a fixed pool sized at start; a flow holds one only
- * while a request is in progress, so idle keep-alive flows cost only
- * sizeof(struct http_flow).  The pool is kept in hold.h order (DESIGN §9):
- * a request head counts as progress only when it completes (as nginx's
+ * Memory, all taken at start: a pool of transactions of 4 KiB each, whose
+ * small arena holds a typical head and its normalized buffers (which are
+ * windows into the head wherever normalization changed nothing), and a
+ * smaller pool of large arenas (a max_header_bytes head and its copies),
+ * taken only by a head that outgrows the small arena and returned with
+ * the transaction.  A flow holds a transaction only while a request is in
+ * progress, so idle keep-alive flows cost only sizeof(struct http_flow).
+ *
+ * The transaction pool is kept in hold.h order (DESIGN §9): a request
+ * head counts as progress only when it completes (as nginx's
  * client_header_timeout runs from the first byte), a body at each byte.
  * When the pool is full the transaction stalled longest gives up its
  * place for the newcomer (its flow is reported in res->evicted and ends);
  * no one source holds more than its share; and a head or a body stalled
- * past its timeout ends its flow (http_expire).
+ * past its timeout ends its flow (http_expire).  No large arena free is
+ * policy.http_txn_full.
  *
  * Entry point: http_request_data().  Thread: one http_worker per worker.
  */
@@ -49,9 +56,11 @@ struct http_conf {
 	                             * flow: 1 = drop the flow (default),
 	                             * 0 = stop HTTP inspection (bypass:
 	                             * counted, raw-stream rules still run) */
-	uint8_t bypass_txn_full;    /* no transaction free: 0 = drop the flow
-	                             * (default), 1 = end HTTP inspection of
-	                             * it (counted, logged) */
+	uint8_t bypass_txn_full;    /* no transaction or large arena free:
+	                             * 0 = drop the flow (default), 1 = end
+	                             * HTTP inspection of it (counted,
+	                             * logged) */
+	uint32_t max_header_arenas; /* large arenas per worker (>= 1) */
 	uint32_t source_share_pct;  /* of max_txns one client source may
 	                             * hold; 0 = no limit */
 	uint32_t header_timeout_s;  /* a request head not complete this long
@@ -82,7 +91,8 @@ enum http_result {
 	HTTP_BYPASS,                /* not HTTP, bypass policy: HTTP
 	                             * inspection of this flow ended now
 	                             * (counted); forward, log an anomaly */
-	HTTP_BYPASS_POOL,           /* no transaction free, bypass policy: HTTP
+	HTTP_BYPASS_POOL,           /* no transaction or large arena free,
+	                             * bypass policy: HTTP
 	                             * inspection of this flow ended now
 	                             * (counted); forward, log an anomaly */
 	HTTP_TUNNEL,                /* the server switched protocols (101, or
@@ -153,7 +163,14 @@ void http_expire(struct http_worker *hw, uint64_t now_tsc,
 /* Transactions currently taken from the pool (for stats and tests). */
 uint32_t http_txns_in_use(const struct http_worker *hw);
 
-/* Memory one pooled transaction takes (for the memory benchmark). */
+/* Large header arenas currently taken (for stats and tests). */
+uint32_t http_header_arenas_in_use(const struct http_worker *hw);
+
+/* Memory one pooled transaction takes, its small arena included (for
+ * the memory benchmark). */
 size_t http_txn_bytes(const struct http_worker *hw);
+
+/* Memory one large header arena takes (for the memory benchmark). */
+size_t http_header_arena_bytes(const struct http_worker *hw);
 
 #endif /* IPS_HTTP_H */

@@ -588,7 +588,7 @@ main(int argc, char **argv)
 
 	/* Figures first (they read the pools), then stages, then ports
 	 * (their rings hold pool mbufs), and the pools last. */
-	memory = stats_memory_json(st.workers[0], st.cfg.limits.flows);
+	memory = stats_memory_json(st.workers[0], &st.cfg.limits);
 	for (unsigned w = 0; w < st.n_workers; w++)
 		worker_stop(st.workers[w]);
 	reload_free(st.reload);         /* after the sets the workers held */

@@ -19,6 +19,9 @@
 #define PKT_TCP_ACK 0x10
 #define PKT_TCP_URG 0x20
 
+#define PKT_WSCALE_NONE 0xff    /* no Window Scale option */
+#define PKT_WSCALE_MAX 14       /* RFC 7323 §2.3: larger means 14 */
+
 struct pkt_meta {
 	uint8_t src[16];
 	uint8_t dst[16];
@@ -32,7 +35,9 @@ struct pkt_meta {
 	uint16_t l4_off;        /* after IP header and extension headers */
 	uint32_t seq;           /* TCP, host order */
 	uint32_t ack;
-	uint16_t window;
+	uint16_t window;        /* as sent: unscaled */
+	uint8_t tcp_wscale;     /* SYN: Window Scale shift (RFC 7323, at
+	                         * most 14), else PKT_WSCALE_NONE */
 	uint8_t reassembled;    /* built from IP fragments */
 	uint8_t n_vlans;
 	uint32_t payload_off;   /* L4 payload */

@@ -46,6 +46,7 @@ struct pkt_emit {
 #define PKT_EVENT_MIDSTREAM_BYPASS  0x40    /* flow picked up uninspected */
 #define PKT_EVENT_HOLD_BYPASS       0x80    /* hold full: forwarded */
 #define PKT_EVENT_HTTP_POOL_BYPASS  0x100   /* no transaction: HTTP ended */
+#define PKT_EVENT_KEEP_FULL         0x200   /* new bytes could not be kept */
 
 /*
  * A flow ended to give its place in a full pool to a newcomer, or because

@@ -10,9 +10,11 @@
 #include <rte_mempool.h>
 
 #include "bench.h"
+#include "config.h"
 #include "flow.h"
 #include "http.h"
 #include "stats.h"
+#include "stream.h"
 #include "worker.h"
 
 void
@@ -94,18 +96,32 @@ stats_stage_json(struct worker *const *workers, unsigned n, uint64_t packets)
 
 /* What the memory targets are measured against (DESIGN §9 limits). */
 json_t *
-stats_memory_json(const struct worker *w, uint32_t flows_capacity)
+stats_memory_json(const struct worker *w, const struct config_limits *l)
 {
 	struct rusage ru;
 	const struct rte_mempool *mp = w->pool;
+	size_t txn = http_txn_bytes(w->http);
+	size_t arena = http_header_arena_bytes(w->http);
 
 	getrusage(RUSAGE_SELF, &ru);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                 "s:I, s:I}",
 		"flow_slot_bytes", (json_int_t)flow_bytes_per_slot(w->flows),
 		"mbuf_bytes", (json_int_t)(mp->elt_size + mp->header_size +
 		                           mp->trailer_size),
-		"http_txn_bytes", (json_int_t)http_txn_bytes(w->http),
-		"flows_capacity", (json_int_t)flows_capacity,
+		"http_txn_bytes", (json_int_t)txn,
+		"http_header_arena_bytes", (json_int_t)arena,
+		/* both HTTP pools of one worker */
+		"http_pool_bytes", (json_int_t)(txn * l->http_transactions +
+		                                arena * l->http_header_arenas),
+		"kept_bytes_per_flow", (json_int_t)l->stream_kept_bytes_per_flow,
+		"kept_mbufs_per_flow", (json_int_t)(l->stream_kept_bytes_per_flow /
+		                                    STREAM_KEPT_SEG_MIN_AVG),
+		"kept_bytes_per_worker", (json_int_t)l->stream_kept_bytes,
+		"kept_mbufs_per_worker", (json_int_t)(l->stream_kept_bytes /
+		                                      STREAM_KEPT_SEG_MIN_AVG),
+		"held_mbufs_per_worker", (json_int_t)l->stream_held,
+		"flows_capacity", (json_int_t)l->flows,
 		"peak_rss_kb", (json_int_t)ru.ru_maxrss);
 }
 

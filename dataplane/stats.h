@@ -39,12 +39,15 @@ struct worker;
 
 /*
  * The memory figures the benchmark's targets are measured against
- * (DESIGN §9): bytes per flow slot, per mbuf, per HTTP transaction, the
- * flow capacity and peak RSS.  Read w (any worker: all are sized alike)
- * before its stages and pools are freed.  Caller owns the json_t.
+ * (DESIGN §9): bytes per flow slot, per mbuf (a held or kept segment),
+ * per HTTP transaction and per large header arena, a worker's HTTP pools,
+ * the kept-bytes budgets, the flow capacity and peak RSS.  Read w (any
+ * worker: all are sized alike by limits l) before its stages and pools
+ * are freed.  Caller owns the json_t.
  */
+struct config_limits;
 struct json_t *stats_memory_json(const struct worker *w,
-                                 uint32_t flows_capacity);
+                                 const struct config_limits *l);
 
 /*
  * Print the replay summary, one JSON line on f: packets and bytes in,

@@ -7,9 +7,15 @@
  *   held - out of order, owned by the stream until the gap fills;
  *   kept - already inspected and forwarded; the stream holds one extra
  *          reference (refcnt) so a retransmission overlapping these bytes
- *          can be compared with what detection saw.  Released when the
- *          peer acknowledges them.
- * Both lists are bounded per direction and per worker.
+ *          can be compared with what detection saw.  Only a segment's new
+ *          bytes are recorded (its older ones were found equal to kept
+ *          copies), and acknowledged ones are forgotten, so the list
+ *          covers [first kept seq, next_seq) exactly once: the bytes the
+ *          peer may still need again.  Released when it acknowledges them.
+ * Held segments are bounded in mbufs, kept ones in bytes (per flow: the
+ * window the server advertises is clamped to it) and in mbufs, per
+ * direction and per worker.  The two budgets are apart: out-of-order
+ * segments filling the hold never stop in-order bytes from being kept.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -19,6 +25,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_tcp.h>
 
 #include "bench.h"
 #include "config.h"
@@ -48,7 +55,9 @@ struct stream_worker {
 	struct http_worker *http;
 	struct detect_worker *detect;   /* raw stream path, or NULL */
 	struct worker_stats *ws;
-	uint32_t segs_in_use;   /* held + kept, this worker */
+	uint32_t held_in_use;   /* held mbufs, this worker */
+	uint32_t kept_in_use;   /* kept mbufs, this worker */
+	uint64_t kept_bytes;    /* kept bytes, this worker */
 	struct hold_pool held;  /* flows holding segments, a unit each */
 };
 
@@ -77,10 +86,12 @@ stream_conf_init(struct stream_conf *sc, const struct ips_config *c,
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->held_per_flow = c->limits.stream_held_per_flow;
-	/* unacked data kept for overlap checks: a receive window (64 KiB =
-	 * 45 full segments) needs more than the hold */
-	sc->kept_per_flow = 4 * c->limits.stream_held_per_flow;
+	sc->kept_bytes_per_flow = c->limits.stream_kept_bytes_per_flow;
+	sc->kept_segs_per_flow = sc->kept_bytes_per_flow /
+	                         STREAM_KEPT_SEG_MIN_AVG;
 	sc->held_total = c->limits.stream_held;
+	sc->kept_bytes_total = c->limits.stream_kept_bytes;
+	sc->kept_segs_total = sc->kept_bytes_total / STREAM_KEPT_SEG_MIN_AVG;
 	sc->source_share_pct = c->limits.source_share;
 	sc->gap_timeout_tsc = (uint64_t)c->limits.stream_gap_timeout * tsc_hz;
 	sc->drop_on_hold_full = c->policy.stream_hold_full == POLICY_DROP;
@@ -112,6 +123,8 @@ void
 stream_flow_init(struct stream_flow *sf, int http_port, int probe)
 {
 	memset(sf, 0, sizeof(*sf));
+	sf->wscale_client = STREAM_WSCALE_UNSEEN;
+	sf->wscale_server = STREAM_WSCALE_UNSEEN;
 	sf->http_port = http_port != 0;
 	sf->inspect = sf->http_port;
 	sf->probed = sf->http_port || !probe;
@@ -119,13 +132,6 @@ stream_flow_init(struct stream_flow *sf, int http_port, int probe)
 }
 
 /* ---- segment lists ------------------------------------------------------ */
-
-static void
-stream_seg_free(struct stream_worker *sw, struct rte_mbuf *m)
-{
-	sw->segs_in_use--;
-	rte_pktmbuf_free(m);
-}
 
 /* Take one more reference on every segment of the chain: TX frees its
  * reference, ours keeps the bytes readable until the peer acks them. */
@@ -136,52 +142,89 @@ stream_mbuf_ref(struct rte_mbuf *m)
 		rte_mbuf_refcnt_update(s, 1);
 }
 
+/* Forget the first n bytes of kept segment s (acknowledged, or checked
+ * equal to older kept copies). */
 static void
-stream_keep(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m)
+stream_kept_shrink(struct stream_worker *sw, struct stream_dir *d,
+                   struct stream_seg *s, uint32_t n)
 {
-	if (d->n_kept >= sw->conf.kept_per_flow ||
-	    sw->segs_in_use >= sw->conf.held_total) {
-		/* Out of room: forget the oldest.  Its bytes become
-		 * unverifiable until acked; a retransmission of them is then
-		 * dropped (fail closed), never forwarded unchecked. */
-		struct rte_mbuf *old = d->kept;
+	s->seq += n;
+	s->off += n;
+	s->len -= n;
+	d->kept_bytes -= n;
+	sw->kept_bytes -= n;
+}
 
-		if (old == NULL)
-			return;
-		d->kept = stream_seg(old)->next;
-		if (d->kept == NULL)
-			d->kept_tail = NULL;
-		d->n_kept--;
-		sw->ws->stream_kept_evicted++;
-		stream_seg_free(sw, old);
-	}
+static void
+stream_kept_drop_head(struct stream_worker *sw, struct stream_dir *d)
+{
+	struct rte_mbuf *m = d->kept;
+	struct stream_seg *s = stream_seg(m);
+
+	d->kept = s->next;
+	if (d->kept == NULL)
+		d->kept_tail = NULL;
+	d->n_kept--;
+	d->kept_bytes -= s->len;
+	sw->kept_bytes -= s->len;
+	sw->kept_in_use--;
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * Can len new bytes be kept once forwarded?  Asked before they are
+ * inspected: bytes that cannot be kept are dropped unseen (the sender
+ * retransmits them once acknowledgements free room), because forwarding
+ * them without a copy would leave a later loss of them after the gateway
+ * unrecoverable (their retransmission could not be checked).
+ */
+static bool
+stream_kept_room(const struct stream_worker *sw, const struct stream_dir *d,
+                 uint32_t len)
+{
+	return d->kept_bytes + len <= sw->conf.kept_bytes_per_flow &&
+	       d->n_kept < sw->conf.kept_segs_per_flow &&
+	       sw->kept_bytes + len <= sw->conf.kept_bytes_total &&
+	       sw->kept_in_use < sw->conf.kept_segs_total;
+}
+
+/* Keep m's bytes from `from` (its new ones) until the peer acknowledges
+ * them; the caller checked stream_kept_room. */
+static void
+stream_keep(struct stream_worker *sw, struct stream_dir *d, struct rte_mbuf *m,
+            uint32_t from)
+{
+	struct stream_seg *s = stream_seg(m);
+
 	stream_mbuf_ref(m);
-	stream_seg(m)->next = NULL;
+	s->next = NULL;
 	if (d->kept_tail != NULL)
 		stream_seg(d->kept_tail)->next = m;
 	else
 		d->kept = m;
 	d->kept_tail = m;
 	d->n_kept++;
-	sw->segs_in_use++;
+	d->kept_bytes += s->len;
+	sw->kept_bytes += s->len;
+	sw->kept_in_use++;
+	stream_kept_shrink(sw, d, s, from - s->seq);
 }
 
-/* Release kept segments the peer has acknowledged in full. */
+/* Release kept segments the peer has acknowledged in full, and the
+ * acknowledged head of one it has acknowledged in part. */
 static void
 stream_trim_acked(struct stream_worker *sw, struct stream_dir *d)
 {
 	while (d->kept != NULL) {
 		struct stream_seg *s = stream_seg(d->kept);
-		struct rte_mbuf *m = d->kept;
 
-		if (SEQ_GT(s->seq + s->len, d->acked))
-			break;
-		d->kept = s->next;
-		d->n_kept--;
-		stream_seg_free(sw, m);
+		if (SEQ_GT(s->seq + s->len, d->acked)) {
+			if (SEQ_LT(s->seq, d->acked))
+				stream_kept_shrink(sw, d, s, d->acked - s->seq);
+			return;
+		}
+		stream_kept_drop_head(sw, d);
 	}
-	if (d->kept == NULL)
-		d->kept_tail = NULL;
 }
 
 static void stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
@@ -226,7 +269,7 @@ stream_hold_room(struct stream_worker *sw, struct stream_flow *sf,
 		int share = hold_src_count(&sw->held, src) >= sw->held.share_max;
 		struct hold_node *n;
 
-		if (!share && sw->segs_in_use < sw->conf.held_total)
+		if (!share && sw->held_in_use < sw->conf.held_total)
 			return 0;
 		n = share ? sw->held.src[src].oldest : hold_oldest(&sw->held);
 		if (n == NULL || n == &sf->held_node || !stream_evict_room(ctx))
@@ -259,7 +302,7 @@ stream_hold(struct stream_worker *sw, struct stream_flow *sf,
 	stream_seg(m)->next = *pos;
 	*pos = m;
 	d->n_held++;
-	sw->segs_in_use++;
+	sw->held_in_use++;
 	if (hold_is_linked(&sf->held_node))
 		hold_charge(&sw->held, &sf->held_node, 1);
 	else    /* the gap opened now: the stream's last progress */
@@ -565,6 +608,12 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 	 * carry the first byte it has not seen. */
 	uint32_t seg_seq = d->next_seq;
 
+	if (!stream_kept_room(sw, d, new_len)) {
+		ws->drop_stream_kept_full++;
+		ctx->events |= PKT_EVENT_KEEP_FULL;
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		return;
+	}
 	d->next_seq = e;
 	ws->stream_bytes_inspected += new_len;
 	if (hold_is_linked(&sf->held_node))     /* its gap is filling */
@@ -592,7 +641,7 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 		pkt_ctx_emit(ctx, m, PKT_DROP);
 		return;
 	}
-	stream_keep(sw, d, m);
+	stream_keep(sw, d, m, seg_seq);
 	if (ctx->res.faults != 0)
 		pkt_ctx_emit_uninspected(ctx, m);
 	else
@@ -629,7 +678,7 @@ stream_release_held(struct stream_worker *sw, struct stream_flow *sf,
 
 		d->held = stream_seg(m)->next;
 		d->n_held--;
-		sw->segs_in_use--;
+		sw->held_in_use--;
 		if (d->n_held == 0)
 			hold_release(&sw->held, &sf->held_node);
 		else
@@ -661,6 +710,83 @@ stream_note_ack(struct stream_worker *sw, struct stream_flow *sf,
 	}
 }
 
+/* ---- the window the server advertises ----------------------------------- */
+
+/* Window Scale is offered in the SYN and answered in the SYN-ACK
+ * (RFC 7323 §2.2); the latest of each counts. */
+static void
+stream_note_wscale(struct stream_flow *sf, const struct pkt_meta *pm,
+                   int to_server)
+{
+	if (!(pm->tcp_flags & PKT_TCP_SYN))
+		return;
+	if (to_server && !(pm->tcp_flags & PKT_TCP_ACK))
+		sf->wscale_client = pm->tcp_wscale;
+	else if (!to_server && (pm->tcp_flags & PKT_TCP_ACK))
+		sf->wscale_server = pm->tcp_wscale;
+}
+
+/* The shift the client applies to the window of this server segment.  A
+ * SYN's window is never scaled; later ones are, by the server's shift,
+ * when both ends offered scaling (RFC 7323 §2.2-2.3).  A handshake not
+ * seen leaves the largest shift possible: assuming it can only make the
+ * window smaller than intended, never larger. */
+static unsigned
+stream_server_wscale(const struct stream_flow *sf, const struct pkt_meta *pm)
+{
+	if (pm->tcp_flags & PKT_TCP_SYN)
+		return 0;
+	if (sf->wscale_client == STREAM_WSCALE_UNSEEN ||
+	    sf->wscale_server == STREAM_WSCALE_UNSEEN)
+		return PKT_WSCALE_MAX;
+	if (sf->wscale_client == PKT_WSCALE_NONE ||
+	    sf->wscale_server == PKT_WSCALE_NONE)
+		return 0;
+	return sf->wscale_server;
+}
+
+/* A 16-bit field of a checksummed header changed from old to new (all
+ * in network order): the checksum after, RFC 1624 eqn. 3,
+ * HC' = ~(~HC + ~m + m'). */
+static rte_be16_t
+stream_cksum_replace(rte_be16_t cksum, rte_be16_t old, rte_be16_t new)
+{
+	uint32_t sum = (uint16_t)~cksum + (uint32_t)(uint16_t)~old + new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (rte_be16_t)~sum;
+}
+
+/*
+ * Lower the window of a server-to-client segment so that the client never
+ * has more unacknowledged bytes in flight than the flow may keep: every
+ * byte it may have to send again is then kept, and a retransmission of a
+ * segment lost after the gateway can be checked and forwarded.  The right
+ * edge (ack + window) only moves back if the server's own window does.
+ */
+static void
+stream_clamp_window(struct stream_worker *sw, const struct stream_flow *sf,
+                    struct rte_mbuf *m, const struct pkt_meta *pm)
+{
+	uint32_t max = sw->conf.kept_bytes_per_flow >>
+	               stream_server_wscale(sf, pm);
+	struct rte_tcp_hdr *th;
+	rte_be16_t old, new;
+
+	if (pm->window <= max || !(pm->tcp_flags & PKT_TCP_ACK) ||
+	    (pm->tcp_flags & PKT_TCP_RST))
+		return;
+	th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, pm->l4_off);
+	old = th->rx_win;
+	new = rte_cpu_to_be_16((uint16_t)max);
+	th->rx_win = new;
+	th->cksum = stream_cksum_replace(th->cksum, old, new);
+	sw->ws->stream_window_clamped++;
+}
+
+/* ---- entry --------------------------------------------------------------- */
+
 void
 stream_input(struct stream_worker *sw, struct stream_flow *sf,
              struct rte_mbuf *m, struct pkt_ctx *ctx)
@@ -672,6 +798,9 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	struct stream_seg *seg = stream_seg(m);
 
 	stream_note_ack(sw, sf, pm, ctx->to_server);
+	stream_note_wscale(sf, pm, ctx->to_server);
+	if (!ctx->to_server && stream_client_inspected(sw, sf))
+		stream_clamp_window(sw, sf, m, pm);
 
 	if ((pm->tcp_flags & PKT_TCP_SYN) && !d->seq_known) {
 		d->next_seq = pm->seq + 1;      /* SYN takes one sequence number */
@@ -820,17 +949,12 @@ stream_dir_release(struct stream_worker *sw, struct stream_dir *d,
 
 		d->held = stream_seg(m)->next;
 		(*held_counter)++;
-		stream_seg_free(sw, m);
+		sw->held_in_use--;
+		rte_pktmbuf_free(m);
 	}
-	while (d->kept != NULL) {
-		struct rte_mbuf *m = d->kept;
-
-		d->kept = stream_seg(m)->next;
-		stream_seg_free(sw, m);
-	}
-	d->kept_tail = NULL;
+	while (d->kept != NULL)
+		stream_kept_drop_head(sw, d);
 	d->n_held = 0;
-	d->n_kept = 0;
 }
 
 void

@@ -13,6 +13,16 @@
  * forwarded; one overlapping bytes that are neither kept nor acknowledged
  * cannot be checked and is dropped (fail closed; the sender retransmits).
  *
+ * Kept bytes are bounded per flow and per worker, in bytes, and the
+ * window the server advertises to the client is clamped to the per-flow
+ * bound (its Window Scale option honoured, the checksum adjusted): the
+ * client never has more unacknowledged bytes in flight than the gateway
+ * keeps, so a segment lost after the gateway is always kept and its
+ * retransmission checked and forwarded.  New bytes that could not be kept
+ * (a client ignoring the window, a worker's budget spent) are dropped
+ * before inspection: the client retransmits them once acknowledgements
+ * free room.
+ *
  * Client-to-server bytes of HTTP flows are handed, in order and once, to the
  * HTTP stage.  When the rules inspect the raw stream, the client-to-server
  * bytes of every TCP flow are also handed, in order and once, to the raw
@@ -44,9 +54,13 @@ struct stream_worker;
 struct stream_conf {
 	uint32_t held_per_flow;     /* out-of-order segments per direction,
 	                             * < PKT_EMIT_MAX */
-	uint32_t kept_per_flow;     /* inspected, unacked segments kept per
-	                             * direction: a receive window's worth */
-	uint32_t held_total;        /* held + kept mbufs per worker */
+	uint32_t kept_bytes_per_flow;   /* inspected, unacked bytes kept per
+	                             * direction, >= 65536: the window the
+	                             * server advertises is clamped to it */
+	uint32_t kept_segs_per_flow;    /* mbufs those bytes may take */
+	uint32_t held_total;        /* held mbufs per worker */
+	uint32_t kept_bytes_total;  /* kept bytes per worker */
+	uint32_t kept_segs_total;   /* kept mbufs per worker */
 	uint32_t source_share_pct;  /* of held_total one source may hold
 	                             * out of order; 0 = no limit */
 	uint64_t gap_timeout_tsc;   /* a gap unfilled this long ends its
@@ -61,11 +75,13 @@ struct stream_dir {
 	struct rte_mbuf *held;      /* out of order, sorted by seq */
 	struct rte_mbuf *kept;      /* inspected, forwarded, not yet acked */
 	struct rte_mbuf *kept_tail;
-	uint16_t n_held;
+	uint32_t kept_bytes;        /* unacked bytes in kept: they cover
+	                             * [first kept seq, next_seq) once each */
 	uint16_t n_kept;
-	uint8_t seq_known;
-	uint8_t acked_known;
-	uint8_t fin;                /* FIN taken: next_seq counts it */
+	uint8_t n_held;             /* <= held_per_flow < PKT_EMIT_MAX */
+	uint8_t seq_known : 1;
+	uint8_t acked_known : 1;
+	uint8_t fin : 1;            /* FIN taken: next_seq counts it */
 };
 
 #define STREAM_CLIENT 0
@@ -78,10 +94,23 @@ struct stream_flow {
 	struct http_flow http;
 	struct detect_raw raw;      /* raw stream inspection of client bytes */
 	uint32_t client_ack;        /* last ACK number the client sent */
-	uint8_t inspect;            /* client bytes go to HTTP */
-	uint8_t probed;             /* HTTP-by-content decision made */
-	uint8_t http_port;          /* server port is a configured HTTP port */
+	uint8_t inspect : 1;        /* client bytes go to HTTP */
+	uint8_t probed : 1;         /* HTTP-by-content decision made */
+	uint8_t http_port : 1;      /* server port is a configured HTTP port */
+	uint8_t wscale_client;      /* Window Scale of the client's SYN, of */
+	uint8_t wscale_server;      /* the server's SYN-ACK: PKT_WSCALE_NONE,
+	                             * or STREAM_WSCALE_UNSEEN */
 };
+
+#define STREAM_WSCALE_UNSEEN 0xfe
+
+/* Kept segments may average no less than this many bytes before a flow
+ * (or worker) meets its mbuf bound within its byte bound: full-sized
+ * segments (an MSS of 1220 at the least on IPv6 paths, 1460 on most) never
+ * do; a sender of many small ones is slowed (its next ones are dropped and
+ * retransmitted, coalesced), never broken.  It also sizes the mbuf pool's
+ * share for kept segments (worker.c). */
+#define STREAM_KEPT_SEG_MIN_AVG 1024
 
 /* Register the mbuf dynamic field segments are linked through.  Setup
  * only, before any worker starts.  Returns 0 or -1 (rte_errno set). */
@@ -92,8 +121,8 @@ int stream_register_dynfield(void);
  * (setup only). */
 struct ips_config;
 /* This stage's settings from the config (limits.stream_held*,
- * limits.stream_gap_timeout, policy.stream_hold_full); tsc_hz converts
- * the timeout.  Cannot fail. */
+ * limits.stream_kept_bytes*, limits.stream_gap_timeout,
+ * policy.stream_hold_full); tsc_hz converts the timeout.  Cannot fail. */
 void stream_conf_init(struct stream_conf *sc, const struct ips_config *c,
                       uint64_t tsc_hz);
 
@@ -113,7 +142,9 @@ void stream_flow_init(struct stream_flow *sf, int http_port, int probe);
  * ctx->to_server).  Appends to ctx->emit the packets to send or drop now,
  * in order: m itself unless it is held, then any held segments it
  * released.  Sets ctx->flow_blocked when detection or policy blocked the
- * flow (every later emitted packet is then a drop).
+ * flow (every later emitted packet is then a drop).  A server-to-client
+ * segment may leave with a lower window (and its TCP checksum adjusted):
+ * m must be the caller's alone.
  */
 void stream_input(struct stream_worker *sw, struct stream_flow *sf,
                   struct rte_mbuf *m, struct pkt_ctx *ctx);

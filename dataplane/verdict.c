@@ -154,6 +154,7 @@ verdict_log_events(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 		{ PKT_EVENT_MIDSTREAM_BYPASS, "flow", "midstream_bypass" },
 		{ PKT_EVENT_HOLD_BYPASS, "stream", "hold_limit_bypass" },
 		{ PKT_EVENT_HTTP_POOL_BYPASS, "http", "txn_pool_bypass" },
+		{ PKT_EVENT_KEEP_FULL, "stream", "keep_limit" },
 	};
 
 	for (unsigned i = 0; i < RTE_DIM(ev); i++)

@@ -51,7 +51,8 @@ __thread struct bench_cycles bench_tls;
 
 /*
  * Mbufs one worker can have out at once: its RX rings full, every TX ring
- * it feeds full, a burst in hand, segments the stream holds or keeps,
+ * it feeds full, a burst in hand, segments the stream holds, segments it
+ * keeps (their bytes bound, at STREAM_KEPT_SEG_MIN_AVG each at the least),
  * fragments awaiting reassembly (up to 4 each on average), resets, and the
  * per-lcore cache.  A preloaded capture lives in the pool for the whole
  * run on top of that.
@@ -64,7 +65,9 @@ worker_pool_size(const struct ips_config *c, const struct worker_setup *s)
 	if (l->mbufs != 0)
 		return l->mbufs + (unsigned)s->preloaded;
 	return s->n_rxq * PORT_RX_DESC + s->n_ports * PORT_TX_DESC +
-	       2 * WORKER_BURST + l->stream_held + 4 * l->frag_datagrams +
+	       2 * WORKER_BURST + l->stream_held +
+	       l->stream_kept_bytes / STREAM_KEPT_SEG_MIN_AVG +
+	       4 * l->frag_datagrams +
 	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)s->preloaded;
 }
 

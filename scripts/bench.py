@@ -58,6 +58,9 @@ FULL = dict(size="2G", repeat=3, scale=(1000, 10000), open_flows=1000000,
 QUICK = dict(size="6M", repeat=1, scale=(300,), open_flows=100000,
              small_flows=1000, shape_size="6M", passes=2,
              testpmd_seconds=3)
+# In-progress HTTP transactions of the memory run (both modes): within
+# bench.conf's http_transactions (8192).
+N_TXN_RUN = 8000
 MSS = 1460
 ATTACK_FRACTION = 0.01
 # Without hugepages DPDK keeps each mbuf (2368 B) inside one 4 KiB page,
@@ -661,34 +664,35 @@ def phase_startup(tools, res, work, bundled, conf1, sizes, repeat, progress):
 def phase_memory(tools, res, work, n_open, n_small, progress):
     g1 = res["_summaries"]["gateway_1worker"]
     mem = dict(g1["memory"])
+    c1 = g1["counters"]
     out = dict(flow_slot_bytes=mem["flow_slot_bytes"],
                held_segment_bytes=mem["mbuf_bytes"],
                held_segment_note="one mbuf (DPDK's elt + header + "
                                  "trailer); without hugepages the pool "
                                  "places one per 4 KiB page",
+               kept_segment_bytes=mem["mbuf_bytes"],
+               kept_segment_note="a kept (forwarded, unacknowledged) "
+                                 "segment is the received mbuf, "
+                                 "referenced, not copied",
+               kept_bytes_per_flow=mem["kept_bytes_per_flow"],
+               kept_mbufs_per_flow=mem["kept_mbufs_per_flow"],
+               kept_bytes_per_worker=mem["kept_bytes_per_worker"],
+               kept_mbufs_per_worker=mem["kept_mbufs_per_worker"],
+               kept_note="the server's window is clamped to "
+                         "kept_bytes_per_flow: a client never has more "
+                         "unacknowledged bytes in flight than are kept",
                http_txn_bytes=mem["http_txn_bytes"],
+               http_txn_note="one pooled transaction, its small arena "
+                             "(head and normalized buffers) included",
+               http_header_arena_bytes=mem["http_header_arena_bytes"],
+               http_pool_bytes_per_worker=mem["http_pool_bytes"],
+               http_requests=c1["http_requests"],
+               http_requests_in_large_arena=c1["http_header_arena_used"],
                main_run_peak_rss_kb=mem["peak_rss_kb"],
                main_run_note="gateway 1 worker, capture preloaded into "
                              "mbufs (most of the RSS)")
-    runs = {}
-    for label, n in (("small", n_small), ("open", n_open)):
-        progress("memory", "%d concurrent open flows" % n)
-        pcap, tj = work / ("open-%d.pcap" % n), work / ("open-%d.json" % n)
-        truth = trafgen(tools, pcap, tj, ["--open-flows", n, "--seed", 3])
-        conf = write_conf(work / ("open-%d.conf" % n), 2048,
-                          pow2_at_least(n))
-        # No signatures: compiled databases are the same size in both
-        # runs and would cancel out of the per-flow figure anyway.
-        s = dataplane(tools.dataplane, conf, pcap, [])
-        c = s["counters"]
-        runs[label] = dict(open_flows=n, packets=truth["packets"],
-                           flows_capacity=s["memory"]["flows_capacity"],
-                           peak_rss_kb=s["memory"]["peak_rss_kb"],
-                           flow_created=c.get("flow_created"),
-                           flow_evicted=c.get("flow_evicted"),
-                           http_requests=c.get("http_requests"),
-                           dropped=s["dropped"])
-        os.unlink(pcap)
+    runs = {label: open_flows_run(tools, work, n, [], progress)
+            for label, n in (("small", n_small), ("open", n_open))}
     big, small = runs["open"], runs["small"]
     per_flow = ((big["peak_rss_kb"] - small["peak_rss_kb"]) * 1024 /
                 (big["open_flows"] - small["open_flows"]))
@@ -706,6 +710,21 @@ def phase_memory(tools, res, work, n_open, n_small, progress):
                idle_flow_target_bytes=512,
                idle_flow_meets_target=max(per_flow,
                                           mem["flow_slot_bytes"]) <= 512)
+    # In-progress HTTP transactions: the same flows, each with a request
+    # in progress (a POST head whose body never comes) or finished.
+    txn = {label: open_flows_run(tools, work, N_TXN_RUN, extra, progress)
+           for label, extra in (("finished", []),
+                                ("in_progress", ["--unfinished"]))}
+    out.update(http_txn_runs=txn,
+               rss_bytes_per_http_txn=(
+                   (txn["in_progress"]["peak_rss_kb"] -
+                    txn["finished"]["peak_rss_kb"]) * 1024 / N_TXN_RUN),
+               rss_txn_method="(peak RSS with %d flows each with a request "
+                              "in progress: a %d-byte POST head, no body) - "
+                              "(peak RSS with the same flows after a "
+                              "finished GET), divided by %d"
+                              % (N_TXN_RUN, txn["in_progress"]["head_bytes"],
+                                 N_TXN_RUN))
     res["memory"] = out
 
 
@@ -719,6 +738,31 @@ def phase_floods(tools, res, work, before, progress):
     fw = work / "floods"
     fw.mkdir(exist_ok=True)
     res["floods"] = bench_floods.measure(binaries, fw, progress)
+
+
+def open_flows_run(tools, work, n, extra, progress):
+    """ips-trafgen --open-flows n (extra: its other options) through the
+    dataplane without signatures (compiled databases are the same size in
+    every run and would cancel out of any difference anyway)."""
+    progress("memory", "%d concurrent open flows %s" % (n, " ".join(extra)))
+    name = "open-%d%s" % (n, "".join(extra))
+    pcap, tj = work / (name + ".pcap"), work / (name + ".json")
+    truth = trafgen(tools, pcap, tj, ["--open-flows", n, "--seed", 3] + extra)
+    conf = write_conf(work / (name + ".conf"), 2048, pow2_at_least(n))
+    s = dataplane(tools.dataplane, conf, pcap, [])
+    c = s["counters"]
+    os.unlink(pcap)
+    return dict(open_flows=n, packets=truth["packets"],
+                head_bytes=truth["l7_client_bytes"] // n,
+                flows_capacity=s["memory"]["flows_capacity"],
+                peak_rss_kb=s["memory"]["peak_rss_kb"],
+                flow_created=c.get("flow_created"),
+                flow_evicted=c.get("flow_evicted"),
+                http_requests=c.get("http_requests"),
+                http_in_progress=(c.get("http_requests", 0) -
+                                  c.get("http_requests_complete", 0)),
+                http_large_arena=c.get("http_header_arena_used"),
+                dropped=s["dropped"])
 
 
 # ---- main ------------------------------------------------------------------

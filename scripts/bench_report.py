@@ -232,11 +232,27 @@ def table(res):
     if mem:
         L.append("")
         L.append("memory: %d B per tracked flow (struct), %d B per held "
-                 "segment (mbuf), %d B per in-progress HTTP transaction"
+                 "or kept segment (mbuf), %d B per in-progress HTTP "
+                 "transaction"
                  % (mem["flow_slot_bytes"], mem["held_segment_bytes"],
                     mem["http_txn_bytes"]))
+        L.append("  HTTP: %d of %d requests needed a large header arena "
+                 "(%d B each); both HTTP pools %.1f MB per worker"
+                 % (mem["http_requests_in_large_arena"],
+                    mem["http_requests"], mem["http_header_arena_bytes"],
+                    mem["http_pool_bytes_per_worker"] / 1e6))
+        L.append("  kept: %d B per flow (the server's window is clamped to "
+                 "it, at most %d mbufs), %d B per worker (at most %d mbufs)"
+                 % (mem["kept_bytes_per_flow"], mem["kept_mbufs_per_flow"],
+                    mem["kept_bytes_per_worker"],
+                    mem["kept_mbufs_per_worker"]))
         L.append("  peak RSS of the 1-worker run (capture preloaded): "
                  "%.1f MB" % (mem["main_run_peak_rss_kb"] / 1024))
+        t = mem["http_txn_runs"]["in_progress"]
+        L.append("  %d HTTP requests in progress (%d-byte heads): %.0f B "
+                 "each measured (peak RSS difference)"
+                 % (t["http_in_progress"], t["head_bytes"],
+                    mem["rss_bytes_per_http_txn"]))
         o = mem["open_flows_run"]
         L.append("  %d open flows: peak RSS %.1f MB, %.0f B per flow "
                  "measured (target <= 512: %s)"

@@ -14,6 +14,7 @@ PACKAGES=(
   libhtp-dev                         # test oracle only
   iproute2 ethtool tcpdump curl      # netns end-to-end tests
   nginx-light                        # e2e: the nginx pod of tests/e2e/test_http_servers.py
+  nftables                           # e2e: a loss after the gateway (test_stream_window.py)
 )
 
 missing=()

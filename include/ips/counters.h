@@ -108,6 +108,8 @@
 	X(stream_gap_timeout)       /* a gap unfilled too long */       \
 	X(drop_stream_hold_evicted) /* ... the held segments */         \
 	X(drop_stream_gap_timeout)  /* ... the held segments */         \
+	X(drop_stream_kept_full)    /* new bytes could not be kept */  \
+	X(stream_window_clamped)    /* server window lowered to keep */\
 	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
 
@@ -129,6 +131,8 @@
 	X(http_anomaly_request_line) /* servers split it differently */  \
 	X(http_bypass_malformed)     /* not HTTP, bypass: HTTP ended */  \
 	X(http_bypass_txn_pool_full) /* no txn, bypass: HTTP ended */    \
+	X(http_header_arena_used)    /* heads inspected from a large arena */\
+	X(http_bypass_header_arena_full) /* no large arena, bypass */   \
 	X(http_tunnel_opened)        /* 101, 2xx to CONNECT: HTTP ended */\
 	X(http_response_lost)        /* framing lost: no tunnel trusted */\
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
@@ -139,7 +143,8 @@
 	X(http_txn_evicted)          /* pool full, it stalled longest */ \
 	X(http_txn_share_evicted)    /* its source held its share */     \
 	X(http_header_timeout)       /* head unfinished in time */       \
-	X(http_body_timeout)         /* body without progress in time */
+	X(http_body_timeout)         /* body without progress in time */ \
+	X(drop_http_header_arena_full) /* a big head, no large arena */
 
 #define IPS_COUNTERS_DETECT(X)                                           \
 	X(detect_scans)                                                   \

@@ -2,7 +2,9 @@
  * fuzz_http.c - libFuzzer harness for the HTTP request parser (http.c),
  * driving the real detect stage with a small rule set.
  *
- * Input: byte 0 picks the policy (drop_ambiguous, drop_malformed), byte 1
+ * Input: byte 0 picks the policy (drop_ambiguous, drop_malformed) and,
+ * with bit 2, a header limit above the transaction's small arena (heads
+ * that move into a large arena, and ones too long for it), byte 1
  * where to cut, byte 2 where the rest splits into a client stream and a
  * server stream.  Each flow gets the client stream, then the server
  * stream (response framing, tunnels), then the client stream again (what
@@ -40,7 +42,7 @@ static const char *const fuzz_rules[] = {
 
 static struct worker_stats fuzz_ws;
 static struct detect_worker *fuzz_dw;
-static struct http_worker *fuzz_hw[4];
+static struct http_worker *fuzz_hw[8];
 
 static void
 fuzz_http_init(void)
@@ -66,10 +68,11 @@ fuzz_http_init(void)
 		fprintf(stderr, "fuzz_http: detect worker: %s\n", err);
 		abort();
 	}
-	for (unsigned p = 0; p < 4; p++) {
+	for (unsigned p = 0; p < 8; p++) {
 		/* small limits so that too-long heads and a full pool happen */
-		struct http_conf conf = { 2, 256, (uint8_t)(p & 1),
-		                          (uint8_t)(p >> 1) };
+		struct http_conf conf = { 2, (p & 4) ? 4096 : 256,
+		                          (uint8_t)(p & 1), (uint8_t)((p >> 1) & 1),
+		                          0, 1 };
 		fuzz_hw[p] = http_worker_create(&conf, fuzz_dw, &fuzz_ws);
 		if (fuzz_hw[p] == NULL)
 			abort();
@@ -130,7 +133,7 @@ fuzz_http_run(struct http_worker *hw, const uint8_t *p, size_t len,
 	if (hf.txn == NULL && http_txns_in_use(hw) != 0)
 		abort();
 	http_flow_release(hw, &hf);
-	if (http_txns_in_use(hw) != 0)
+	if (http_txns_in_use(hw) != 0 || http_header_arenas_in_use(hw) != 0)
 		abort();
 #define FUZZ_HTTP_COPY(name) o->name = fuzz_ws.name;
 	IPS_COUNTERS_HTTP(FUZZ_HTTP_COPY)
@@ -149,7 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (fuzz_dw == NULL)
 		fuzz_http_init();
-	hw = fuzz_hw[data[0] & 3];
+	hw = fuzz_hw[data[0] & 7];
 	cut = data[1];
 	len = size - 3;
 	srv = len * data[2] / 255;

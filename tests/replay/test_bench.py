@@ -128,8 +128,24 @@ def test_memory(quick):
     _, res, _ = quick
     mem = res["memory"]
     for key in ("flow_slot_bytes", "held_segment_bytes", "http_txn_bytes",
+                "http_header_arena_bytes", "http_pool_bytes_per_worker",
+                "kept_segment_bytes", "kept_bytes_per_flow",
+                "kept_mbufs_per_flow", "kept_bytes_per_worker",
+                "kept_mbufs_per_worker",
                 "main_run_peak_rss_kb"):
         assert _positive(mem[key]), key
+    # A transaction fits a page; the benchmark's requests fit in it.
+    assert mem["http_txn_bytes"] <= 4096
+    assert mem["http_requests"] > 0
+    assert mem["http_requests_in_large_arena"] == 0
+    runs = mem["http_txn_runs"]
+    assert runs["in_progress"]["http_in_progress"] == bench.N_TXN_RUN
+    assert runs["finished"]["http_in_progress"] == 0
+    for r in runs.values():
+        assert r["dropped"] == 0 and r["http_large_arena"] == 0, r
+    assert isinstance(mem["rss_bytes_per_http_txn"], float)
+    if not _sanitized_build():
+        assert _positive(mem["rss_bytes_per_http_txn"])
     assert isinstance(mem["rss_bytes_per_flow"], float)
     if not _sanitized_build():
         assert _positive(mem["rss_bytes_per_flow"]), mem["rss_bytes_per_flow"]

@@ -394,7 +394,8 @@ main(int argc, char **argv)
 	/* Enough for the generator's concurrency (flows with a request in
 	 * progress at once), at the gateway's default header limit. */
 	struct http_conf hc = { .max_txns = 8192, .max_header_bytes = 16384,
-	                        .drop_ambiguous = 0, .drop_malformed = 0 };
+	                        .drop_ambiguous = 0, .drop_malformed = 0,
+	                        .max_header_arenas = 8192 };
 	struct http_worker *hw;
 
 	flow_cap = 1u << 22;

@@ -14,6 +14,9 @@
  * --open-flows N is the benchmark's memory run: N connections each do a
  * handshake and one small request/response, all before the first one
  * closes, so the gateway tracks N idle flows at once; then all close.
+ * With --unfinished each sends only the head of a POST whose body never
+ * comes (the server acknowledges it, never answers): N requests are in
+ * progress at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +110,7 @@ struct tg_opts {
 	uint64_t flows;         /* 0: unlimited (size decides) */
 	uint64_t size;          /* 0: unlimited (flows decide) */
 	uint64_t open_flows;    /* memory run: all open before any closes */
+	bool unfinished;        /* ... each with a request in progress */
 	uint32_t concurrency;
 	uint32_t mss;
 	uint64_t max_body;
@@ -633,8 +637,34 @@ tg_open_restore(struct tg_flow *f, const struct tg_open *o)
 	tg_msg_reset(&f->msg);
 }
 
+/* The head of a browser's form upload, the body left to come. */
+static void
+tg_open_unfinished(struct tg_gen *g, struct tg_flow *f)
+{
+	tg_msg_printf(&f->msg, "POST /api/v1/orders?id=%" PRIu64 " HTTP/1.1\r\n"
+		      "Host: shop.example.com\r\nUser-Agent: Mozilla/5.0 "
+		      "(X11; Linux x86_64; rv:120.0) Gecko/20100101 "
+		      "Firefox/120.0\r\nAccept: text/html,application/xhtml"
+		      "+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+		      "Accept-Language: en-US,en;q=0.5\r\n"
+		      "Accept-Encoding: gzip, deflate, br\r\n"
+		      "Content-Type: application/x-www-form-urlencoded\r\n"
+		      "Cookie: session=%016" PRIx64 "%016" PRIx64 "; theme=dark"
+		      "\r\nContent-Length: 1048576\r\n\r\n", f->index,
+		      (uint64_t)(f->index * 0x9e3779b97f4a7c15ULL),
+		      (uint64_t)~f->index);
+	g->st.requests++;
+	g->st.benign_requests++;
+	g->st.post_requests++;
+	tg_emit(g, f, true, TG_TH_ACK | TG_TH_PSH,
+		(uint32_t)tg_msg_left(&f->msg));
+	tg_emit(g, f, false, TG_TH_ACK, 0);
+}
+
 /* Handshake, one single-segment GET, its 204 answer, the client's ACK:
- * the flow is then established with no transaction in progress. */
+ * the flow is then established with no transaction in progress (with
+ * --unfinished: a POST head, acknowledged, its transaction in
+ * progress). */
 static void
 tg_open_one(struct tg_gen *g, struct tg_flow *f)
 {
@@ -644,6 +674,10 @@ tg_open_one(struct tg_gen *g, struct tg_flow *f)
 	tg_emit(g, f, true, TG_TH_ACK, 0);
 	f->arena.used = 0;
 	tg_msg_reset(&f->msg);
+	if (g->opt.unfinished) {
+		tg_open_unfinished(g, f);
+		return;
+	}
 	tg_msg_printf(&f->msg, "GET /status?id=%" PRIu64 " HTTP/1.1\r\n"
 		      "Host: api.example.com\r\nUser-Agent: curl/8.5.0\r\n"
 		      "Accept: */*\r\n\r\n", f->index);
@@ -784,7 +818,9 @@ tg_usage(void)
 "  --attack-fraction F   share of requests replaced by attacks (0..1)\n"
 "  --truth FILE.json     ground-truth counters sidecar\n"
 "  --open-flows N        memory run: N flows each do a handshake and one\n"
-"                        GET/204, all before the first closes\n");
+"                        GET/204, all before the first closes\n"
+"  --unfinished          with --open-flows: each sends a POST head and no\n"
+"                        body, so N requests are in progress at once\n");
 	exit(2);
 }
 
@@ -840,6 +876,7 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		{ "truth", required_argument, NULL, 't' },
 		{ "open-flows", required_argument, NULL, 'O' },
 		{ "profile", required_argument, NULL, 'p' },
+		{ "unfinished", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -864,6 +901,7 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 		case 'S': o->size = tg_parse_u64(optarg, "--size"); break;
 		case 'O': o->open_flows = tg_parse_u64(optarg, "--open-flows");
 			break;
+		case 'U': o->unfinished = true; break;
 		case 'c':
 			o->concurrency = (uint32_t)tg_parse_u64(optarg,
 							       "--concurrency");
@@ -894,6 +932,8 @@ tg_parse_args(struct tg_opts *o, int argc, char **argv)
 	if (o->open_flows && (o->flows || o->size || o->attacks))
 		tg_die("--open-flows excludes --flows, --size and --attacks",
 		       NULL);
+	if (o->unfinished && !o->open_flows)
+		tg_die("--unfinished needs --open-flows", NULL);
 	if (o->mss < TG_MIN_MSS || o->mss > TG_MAX_MSS)
 		tg_die("--mss must be within 64..9000", NULL);
 	/* Each slot holds an 11 KB message arena and piece list. */

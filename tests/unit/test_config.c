@@ -105,9 +105,12 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->flow_timeout_closed, 10);
 	assert_int_equal(l->flow_timeout_udp, 60);
 	assert_int_equal(l->stream_held_per_flow, 32);
-	assert_int_equal(l->stream_held, 8192);
+	assert_int_equal(l->stream_held, 4096);
+	assert_int_equal(l->stream_kept_bytes_per_flow, 262144);
+	assert_int_equal(l->stream_kept_bytes, 4194304);
 	assert_int_equal(l->http_transactions, 4096);
 	assert_int_equal(l->http_header_bytes, 16384);
+	assert_int_equal(l->http_header_arenas, 256);
 	assert_int_equal(l->body_streams, 1024);
 	assert_int_equal(l->raw_streams, 65536);
 	assert_int_equal(l->frag_datagrams, 4096);
@@ -211,7 +214,9 @@ static const char test_full_conf[] =
 	"  flow_timeout_established = 601; flow_timeout_closed = 11;\n"
 	"  flow_timeout_udp = 61; stream_held_per_flow = 33;\n"
 	"  stream_held = 8193; http_transactions = 4097;\n"
-	"  http_header_bytes = 16385; body_streams = 1025;\n"
+	"  stream_kept_bytes_per_flow = 65537; stream_kept_bytes = 3000000000L;\n"
+	"  http_header_bytes = 16385; http_header_arenas = 9;\n"
+	"  body_streams = 1025;\n"
 	"  raw_streams = 7;\n"
 	"  frag_datagrams = 4098; frag_timeout_ms = 2001;\n"
 	"  alert_ring = 4099; mbufs = 100000L;\n"
@@ -285,8 +290,11 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(l->flow_timeout_udp, 61);
 	assert_int_equal(l->stream_held_per_flow, 33);
 	assert_int_equal(l->stream_held, 8193);
+	assert_int_equal(l->stream_kept_bytes_per_flow, 65537);
+	assert_int_equal(l->stream_kept_bytes, 3000000000u);
 	assert_int_equal(l->http_transactions, 4097);
 	assert_int_equal(l->http_header_bytes, 16385);
+	assert_int_equal(l->http_header_arenas, 9);
 	assert_int_equal(l->body_streams, 1025);
 	assert_int_equal(l->raw_streams, 7);
 	assert_int_equal(l->frag_datagrams, 4098);
@@ -604,6 +612,22 @@ test_err_ranges(void **state)
 	                  "limits.http_header_bytes: 10 out of range");
 	test_expect_error("limits = { raw_streams = 0; };", 1,
 	                  "limits.raw_streams: 0 out of range");
+	test_expect_error("limits = { http_header_arenas = 0; };", 1,
+	                  "limits.http_header_arenas: 0 out of range");
+	test_expect_error("limits = { stream_kept_bytes_per_flow = 65535; };", 1,
+	                  "limits.stream_kept_bytes_per_flow: 65535 out of "
+	                  "range 65536..16777216");
+	test_expect_error("limits = { stream_kept_bytes = 4294967296L; };", 1,
+	                  "limits.stream_kept_bytes: 4294967296 out of range");
+	/* tied together: a flow's window must fit in the worker's budget */
+	test_expect_error("limits = {\n stream_kept_bytes = 100000;\n"
+	                  " stream_kept_bytes_per_flow = 200000; };", 2,
+	                  "limits.stream_kept_bytes: stream_kept_bytes (100000) "
+	                  "is less than stream_kept_bytes_per_flow (200000)");
+	test_expect_error("limits = {\n\n stream_kept_bytes_per_flow = "
+	                  "16777216; };", 3,
+	                  "limits.stream_kept_bytes_per_flow: stream_kept_bytes "
+	                  "(4194304) is less");
 	test_expect_error("policy = { detect_error = \"evict\"; };", 1,
 	                  "policy.detect_error: 'evict' is not a policy here");
 	test_expect_error("mode = \"l3\";", 1, "mode: 'l3' is not supported");

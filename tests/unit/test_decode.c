@@ -337,6 +337,45 @@ test_tcp_options_ok(void **state)
 	assert_int_equal(t_parse(b, n, &pm, &frag), DECODE_OK);
 	assert_int_equal(pm.payload_off, 14 + 20 + 40);
 	assert_int_equal(pm.payload_len, 2);
+	assert_int_equal(pm.tcp_wscale, 7);
+}
+
+/* The Window Scale shift a SYN offers (RFC 7323 §2.2-2.3): the stream
+ * stage clamps the server's window with it. */
+static void
+test_tcp_window_scale(void **state)
+{
+	static const struct {
+		uint8_t flags;
+		uint8_t opts[8];
+		uint32_t optlen;
+		uint8_t want;
+	} cases[] = {
+		{ PKT_TCP_SYN, { 1, 3, 3, 9 }, 4, 9 },
+		{ PKT_TCP_SYN, { 1, 3, 3, 15 }, 4, 14 },    /* > 14 means 14 */
+		{ PKT_TCP_SYN, { 2, 4, 5, 180 }, 4, PKT_WSCALE_NONE },
+		{ PKT_TCP_SYN, { 0, 3, 3, 9 }, 4, PKT_WSCALE_NONE }, /* after EOL */
+		{ PKT_TCP_SYN, { 0 }, 0, PKT_WSCALE_NONE },
+		{ PKT_TCP_ACK, { 1, 3, 3, 9 }, 4, PKT_WSCALE_NONE }, /* not a SYN */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t b[256];
+		struct pkt_meta pm;
+		int frag;
+		uint32_t n = t_eth(b, 0x0800);
+
+		n += t_ipv4(b + n, 6, NULL, 0, 1, 0);
+		n += t_tcp(b + n, 1, 2, 3, 4, cases[i].flags, cases[i].opts,
+		           cases[i].optlen);
+		t_ipv4_fix(b + 14, n - 14);
+		assert_int_equal(t_parse(b, n, &pm, &frag), DECODE_OK);
+		assert_int_equal(pm.window, 65535);
+		if (pm.tcp_wscale != cases[i].want)
+			fail_msg("case %zu: wscale %u, want %u", i, pm.tcp_wscale,
+			         cases[i].want);
+	}
 }
 
 /* Ethernet pads frames to 60 bytes; padding is not payload. */
@@ -1562,6 +1601,7 @@ main(void)
 		cmocka_unit_test_setup(test_ipv4_tcp_fields, t_setup),
 		cmocka_unit_test_setup(test_vlan_and_qinq, t_setup),
 		cmocka_unit_test_setup(test_ipv4_options_ok, t_setup),
+		cmocka_unit_test_setup(test_tcp_window_scale, t_setup),
 		cmocka_unit_test_setup(test_tcp_options_ok, t_setup),
 		cmocka_unit_test_setup(test_padding_not_payload, t_setup),
 		cmocka_unit_test_setup(test_ipv6_tcp_and_ext_chain, t_setup),

@@ -79,8 +79,12 @@ static void
 make_table(uint32_t capacity, int evict, int bypass_midstream)
 {
 	static unsigned n;
-	struct stream_conf sc = { .held_per_flow = 8, .kept_per_flow = 32,
-	                          .held_total = 256, .drop_on_hold_full = 1 };
+	struct stream_conf sc = { .held_per_flow = 8,
+	                          .kept_bytes_per_flow = 65536,
+	                          .kept_segs_per_flow = 128, .held_total = 256,
+	                          .kept_bytes_total = 1u << 20,
+	                          .kept_segs_total = 1024,
+	                          .drop_on_hold_full = 1 };
 	struct flow_conf fc = {
 		.capacity = capacity, .timeout_syn_s = 5,
 		.timeout_established_s = 100, .timeout_closed_s = 2,

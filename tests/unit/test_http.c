@@ -33,12 +33,13 @@
 /* ---- recording doubles of the detect stage ---------------------------- */
 
 #define REC_TXNS 16
-#define REC_BUF 1024
+#define REC_BUF 8192
 #define REC_BODY 4096
 
 struct rec_txn {
 	bool present[IPS_BUF_COUNT];
 	uint32_t len[IPS_BUF_COUNT];
+	ptrdiff_t off[IPS_BUF_COUNT];   /* from the head's first byte */
 	uint8_t buf[IPS_BUF_COUNT][REC_BUF];
 	uint8_t body[REC_BODY];
 	uint32_t body_len;
@@ -116,6 +117,7 @@ __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 		assert_true(bufs->len[i] <= REC_BUF);
 		assert_true(bufs->ptr[i] != NULL || bufs->len[i] == 0);
 		r->len[i] = bufs->len[i];
+		r->off[i] = bufs->ptr[i] - bufs->ptr[IPS_BUF_METHOD];
 		if (bufs->len[i])
 			memcpy(r->buf[i], bufs->ptr[i], bufs->len[i]);
 	}
@@ -190,8 +192,11 @@ struct fx {
 static struct fx *
 fx_new(uint32_t max_txns, uint32_t max_header, int drop_amb, int drop_mal)
 {
-	struct http_conf conf = { max_txns, max_header, (uint8_t)drop_amb,
-	                          (uint8_t)drop_mal };
+	struct http_conf conf = { .max_txns = max_txns,
+	                          .max_header_bytes = max_header,
+	                          .drop_ambiguous = (uint8_t)drop_amb,
+	                          .drop_malformed = (uint8_t)drop_mal,
+	                          .max_header_arenas = 2 };
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
@@ -206,6 +211,7 @@ fx_free(struct fx *f)
 {
 	http_flow_release(f->hw, &f->hf);
 	assert_int_equal(http_txns_in_use(f->hw), 0);
+	assert_int_equal(http_header_arenas_in_use(f->hw), 0);
 	http_worker_free(f->hw);
 	free(f);
 }
@@ -1031,7 +1037,7 @@ test_header_too_long(void **state)
 static void
 test_pool_bypass(void **state)
 {
-	struct http_conf conf = { 1, 4096, 1, 1, 1 };
+	struct http_conf conf = { 1, 4096, 1, 1, 1, 1 };
 	struct worker_stats ws;
 	struct detect_tuple t = { 0 };
 	struct detect_result res = { 0 };
@@ -1156,7 +1162,10 @@ test_pool_evicts_stalled(void **state)
 static void
 test_expire_stalled(void **state)
 {
-	struct http_conf conf = { 4, 4096, 1, 1, 0, 0, 10, 20, 1 };
+	struct http_conf conf = { .max_txns = 4, .max_header_bytes = 4096,
+	                          .drop_ambiguous = 1, .drop_malformed = 1,
+	                          .max_header_arenas = 1, .header_timeout_s = 10,
+	                          .body_timeout_s = 20, .tsc_hz = 1 };
 	struct worker_stats ws;
 	struct detect_tuple t = { 0 };
 	struct detect_result res = { 0 };
@@ -1212,6 +1221,226 @@ test_expire_stalled(void **state)
 	http_flow_release(hw, &slow);
 	assert_int_equal(http_txns_in_use(hw), 0);
 	http_worker_free(hw);
+}
+
+/* ---- memory: the small arena, shared buffers, large arenas ------------- */
+
+/* Buffer b of txn 0 is a window into the head of head_len bytes. */
+static void
+assert_window(enum ips_buffer b, size_t head_len)
+{
+	const struct rec_txn *r = &rec.txn[0];
+
+	if (!r->present[b] || r->off[b] < 0 ||
+	    (size_t)r->off[b] + r->len[b] > head_len)
+		fail_msg("buffer %d at %td+%u: not inside the %zu-byte head", b,
+		         r->off[b], r->len[b], head_len);
+}
+
+/* Buffer b of txn 0 is a copy after the head. */
+static void
+assert_copy(enum ips_buffer b, size_t head_len)
+{
+	const struct rec_txn *r = &rec.txn[0];
+
+	if (!r->present[b] || r->off[b] < (ptrdiff_t)head_len)
+		fail_msg("buffer %d at %td: not a copy after the %zu-byte head",
+		         b, r->off[b], head_len);
+}
+
+/* A typical request fits the transaction's small arena, and what
+ * normalization does not change is read from the head itself. */
+static void
+test_typical_head_shares_the_raw_area(void **state)
+{
+	static const char req[] =
+		"POST /api/items?id=7 HTTP/1.1\r\nHost: shop.example\r\n"
+		"User-Agent: curl/8.5.0\r\nAccept: */*\r\n"
+		"Content-Length: 4\r\n\r\n";
+	size_t head = strlen(req);
+
+	(void)state;
+	for (unsigned piece = 0; piece < 4; piece++) {
+		struct fx *f = fx_new(2, 16384, 1, 1);
+
+		assert_int_equal(fx_feed(f, req, piece), HTTP_CONTINUE);
+		assert_int_equal(rec.n_headers, 1);
+		/* the body is pending: the transaction is still held */
+		assert_int_equal(http_txns_in_use(f->hw), 1);
+		assert_int_equal(http_header_arenas_in_use(f->hw), 0);
+		assert_buf(0, IPS_BUF_URI, "/api/items?id=7");
+		assert_buf(0, IPS_BUF_HEADER, "Host: shop.example\r\n"
+		           "User-Agent: curl/8.5.0\r\nAccept: */*\r\n"
+		           "Content-Length: 4\r\n");
+		assert_buf(0, IPS_BUF_HOST, "shop.example");
+		assert_window(IPS_BUF_URI, head);
+		assert_window(IPS_BUF_HEADER, head);
+		assert_window(IPS_BUF_HOST, head);
+		assert_window(IPS_BUF_USER_AGENT, head);
+		assert_copy(IPS_BUF_HEADER_NAMES, head);
+		assert_int_equal(fx_feed(f, "abcd", piece), HTTP_CONTINUE);
+		assert_int_equal(rec.n_end, 1);
+		assert_int_equal(rec.bufs_changed, 0);
+		assert_int_equal(f->ws.http_header_arena_used, 0);
+		fx_free(f);
+	}
+}
+
+/* Buffers normalization changed are copies, with the right bytes. */
+static void
+test_normalized_buffers_are_copies(void **state)
+{
+	static const char req[] =
+		"GET /a/../b%41 HTTP/1.1\r\nHost: Shop.Example:80\r\n"
+		"Cookie: c=1\r\nX-A:1\r\n\r\n";
+	size_t head = strlen(req);
+	struct fx *f = fx_new(2, 16384, 1, 1);
+
+	(void)state;
+	assert_int_equal(fx_feed(f, req, 0), HTTP_CONTINUE);
+	assert_buf(0, IPS_BUF_URI, "/bA");
+	assert_buf(0, IPS_BUF_HOST, "shop.example");
+	assert_buf(0, IPS_BUF_HEADER, "Host: Shop.Example:80\r\nX-A: 1\r\n");
+	assert_copy(IPS_BUF_URI, head);
+	assert_copy(IPS_BUF_HOST, head);
+	assert_copy(IPS_BUF_HEADER, head);
+	assert_window(IPS_BUF_URI_RAW, head);
+	assert_window(IPS_BUF_COOKIE, head);
+	fx_free(f);
+}
+
+/* A head longer than the small arena moves into a large arena as it
+ * arrives, whatever the pieces; the arena goes back with the request. */
+static void
+test_large_head_takes_an_arena(void **state)
+{
+	char req[8192];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(req, sizeof(req), "POST /up HTTP/1.1\r\n"
+	                     "X-Big: ");
+	memset(req + n, 'b', 5000);
+	n += 5000;
+	n += (size_t)snprintf(req + n, sizeof(req) - n,
+	                      "\r\nContent-Length: 2\r\n\r\n");
+	for (unsigned piece = 0; piece < 4; piece++) {
+		struct fx *f = fx_new(2, 16384, 1, 1);
+
+		assert_int_equal(fx_feed_len(f, req, n, piece), HTTP_CONTINUE);
+		assert_int_equal(rec.n_headers, 1);
+		assert_int_equal(http_header_arenas_in_use(f->hw), 1);
+		assert_int_equal(f->ws.http_header_arena_used, 1);
+		assert_int_equal(rec.txn[0].len[IPS_BUF_HEADER],
+		                 n - strlen("POST /up HTTP/1.1\r\n") - 2);
+		assert_window(IPS_BUF_HEADER, n);
+		assert_int_equal(fx_feed(f, "ok", piece), HTTP_CONTINUE);
+		assert_int_equal(rec.n_end, 1);
+		assert_int_equal(rec.bufs_changed, 0);
+		assert_int_equal(http_header_arenas_in_use(f->hw), 0);
+		fx_free(f);
+	}
+}
+
+/* A head that fits the small arena but whose normalized copies do not
+ * moves at the end of the head. */
+static void
+test_copies_outgrow_the_small_arena(void **state)
+{
+	char req[4096], want[4096];
+	size_t n, w;
+
+	(void)state;
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX-Long:");
+	w = (size_t)snprintf(want, sizeof(want), "X-Long: ");
+	memset(req + n, 'v', 2900);
+	memset(want + w, 'v', 2900);
+	n += 2900;
+	w += 2900;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\nContent-Length: 1"
+	                      "\r\n\r\n");
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "\r\nContent-Length:"
+	                      " 1\r\n");
+	for (unsigned piece = 0; piece < 3; piece++) {
+		struct fx *f = fx_new(2, 16384, 1, 1);
+
+		assert_int_equal(fx_feed_len(f, req, n, piece), HTTP_CONTINUE);
+		assert_int_equal(http_header_arenas_in_use(f->hw), 1);
+		assert_buf(0, IPS_BUF_HEADER, want);
+		assert_copy(IPS_BUF_HEADER, n);
+		fx_free(f);
+	}
+}
+
+/* A head that moves into a large arena and then proves too long is
+ * dropped as too long, whatever the pieces, the arena given back. */
+static void
+test_too_long_head_in_large_arena(void **state)
+{
+	char req[8192];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX: ");
+	memset(req + n, 'x', 5000);
+	n += 5000;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n\r\n");
+	for (unsigned piece = 0; piece < 4; piece++) {
+		struct fx *f = fx_new(2, 4096, 1, 1);
+
+		assert_int_equal(fx_feed_len(f, req, n, piece), HTTP_DROP_POLICY);
+		assert_int_equal(f->ws.drop_http_header_too_long, 1);
+		assert_int_equal(f->ws.http_header_arena_used, 0);
+		assert_int_equal(rec.n_headers, 0);
+		fx_free(f);
+	}
+}
+
+/* No large arena free: policy.http_txn_full decides, counted apart. */
+static void
+test_arena_pool_empty(void **state)
+{
+	char req[8192];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nX: ");
+	memset(req + n, 'x', 4000);
+	n += 4000;
+	n += (size_t)snprintf(req + n, sizeof(req) - n,
+	                      "\r\nContent-Length: 9\r\n\r\n");
+	for (uint8_t bypass = 0; bypass < 2; bypass++) {
+		struct http_conf conf = { 2, 16384, 1, 1, bypass, 1 };
+		struct worker_stats ws;
+		struct detect_tuple t = { 0 };
+		struct detect_result res = { 0 };
+		struct http_flow a, b;
+		struct http_worker *hw;
+
+		memset(&ws, 0, sizeof(ws));
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		rec_reset();
+		hw = http_worker_create(&conf, NULL, &ws);
+		assert_non_null(hw);
+		assert_int_equal(http_request_data(hw, &a, (const uint8_t *)req,
+		                                   (uint32_t)n, &t, &res),
+		                 HTTP_CONTINUE);
+		assert_int_equal(http_header_arenas_in_use(hw), 1);
+		assert_int_equal(http_request_data(hw, &b, (const uint8_t *)req,
+		                                   (uint32_t)n, &t, &res),
+		                 bypass ? HTTP_BYPASS_POOL : HTTP_DROP_POLICY);
+		assert_int_equal(ws.drop_http_header_arena_full, !bypass);
+		assert_int_equal(ws.http_bypass_header_arena_full, bypass);
+		assert_int_equal(ws.drop_http_header_too_long, 0);
+		assert_int_equal(rec.n_headers, 1);
+		assert_int_equal(http_txns_in_use(hw), 1);
+		http_flow_release(hw, &a);
+		http_flow_release(hw, &b);
+		assert_int_equal(http_txns_in_use(hw), 0);
+		assert_int_equal(http_header_arenas_in_use(hw), 0);
+		http_worker_free(hw);
+	}
 }
 
 /* A drop verdict stops parsing: nothing after it reaches detection. */
@@ -1279,8 +1508,10 @@ static void
 test_create_limits(void **state)
 {
 	struct worker_stats ws;
-	struct http_conf bad[] = { { 0, 4096, 1, 1 }, { 4, 10, 1, 1 },
-	                           { 4, 1u << 30, 1, 1 } };
+	struct http_conf bad[] = { { 0, 4096, 1, 1, 0, 1 },
+	                           { 4, 10, 1, 1, 0, 1 },
+	                           { 4, 1u << 30, 1, 1, 0, 1 },
+	                           { 4, 4096, 1, 1, 0, 0 } };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -1614,6 +1845,12 @@ main(void)
 		cmocka_unit_test(test_pool_evicts_stalled),
 		cmocka_unit_test(test_expire_stalled),
 		cmocka_unit_test(test_pool_bypass),
+		cmocka_unit_test(test_typical_head_shares_the_raw_area),
+		cmocka_unit_test(test_normalized_buffers_are_copies),
+		cmocka_unit_test(test_large_head_takes_an_arena),
+		cmocka_unit_test(test_copies_outgrow_the_small_arena),
+		cmocka_unit_test(test_too_long_head_in_large_arena),
+		cmocka_unit_test(test_arena_pool_empty),
 		cmocka_unit_test(test_detect_drop),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_create_limits),
