@@ -38,6 +38,7 @@
 #include "eve.h"
 #include "forward.h"
 #include "ips/detect_db.h"
+#include "l3.h"
 #include "port.h"
 #include "reload.h"
 #include "replay.h"
@@ -79,6 +80,7 @@ struct main_state {
 	struct worker *workers[MAIN_MAX_WORKERS];
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
+	struct l3_routes *l3;                   /* L3 mode, live */
 	struct reload *reload;                  /* rule sets in force */
 	struct ctl_server *ctl;                 /* NULL: no control socket */
 	/* EAL argv and the strings behind it */
@@ -314,6 +316,7 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	s.n_ports = st->n_ports;
 	s.tx_queue = replay ? 0 : (uint16_t)id;
 	s.hash_seed = main_random_u32();
+	s.l3 = st->l3;
 	/* Live: each port faces one side.  Replay: one port carries both
 	 * sides and direction comes from the flow's first SYN. */
 	memset(s.port_side, PKT_SIDE_ANY, sizeof(s.port_side));
@@ -368,6 +371,11 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 			st->replay_pub[w] = st->port_ids[2 * w];
 			st->replay_priv[w] = st->port_ids[2 * w + 1];
 		}
+	} else if (config_is_l3(&st->cfg)) {
+		st->l3 = l3_routes_create(&st->cfg, st->port_ids, st->n_workers,
+		                          err, sizeof(err));
+		if (st->l3 == NULL)
+			main_die("%s", err);
 	}
 	for (unsigned w = 0; w < st->n_workers; w++) {
 		unsigned lcore = rte_get_next_lcore(w == 0 ? (unsigned)-1
@@ -393,6 +401,9 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 		}
 		if (port_setup(st->port_ids[i], n_rxq, n_txq, pools, err,
 		               sizeof(err)) != 0)
+			main_die("%s", err);
+		if (st->l3 != NULL &&
+		    port_rx_mode_l3(st->port_ids[i], err, sizeof(err)) != 0)
 			main_die("%s", err);
 	}
 }
@@ -554,6 +565,7 @@ main(int argc, char **argv)
 	for (unsigned w = 0; w < st.n_workers; w++)
 		worker_stop(st.workers[w]);
 	reload_free(st.reload);         /* after the sets the workers held */
+	l3_routes_free(st.l3);          /* after the workers' l3 stages */
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
 	if (replay_plan_finish(&st.replay, err, sizeof(err)) != 0)

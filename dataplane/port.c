@@ -98,6 +98,23 @@ port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
 	return 0;
 }
 
+int
+port_rx_mode_l3(uint16_t port_id, char *err, size_t errlen)
+{
+	int rc;
+
+	/* Some drivers cannot leave promiscuous mode (net_pcap, net_null):
+	 * the l3 stage drops frames for other stations anyway. */
+	rte_eth_promiscuous_disable(port_id);
+	rc = rte_eth_allmulticast_enable(port_id);
+	if (rc != 0 && rc != -ENOTSUP) {
+		snprintf(err, errlen, "port %u: all-multicast: %s", port_id,
+		         rte_strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 void
 port_close_all(void)
 {

@@ -30,6 +30,12 @@ int port_find(const char *devargs, uint16_t *port_id);
 int port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
                struct rte_mempool *const *pools, char *err, size_t errlen);
 
+/* L3 mode: receive frames for the port's own MAC, broadcast and every
+ * multicast group (IPv6 neighbor discovery), not every frame on the link
+ * as port_setup's promiscuous mode does for a bump in the wire.  Returns
+ * 0, or -1 with the reason in err. */
+int port_rx_mode_l3(uint16_t port_id, char *err, size_t errlen);
+
 /* Stop and close every port (flushes pcap writers). */
 void port_close_all(void);
 
