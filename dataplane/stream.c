@@ -426,6 +426,7 @@ stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 	/* The client accepts a reset at its RCV.NXT: the end of what the
 	 * server sent, which may be ahead of the client's last ACK. */
 	ctx->rst_seq_to_client = srv->seq_known ? srv->next_seq : sf->client_ack;
+	ctx->client_next_seq = sf->dir[STREAM_CLIENT].next_seq;
 	if (ctx->res.verdict == DETECT_REJECT)
 		ctx->rst_pending = 1;
 }

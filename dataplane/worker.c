@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -144,6 +145,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 	if (w->fwd == NULL)
 		return worker_fail(w, err, errlen, "forward: bad port count");
 	verdict_conf_init(&vc, c);
+	vc.alert_id_base = verdict_alert_id_base(s->id, (uint64_t)time(NULL));
 	w->verdict = verdict_worker_create(&vc, w->fwd, w->pool, w->eve,
 	                                   &w->stats, socket);
 	if (w->verdict == NULL)
