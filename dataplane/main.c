@@ -6,6 +6,8 @@
  * they need), which queues and ports each worker gets, the launch, the
  * service loop on the main lcore (EVE log writing, the control socket)
  * until the workers end (replay) or a signal arrives, and the teardown.
+ * What the host must provide is checked first (startup.c): every start-up
+ * failure says what is missing and the command that fixes it.
  * The work itself is elsewhere: signatures in sigload.c, reloading them
  * in reload.c, the socket in ctl.c, a worker's pools and stages in
  * worker.c, the replay's files in replay.c, the summary line (DESIGN §11)
@@ -43,6 +45,7 @@
 #include "reload.h"
 #include "replay.h"
 #include "sigload.h"
+#include "startup.h"
 #include "stats.h"
 #include "stream.h"
 #include "worker.h"
@@ -297,6 +300,26 @@ main_build_eal_args(struct main_state *st, const char *argv0,
 	st->eal_argv[st->eal_argc] = NULL;
 }
 
+/* Everything the host lacks, at once, each with its fix. */
+static void
+main_check_host(struct main_state *st)
+{
+	static char problems[8192];
+	struct startup_env env;
+	const char *sock = st->opts.control;
+
+	if (sock == NULL && st->opts.replay == NULL)
+		sock = st->cfg.ctl_socket;
+	startup_env_self(&env);
+	if (startup_check(&env, &st->cfg, st->opts.replay != NULL,
+	                  (const char *const *)st->eal_argv, st->eal_argc, sock,
+	                  problems, sizeof(problems)) > 0) {
+		problems[strlen(problems) - 1] = '\0';  /* the last newline */
+		main_die("cannot start with %s; this host is missing:\n%s",
+		         st->opts.config, problems);
+	}
+}
+
 /* ---- workers ------------------------------------------------------------ */
 
 /* What worker id reads and where it sends: main decides, worker.c builds. */
@@ -358,14 +381,20 @@ static void
 main_setup_ports(struct main_state *st, const char *const *devargs,
                  unsigned n_dev)
 {
-	char err[256];
+	char err[512];
 
 	st->n_ports = (uint16_t)n_dev;
-	for (unsigned i = 0; i < n_dev; i++)
-		if (port_find(devargs[i], &st->port_ids[i]) != 0)
-			main_die("port '%s' did not appear (driver plugin "
+	for (unsigned i = 0; i < n_dev; i++) {
+		if (port_find(devargs[i], &st->port_ids[i]) == 0)
+			continue;
+		if (st->opts.replay != NULL)
+			main_die("replay port '%s' did not appear (driver plugin "
 			         "missing? pmd_dir = '%s')", devargs[i],
 			         st->cfg.pmd_dir);
+		startup_port_hint(&st->cfg, i, err, sizeof(err));
+		main_die("ports[%u] (%s) did not appear: %s", i,
+		         st->cfg.ports[i].name, err);
+	}
 	if (st->opts.replay != NULL) {
 		for (unsigned w = 0; w < st->n_workers; w++) {
 			st->replay_pub[w] = st->port_ids[2 * w];
@@ -530,16 +559,18 @@ main(int argc, char **argv)
 		snprintf(st.cfg.eve_path, sizeof(st.cfg.eve_path), "%s",
 		         st.opts.eve);
 
+	main_build_eal_args(&st, argv[0], devargs, n_dev);
+	main_check_host(&st);
 	/* Rules first: a bad rule set should fail before NICs are touched. */
 	st.db = sig_load(&st.cfg, err, sizeof(err));
 	if (st.db == NULL)
 		main_die("%s", err);
-	main_build_eal_args(&st, argv[0], devargs, n_dev);
 	/* EAL rewrites the argv it is given (argv[optind-1] = prgname):
 	 * hand it a copy so each string is freed once at exit. */
 	memcpy(eal_argv, st.eal_argv, sizeof(eal_argv));
 	if (rte_eal_init(st.eal_argc, eal_argv) < 0)
-		main_die("EAL init: %s", rte_strerror(rte_errno));
+		main_die("EAL init: %s: %s", rte_strerror(rte_errno),
+		         startup_eal_hint(rte_errno));
 	if (stream_register_dynfield() != 0)
 		main_die("mbuf dynfield: %s", rte_strerror(rte_errno));
 	st.eve = eve_writer_open(st.cfg.eve_path, rte_get_tsc_hz(), err,

@@ -13,7 +13,9 @@ PACKAGES=(
   python3 python3-scapy python3-pytest python3-matplotlib python3-yaml
   libhtp-dev                         # test oracle only
   iproute2 ethtool tcpdump curl      # netns end-to-end tests
-  nginx-light                        # e2e: the nginx pod of tests/e2e/test_http_servers.py
+  iputils-ping util-linux            # e2e: ping the gateway; setpriv (start-up test)
+  nginx-light                        # e2e: the nginx pods (test_http_servers, test_l3_gateway)
+  wrk apache2-utils                  # e2e load test through the gateway (wrk; ab as a fallback)
 )
 
 missing=()

@@ -415,6 +415,77 @@ test_example_file(void **state)
 	config_free(&c);
 }
 
+/* Text of path with every `from` replaced by `to` (malloc'd). */
+static char *
+test_read_replaced(const char *path, const char *const (*subst)[2],
+                   unsigned n)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536), *out = calloc(1, 65536);
+	size_t len;
+
+	assert_non_null(f);
+	assert_non_null(text);
+	assert_non_null(out);
+	len = fread(text, 1, 65535, f);
+	fclose(f);
+	text[len] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		char *o = out, *p = text, *hit;
+
+		while ((hit = strstr(p, subst[i][0])) != NULL) {
+			o += sprintf(o, "%.*s%s", (int)(hit - p), p, subst[i][1]);
+			p = hit + strlen(subst[i][0]);
+		}
+		strcpy(o, p);
+		strcpy(text, out);
+	}
+	free(out);
+	return text;
+}
+
+/* Every deployment's example (scripts/conf/) loads; the rule globs of
+ * an installed /etc/ips (and the ones relative to the file, which a
+ * string has not) point at the repository's signatures here. */
+static void
+test_deployment_examples(void **state)
+{
+	static const struct { const char *file; int l3; unsigned ports; } ex[] = {
+		{ "bare-metal.conf", 1, 2 }, { "vm-af-packet.conf", 1, 2 },
+		{ "vm-af-xdp.conf", 1, 2 }, { "vm-virtio.conf", 1, 2 },
+		{ "replay.conf", 0, 2 },
+	};
+	char root[1024], path[1200], sig[1200], cls[1200], rel[1200];
+
+	(void)state;
+	test_source_root(root, sizeof(root) - 64);
+	snprintf(sig, sizeof(sig), "%ssignatures/*.rules", root);
+	snprintf(cls, sizeof(cls), "%ssignatures/classification.config", root);
+	snprintf(rel, sizeof(rel), "%ssignatures/", root);
+	for (unsigned i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		const char *const subst[][2] = {
+			{ "/etc/ips/rules/*.rules", sig },
+			{ "/etc/ips/classification.config", cls },
+			{ "../../signatures/", rel },   /* relative to the file */
+		};
+		struct ips_config c;
+		char *text;
+
+		snprintf(path, sizeof(path), "%sscripts/conf/%s", root, ex[i].file);
+		text = test_read_replaced(path, subst, 3);
+		config_defaults(&c);
+		if (config_load_string(&c, text, path, test_err,
+		                       sizeof(test_err)) != 0)
+			fail_msg("%s", test_err);
+		assert_int_equal(config_is_l3(&c), ex[i].l3);
+		assert_int_equal(c.n_ports, ex[i].ports);
+		if (ex[i].l3)
+			assert_true(c.l3.n_routes >= 2);
+		config_free(&c);
+		free(text);
+	}
+}
+
 /* libconfig has no octal: 0660 is read back digit by digit; hex is exact. */
 static void
 test_ctl_mode(void **state)
@@ -1057,6 +1128,7 @@ main(void)
 		cmocka_unit_test(test_absent_groups),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_deployment_examples),
 		cmocka_unit_test(test_ctl_mode),
 		cmocka_unit_test(test_number_lexing),
 		cmocka_unit_test(test_free_after_error),
