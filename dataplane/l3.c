@@ -41,6 +41,9 @@
 #define L3_ETH_IPV4         0x0800
 #define L3_ETH_IPV6         0x86dd
 #define L3_ARP_LEN          28
+/* Ethernet's minimum frame without FCS: a PMD sends what it is given,
+ * and a runt is what switches drop */
+#define L3_ETH_MIN          60
 #define L3_ICMP6_ECHO_REQ   128
 #define L3_ICMP6_ECHO_REP   129
 #define L3_ICMP_ECHO_REQ    8
@@ -741,7 +744,7 @@ l3_send_probe(struct l3_worker *l3, const struct l3_nkey *k)
 	if (src == NULL)
 		return;
 	if (l3_is_v4(k->ip)) {
-		m = l3_alloc(l3, L3_ETH_HLEN + L3_ARP_LEN, &f);
+		m = l3_alloc(l3, L3_ETH_MIN, &f);
 		if (m == NULL)
 			return;
 		memset(&bcast, 0xff, sizeof(bcast));
@@ -1225,9 +1228,10 @@ l3_arp_reply(struct l3_worker *l3, struct rte_mbuf *m, uint16_t port,
 	memcpy(q + 14, a->tpa, 4);
 	memcpy(q + 18, a->sha, 6);
 	memcpy(q + 24, a->spa, 4);
-	/* drop the Ethernet padding the request may have carried */
-	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - L3_ETH_HLEN -
-	                               L3_ARP_LEN));
+	/* the request's padding, if any, is the reply's: zero it */
+	if (rte_pktmbuf_data_len(m) > L3_ETH_HLEN + L3_ARP_LEN)
+		memset(q + L3_ARP_LEN, 0, rte_pktmbuf_data_len(m) - L3_ETH_HLEN -
+		       L3_ARP_LEN);
 	l3->ws->l3_arp_replies_sent++;
 	l3_emit(l3, m, port);
 }

@@ -340,6 +340,9 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	s.tx_queue = replay ? 0 : (uint16_t)id;
 	s.hash_seed = main_random_u32();
 	s.l3 = st->l3;
+	for (unsigned p = 0; !replay && p < c->n_ports; p++)
+		if (strncmp(c->ports[p].devargs, "net_af_xdp", 10) == 0)
+			s.packed_pool = 1;
 	/* Live: each port faces one side.  Replay: one port carries both
 	 * sides and direction comes from the flow's first SYN. */
 	memset(s.port_side, PKT_SIDE_ANY, sizeof(s.port_side));

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 
 #include "port.h"
@@ -96,6 +99,37 @@ port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
 	}
 	rte_eth_promiscuous_enable(port_id);
 	return 0;
+}
+
+struct rte_mempool *
+port_pool_create_packed(const char *name, unsigned n, unsigned cache,
+                        uint16_t data_room, int socket)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = data_room,
+	};
+	struct rte_mempool *mp;
+	int rc;
+
+	mp = rte_mempool_create_empty(name, n,
+	                              sizeof(struct rte_mbuf) + data_room,
+	                              cache, sizeof(priv), socket,
+	                              RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (rc == 0) {
+		rte_pktmbuf_pool_init(mp, &priv);
+		rc = rte_mempool_populate_default(mp);
+	}
+	/* one chunk, or the UMEM would not cover it */
+	if (rc < 0 || mp->nb_mem_chunks != 1) {
+		rte_mempool_free(mp);
+		rte_errno = rc < 0 ? -rc : ENOMEM;
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
 }
 
 int

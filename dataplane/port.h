@@ -30,6 +30,20 @@ int port_find(const char *devargs, uint16_t *port_id);
 int port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
                struct rte_mempool *const *pools, char *err, size_t errlen);
 
+/*
+ * A packet pool whose objects are packed back to back in one virtually
+ * contiguous area (RTE_MEMPOOL_F_NO_IOVA_CONTIG): what net_af_xdp needs,
+ * since it registers the pool with the kernel as one UMEM of
+ * populated_size x object size bytes from its first object.  A default
+ * pool keeps each buffer inside a page (a page of its own without
+ * hugepages), so its objects spread past that area and the kernel drops
+ * the frames there.  Only for ports that do not DMA by physical address.
+ * NULL with rte_errno set.
+ */
+struct rte_mempool *port_pool_create_packed(const char *name, unsigned n,
+                                            unsigned cache,
+                                            uint16_t data_room, int socket);
+
 /* L3 mode: receive frames for the port's own MAC, broadcast and every
  * multicast group (IPv6 neighbor discovery), not every frame on the link
  * as port_setup's promiscuous mode does for a bump in the wire.  Returns

@@ -101,9 +101,13 @@ worker_build(struct worker *w, const struct ips_config *c,
 	unsigned n_mbufs = worker_pool_size(c, s);
 
 	snprintf(name, sizeof(name), "mbufs_w%u", s->id);
-	w->pool = rte_pktmbuf_pool_create(name, n_mbufs,
-	                                  RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
-	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	w->pool = s->packed_pool ?
+		port_pool_create_packed(name, n_mbufs,
+		                        RTE_MEMPOOL_CACHE_MAX_SIZE,
+		                        RTE_MBUF_DEFAULT_BUF_SIZE, socket) :
+		rte_pktmbuf_pool_create(name, n_mbufs,
+		                        RTE_MEMPOOL_CACHE_MAX_SIZE, 0,
+		                        RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (w->pool == NULL)
 		return worker_fail(w, err, errlen, "mbuf pool of %u: %s (raise "
 		                   "-m in eal?)", n_mbufs,

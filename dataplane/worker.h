@@ -103,6 +103,8 @@ struct worker_setup {
 	uint32_t hash_seed;             /* flow table key: random per process */
 	struct l3_routes *l3;           /* L3 mode: the shared routes; NULL
 	                                 * in L2 mode and replay */
+	uint8_t packed_pool;            /* a port is net_af_xdp: see
+	                                 * port_pool_create_packed */
 };
 
 /*

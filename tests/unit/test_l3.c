@@ -506,7 +506,9 @@ test_arp_responder(void **state)
 	assert_int_equal(test_take_all(&t, 0, out, port, 8), 1);
 	assert_int_equal(port[0], test_pub);
 	f = test_data(out[0]);
-	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 42);     /* no padding */
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 60);     /* padded */
+	for (unsigned i = 42; i < 60; i++)
+		assert_int_equal(test_data(out[0])[i], 0);
 	assert_memory_equal(f, ROUTER_MAC, 6);
 	assert_memory_equal(f + 6, &test_pub_mac, 6);
 	assert_int_equal(f[14 + 7], 2);                         /* reply */
