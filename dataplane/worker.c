@@ -341,6 +341,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	unsigned idle = 0;
+	uint64_t round_tsc = rte_rdtsc();
 
 #ifdef IPS_BENCH_CYCLES
 	bench_tls.last = __rdtsc();
@@ -361,6 +362,8 @@ worker_main(void *arg)
 			rte_rcu_qsbr_quiescent(w->rcu, w->id);
 		}
 		now = rte_rdtsc();
+		w->stats.worker_cycles += now - round_tsc;
+		round_tsc = now;
 		if (w->l3 != NULL)
 			l3_poll(w->l3, now);
 		uint16_t n = worker_poll(w, now);
@@ -374,6 +377,7 @@ worker_main(void *arg)
 			if (unlikely(w->first_rx_tsc == 0))
 				w->first_rx_tsc = now;
 			w->last_rx_tsc = rte_rdtsc();
+			w->stats.worker_busy_cycles += w->last_rx_tsc - now;
 			idle = 0;
 		} else if (w->stop_when_idle &&
 		           ++idle >= WORKER_REPLAY_IDLE_POLLS) {

@@ -20,6 +20,12 @@
 #ifndef IPS_COUNTERS_H
 #define IPS_COUNTERS_H
 
+/* The worker loop (dataplane/worker.c): a poll-mode worker's thread is
+ * always 100 % busy for the OS; these say how much of it did work. */
+#define IPS_COUNTERS_WORKER(X)                                           \
+	X(worker_cycles)        /* TSC cycles the loop ran */            \
+	X(worker_busy_cycles)   /* ... in rounds that received packets */
+
 #define IPS_COUNTERS_PORT(X)                                             \
 	X(rx_packets)                                                     \
 	X(rx_bytes)                                                       \
@@ -187,6 +193,7 @@
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \
+	IPS_COUNTERS_WORKER(X)   \
 	IPS_COUNTERS_PORT(X)     \
 	IPS_COUNTERS_DECODE(X)   \
 	IPS_COUNTERS_L3(X)       \

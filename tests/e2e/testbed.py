@@ -55,7 +55,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    log_format plain '$remote_addr $remote_port "$request" $status $bytes_sent $request_length';
+    log_format plain '$server_addr $remote_addr $remote_port "$request" $status $bytes_sent $request_length';
     access_log {tmp}/nginx-access.log plain;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
