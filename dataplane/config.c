@@ -1237,11 +1237,17 @@ cfg_resolve_port(struct cfg_ctx *x, const config_setting_t *e,
 		inet_ntop(memcmp(addr, cfg_v4_mapped, 12) == 0 ? AF_INET : AF_INET6,
 		          memcmp(addr, cfg_v4_mapped, 12) == 0 ? addr + 12 : addr,
 		          txt, sizeof(txt));
+	/* fe80::/10 is on every link: only the port says which */
+	int link_local = has_addr && addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80;
+
+	if (link_local && name[0] == '\0')
+		return cfg_fail(x, e, "%s is link-local: name its port "
+		                "(port = \"NAME\")", txt);
 	if (name[0] != '\0') {
 		for (unsigned i = 0; i < c->n_ports; i++) {
 			if (strcmp(c->ports[i].name, name) != 0)
 				continue;
-			if (has_addr && on_link != (int)i)
+			if (has_addr && !link_local && on_link != (int)i)
 				return cfg_fail(x, ps, "%s is not on a subnet of "
 				                "port '%s' (its addresses)", txt, name);
 			*port = (int)i;
@@ -1276,6 +1282,15 @@ cfg_check_l3_ports(struct cfg_ctx *x, const config_setting_t *ports)
 			return cfg_fail(x, e, "missing 'addresses' (mode \"l3\": "
 			                "the port's own, e.g. [ \"198.51.100.1/24\" ])");
 		roles |= 1u << c->ports[i].role;
+		for (unsigned j = 0; j < c->ports[i].n_addrs; j++) {
+			const uint8_t *a = c->ports[i].addrs[j].addr;
+
+			if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+				return cfg_fail(x, config_setting_get_member(e,
+				                "addresses"), "address %u is "
+				                "link-local: each port has fe80::/64 "
+				                "from its MAC already", j);
+		}
 		for (unsigned j = 0; j < c->ports[i].n_addrs; j++) {
 			int other = cfg_port_on_link(c, c->ports[i].addrs[j].addr);
 

@@ -89,7 +89,8 @@ struct l3_port {
 	uint8_t side;               /* PKT_SIDE_* */
 	uint16_t mtu;
 	struct rte_ether_addr mac;
-	struct config_prefix addrs[CONFIG_MAX_PORT_ADDRS];
+	/* the config's, then the link-local one from the MAC */
+	struct config_prefix addrs[CONFIG_MAX_PORT_ADDRS + 1];
 	unsigned n_addrs;
 };
 
@@ -123,7 +124,7 @@ struct l3_routes {
 	uint32_t default6;
 	uint64_t service[65536 / 64];   /* bit per TCP/UDP port */
 	struct l3_port ports[RTE_MAX_ETHPORTS];
-	struct l3_own own[L3_MAX_OWN * 2];
+	struct l3_own own[L3_MAX_OWN * 2 + CONFIG_MAX_PORTS];
 	unsigned n_own;
 	struct config_neighbor statics[CONFIG_MAX_NEIGHBORS];  /* port = id */
 	unsigned n_statics;
@@ -366,6 +367,32 @@ l3_add_nexthop(struct l3_routes *r, const struct config_prefix *to,
 	return 0;
 }
 
+/* fe80::/64 with the modified EUI-64 of the MAC (RFC 4291 2.5.1): the
+ * address IPv6 routers on the link use as a next hop.  Never routed. */
+static void
+l3_add_link_local(struct l3_routes *r, struct l3_port *p, uint16_t port)
+{
+	struct config_prefix *ll = &p->addrs[p->n_addrs++];
+	const uint8_t *m = p->mac.addr_bytes;
+	struct l3_own *o = &r->own[r->n_own++];
+
+	memset(ll, 0, sizeof(*ll));
+	ll->addr[0] = 0xfe;
+	ll->addr[1] = 0x80;
+	ll->addr[8] = m[0] ^ 0x02;
+	ll->addr[9] = m[1];
+	ll->addr[10] = m[2];
+	ll->addr[11] = 0xff;
+	ll->addr[12] = 0xfe;
+	ll->addr[13] = m[3];
+	ll->addr[14] = m[4];
+	ll->addr[15] = m[5];
+	ll->len = 64;
+	ll->version = 6;
+	memcpy(o->ip, ll->addr, 16);
+	o->port = port;
+}
+
 /* Each port: its MAC, MTU, addresses, connected routes, own addresses. */
 static int
 l3_setup_ports(struct l3_routes *r, const struct ips_config *c,
@@ -403,6 +430,7 @@ l3_setup_ports(struct l3_routes *r, const struct ips_config *c,
 				o->broadcast = 1;
 			}
 		}
+		l3_add_link_local(r, p, port_ids[i]);
 	}
 	return 0;
 }

@@ -764,7 +764,8 @@ static const char test_l3_conf[] =
 	"    { to = \"203.0.113.0/24\"; via = \"198.51.100.18\"; },\n"
 	"    { to = \"2001:db8:a::/64\"; via = \"2001:db8:2::2\"; },\n"
 	"    { to = \"0.0.0.0/0\"; via = \"198.51.100.2\"; port = \"pub0\"; },\n"
-	"    { to = \"192.0.2.0/25\"; port = \"pub0\"; } );\n"
+	"    { to = \"192.0.2.0/25\"; port = \"pub0\"; },\n"
+	"    { to = \"::/0\"; via = \"fe80::2\"; port = \"pub0\"; } );\n"
 	"  neighbors = ( { ip = \"198.51.100.18\"; mac = \"02:00:5E:00:53:12\"; } );\n"
 	"  neighbor_table = 64; neighbor_timeout = 30; icmp_rate = 0;\n"
 	"};\n"
@@ -795,7 +796,8 @@ test_l3_full(void **state)
 	assert_false(config_prefix_has(&l3->pod_subnets[1], a));
 	assert_int_equal(l3->n_service_ports, 2);
 	assert_int_equal(l3->service_ports[1], 443);
-	assert_int_equal(l3->n_routes, 4);
+	assert_int_equal(l3->n_routes, 5);
+	assert_int_equal(l3->routes[4].port, 0);       /* link-local via */
 	assert_int_equal(l3->routes[0].port, 1);       /* via on priv0's subnet */
 	assert_int_equal(l3->routes[1].port, 1);
 	assert_int_equal(l3->routes[2].port, 0);
@@ -915,6 +917,14 @@ test_err_l3(void **state)
 	                  "  addresses = [ \"198.51.100.1/24\" ]; } );\n"
 	                  "l3 = { pod_subnets = [ \"203.0.113.0/24\" ]; };", 2,
 	                  "ports: mode \"l3\" needs a public and a private port");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "pod_subnets = [ \"203.0.113.0/24\" ];\n"
+	                  "routes = ( { to = \"::/0\"; via = \"fe80::1\"; } ); };", 9,
+	                  "l3.routes[0]: fe80::1 is link-local: name its port");
+	test_expect_error("mode = \"l3\";\nports = (\n"
+	                  "{ name = \"a\"; devargs = \"d\"; role = \"public\";\n"
+	                  "  addresses = [ \"fe80::1/64\" ]; } );", 4,
+	                  "ports[0].addresses: address 0 is link-local");
 	test_expect_error("policy = { reject_client = \"rst\"; };", 1,
 	                  "policy.reject_client: 'rst' is not a reject response");
 }

@@ -865,6 +865,86 @@ test_output_to(struct test_l3 *t, const uint8_t dst[4], uint8_t *mac_out)
 	return port;
 }
 
+/* The gateway's link-local address (from the MAC) answers solicitations:
+ * IPv6 routers use it as their next hop. */
+static void
+test_nd_link_local(void **state)
+{
+	uint8_t src[16] = { 0xfe, 0x80, [15] = 2 };
+	uint8_t dst[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+	uint8_t ll[16] = { 0xfe, 0x80, [11] = 0xff, [12] = 0xfe };
+	const uint8_t *mac = test_pub_mac.addr_bytes;
+	struct rte_mbuf *out[4];
+	uint16_t port[4];
+	struct test_l3 t;
+	uint8_t frame[128];
+	uint32_t n;
+
+	(void)state;
+	ll[8] = mac[0] ^ 2;
+	ll[9] = mac[1];
+	ll[10] = mac[2];
+	ll[13] = dst[13] = mac[3];
+	ll[14] = dst[14] = mac[4];
+	ll[15] = dst[15] = mac[5];
+	test_l3_up(&t, 1, 64, 100);
+	n = test_nd_bytes(frame, L3_ND_NS, src, dst, ll, CLIENT_MAC, 1, 255);
+	assert_int_equal(test_input(&t, 0, test_frame(frame, n, test_pub),
+	                            test_pub), L3_CONSUMED);
+	assert_int_equal(test_take_all(&t, 0, out, port, 4), 1);
+	assert_memory_equal(test_data(out[0]) + 14 + 8, ll, 16);
+	assert_int_equal(test_data(out[0])[54], L3_ND_NA);
+	test_free_n(out, 1);
+	test_l3_down(&t);
+}
+
+/* Longer than the egress MTU (1500): with DF the sender is told the MTU
+ * (RFC 1191); without, forward will cut it (l2_len set). */
+static void
+test_too_big(void **state)
+{
+	const uint8_t cli[4] = { 192, 0, 2, 10 }, pod[4] = { 203, 0, 113, 10 };
+	const uint8_t router[4] = { 198, 51, 100, 2 }, gw[4] = { 198, 51, 100, 1 };
+	struct rte_mbuf *out[4], *m;
+	uint16_t port[4];
+	struct test_l3 t;
+	const uint8_t *f;
+
+	(void)state;
+	test_l3_up(&t, 1, 64, 100);
+	assert_int_equal(test_input(&t, 0, test_arp(1, NULL, ROUTER_MAC, router,
+	                                             gw, test_pub), test_pub),
+	                 L3_CONSUMED);
+	test_free_n(out, test_take_all(&t, 0, out, port, 4));
+	for (int df = 1; df >= 0; df--) {
+		struct rte_ipv4_hdr *ip;
+
+		m = test_tcp4(&test_pub_mac, cli, pod, 64, 40000, 80, test_pub);
+		assert_non_null(rte_pktmbuf_append(m, 1600));
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		ip->total_length = rte_cpu_to_be_16(1640);
+		ip->fragment_offset = rte_cpu_to_be_16(df ? 0x4000 : 0);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		if (df) {
+			assert_int_equal(test_input(&t, 0, m, test_pub), L3_DROP);
+			assert_int_equal(test_take_all(&t, 0, out, port, 4), 1);
+			f = test_data(out[0]);
+			assert_int_equal(f[34], 3);             /* unreachable */
+			assert_int_equal(f[35], 4);             /* frag needed */
+			assert_int_equal(f[34 + 6] << 8 | f[34 + 7], 1500);
+			test_free_n(out, 1);
+		} else {
+			assert_int_equal(test_input(&t, 0, m, test_pub),
+			                 L3_TRANSIT);
+			assert_int_equal(m->l2_len, 14);
+			rte_pktmbuf_free(m);
+		}
+	}
+	assert_int_equal(t.ws[0].drop_l3_too_big, 1);
+	test_l3_down(&t);
+}
+
 /* Full table: the least recently confirmed entry goes, the static one
  * never does, and the wire cannot move a static neighbor. */
 static void
@@ -930,6 +1010,8 @@ main(void)
 		cmocka_unit_test(test_ttl_expired_rate_limited),
 		cmocka_unit_test(test_echo),
 		cmocka_unit_test(test_nd_responder),
+		cmocka_unit_test(test_nd_link_local),
+		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_table_bounded),
 	};
 
