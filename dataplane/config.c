@@ -619,23 +619,34 @@ cfg_vars(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+/* One of names[] (its index is the value) into *out. */
+static int
+cfg_choice(struct cfg_ctx *x, const config_setting_t *s,
+           const char *const names[2], const char *what, uint8_t *out)
+{
+	const char *v = cfg_get_str(x, s, 0, 16);
+
+	if (v == NULL)
+		return -1;
+	for (uint8_t i = 0; i < 2; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return cfg_fail(x, s, "'%s' is not a %s (expected %s or %s)", v, what,
+	                names[0], names[1]);
+}
+
 static int
 cfg_role(struct cfg_ctx *x, const config_setting_t *s,
          const struct cfg_key *k, void *obj)
 {
-	const char *v = cfg_get_str(x, s, 0, 16);
-	uint8_t *role = (uint8_t *)obj + k->off;
+	static const char *const roles[2] = {
+		[PORT_ROLE_PUBLIC] = "public", [PORT_ROLE_PRIVATE] = "private",
+	};
 
-	if (v == NULL)
-		return -1;
-	if (strcmp(v, "public") == 0)
-		*role = PORT_ROLE_PUBLIC;
-	else if (strcmp(v, "private") == 0)
-		*role = PORT_ROLE_PRIVATE;
-	else
-		return cfg_fail(x, s, "'%s' is not a role (expected public or "
-		                "private)", v);
-	return 0;
+	return cfg_choice(x, s, roles, "role", (uint8_t *)obj + k->off);
 }
 
 /* ------------------------------------------------------------------------
@@ -916,24 +927,36 @@ cfg_route(struct cfg_ctx *x, const config_setting_t *e, unsigned i)
 	return cfg_member_port(x, e, x->route_port[i]);
 }
 
+/* A list of groups, each read by one(x, element, index); *count set. */
+static int
+cfg_group_list(struct cfg_ctx *x, const config_setting_t *s, unsigned max,
+               const char *what, const char *example,
+               int (*one)(struct cfg_ctx *, const config_setting_t *, unsigned),
+               unsigned *count)
+{
+	int n;
+
+	if (!config_setting_is_list(s))
+		return cfg_fail(x, s, "expected a list of %s groups ( %s, ... )",
+		                what, example);
+	n = config_setting_length(s);
+	if (n < 0 || (unsigned)n > max)
+		return cfg_fail(x, s, "more than %u %ss", max, what);
+	for (int i = 0; i < n; i++)
+		if (one(x, config_setting_get_elem(s, i), (unsigned)i) < 0)
+			return -1;
+	*count = (unsigned)n;
+	return 0;
+}
+
 static int
 cfg_routes(struct cfg_ctx *x, const config_setting_t *s,
            const struct cfg_key *k, void *obj)
 {
-	int n;
-
 	(void)k, (void)obj;
-	if (!config_setting_is_list(s))
-		return cfg_fail(x, s, "expected a list of route groups "
-		                "( { to = ...; via = ...; }, ... )");
-	n = config_setting_length(s);
-	if (n < 0 || n > CONFIG_MAX_ROUTES)
-		return cfg_fail(x, s, "more than %d routes", CONFIG_MAX_ROUTES);
-	for (int i = 0; i < n; i++)
-		if (cfg_route(x, config_setting_get_elem(s, i), (unsigned)i) < 0)
-			return -1;
-	x->c->l3.n_routes = (unsigned)n;
-	return 0;
+	return cfg_group_list(x, s, CONFIG_MAX_ROUTES, "route",
+	                      "{ to = ...; via = ...; }", cfg_route,
+	                      &x->c->l3.n_routes);
 }
 
 static int
@@ -967,40 +990,22 @@ static int
 cfg_neighbors(struct cfg_ctx *x, const config_setting_t *s,
               const struct cfg_key *k, void *obj)
 {
-	int n;
-
 	(void)k, (void)obj;
-	if (!config_setting_is_list(s))
-		return cfg_fail(x, s, "expected a list of neighbor groups "
-		                "( { ip = ...; mac = ...; }, ... )");
-	n = config_setting_length(s);
-	if (n < 0 || n > CONFIG_MAX_NEIGHBORS)
-		return cfg_fail(x, s, "more than %d neighbors",
-		                CONFIG_MAX_NEIGHBORS);
-	for (int i = 0; i < n; i++)
-		if (cfg_neighbor(x, config_setting_get_elem(s, i), (unsigned)i) < 0)
-			return -1;
-	x->c->l3.n_neighbors = (unsigned)n;
-	return 0;
+	return cfg_group_list(x, s, CONFIG_MAX_NEIGHBORS, "neighbor",
+	                      "{ ip = ...; mac = ...; }", cfg_neighbor,
+	                      &x->c->l3.n_neighbors);
 }
 
 static int
 cfg_reject_client(struct cfg_ctx *x, const config_setting_t *s,
                   const struct cfg_key *k, void *obj)
 {
-	const char *v = cfg_get_str(x, s, 0, 16);
-	uint8_t *out = (uint8_t *)obj + k->off;
+	static const char *const responses[2] = {
+		[REJECT_CLIENT_RESET] = "reset", [REJECT_CLIENT_PAGE] = "block_page",
+	};
 
-	if (v == NULL)
-		return -1;
-	if (strcmp(v, "reset") == 0)
-		*out = REJECT_CLIENT_RESET;
-	else if (strcmp(v, "block_page") == 0)
-		*out = REJECT_CLIENT_PAGE;
-	else
-		return cfg_fail(x, s, "'%s' is not a reject response (expected "
-		                "reset or block_page)", v);
-	return 0;
+	return cfg_choice(x, s, responses, "reject response",
+	                  (uint8_t *)obj + k->off);
 }
 
 /* ------------------------------------------------------------------------

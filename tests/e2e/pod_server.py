@@ -61,30 +61,28 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(block)
 
-    def body_chunks(self):
-        te = self.headers.get("Transfer-Encoding", "")
-        if te and te.split(",")[-1].strip().lower() == "chunked":
-            while True:
-                size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline(1024).strip():
-                        pass                # trailers
-                    return
-                left = size
-                while left > 0:
-                    block = self.rfile.read(min(left, 1 << 16))
-                    if not block:
-                        raise ConnectionError("body cut short")
-                    left -= len(block)
-                    yield block
-                self.rfile.readline(16)     # CRLF after the chunk
-        left = int(self.headers.get("Content-Length", "0"))
+    def read_exactly(self, left):
         while left > 0:
             block = self.rfile.read(min(left, 1 << 16))
             if not block:
                 raise ConnectionError("body cut short")
             left -= len(block)
             yield block
+
+    def body_chunks(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if not (te and te.split(",")[-1].strip().lower() == "chunked"):
+            yield from self.read_exactly(
+                int(self.headers.get("Content-Length", "0")))
+            return
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass                    # trailers
+                return
+            yield from self.read_exactly(size)
+            self.rfile.readline(16)         # CRLF after the chunk
 
     def do_PUT(self):
         name = os.path.basename(self.path)

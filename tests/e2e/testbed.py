@@ -31,7 +31,6 @@ testbed's prefix, so modules never share anything.
 """
 import hashlib
 import json
-import os
 import socket
 import subprocess
 import time
@@ -396,6 +395,19 @@ signatures = { files = [ %s ];
         r = sh("curl", "-s", "--max-time", str(max_time), *args, url,
                ns=ns or self.ns["cli"], check=False, timeout=max_time + 15)
         return r.returncode, r.stdout
+
+
+def assert_accounting(s):
+    """The summary line of a gateway that stopped: every packet it read
+    was forwarded, dropped for one reason, held at exit, merged into a
+    reassembled datagram, or (mode l3) for the gateway itself."""
+    brief = {k: s[k] for k in ("packets_in", "forwarded", "dropped",
+                               "held_at_exit", "merged", "local", "drops")}
+    assert s["packets_in"] == (s["forwarded"] + s["dropped"] +
+                               s["held_at_exit"] + s["merged"] +
+                               s["local"]), brief
+    assert s["dropped"] == sum(s["drops"].values()), brief
+    return brief
 
 
 def url(addr, path, port=80):

@@ -342,6 +342,23 @@ test_data(const struct rte_mbuf *m)
 	return rte_pktmbuf_mtod(m, const uint8_t *);
 }
 
+/* The router asks for the gateway's public address: both learn each
+ * other (errors to clients go through it); the reply is freed. */
+static void
+test_know_router(struct test_l3 *t)
+{
+	const uint8_t router[4] = { 198, 51, 100, 2 };
+	const uint8_t gw[4] = { 198, 51, 100, 1 };
+	struct rte_mbuf *out[8];
+	uint16_t port[8];
+
+	assert_int_equal(test_input(t, 0, test_arp(1, NULL, ROUTER_MAC, router,
+	                                            gw, test_pub), test_pub),
+	                 L3_CONSUMED);
+	assert_int_equal(test_take_all(t, 0, out, port, 8), 1);
+	test_free_n(out, 1);
+}
+
 /* ---- pure parts ------------------------------------------------------------------ */
 
 /* The incremental update equals a full recomputation, for every TTL and
@@ -411,6 +428,35 @@ test_parse_arp(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* l3_parse_nd of an ND message built by test_nd_bytes, as the worker
+ * would call it (after decode). */
+static int
+test_nd_parse(uint8_t type, const uint8_t *src, const uint8_t *dst,
+              const uint8_t *tgt, const uint8_t *lla, uint8_t opt_len,
+              uint8_t hop, struct l3_nd *nd)
+{
+	struct pkt_meta pm;
+	struct rte_mbuf *m;
+	uint8_t f[128];
+	uint32_t n;
+	int rc;
+
+	n = test_nd_bytes(f, type, src, dst, tgt, lla, opt_len, hop);
+	m = test_frame(f, n, 0);
+	test_decode(m, &pm);
+	rc = l3_parse_nd(f, n, &pm, nd);
+	if (rc == 0) {
+		/* one byte short, or one bit off the checksum: refused */
+		assert_int_equal(l3_parse_nd(f, n - 1, &pm, nd), -1);
+		f[n - 1] ^= 1;
+		assert_int_equal(l3_parse_nd(f, n, &pm, nd), -1);
+		f[n - 1] ^= 1;
+		rc = l3_parse_nd(f, n, &pm, nd);
+	}
+	rte_pktmbuf_free(m);
+	return rc;
+}
+
 static void
 test_parse_nd(void **state)
 {
@@ -418,65 +464,36 @@ test_parse_nd(void **state)
 	uint8_t dst[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
 	uint8_t tgt[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 };
 	uint8_t zero[16] = { 0 };
-	struct pkt_meta pm;
 	struct l3_nd nd;
-	struct rte_mbuf *m;
-	uint8_t f[128];
-	uint32_t n;
 
 	(void)state;
-	n = test_nd_bytes(f, L3_ND_NS, src, dst, tgt, CLIENT_MAC, 1, 255);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), 0);
+	assert_int_equal(test_nd_parse(L3_ND_NS, src, dst, tgt, CLIENT_MAC, 1,
+	                               255, &nd), 0);
 	assert_int_equal(nd.type, L3_ND_NS);
 	assert_int_equal(nd.has_lla, 1);
 	assert_memory_equal(nd.lla, CLIENT_MAC, 6);
 	assert_memory_equal(nd.target, tgt, 16);
-	assert_int_equal(l3_parse_nd(f, n - 1, &pm, &nd), -1);  /* truncated */
-	f[n - 1] ^= 1;                                          /* checksum */
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), -1);
-	rte_pktmbuf_free(m);
-
 	/* hop limit below 255: routed, so forged (RFC 4861 7.1.1) */
-	n = test_nd_bytes(f, L3_ND_NS, src, dst, tgt, CLIENT_MAC, 1, 64);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), -1);
-	rte_pktmbuf_free(m);
+	assert_int_equal(test_nd_parse(L3_ND_NS, src, dst, tgt, CLIENT_MAC, 1,
+	                               64, &nd), -1);
 	/* an option of length 0 would loop forever */
-	n = test_nd_bytes(f, L3_ND_NS, src, dst, tgt, CLIENT_MAC, 0, 255);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), -1);
-	rte_pktmbuf_free(m);
+	assert_int_equal(test_nd_parse(L3_ND_NS, src, dst, tgt, CLIENT_MAC, 0,
+	                               255, &nd), -1);
 	/* an option longer than the message */
-	n = test_nd_bytes(f, L3_ND_NS, src, dst, tgt, CLIENT_MAC, 2, 255);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), -1);
-	rte_pktmbuf_free(m);
+	assert_int_equal(test_nd_parse(L3_ND_NS, src, dst, tgt, CLIENT_MAC, 2,
+	                               255, &nd), -1);
 	/* DAD: from ::, with a source address option: invalid */
-	n = test_nd_bytes(f, L3_ND_NS, zero, dst, tgt, CLIENT_MAC, 1, 255);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), -1);
-	rte_pktmbuf_free(m);
+	assert_int_equal(test_nd_parse(L3_ND_NS, zero, dst, tgt, CLIENT_MAC, 1,
+	                               255, &nd), -1);
 	/* NA without an option: valid, no MAC learned from it */
-	n = test_nd_bytes(f, L3_ND_NA, src, tgt, src, NULL, 0, 255);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), 0);
+	assert_int_equal(test_nd_parse(L3_ND_NA, src, tgt, src, NULL, 0, 255,
+	                               &nd), 0);
 	assert_int_equal(nd.type, L3_ND_NA);
 	assert_int_equal(nd.has_lla, 0);
 	/* multicast target */
 	tgt[0] = 0xff;
-	n = test_nd_bytes(f, L3_ND_NA, src, dst, tgt, CLIENT_MAC, 1, 255);
-	rte_pktmbuf_free(m);
-	m = test_frame(f, n, 0);
-	test_decode(m, &pm);
-	assert_int_equal(l3_parse_nd(f, n, &pm, &nd), -1);
-	rte_pktmbuf_free(m);
+	assert_int_equal(test_nd_parse(L3_ND_NA, src, dst, tgt, CLIENT_MAC, 1,
+	                               255, &nd), -1);
 }
 
 /* ---- the stage --------------------------------------------------------------------- */
@@ -627,7 +644,6 @@ static void
 test_resolve_gives_up(void **state)
 {
 	const uint8_t cli[4] = { 192, 0, 2, 10 }, pod[4] = { 203, 0, 113, 10 };
-	const uint8_t router[4] = { 198, 51, 100, 2 };
 	struct rte_mbuf *out[8], *syn;
 	uint16_t port[8];
 	struct test_l3 t;
@@ -636,11 +652,7 @@ test_resolve_gives_up(void **state)
 
 	(void)state;
 	test_l3_up(&t, 1, 64, 100);
-	/* the router (for the ICMP back to the client) is known */
-	assert_int_equal(test_input(&t, 0, test_arp(1, NULL, ROUTER_MAC, router,
-	                 (const uint8_t[]){ 198, 51, 100, 1 }, test_pub), test_pub),
-	                 L3_CONSUMED);
-	test_free_n(out, test_take_all(&t, 0, out, port, 8));
+	test_know_router(&t);   /* for the ICMP back to the client */
 	syn = test_tcp4(&test_pub_mac, cli, pod, 64, 40000, 80, test_pub);
 	assert_int_equal(test_input(&t, 0, syn, test_pub), L3_TRANSIT);
 	assert_int_equal(l3_output(t.w[0], syn), L3_NO_PORT);
@@ -733,7 +745,7 @@ static void
 test_ttl_expired_rate_limited(void **state)
 {
 	const uint8_t cli[4] = { 192, 0, 2, 10 }, pod[4] = { 203, 0, 113, 10 };
-	const uint8_t router[4] = { 198, 51, 100, 2 }, gw[4] = { 198, 51, 100, 1 };
+	const uint8_t gw[4] = { 198, 51, 100, 1 };
 	struct rte_mbuf *out[64];
 	uint16_t port[64];
 	struct test_l3 t;
@@ -741,10 +753,7 @@ test_ttl_expired_rate_limited(void **state)
 
 	(void)state;
 	test_l3_up(&t, 1, 64, 5);       /* 5 a second: a burst of 5 */
-	assert_int_equal(test_input(&t, 0, test_arp(1, NULL, ROUTER_MAC, router,
-	                                             gw, test_pub), test_pub),
-	                 L3_CONSUMED);
-	test_free_n(out, test_take_all(&t, 0, out, port, 64));
+	test_know_router(&t);
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(test_input(&t, 0, test_tcp4(&test_pub_mac, cli,
 		                 pod, 1, (uint16_t)(40000 + i), 80, test_pub),
@@ -904,7 +913,6 @@ static void
 test_too_big(void **state)
 {
 	const uint8_t cli[4] = { 192, 0, 2, 10 }, pod[4] = { 203, 0, 113, 10 };
-	const uint8_t router[4] = { 198, 51, 100, 2 }, gw[4] = { 198, 51, 100, 1 };
 	struct rte_mbuf *out[4], *m;
 	uint16_t port[4];
 	struct test_l3 t;
@@ -912,10 +920,7 @@ test_too_big(void **state)
 
 	(void)state;
 	test_l3_up(&t, 1, 64, 100);
-	assert_int_equal(test_input(&t, 0, test_arp(1, NULL, ROUTER_MAC, router,
-	                                             gw, test_pub), test_pub),
-	                 L3_CONSUMED);
-	test_free_n(out, test_take_all(&t, 0, out, port, 4));
+	test_know_router(&t);
 	for (int df = 1; df >= 0; df--) {
 		struct rte_ipv4_hdr *ip;
 
