@@ -359,8 +359,7 @@ def test_counters_add_up(bed):
     c = s["counters"]
     assert c["eve_ring_full"] == 0 and c["drop_tx_full"] == 0, brief
     if bed.mode == "l3":
+        # ARP and ND for the gateway's own addresses, whatever ran before
         assert s["local"] > 0 and c["l3_neigh_learned"] > 0
-        assert c["drop_l3_not_pod"] > 0 and c["drop_l3_port_closed"] > 0
-        assert c["l3_icmp_errors_sent"] > 0 and c["verdict_block_pages"] > 0
     else:
         assert s["local"] == 0
