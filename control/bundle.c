@@ -196,6 +196,7 @@ bo_rule(struct bundle_out *o, const struct ips_rule *r,
         const struct bundle_classes *cls)
 {
 	BO_PUT_INT(o, uint8_t, r->action);
+	BO_PUT_INT(o, uint8_t, r->reject);
 	BO_PUT_INT(o, uint8_t, r->flow_flags);
 	BO_PUT_INT(o, uint8_t, r->bidirectional);
 	BO_PUT_INT(o, uint8_t, r->priority);
@@ -550,7 +551,8 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 {
 	uint32_t cls = 0, n = 0;
 
-	if (BI_U8(in, r->action) < 0 || BI_U8(in, r->flow_flags) < 0 ||
+	if (BI_U8(in, r->action) < 0 || BI_U8(in, r->reject) < 0 ||
+	    BI_U8(in, r->flow_flags) < 0 ||
 	    BI_U8(in, r->bidirectional) < 0 || BI_U8(in, r->priority) < 0 ||
 	    BI_U8(in, r->proto) < 0 || BI_U32(in, r->sid) < 0 ||
 	    BI_U32(in, r->rev) < 0 || bi_str(in, &r->msg, 1) < 0 ||
@@ -558,6 +560,10 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 		return -1;
 	if (r->action >= IPS_ACTION_COUNT)
 		return bi_fail(in, "sid %u: action %u", r->sid, r->action);
+	if ((r->reject & ~IPS_REJECT_MASK) != 0 ||
+	    (r->reject != 0) != (r->action == IPS_ACTION_REJECT))
+		return bi_fail(in, "sid %u: reject variant %#x", r->sid,
+		               r->reject);
 	if (r->proto > IPS_PROTO_TCP)
 		return bi_fail(in, "sid %u: protocol %u", r->sid, r->proto);
 	if (cls != BUNDLE_NULL_STR) {

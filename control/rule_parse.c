@@ -1153,6 +1153,50 @@ rp_kw_flow(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	return 0;
 }
 
+/*
+ * metadata: comma-separated "key value" pairs, informational, except
+ * "ips_reject_client block_page|reset": what a reject rule sends the
+ * client (Suricata ignores a key it does not know, so the rule still
+ * loads there).
+ */
+static int
+rp_kw_metadata(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+               int arg)
+{
+	const char *p = s;
+
+	(void)kw, (void)arg;
+	while (p < e) {
+		const char *q = memchr(p, ',', (size_t)(e - p));
+		const char *ks, *ke, *vs, *ve;
+
+		q = q ? q : e;
+		ks = rp_skip_ws(p, q);
+		ke = ks;
+		while (ke < q && *ke != ' ' && *ke != '\t')
+			ke++;
+		vs = rp_skip_ws(ke, q);
+		ve = rp_trim_end(vs, q);
+		p = q + 1;
+		if (!rp_word_is(ks, ke, "ips_reject_client"))
+			continue;
+		if (c->r.action != IPS_ACTION_REJECT || !(c->r.reject & IPS_REJECT_CLIENT))
+			return rp_error(c, ks, "ips_reject_client: the rule sends "
+			                "the client nothing (reject, rejectsrc or "
+			                "rejectboth only)");
+		c->r.reject &= (uint8_t)~(IPS_REJECT_PAGE | IPS_REJECT_RST);
+		if (rp_word_is(vs, ve, "block_page"))
+			c->r.reject |= IPS_REJECT_PAGE;
+		else if (rp_word_is(vs, ve, "reset"))
+			c->r.reject |= IPS_REJECT_RST;
+		else
+			return rp_error(c, vs, "ips_reject_client: expected "
+			                "block_page or reset, got '%.*s'",
+			                (int)(ve - vs), vs);
+	}
+	return 0;
+}
+
 /* Informational keywords: they change what is logged elsewhere, never
  * what matches. */
 static int
@@ -1179,7 +1223,7 @@ static const struct rp_keyword {
 	{ "priority", rp_kw_number, RP_VAL_REQ, 2 },
 	{ "classtype", rp_kw_classtype, RP_VAL_REQ, 0 },
 	{ "flow", rp_kw_flow, RP_VAL_REQ, 0 },
-	{ "metadata", rp_kw_ignore, RP_VAL_REQ, 0 },
+	{ "metadata", rp_kw_metadata, RP_VAL_REQ, 0 },
 	{ "reference", rp_kw_ignore, RP_VAL_REQ, 0 },
 	{ "target", rp_kw_ignore, RP_VAL_REQ, 0 },
 	{ "content", rp_kw_content, RP_VAL_REQ, 0 },
@@ -1323,6 +1367,27 @@ rp_header_token(struct rp_ctx *c, const char **pp, const char *e,
 	return 0;
 }
 
+/* Suricata's reject variants: which ends get a reset.  Returns 0 and
+ * sets c->r.reject, or -1 if [ts, te) is not one. */
+static int
+rp_reject_variant(struct rp_ctx *c, const char *ts, const char *te)
+{
+	static const struct { const char *name; uint8_t how; } v[] = {
+		{ "rejectsrc", IPS_REJECT_CLIENT },
+		{ "rejectdst", IPS_REJECT_SERVER },
+		{ "rejectboth", IPS_REJECT_SERVER | IPS_REJECT_CLIENT |
+		                IPS_REJECT_RST },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (rp_word_is(ts, te, v[i].name)) {
+			c->r.reject = v[i].how;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 rp_header(struct rp_ctx *c, const char **pp, const char *e)
 {
@@ -1334,6 +1399,10 @@ rp_header(struct rp_ctx *c, const char **pp, const char *e)
 	for (a = 0; a < IPS_ACTION_COUNT; a++)
 		if (rp_word_is(ts, te, ips_action_name((enum ips_action)a)))
 			break;
+	if (a == IPS_ACTION_COUNT && rp_reject_variant(c, ts, te) == 0)
+		a = IPS_ACTION_REJECT;
+	else if (a == IPS_ACTION_REJECT)
+		c->r.reject = IPS_REJECT_SERVER | IPS_REJECT_CLIENT;
 	if (a == IPS_ACTION_COUNT)
 		return rp_error(c, ts, "unknown action '%.*s'", (int)(te - ts), ts);
 	c->r.action = (uint8_t)a;

@@ -10,6 +10,7 @@
  * into their own allocations.  Runs once at start; nothing here is on the
  * packet path.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -33,13 +34,20 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t),
 
 struct cfg_key;
 
-/* One load in progress: where errors go and what relative paths mean. */
+/* One load in progress: where errors go and what relative paths mean.
+ * The l3 routes and neighbors name their ports; the names resolve once
+ * every group is read (the file may give l3 before ports). */
 struct cfg_ctx {
 	struct ips_config *c;
 	const char *file;           /* name in messages */
 	char base[512];             /* config's directory with '/', or "" */
 	char *err;
 	size_t errlen;
+	const config_setting_t *l3;                 /* the l3 group, if any */
+	const config_setting_t *route_s[CONFIG_MAX_ROUTES];
+	char route_port[CONFIG_MAX_ROUTES][32];
+	const config_setting_t *neigh_s[CONFIG_MAX_NEIGHBORS];
+	char neigh_port[CONFIG_MAX_NEIGHBORS][32];
 };
 
 typedef int (*cfg_parse_fn)(struct cfg_ctx *x, const config_setting_t *s,
@@ -141,7 +149,11 @@ config_defaults(struct ips_config *c)
 		.http_txn_full = POLICY_DROP,
 		.detect_error = POLICY_DROP,
 		.verify_ip_checksum = 0,
+		.reject_client = REJECT_CLIENT_RESET,
 	};
+	c->l3.neighbor_table = 1024;
+	c->l3.neighbor_timeout = 300;
+	c->l3.icmp_rate = 100;
 	c->http_ports[0] = 80;
 	c->http_ports[1] = 8080;
 	c->n_http_ports = 2;
@@ -405,8 +417,9 @@ cfg_mode(struct cfg_ctx *x, const config_setting_t *s,
 
 	if (v == NULL)
 		return -1;
-	if (strcmp(v, "l2") != 0)       /* "l3" comes later (DESIGN §10) */
-		return cfg_fail(x, s, "'%s' is not supported (expected \"l2\")", v);
+	if (strcmp(v, "l2") != 0 && strcmp(v, "l3") != 0)
+		return cfg_fail(x, s, "'%s' is not a mode (expected \"l2\" or "
+		                "\"l3\")", v);
 	memcpy((char *)obj + k->off, v, strlen(v) + 1);
 	return 0;
 }
@@ -472,20 +485,20 @@ cfg_eal(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+/* A list of 1..max distinct port numbers into ports[], count in *n. */
 static int
-cfg_http_ports(struct cfg_ctx *x, const config_setting_t *s,
-               const struct cfg_key *k, void *obj)
+cfg_port_numbers(struct cfg_ctx *x, const config_setting_t *s, uint16_t *out,
+                 unsigned max, unsigned *count)
 {
-	struct ips_config *c = obj;
-	uint16_t ports[CONFIG_MAX_HTTP_PORTS];
+	uint16_t ports[CONFIG_MAX_HTTP_PORTS > CONFIG_MAX_SERVICE_PORTS ?
+	               CONFIG_MAX_HTTP_PORTS : CONFIG_MAX_SERVICE_PORTS];
 	int n;
 
-	(void)k;
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
 		return cfg_fail(x, s, "expected a list of port numbers");
 	n = config_setting_length(s);
-	if (n < 0 || n > CONFIG_MAX_HTTP_PORTS)
-		return cfg_fail(x, s, "more than %d ports", CONFIG_MAX_HTTP_PORTS);
+	if (n < 0 || (unsigned)n > max)
+		return cfg_fail(x, s, "more than %u ports", max);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
 		long long v;
@@ -497,9 +510,20 @@ cfg_http_ports(struct cfg_ctx *x, const config_setting_t *s,
 			if (ports[j] == ports[i])
 				return cfg_fail(x, e, "port %lld listed twice", v);
 	}
-	memcpy(c->http_ports, ports, (size_t)n * sizeof(ports[0]));
-	c->n_http_ports = (unsigned)n;
+	memcpy(out, ports, (size_t)n * sizeof(ports[0]));
+	*count = (unsigned)n;
 	return 0;
+}
+
+static int
+cfg_http_ports(struct cfg_ctx *x, const config_setting_t *s,
+               const struct cfg_key *k, void *obj)
+{
+	struct ips_config *c = obj;
+
+	(void)k;
+	return cfg_port_numbers(x, s, c->http_ports, CONFIG_MAX_HTTP_PORTS,
+	                        &c->n_http_ports);
 }
 
 /* Copy base into out with glob's metacharacters escaped. */
@@ -618,23 +642,393 @@ cfg_vars(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+/* One of names[] (its index is the value) into *out. */
+static int
+cfg_choice(struct cfg_ctx *x, const config_setting_t *s,
+           const char *const names[2], const char *what, uint8_t *out)
+{
+	const char *v = cfg_get_str(x, s, 0, 16);
+
+	if (v == NULL)
+		return -1;
+	for (uint8_t i = 0; i < 2; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return cfg_fail(x, s, "'%s' is not a %s (expected %s or %s)", v, what,
+	                names[0], names[1]);
+}
+
 static int
 cfg_role(struct cfg_ctx *x, const config_setting_t *s,
          const struct cfg_key *k, void *obj)
 {
-	const char *v = cfg_get_str(x, s, 0, 16);
-	uint8_t *role = (uint8_t *)obj + k->off;
+	static const char *const roles[2] = {
+		[PORT_ROLE_PUBLIC] = "public", [PORT_ROLE_PRIVATE] = "private",
+	};
+
+	return cfg_choice(x, s, roles, "role", (uint8_t *)obj + k->off);
+}
+
+/* ------------------------------------------------------------------------
+ * Addresses, prefixes and the l3 group
+ */
+
+static const uint8_t cfg_v4_mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+};
+
+int
+config_is_l3(const struct ips_config *c)
+{
+	return strcmp(c->mode, "l3") == 0;
+}
+
+int
+config_parse_prefix(const char *text, int want_len, struct config_prefix *p,
+                    char *err, size_t errlen)
+{
+	const char *slash = strchr(text, '/');
+	size_t n = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	unsigned max;
+	char buf[64], *end;
+	long len;
+
+	memset(p, 0, sizeof(*p));
+	if (n == 0 || n >= sizeof(buf))
+		goto not_ip;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, p->addr + 12) == 1) {
+		memcpy(p->addr, cfg_v4_mapped, sizeof(cfg_v4_mapped));
+		p->version = 4;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
+		if (memcmp(p->addr, cfg_v4_mapped, sizeof(cfg_v4_mapped)) == 0) {
+			snprintf(err, errlen, "'%s': write an IPv4 address as "
+			         "a.b.c.d, not IPv4-mapped", text);
+			return -1;
+		}
+		p->version = 6;
+		max = 128;
+	} else {
+		goto not_ip;
+	}
+	if (!want_len) {
+		if (slash != NULL) {
+			snprintf(err, errlen, "'%s': expected an address "
+			         "without /length", text);
+			return -1;
+		}
+		p->len = (uint8_t)max;
+		return 0;
+	}
+	if (slash == NULL) {
+		snprintf(err, errlen, "'%s': missing /length (e.g. %s/%u)", text,
+		         text, max == 32 ? 24 : 64);
+		return -1;
+	}
+	len = strtol(slash + 1, &end, 10);
+	if (end == slash + 1 || *end != '\0' || len < 0 || len > (long)max) {
+		snprintf(err, errlen, "'%s': prefix length must be 0..%u", text,
+		         max);
+		return -1;
+	}
+	p->len = (uint8_t)len;
+	return 0;
+not_ip:
+	snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", text);
+	return -1;
+}
+
+/* Bits of the 16-byte form a prefix fixes (IPv4: the mapped 96 too). */
+static unsigned
+cfg_prefix_bits(const struct config_prefix *p)
+{
+	return p->len + (p->version == 4 ? 96u : 0u);
+}
+
+int
+config_prefix_has(const struct config_prefix *p, const uint8_t a[16])
+{
+	unsigned bits = cfg_prefix_bits(p), full = bits / 8, rest = bits % 8;
+	int mapped = memcmp(a, cfg_v4_mapped, sizeof(cfg_v4_mapped)) == 0;
+
+	/* ::/0 must not hold IPv4: the families route apart */
+	if (mapped != (p->version == 4))
+		return 0;
+	if (memcmp(p->addr, a, full) != 0)
+		return 0;
+	return rest == 0 ||
+	       ((p->addr[full] ^ a[full]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+/* A network (route, pod subnet): bits past the length must be clear, or
+ * the operator meant something else. */
+static int
+cfg_prefix_is_network(const struct config_prefix *p)
+{
+	struct config_prefix net = *p;
+	unsigned bits = cfg_prefix_bits(p);
+
+	for (unsigned b = bits; b < 128; b++)
+		net.addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+	return memcmp(net.addr, p->addr, 16) == 0;
+}
+
+static int
+cfg_get_prefix(struct cfg_ctx *x, const config_setting_t *s, int want_len,
+               int network, struct config_prefix *p)
+{
+	const char *v = cfg_get_str(x, s, 1, 64);
+	char why[160];
 
 	if (v == NULL)
 		return -1;
-	if (strcmp(v, "public") == 0)
-		*role = PORT_ROLE_PUBLIC;
-	else if (strcmp(v, "private") == 0)
-		*role = PORT_ROLE_PRIVATE;
-	else
-		return cfg_fail(x, s, "'%s' is not a role (expected public or "
-		                "private)", v);
+	if (config_parse_prefix(v, want_len, p, why, sizeof(why)) < 0)
+		return cfg_fail(x, s, "%s", why);
+	if (network && !cfg_prefix_is_network(p))
+		return cfg_fail(x, s, "'%s' has bits set past /%u: write the "
+		                "network address", v, p->len);
 	return 0;
+}
+
+/* A list of prefixes (network = 1: each a network, not a host in it). */
+static int
+cfg_prefix_list(struct cfg_ctx *x, const config_setting_t *s, int network,
+                struct config_prefix *out, unsigned max, unsigned *count)
+{
+	int n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return cfg_fail(x, s, "expected a list of \"address/length\"");
+	n = config_setting_length(s);
+	if (n < 0 || (unsigned)n > max)
+		return cfg_fail(x, s, "more than %u entries", max);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (cfg_get_prefix(x, e, 1, network, &out[i]) < 0)
+			return -1;
+		for (int j = 0; j < i; j++)
+			if (memcmp(out[j].addr, out[i].addr, 16) == 0 &&
+			    out[j].len == out[i].len)
+				return cfg_fail(x, e, "listed twice");
+	}
+	*count = (unsigned)n;
+	return 0;
+}
+
+static int
+cfg_port_addrs(struct cfg_ctx *x, const config_setting_t *s,
+               const struct cfg_key *k, void *obj)
+{
+	struct config_port *p = (struct config_port *)((char *)obj + k->off);
+
+	return cfg_prefix_list(x, s, 0, p->addrs, CONFIG_MAX_PORT_ADDRS,
+	                       &p->n_addrs);
+}
+
+static int
+cfg_pod_subnets(struct cfg_ctx *x, const config_setting_t *s,
+                const struct cfg_key *k, void *obj)
+{
+	struct config_l3 *l3 = &((struct ips_config *)obj)->l3;
+
+	(void)k;
+	return cfg_prefix_list(x, s, 1, l3->pod_subnets,
+	                       CONFIG_MAX_POD_SUBNETS, &l3->n_pod_subnets);
+}
+
+static int
+cfg_service_ports(struct cfg_ctx *x, const config_setting_t *s,
+                  const struct cfg_key *k, void *obj)
+{
+	struct config_l3 *l3 = &((struct ips_config *)obj)->l3;
+
+	(void)k;
+	return cfg_port_numbers(x, s, l3->service_ports,
+	                        CONFIG_MAX_SERVICE_PORTS, &l3->n_service_ports);
+}
+
+/* "02:00:5e:00:53:01": a unicast MAC, not all zeros. */
+static int
+cfg_get_mac(struct cfg_ctx *x, const config_setting_t *s, uint8_t mac[6])
+{
+	const char *v = cfg_get_str(x, s, 1, 32);
+	unsigned b[6];
+	int used = 0;
+
+	if (v == NULL)
+		return -1;
+	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3],
+	           &b[4], &b[5], &used) != 6 || used != 17 || v[used] != '\0')
+		return cfg_fail(x, s, "'%s' is not a MAC address "
+		                "(xx:xx:xx:xx:xx:xx)", v);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	if (mac[0] & 1)
+		return cfg_fail(x, s, "'%s' is a multicast MAC address", v);
+	if ((mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
+		return cfg_fail(x, s, "'%s' is not a usable MAC address", v);
+	return 0;
+}
+
+/* One element of l3.routes or l3.neighbors: a group of known keys, each
+ * given once (libconfig refuses repeats). */
+static int
+cfg_check_members(struct cfg_ctx *x, const config_setting_t *e,
+                  const char *const *keys, const char *what)
+{
+	if (!config_setting_is_group(e))
+		return cfg_fail(x, e, "expected a %s group { ... }", what);
+	for (int i = 0; i < config_setting_length(e); i++) {
+		const config_setting_t *m = config_setting_get_elem(e, i);
+		const char *const *k = keys;
+
+		while (*k != NULL && strcmp(*k, m->name) != 0)
+			k++;
+		if (*k == NULL)
+			return cfg_fail(x, m, "unknown key");
+	}
+	return 0;
+}
+
+/* Optional "port": copied for resolution once every port is known. */
+static int
+cfg_member_port(struct cfg_ctx *x, const config_setting_t *e, char name[32])
+{
+	const config_setting_t *m = config_setting_get_member(e, "port");
+	const char *v;
+
+	name[0] = '\0';
+	if (m == NULL)
+		return 0;
+	v = cfg_get_str(x, m, 1, 32);
+	if (v == NULL)
+		return -1;
+	memcpy(name, v, strlen(v) + 1);
+	return 0;
+}
+
+static int
+cfg_route(struct cfg_ctx *x, const config_setting_t *e, unsigned i)
+{
+	static const char *const keys[] = { "to", "via", "port", NULL };
+	struct config_route *r = &x->c->l3.routes[i];
+	const config_setting_t *to, *via;
+	struct config_prefix hop;
+
+	memset(r, 0, sizeof(*r));
+	r->port = -1;
+	if (cfg_check_members(x, e, keys, "route") < 0)
+		return -1;
+	to = config_setting_get_member(e, "to");
+	if (to == NULL)
+		return cfg_fail(x, e, "missing 'to' (a prefix, \"0.0.0.0/0\" "
+		                "or \"::/0\" for the default route)");
+	if (cfg_get_prefix(x, to, 1, 1, &r->to) < 0)
+		return -1;
+	via = config_setting_get_member(e, "via");
+	if (via != NULL) {
+		if (cfg_get_prefix(x, via, 0, 0, &hop) < 0)
+			return -1;
+		if (hop.version != r->to.version)
+			return cfg_fail(x, via, "next hop and 'to' are of "
+			                "different IP versions");
+		memcpy(r->via, hop.addr, 16);
+		r->has_via = 1;
+	}
+	for (unsigned j = 0; j < i; j++)
+		if (memcmp(x->c->l3.routes[j].to.addr, r->to.addr, 16) == 0 &&
+		    x->c->l3.routes[j].to.len == r->to.len)
+			return cfg_fail(x, to, "a route to this prefix is "
+			                "already given");
+	x->route_s[i] = e;
+	return cfg_member_port(x, e, x->route_port[i]);
+}
+
+/* A list of groups, each read by one(x, element, index); *count set. */
+static int
+cfg_group_list(struct cfg_ctx *x, const config_setting_t *s, unsigned max,
+               const char *what, const char *example,
+               int (*one)(struct cfg_ctx *, const config_setting_t *, unsigned),
+               unsigned *count)
+{
+	int n;
+
+	if (!config_setting_is_list(s))
+		return cfg_fail(x, s, "expected a list of %s groups ( %s, ... )",
+		                what, example);
+	n = config_setting_length(s);
+	if (n < 0 || (unsigned)n > max)
+		return cfg_fail(x, s, "more than %u %ss", max, what);
+	for (int i = 0; i < n; i++)
+		if (one(x, config_setting_get_elem(s, i), (unsigned)i) < 0)
+			return -1;
+	*count = (unsigned)n;
+	return 0;
+}
+
+static int
+cfg_routes(struct cfg_ctx *x, const config_setting_t *s,
+           const struct cfg_key *k, void *obj)
+{
+	(void)k, (void)obj;
+	return cfg_group_list(x, s, CONFIG_MAX_ROUTES, "route",
+	                      "{ to = ...; via = ...; }", cfg_route,
+	                      &x->c->l3.n_routes);
+}
+
+static int
+cfg_neighbor(struct cfg_ctx *x, const config_setting_t *e, unsigned i)
+{
+	static const char *const keys[] = { "ip", "mac", "port", NULL };
+	struct config_neighbor *nb = &x->c->l3.neighbors[i];
+	const config_setting_t *ip, *mac;
+	struct config_prefix a;
+
+	memset(nb, 0, sizeof(*nb));
+	nb->port = -1;
+	if (cfg_check_members(x, e, keys, "neighbor") < 0)
+		return -1;
+	ip = config_setting_get_member(e, "ip");
+	mac = config_setting_get_member(e, "mac");
+	if (ip == NULL || mac == NULL)
+		return cfg_fail(x, e, "missing '%s'", ip == NULL ? "ip" : "mac");
+	if (cfg_get_prefix(x, ip, 0, 0, &a) < 0 || cfg_get_mac(x, mac, nb->mac) < 0)
+		return -1;
+	memcpy(nb->ip, a.addr, 16);
+	nb->version = a.version;
+	for (unsigned j = 0; j < i; j++)
+		if (memcmp(x->c->l3.neighbors[j].ip, nb->ip, 16) == 0)
+			return cfg_fail(x, ip, "neighbor given twice");
+	x->neigh_s[i] = e;
+	return cfg_member_port(x, e, x->neigh_port[i]);
+}
+
+static int
+cfg_neighbors(struct cfg_ctx *x, const config_setting_t *s,
+              const struct cfg_key *k, void *obj)
+{
+	(void)k, (void)obj;
+	return cfg_group_list(x, s, CONFIG_MAX_NEIGHBORS, "neighbor",
+	                      "{ ip = ...; mac = ...; }", cfg_neighbor,
+	                      &x->c->l3.n_neighbors);
+}
+
+static int
+cfg_reject_client(struct cfg_ctx *x, const config_setting_t *s,
+                  const struct cfg_key *k, void *obj)
+{
+	static const char *const responses[2] = {
+		[REJECT_CLIENT_RESET] = "reset", [REJECT_CLIENT_PAGE] = "block_page",
+	};
+
+	return cfg_choice(x, s, responses, "reject response",
+	                  (uint8_t *)obj + k->off);
 }
 
 /* ------------------------------------------------------------------------
@@ -690,6 +1084,8 @@ static const struct cfg_key cfg_policy_keys[] = {
 	CFG_POLICY(detect_error, CFG_DB),
 	{ "verify_ip_checksum", cfg_bool, CFG_OFF(policy.verify_ip_checksum),
 	  0, 0, 0, NULL },
+	{ "reject_client", cfg_reject_client, CFG_OFF(policy.reject_client),
+	  0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -709,6 +1105,20 @@ static const struct cfg_key cfg_signature_keys[] = {
 	  NULL },
 	{ "compiler", cfg_file_path, CFG_OFF(compiler), 0, CFG_STR(compiler),
 	  0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL },
+};
+
+static const struct cfg_key cfg_l3_keys[] = {
+	{ "pod_subnets", cfg_pod_subnets, 0, 0, 0, 0, NULL },
+	{ "service_ports", cfg_service_ports, 0, 0, 0, 0, NULL },
+	{ "routes", cfg_routes, 0, 0, 0, 0, NULL },
+	{ "neighbors", cfg_neighbors, 0, 0, 0, 0, NULL },
+	/* a table entry is about 64 bytes plus up to 4 held packets */
+	{ "neighbor_table", cfg_u32, CFG_OFF(l3.neighbor_table), 16, 1 << 20,
+	  0, NULL },
+	{ "neighbor_timeout", cfg_u32, CFG_OFF(l3.neighbor_timeout), 1, 86400,
+	  0, NULL },
+	{ "icmp_rate", cfg_u32, CFG_OFF(l3.icmp_rate), 0, 1000000, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -733,6 +1143,7 @@ static const struct cfg_key cfg_port_keys[] = {
 	  CFG_PORT_STR(p.devargs), 0, NULL },
 	{ "role", cfg_role, CFG_PORT_OFF(p.role), 0, 0, 0, NULL },
 	{ "peer", cfg_str, CFG_PORT_OFF(peer), 1, CFG_PORT_STR(peer), 0, NULL },
+	{ "addresses", cfg_port_addrs, CFG_PORT_OFF(p), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -847,12 +1258,170 @@ cfg_limits(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+static int
+cfg_l3_group(struct cfg_ctx *x, const config_setting_t *s,
+             const struct cfg_key *k, void *obj)
+{
+	x->l3 = s;
+	return cfg_group(x, s, k, obj);
+}
+
+/* ------------------------------------------------------------------------
+ * Mode checks, once every group is read: l2 pairs ports, l3 routes
+ */
+
+/* The port whose on-link subnets hold a (-1: none). */
+static int
+cfg_port_on_link(const struct ips_config *c, const uint8_t a[16])
+{
+	for (unsigned i = 0; i < c->n_ports; i++)
+		for (unsigned j = 0; j < c->ports[i].n_addrs; j++)
+			if (config_prefix_has(&c->ports[i].addrs[j], a))
+				return (int)i;
+	return -1;
+}
+
+/* The port of a route or neighbor: the one named, else the one whose
+ * subnet holds addr; the two must agree. */
+static int
+cfg_resolve_port(struct cfg_ctx *x, const config_setting_t *e,
+                 const char *name, const uint8_t addr[16], int has_addr,
+                 int *port)
+{
+	const struct ips_config *c = x->c;
+	const config_setting_t *ps = config_setting_get_member(e, "port");
+	int on_link = has_addr ? cfg_port_on_link(c, addr) : -1;
+	char txt[INET6_ADDRSTRLEN] = "";
+
+	if (has_addr)
+		inet_ntop(memcmp(addr, cfg_v4_mapped, 12) == 0 ? AF_INET : AF_INET6,
+		          memcmp(addr, cfg_v4_mapped, 12) == 0 ? addr + 12 : addr,
+		          txt, sizeof(txt));
+	/* fe80::/10 is on every link: only the port says which */
+	int link_local = has_addr && addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80;
+
+	if (link_local && name[0] == '\0')
+		return cfg_fail(x, e, "%s is link-local: name its port "
+		                "(port = \"NAME\")", txt);
+	if (name[0] != '\0') {
+		for (unsigned i = 0; i < c->n_ports; i++) {
+			if (strcmp(c->ports[i].name, name) != 0)
+				continue;
+			if (has_addr && !link_local && on_link != (int)i)
+				return cfg_fail(x, ps, "%s is not on a subnet of "
+				                "port '%s' (its addresses)", txt, name);
+			*port = (int)i;
+			return 0;
+		}
+		return cfg_fail(x, ps, "no port named '%s'", name);
+	}
+	if (!has_addr)
+		return cfg_fail(x, e, "give 'via' (a next hop on a port's subnet) "
+		                "or 'port' (the pods are on that link)");
+	if (on_link < 0)
+		return cfg_fail(x, e, "%s is on no port's subnet (see the ports' "
+		                "addresses)", txt);
+	*port = on_link;
+	return 0;
+}
+
+static int
+cfg_check_l3_ports(struct cfg_ctx *x, const config_setting_t *ports)
+{
+	const struct ips_config *c = x->c;
+	unsigned roles = 0;
+
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		const config_setting_t *e = config_setting_get_elem(ports, i);
+
+		if (config_setting_get_member(e, "peer") != NULL)
+			return cfg_fail(x, config_setting_get_member(e, "peer"),
+			                "only in mode \"l2\" (an l3 gateway routes "
+			                "by address)");
+		if (c->ports[i].n_addrs == 0)
+			return cfg_fail(x, e, "missing 'addresses' (mode \"l3\": "
+			                "the port's own, e.g. [ \"198.51.100.1/24\" ])");
+		roles |= 1u << c->ports[i].role;
+		for (unsigned j = 0; j < c->ports[i].n_addrs; j++) {
+			const uint8_t *a = c->ports[i].addrs[j].addr;
+
+			if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+				return cfg_fail(x, config_setting_get_member(e,
+				                "addresses"), "address %u is "
+				                "link-local: each port has fe80::/64 "
+				                "from its MAC already", j);
+		}
+		for (unsigned j = 0; j < c->ports[i].n_addrs; j++) {
+			int other = cfg_port_on_link(c, c->ports[i].addrs[j].addr);
+
+			if (other >= 0 && (unsigned)other != i)
+				return cfg_fail(x, config_setting_get_member(e,
+				                "addresses"), "address %u is on a "
+				                "subnet of port '%s' too", j,
+				                c->ports[other].name);
+		}
+	}
+	if (c->n_ports > 0 && roles != 3)
+		return cfg_fail(x, ports, "mode \"l3\" needs a public and a "
+		                "private port");
+	return 0;
+}
+
+static int
+cfg_check_l3(struct cfg_ctx *x, const config_setting_t *root)
+{
+	struct ips_config *c = x->c;
+	const config_setting_t *ports = config_setting_get_member(root, "ports");
+	const config_setting_t *mode = config_setting_get_member(root, "mode");
+
+	if (ports != NULL && cfg_check_l3_ports(x, ports) < 0)
+		return -1;
+	if (c->l3.n_pod_subnets == 0)
+		return cfg_fail(x, x->l3 != NULL ? x->l3 : mode, "mode \"l3\" "
+		                "needs l3.pod_subnets: nothing else is reachable");
+	for (unsigned i = 0; i < c->l3.n_routes; i++) {
+		struct config_route *r = &c->l3.routes[i];
+
+		if (cfg_resolve_port(x, x->route_s[i], x->route_port[i], r->via,
+		                     r->has_via, &r->port) < 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < c->l3.n_neighbors; i++) {
+		struct config_neighbor *nb = &c->l3.neighbors[i];
+
+		if (cfg_resolve_port(x, x->neigh_s[i], x->neigh_port[i], nb->ip,
+		                     1, &nb->port) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+cfg_check_mode(struct cfg_ctx *x, const config_setting_t *root)
+{
+	const struct ips_config *c = x->c;
+	const config_setting_t *ports = config_setting_get_member(root, "ports");
+
+	if (config_is_l3(c))
+		return cfg_check_l3(x, root);
+	if (x->l3 != NULL)
+		return cfg_fail(x, x->l3, "only with mode = \"l3\"");
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (c->ports[i].n_addrs > 0)
+			return cfg_fail(x, config_setting_get_member(
+			                config_setting_get_elem(ports, i),
+			                "addresses"), "only in mode \"l3\" (an l2 "
+			                "pair has no addresses)");
+	return 0;
+}
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "eal", cfg_eal, 0, 0, 0, 0, NULL },
 	{ "pmd_dir", cfg_str, CFG_OFF(pmd_dir), 0, CFG_STR(pmd_dir), 0, NULL },
 	{ "workers", cfg_u32, CFG_OFF(workers), 1, CFG_MAX_WORKERS, 0, NULL },
 	{ "mode", cfg_mode, CFG_OFF(mode), 0, CFG_STR(mode), 0, NULL },
 	{ "ports", cfg_ports, 0, 0, 0, 0, NULL },
+	{ "l3", cfg_l3_group, 0, 0, 0, 0, cfg_l3_keys },
 	{ "limits", cfg_limits, 0, 0, 0, 0, cfg_limit_keys },
 	{ "policy", cfg_group, 0, 0, 0, 0, cfg_policy_keys },
 	{ "http", cfg_group, 0, 0, 0, 0, cfg_http_keys },
@@ -1007,6 +1576,8 @@ cfg_parse_text(struct cfg_ctx *x, const char *text)
 		return -1;
 	}
 	rc = cfg_walk(x, config_root_setting(&lc), cfg_top_keys, x->c);
+	if (rc == 0)
+		rc = cfg_check_mode(x, config_root_setting(&lc));
 	config_destroy(&lc);
 	return rc;
 }
@@ -1015,6 +1586,7 @@ static void
 cfg_ctx_init(struct cfg_ctx *x, struct ips_config *c, const char *file,
              char *err, size_t errlen)
 {
+	memset(x, 0, sizeof(*x));
 	x->c = c;
 	x->file = file;
 	x->base[0] = '\0';

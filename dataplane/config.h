@@ -11,12 +11,26 @@
  *   eal = [ "--no-huge", "-m", "1024", "--no-shconf" ];   extra EAL args
  *   pmd_dir = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"; -d for EAL
  *   workers = 1;                       worker lcores (one per RX queue)
- *   mode = "l2";                       "l2" (port pairs); "l3" later
+ *   mode = "l2";                       "l2" (port pairs) or "l3" (gateway)
  *   ports = (                          required unless --replay
  *     { name = "pub0"; devargs = "net_af_packet0,iface=veth0";
  *       role = "public"; peer = "priv0"; },
  *     { name = "priv0"; devargs = "net_af_packet1,iface=veth1";
  *       role = "private"; peer = "pub0"; } );
+ *                                      l3: no peer, but addresses = [
+ *                                      "198.51.100.1/24", "2001:db8::1/64" ]
+ *   l3 = {                             mode "l3" only
+ *     pod_subnets = [ "203.0.113.0/24", "2001:db8:a::/64" ];   required
+ *     service_ports = [ 80, 443 ];     TCP/UDP ports of the pods reachable
+ *                                      from the public side; [] = http.ports
+ *     routes = ( { to = "203.0.113.0/24"; via = "198.51.100.18"; },
+ *                { to = "0.0.0.0/0"; via = "198.51.100.2"; port = "pub0"; } );
+ *     neighbors = ( { ip = "198.51.100.18"; mac = "02:00:00:00:00:12"; } );
+ *     neighbor_table = 1024;           entries per worker
+ *     neighbor_timeout = 300;          seconds before a learned entry is
+ *                                      confirmed again
+ *     icmp_rate = 100;                 ICMP errors per second per worker
+ *   };
  *   limits = {
  *     flows = 65536;                   per worker
  *     flow_timeout_syn = 30;           seconds, per TCP state
@@ -55,6 +69,8 @@
  *     http_txn_full = "drop";
  *     detect_error = "drop";           scan error or stream pool empty
  *     verify_ip_checksum = false;
+ *     reject_client = "reset";         what a reject rule sends the client:
+ *                                      "reset" or "block_page" (HTTP 403)
  *   };
  *   http = { ports = [ 80, 8080 ]; detect_by_content = true; };
  *   signatures = {
@@ -81,14 +97,62 @@
 #define CONFIG_MAX_HTTP_PORTS 64
 #define CONFIG_MAX_RULE_FILES 256
 #define CONFIG_MAX_VARS 64
+#define CONFIG_MAX_PORT_ADDRS 8
+#define CONFIG_MAX_ROUTES 256
+#define CONFIG_MAX_NEIGHBORS 256
+#define CONFIG_MAX_POD_SUBNETS 64
+#define CONFIG_MAX_SERVICE_PORTS 64
 
 enum config_port_role { PORT_ROLE_PUBLIC = 0, PORT_ROLE_PRIVATE };
+
+/* An address with a prefix length.  IPv4 is kept mapped (::ffff:a.b.c.d)
+ * like every address in the dataplane; len counts the family's bits
+ * (0..32 for IPv4, 0..128 for IPv6). */
+struct config_prefix {
+	uint8_t addr[16];
+	uint8_t len;
+	uint8_t version;            /* 4 or 6 */
+};
 
 struct config_port {
 	char name[32];
 	char devargs[512];
 	uint8_t role;               /* enum config_port_role */
 	int peer;                   /* index into ports[], -1 none */
+	/* l3: the port's own addresses, each with its on-link subnet */
+	struct config_prefix addrs[CONFIG_MAX_PORT_ADDRS];
+	unsigned n_addrs;
+};
+
+/* l3: a static route.  port is resolved at load: the one given, or the
+ * port whose on-link subnet holds via. */
+struct config_route {
+	struct config_prefix to;
+	uint8_t via[16];            /* next hop; all zero = on-link */
+	uint8_t has_via;
+	int port;                   /* index into ports[] */
+};
+
+/* l3: a neighbor that is never resolved, never expires. */
+struct config_neighbor {
+	uint8_t ip[16];
+	uint8_t version;
+	uint8_t mac[6];
+	int port;                   /* index into ports[] */
+};
+
+struct config_l3 {
+	struct config_prefix pod_subnets[CONFIG_MAX_POD_SUBNETS];
+	unsigned n_pod_subnets;
+	uint16_t service_ports[CONFIG_MAX_SERVICE_PORTS];
+	unsigned n_service_ports;   /* 0 = the http.ports */
+	struct config_route routes[CONFIG_MAX_ROUTES];
+	unsigned n_routes;
+	struct config_neighbor neighbors[CONFIG_MAX_NEIGHBORS];
+	unsigned n_neighbors;
+	uint32_t neighbor_table;    /* entries per worker */
+	uint32_t neighbor_timeout;  /* seconds a learned entry is trusted */
+	uint32_t icmp_rate;         /* ICMP errors per second per worker */
 };
 
 enum config_policy { POLICY_DROP = 0, POLICY_BYPASS, POLICY_EVICT };
@@ -129,7 +193,11 @@ struct config_policies {
 	uint8_t detect_error;       /* a scan error or an empty body/raw
 	                             * stream pool: DROP or BYPASS */
 	uint8_t verify_ip_checksum; /* boolean */
+	uint8_t reject_client;      /* enum config_reject_client */
 };
+
+/* What a reject rule sends the client (the server always gets a reset). */
+enum config_reject_client { REJECT_CLIENT_RESET = 0, REJECT_CLIENT_PAGE };
 
 struct config_var {
 	char name[64];
@@ -142,9 +210,10 @@ struct ips_config {
 	unsigned n_eal_args;
 	char pmd_dir[256];          /* "" = none */
 	unsigned workers;
-	char mode[8];               /* "l2" */
+	char mode[8];               /* "l2" or "l3" */
 	struct config_port ports[CONFIG_MAX_PORTS];
 	unsigned n_ports;
+	struct config_l3 l3;        /* mode "l3" */
 	struct config_limits limits;
 	struct config_policies policy;
 	uint16_t http_ports[CONFIG_MAX_HTTP_PORTS];
@@ -187,5 +256,17 @@ void config_free(struct ips_config *c);
 int config_add_rule_file(struct ips_config *c, const char *path);
 
 const char *config_policy_name(uint8_t p);
+
+/* 1 in mode "l3" (gateway), 0 in mode "l2" (port pairs). */
+int config_is_l3(const struct ips_config *c);
+
+/* Parse "a.b.c.d/len" or "x:y::z/len" into p (want_len 0: no "/len",
+ * a host address: len is the family's full length).  Returns 0, or -1
+ * with the reason in err. */
+int config_parse_prefix(const char *text, int want_len,
+                        struct config_prefix *p, char *err, size_t errlen);
+
+/* Does prefix p hold address a (16 bytes, IPv4 mapped)? */
+int config_prefix_has(const struct config_prefix *p, const uint8_t a[16]);
 
 #endif /* IPS_CONFIG_H */

@@ -746,6 +746,7 @@ detect_report(struct detect_call *c, const struct ips_rule *rule)
 	f->sid = rule->sid;
 	f->rev = rule->rev;
 	f->action = rule->action;
+	f->reject = rule->reject;
 	f->priority = rule->priority;
 	f->msg = rule->msg;
 	f->classtype = rule->classtype;

@@ -120,6 +120,7 @@ struct detect_fired {
 	uint32_t sid;
 	uint32_t rev;
 	uint8_t action;             /* enum ips_action */
+	uint8_t reject;             /* IPS_REJECT_* of a reject rule */
 	uint8_t priority;
 	const char *msg;            /* owned by the db: valid until the worker */
 	const char *classtype;      /* next reports RCU quiescence; may be NULL */

@@ -181,6 +181,7 @@ eve_write_record(struct eve_writer *w, const struct eve_record *r)
 	if (o == NULL)
 		return;
 	if (r->type == EVE_ALERT) {
+		json_object_set_new(o, "alert_id", json_integer((json_int_t)r->alert_id));
 		json_object_set_new(o, "alert", eve_alert_json(r));
 		json_object_set_new(o, "http", eve_http_json(r));
 	} else {

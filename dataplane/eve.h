@@ -30,6 +30,8 @@ struct eve_record {
 	uint16_t sport;
 	uint16_t dport;
 	/* alert */
+	uint64_t alert_id;          /* unique per worker and start; on the
+	                             * block page the client sees */
 	uint32_t sid;
 	uint32_t rev;
 	uint8_t action;             /* enum ips_action */

@@ -730,6 +730,10 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 		flow_note_l2(f, m, ctx);
 	if (f->blocked) {
 		ft->ws->drop_flow_blocked++;
+		if (f->blocked == PKT_FLOW_BLOCKED_PAGE && ctx->to_server &&
+		    (ctx->pm.tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST)) ==
+		    PKT_TCP_FIN)
+			ctx->rst_reply = 1;
 		pkt_ctx_emit(ctx, m, PKT_DROP);
 		flow_touch(ft, (uint32_t)idx, now);
 		return;
@@ -754,7 +758,7 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 		BENCH_LEAVE();
 	}
 	if (ctx->flow_blocked)
-		f->blocked = 1;
+		f->blocked = PKT_FLOW_BLOCKED;
 	flow_tcp_after(ft, f, ctx, rst_ok);
 	flow_touch(ft, (uint32_t)idx, now);
 	/* after the touch: the victims are other flows, never this one */

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "forward.h"
+#include "l3.h"
 
 #define FWD_BURST 32
 /* A 64 KiB datagram cut at the smallest IPv6 MTU (1280) gives 52 pieces. */
@@ -55,6 +56,8 @@ fwd_worker_free(struct fwd_worker *fw)
 uint16_t
 fwd_route(const struct fwd_worker *fw, uint16_t in_port, int to_server)
 {
+	if (fw->conf.l3 != NULL)
+		return FWD_ROUTE_L3;
 	if (fw->conf.replay)
 		return to_server ? fw->conf.private_port : fw->conf.public_port;
 	if (in_port >= fw->conf.n_ports)
@@ -65,6 +68,8 @@ fwd_route(const struct fwd_worker *fw, uint16_t in_port, int to_server)
 uint16_t
 fwd_route_back(const struct fwd_worker *fw, uint16_t in_port)
 {
+	if (fw->conf.l3 != NULL)
+		return FWD_ROUTE_L3;
 	return fw->conf.replay ? fw->conf.public_port : in_port;
 }
 
@@ -150,8 +155,37 @@ fwd_send_fragmented(struct fwd_worker *fw, uint16_t out_port,
 	}
 }
 
+static void fwd_send_port(struct fwd_worker *fw, uint16_t out_port,
+                          struct rte_mbuf *m);
+
+/* Send what the l3 stage made or released since the last call. */
+static void
+fwd_take_l3(struct fwd_worker *fw)
+{
+	struct rte_mbuf *m[FWD_BURST];
+	uint16_t port[FWD_BURST];
+	unsigned n;
+
+	while ((n = l3_take(fw->conf.l3, m, port, FWD_BURST)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			fwd_send_port(fw, port[i], m[i]);
+}
+
 void
 fwd_send(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m)
+{
+	if (out_port == FWD_ROUTE_L3 && fw->conf.l3 != NULL) {
+		out_port = l3_output(fw->conf.l3, m);
+		/* a probe for the next hop, perhaps */
+		fwd_take_l3(fw);
+		if (out_port == L3_NO_PORT)
+			return;         /* held or dropped by l3 */
+	}
+	fwd_send_port(fw, out_port, m);
+}
+
+static void
+fwd_send_port(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m)
 {
 	if (unlikely(out_port >= fw->conf.n_ports)) {
 		fw->ws->drop_no_route++;
@@ -179,6 +213,8 @@ fwd_queue(struct fwd_worker *fw, uint16_t out_port, struct rte_mbuf *m)
 void
 fwd_flush(struct fwd_worker *fw)
 {
+	if (fw->conf.l3 != NULL)
+		fwd_take_l3(fw);
 	for (uint16_t p = 0; p < fw->conf.n_ports; p++)
 		if (fw->tx[p].n > 0)
 			fwd_tx(fw, p);

@@ -6,6 +6,8 @@
  * they need), which queues and ports each worker gets, the launch, the
  * service loop on the main lcore (EVE log writing, the control socket)
  * until the workers end (replay) or a signal arrives, and the teardown.
+ * What the host must provide is checked first (startup.c): every start-up
+ * failure says what is missing and the command that fixes it.
  * The work itself is elsewhere: signatures in sigload.c, reloading them
  * in reload.c, the socket in ctl.c, a worker's pools and stages in
  * worker.c, the replay's files in replay.c, the summary line (DESIGN §11)
@@ -38,10 +40,12 @@
 #include "eve.h"
 #include "forward.h"
 #include "ips/detect_db.h"
+#include "l3.h"
 #include "port.h"
 #include "reload.h"
 #include "replay.h"
 #include "sigload.h"
+#include "startup.h"
 #include "stats.h"
 #include "stream.h"
 #include "worker.h"
@@ -80,6 +84,7 @@ struct main_state {
 	struct worker *workers[MAIN_MAX_WORKERS];
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
+	struct l3_routes *l3;                   /* L3 mode, live */
 	struct reload *reload;                  /* rule sets in force */
 	struct ctl_server *ctl;                 /* NULL: no control socket */
 	/* EAL argv and the strings behind it */
@@ -313,6 +318,26 @@ main_build_eal_args(struct main_state *st, const char *argv0,
 	st->eal_argv[st->eal_argc] = NULL;
 }
 
+/* Everything the host lacks, at once, each with its fix. */
+static void
+main_check_host(struct main_state *st)
+{
+	static char problems[8192];
+	struct startup_env env;
+	const char *sock = st->opts.control;
+
+	if (sock == NULL && st->opts.replay == NULL)
+		sock = st->cfg.ctl_socket;
+	startup_env_self(&env);
+	if (startup_check(&env, &st->cfg, st->opts.replay != NULL,
+	                  (const char *const *)st->eal_argv, st->eal_argc, sock,
+	                  problems, sizeof(problems)) > 0) {
+		problems[strlen(problems) - 1] = '\0';  /* the last newline */
+		main_die("cannot start with %s; this host is missing:\n%s",
+		         st->opts.config, problems);
+	}
+}
+
 /* ---- workers ------------------------------------------------------------ */
 
 /* What worker id reads and where it sends: main decides, worker.c builds. */
@@ -332,6 +357,10 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	s.n_ports = st->n_ports;
 	s.tx_queue = replay ? 0 : (uint16_t)id;
 	s.hash_seed = main_random_u32();
+	s.l3 = st->l3;
+	for (unsigned p = 0; !replay && p < c->n_ports; p++)
+		if (strncmp(c->ports[p].devargs, "net_af_xdp", 10) == 0)
+			s.packed_pool = 1;
 	/* Live: each port faces one side.  Replay: one port carries both
 	 * sides and direction comes from the flow's first SYN. */
 	memset(s.port_side, PKT_SIDE_ANY, sizeof(s.port_side));
@@ -375,19 +404,30 @@ static void
 main_setup_ports(struct main_state *st, const char *const *devargs,
                  unsigned n_dev)
 {
-	char err[256];
+	char err[512];
 
 	st->n_ports = (uint16_t)n_dev;
-	for (unsigned i = 0; i < n_dev; i++)
-		if (port_find(devargs[i], &st->port_ids[i]) != 0)
-			main_die("port '%s' did not appear (driver plugin "
+	for (unsigned i = 0; i < n_dev; i++) {
+		if (port_find(devargs[i], &st->port_ids[i]) == 0)
+			continue;
+		if (st->opts.replay != NULL)
+			main_die("replay port '%s' did not appear (driver plugin "
 			         "missing? pmd_dir = '%s')", devargs[i],
 			         st->cfg.pmd_dir);
+		startup_port_hint(&st->cfg, i, err, sizeof(err));
+		main_die("ports[%u] (%s) did not appear: %s", i,
+		         st->cfg.ports[i].name, err);
+	}
 	if (st->opts.replay != NULL) {
 		for (unsigned w = 0; w < st->n_workers; w++) {
 			st->replay_pub[w] = st->port_ids[2 * w];
 			st->replay_priv[w] = st->port_ids[2 * w + 1];
 		}
+	} else if (config_is_l3(&st->cfg)) {
+		st->l3 = l3_routes_create(&st->cfg, st->port_ids, st->n_workers,
+		                          err, sizeof(err));
+		if (st->l3 == NULL)
+			main_die("%s", err);
 	}
 	for (unsigned w = 0; w < st->n_workers; w++) {
 		unsigned lcore = rte_get_next_lcore(w == 0 ? (unsigned)-1
@@ -413,6 +453,9 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 		}
 		if (port_setup(st->port_ids[i], n_rxq, n_txq, pools, err,
 		               sizeof(err)) != 0)
+			main_die("%s", err);
+		if (st->l3 != NULL &&
+		    port_rx_mode_l3(st->port_ids[i], err, sizeof(err)) != 0)
 			main_die("%s", err);
 	}
 }
@@ -556,16 +599,18 @@ main(int argc, char **argv)
 		snprintf(st.cfg.eve_path, sizeof(st.cfg.eve_path), "%s",
 		         st.opts.eve);
 
+	main_build_eal_args(&st, argv[0], devargs, n_dev);
+	main_check_host(&st);
 	/* Rules first: a bad rule set should fail before NICs are touched. */
 	st.db = sig_load(&st.cfg, err, sizeof(err));
 	if (st.db == NULL)
 		main_die("%s", err);
-	main_build_eal_args(&st, argv[0], devargs, n_dev);
 	/* EAL rewrites the argv it is given (argv[optind-1] = prgname):
 	 * hand it a copy so each string is freed once at exit. */
 	memcpy(eal_argv, st.eal_argv, sizeof(eal_argv));
 	if (rte_eal_init(st.eal_argc, eal_argv) < 0)
-		main_die("EAL init: %s", rte_strerror(rte_errno));
+		main_die("EAL init: %s: %s", rte_strerror(rte_errno),
+		         startup_eal_hint(rte_errno));
 	if (stream_register_dynfield() != 0)
 		main_die("mbuf dynfield: %s", rte_strerror(rte_errno));
 	st.eve = eve_writer_open(st.cfg.eve_path, rte_get_tsc_hz(), err,
@@ -592,6 +637,7 @@ main(int argc, char **argv)
 	for (unsigned w = 0; w < st.n_workers; w++)
 		worker_stop(st.workers[w]);
 	reload_free(st.reload);         /* after the sets the workers held */
+	l3_routes_free(st.l3);          /* after the workers' l3 stages */
 	eve_writer_drain(st.eve, st.eve_rings, st.n_workers);
 	port_close_all();
 	if (replay_plan_finish(&st.replay, err, sizeof(err)) != 0)

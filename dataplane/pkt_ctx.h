@@ -73,6 +73,12 @@ struct pkt_evict {
 	uint8_t l2[PKT_L2_MAX];     /* a client packet's L2 header */
 };
 
+/* A flow's blocked flag (*pkt_ctx.flow_block): nothing more passes; after
+ * a block page the client's FIN is answered with a reset, so its socket
+ * closes at once instead of retransmitting into the blocked flow. */
+#define PKT_FLOW_BLOCKED      1
+#define PKT_FLOW_BLOCKED_PAGE 2
+
 /* Which side of the gateway a packet came in on. */
 #define PKT_SIDE_PUBLIC  0
 #define PKT_SIDE_PRIVATE 1
@@ -86,6 +92,8 @@ struct pkt_ctx {
 	uint8_t flow_blocked;       /* set when this packet blocked its flow */
 	uint16_t events;            /* PKT_EVENT_* */
 	uint8_t rst_pending;        /* reject fired: send resets */
+	uint8_t rst_reply;          /* a client FIN after a block page:
+	                             * answer it with a reset */
 	/* The flow's blocked flag, set by flow before stream runs: lets the
 	 * verdict stage block the flow when its policy drops a packet that
 	 * could not be inspected (its bytes are gone from the stream, the
@@ -97,6 +105,9 @@ struct pkt_ctx {
 	 * expects from the client, and the next the client expects. */
 	uint32_t rst_seq_to_server;
 	uint32_t rst_seq_to_client;
+	/* The client's next byte after the data that was blocked: what a
+	 * block page acknowledges, so the client does not send it again. */
+	uint32_t client_next_seq;
 	struct detect_result res;
 	uint16_t src_bucket;        /* the flow client's hold.h source
 	                             * bucket, for pool shares */
@@ -115,6 +126,7 @@ pkt_ctx_reset(struct pkt_ctx *ctx)
 	ctx->flow_blocked = 0;
 	ctx->events = 0;
 	ctx->rst_pending = 0;
+	ctx->rst_reply = 0;
 	ctx->flow_block = NULL;
 	ctx->flow_id = 0;
 	ctx->res.verdict = DETECT_NONE;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
@@ -101,6 +102,23 @@ port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
 	return 0;
 }
 
+int
+port_rx_mode_l3(uint16_t port_id, char *err, size_t errlen)
+{
+	int rc;
+
+	/* Some drivers cannot leave promiscuous mode (net_pcap, net_null):
+	 * the l3 stage drops frames for other stations anyway. */
+	rte_eth_promiscuous_disable(port_id);
+	rc = rte_eth_allmulticast_enable(port_id);
+	if (rc != 0 && rc != -ENOTSUP) {
+		snprintf(err, errlen, "port %u: all-multicast: %s", port_id,
+		         rte_strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 void
 port_close_all(void)
 {
@@ -165,14 +183,16 @@ port_pool_populate_thp(struct rte_mempool *mp)
 
 struct rte_mempool *
 port_pool_create(const char *name, unsigned n, unsigned cache,
-                 uint16_t data_room, int socket)
+                 uint16_t data_room, int socket, int one_va_area)
 {
 	struct rte_pktmbuf_pool_private priv = {
 		.mbuf_data_room_size = data_room,
 	};
 	struct rte_mempool *mp;
+	int thp = port_pool_can_pack();
+	int rc;
 
-	if (!port_pool_can_pack())
+	if (!thp && !one_va_area)
 		return rte_pktmbuf_pool_create(name, n, cache, 0, data_room,
 		                               socket);
 	mp = rte_mempool_create_empty(name, n,
@@ -181,16 +201,24 @@ port_pool_create(const char *name, unsigned n, unsigned cache,
 	                              RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)
 		return NULL;
-	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(),
-	                               NULL) != 0)
+	rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (rc != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);
-	if (port_pool_populate_thp(mp) != 0 &&
-	    rte_mempool_populate_default(mp) < 0)
+	if (!thp || port_pool_populate_thp(mp) != 0) {
+		rc = rte_mempool_populate_default(mp);
+		if (rc < 0)
+			goto fail;
+	}
+	/* net_af_xdp registers the pool as one UMEM from its first object */
+	if (one_va_area && mp->nb_mem_chunks != 1) {
+		rc = -ENOMEM;
 		goto fail;
+	}
 	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
 	return mp;
 fail:
 	rte_mempool_free(mp);
+	rte_errno = -rc;
 	return NULL;
 }

@@ -31,10 +31,22 @@ int port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
                struct rte_mempool *const *pools, char *err, size_t errlen);
 
 /* A packet pool of n mbufs with data_room bytes each (see port.c for
- * the layout without hugepages).  NULL with rte_errno set. */
+ * the layout without hugepages).  one_va_area: the objects must be packed
+ * back to back in one virtually contiguous area, which net_af_xdp needs:
+ * it registers the pool with the kernel as one UMEM of populated_size x
+ * object size bytes from its first object, so a default pool (each buffer
+ * inside a page of its own without hugepages) spreads past that area and
+ * the kernel drops the frames there.  Only for ports that do not DMA by
+ * physical address.  NULL with rte_errno set. */
 struct rte_mempool *port_pool_create(const char *name, unsigned n,
                                      unsigned cache, uint16_t data_room,
-                                     int socket);
+                                     int socket, int one_va_area);
+
+/* L3 mode: receive frames for the port's own MAC, broadcast and every
+ * multicast group (IPv6 neighbor discovery), not every frame on the link
+ * as port_setup's promiscuous mode does for a bump in the wire.  Returns
+ * 0, or -1 with the reason in err. */
+int port_rx_mode_l3(uint16_t port_id, char *err, size_t errlen);
 
 /* Stop and close every port (flushes pcap writers). */
 void port_close_all(void);

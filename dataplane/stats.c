@@ -36,6 +36,15 @@ stats_is_drop(const char *name)
 }
 
 uint64_t
+stats_generated(const struct worker_stats *s)
+{
+	return s->verdict_rst_sent + s->verdict_block_pages +
+	       s->l3_arp_requests_sent + s->l3_arp_replies_sent +
+	       s->l3_nd_solicits_sent + s->l3_nd_adverts_sent +
+	       s->l3_echo_replies_sent + s->l3_icmp_errors_sent;
+}
+
+uint64_t
 stats_dropped(const struct worker_stats *s)
 {
 	uint64_t total = 0;
@@ -178,17 +187,20 @@ stats_print_summary(FILE *f, struct worker *const *workers, unsigned n,
 	stats_sum(per, n, &s);
 	secs = last > first ? (double)(last - first) / (double)rte_get_tsc_hz()
 	                    : 0.0;
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"packets_in", (json_int_t)s.rx_packets,
 		"bytes_in", (json_int_t)s.rx_bytes,
-		/* packets read that left: not the resets we made, nor the
+		/* packets read that left: not the packets we made, nor the
 		 * extra pieces of datagrams cut again at the egress MTU */
-		"forwarded", (json_int_t)(s.tx_packets - s.verdict_rst_sent -
+		"forwarded", (json_int_t)(s.tx_packets - stats_generated(&s) -
 		                          s.fwd_fragments_added),
 		"dropped", (json_int_t)stats_dropped(&s),
 		"held_at_exit", (json_int_t)(s.stream_held_at_exit +
-		                             s.frag_held_at_exit),
+		                             s.frag_held_at_exit +
+		                             s.l3_held_at_exit),
 		"merged", (json_int_t)s.frag_merged,
+		/* L3 mode: for the gateway itself (ARP, ND, ping) */
+		"local", (json_int_t)s.l3_local,
 		"flows", (json_int_t)s.flow_created,
 		"transactions", (json_int_t)s.http_requests,
 		"alerts", (json_int_t)s.verdict_alerts);

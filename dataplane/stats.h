@@ -26,6 +26,10 @@ struct worker_stats {
 void stats_sum(const struct worker_stats *const *per_worker, unsigned n,
                struct worker_stats *out);
 
+/* Packets the gateway made and sent: resets, block pages, ARP, ND,
+ * ICMP. */
+uint64_t stats_generated(const struct worker_stats *s);
+
 /* Sum of every drop_ counter. */
 uint64_t stats_dropped(const struct worker_stats *s);
 
@@ -51,7 +55,7 @@ struct json_t *stats_memory_json(const struct worker *w,
 
 /*
  * Print the replay summary, one JSON line on f: packets and bytes in,
- * forwarded, dropped, flows, transactions, alerts, per-reason drops, every
+ * forwarded, dropped, held at exit, merged, local (L3 mode), flows, transactions, alerts, per-reason drops, every
  * counter, elapsed (first to last RX of any worker), Mpps, Gbps, and
  * per-stage cycles per packet in bench builds.  memory (from
  * stats_memory_json) is consumed.  Service thread, workers stopped.

@@ -557,6 +557,7 @@ stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 	ctx->flow_blocked = 1;
 	ctx->rst_seq_to_server = seg_seq;
 	ctx->rst_seq_to_client = stream_client_rcv_nxt(sf);
+	ctx->client_next_seq = sf->dir[STREAM_CLIENT].next_seq;
 	if (ctx->res.verdict == DETECT_REJECT)
 		ctx->rst_pending = 1;
 }

@@ -2,7 +2,9 @@
  * verdict.c - alerts, anomaly events, resets, and each packet's fate
  * (see verdict.h).
  */
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -24,14 +26,26 @@ struct verdict_worker {
 	struct rte_mempool *pool;   /* for resets */
 	struct rte_ring *eve;
 	struct worker_stats *ws;
+	uint64_t alert_seq;
+	/* the packet being judged: what its reject rules ask for */
+	uint8_t reject_how;         /* IPS_REJECT_*, or'ed */
+	uint64_t reject_alert_id;   /* the first reject rule's alert */
 	struct eve_record rec;      /* scratch: too big for the stack path */
 };
+
+uint64_t
+verdict_alert_id_base(unsigned worker, uint64_t start_s)
+{
+	return ((uint64_t)(worker & 0x3f) << 56) |
+	       ((start_s & 0xffffffffu) << 24);
+}
 
 void
 verdict_conf_init(struct verdict_conf *vc, const struct ips_config *c)
 {
 	memset(vc, 0, sizeof(*vc));
 	vc->bypass_detect_error = c->policy.detect_error == POLICY_BYPASS;
+	vc->block_page = c->policy.reject_client == REJECT_CLIENT_PAGE;
 }
 
 struct verdict_worker *
@@ -107,6 +121,12 @@ verdict_log_alerts(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 		memset(rec, 0, sizeof(*rec));
 		verdict_record_tuple(rec, ctx);
 		rec->type = EVE_ALERT;
+		rec->alert_id = vw->conf.alert_id_base + ++vw->alert_seq;
+		if (f->action == IPS_ACTION_REJECT) {
+			if (vw->reject_how == 0)
+				vw->reject_alert_id = rec->alert_id;
+			vw->reject_how |= f->reject;
+		}
 		rec->sid = f->sid;
 		rec->rev = f->rev;
 		rec->action = f->action;
@@ -162,47 +182,71 @@ verdict_log_events(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 			verdict_anomaly(vw, ctx, ev[i].layer, ev[i].event);
 }
 
-/* ---- resets ---------------------------------------------------------------- */
+/* ---- resets and block pages --------------------------------------------- */
 
-/* What a reset is built from: the flow in to_server orientation, the
- * next sequence number each endpoint expects, and a client packet's L2
- * header (VLAN tags included). */
-struct verdict_rst {
+/* The flow a segment is made for: its tuple in to_server orientation, a
+ * client packet's L2 header (VLAN tags included; MACs are swapped toward
+ * the client, and in L3 mode forward writes them anew), and the port the
+ * client sends in on, which tells where each end lies.  A flow evicted
+ * with no packet in hand keeps the L2 header it was last seen with. */
+struct verdict_flow_ref {
 	const struct detect_tuple *tuple;
-	uint32_t seq_to_server;
-	uint32_t seq_to_client;
 	const uint8_t *l2;
 	uint16_t l2_len;
+	uint16_t client_port;
 };
 
-/*
- * Build a RST|ACK from the client side (to_server) or the server side of
- * the flow, with the client packet's L2 header, MACs swapped for the
- * server side.
- */
-static struct rte_mbuf *
-verdict_build_rst(struct verdict_worker *vw, const struct verdict_rst *r,
-                  int to_server)
+/* A TCP segment of the flow: from the client (to_server) or the server. */
+struct verdict_seg {
+	int to_server;
+	uint8_t flags;              /* RTE_TCP_*_FLAG */
+	uint32_t seq, ack;
+	uint16_t window;
+	uint16_t len;               /* payload bytes, written by the caller */
+};
+
+static struct verdict_flow_ref
+verdict_flow_of(const struct pkt_ctx *ctx, const struct rte_mbuf *trigger)
 {
-	const struct detect_tuple *t = r->tuple;
-	uint16_t l2 = r->l2_len;
+	struct verdict_flow_ref f = {
+		.tuple = &ctx->tuple,
+		.l2 = rte_pktmbuf_mtod(trigger, const uint8_t *),
+		.l2_len = ctx->pm.l3_off,
+		.client_port = ctx->in_port,
+	};
+
+	if (rte_pktmbuf_data_len(trigger) < f.l2_len)
+		f.l2_len = 0;           /* no header to reuse: nothing is sent */
+	return f;
+}
+
+static struct rte_mbuf *
+verdict_build_tcp(struct verdict_worker *vw, const struct verdict_flow_ref *f,
+                  const struct verdict_seg *sg, uint8_t **payload)
+{
+	const struct detect_tuple *t = f->tuple;
+	uint16_t l2 = f->l2_len;
 	uint16_t l3 = t->ip_version == 4 ? sizeof(struct rte_ipv4_hdr)
 	                                 : sizeof(struct rte_ipv6_hdr);
-	struct rte_mbuf *m = rte_pktmbuf_alloc(vw->pool);
+	uint16_t l4 = sizeof(struct rte_tcp_hdr) + sg->len;
+	struct rte_mbuf *m;
 	uint8_t *p;
 	struct rte_tcp_hdr *tcp;
-	const uint8_t *src = to_server ? t->src : t->dst;
-	const uint8_t *dst = to_server ? t->dst : t->src;
+	const uint8_t *src = sg->to_server ? t->src : t->dst;
+	const uint8_t *dst = sg->to_server ? t->dst : t->src;
 
+	if (l2 < sizeof(struct rte_ether_hdr))
+		return NULL;
+	m = rte_pktmbuf_alloc(vw->pool);
 	if (m == NULL)
 		return NULL;
-	p = (uint8_t *)rte_pktmbuf_append(m, l2 + l3 + sizeof(*tcp));
-	if (p == NULL || l2 < sizeof(struct rte_ether_hdr)) {
+	p = (uint8_t *)rte_pktmbuf_append(m, l2 + l3 + l4);
+	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	memcpy(p, r->l2, l2);
-	if (!to_server) {
+	memcpy(p, f->l2, l2);
+	if (!sg->to_server) {
 		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
 		struct rte_ether_addr tmp = eth->src_addr;
 
@@ -211,82 +255,193 @@ verdict_build_rst(struct verdict_worker *vw, const struct verdict_rst *r,
 	}
 	tcp = (struct rte_tcp_hdr *)(p + l2 + l3);
 	memset(tcp, 0, sizeof(*tcp));
-	tcp->src_port = rte_cpu_to_be_16(to_server ? t->sport : t->dport);
-	tcp->dst_port = rte_cpu_to_be_16(to_server ? t->dport : t->sport);
-	tcp->sent_seq = rte_cpu_to_be_32(to_server ? r->seq_to_server
-	                                           : r->seq_to_client);
-	tcp->recv_ack = rte_cpu_to_be_32(to_server ? r->seq_to_client
-	                                           : r->seq_to_server);
+	tcp->src_port = rte_cpu_to_be_16(sg->to_server ? t->sport : t->dport);
+	tcp->dst_port = rte_cpu_to_be_16(sg->to_server ? t->dport : t->sport);
+	tcp->sent_seq = rte_cpu_to_be_32(sg->seq);
+	tcp->recv_ack = rte_cpu_to_be_32(sg->ack);
 	tcp->data_off = (sizeof(*tcp) / 4) << 4;
-	tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	tcp->tcp_flags = sg->flags;
+	tcp->rx_win = rte_cpu_to_be_16(sg->window);
+	*payload = (uint8_t *)(tcp + 1);
 	if (t->ip_version == 4) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + l2);
 
 		memset(ip, 0, sizeof(*ip));
 		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = rte_cpu_to_be_16(l3 + sizeof(*tcp));
+		ip->total_length = rte_cpu_to_be_16(l3 + l4);
 		ip->time_to_live = 64;
 		ip->next_proto_id = IPPROTO_TCP;
 		memcpy(&ip->src_addr, src + 12, 4);
 		memcpy(&ip->dst_addr, dst + 12, 4);
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
 	} else {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(p + l2);
 
 		memset(ip, 0, sizeof(*ip));
 		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip->payload_len = rte_cpu_to_be_16(sizeof(*tcp));
+		ip->payload_len = rte_cpu_to_be_16(l4);
 		ip->proto = IPPROTO_TCP;
 		ip->hop_limits = 64;
 		memcpy(ip->src_addr, src, 16);
 		memcpy(ip->dst_addr, dst, 16);
-		tcp->cksum = rte_ipv6_udptcp_cksum(ip, tcp);
 	}
 	return m;
 }
 
-/* Reset both ends of a flow whose client sends in on client_port: the
- * server lies where the client's packets go, the client where they came
- * from. */
+/* The TCP checksum, once the payload is written. */
 static void
-verdict_reset_both(struct verdict_worker *vw, const struct verdict_rst *r,
-                   uint16_t client_port)
+verdict_tcp_cksum(struct rte_mbuf *m, const struct verdict_flow_ref *f)
 {
-	struct rte_mbuf *to_srv = verdict_build_rst(vw, r, 1);
-	struct rte_mbuf *to_cli = verdict_build_rst(vw, r, 0);
+	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, f->l2_len);
 
-	if (to_srv != NULL) {
-		fwd_send(vw->fwd, fwd_route(vw->fwd, client_port, 1), to_srv);
-		vw->ws->verdict_rst_sent++;
-	}
-	if (to_cli != NULL) {
-		fwd_send(vw->fwd, fwd_route_back(vw->fwd, client_port), to_cli);
-		vw->ws->verdict_rst_sent++;
+	if (f->tuple->ip_version == 4) {
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(h + 1);
+
+		tcp->cksum = rte_ipv4_udptcp_cksum(h, tcp);
+	} else {
+		struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)ip;
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(h + 1);
+
+		tcp->cksum = rte_ipv6_udptcp_cksum(h, tcp);
 	}
 }
 
-/* reject: the trigger is a client packet of ctx's flow. */
+/* The server lies where the client's packets go, the client where they
+ * came from. */
 static void
-verdict_send_resets(struct verdict_worker *vw, const struct rte_mbuf *trigger,
-                    const struct pkt_ctx *ctx)
+verdict_send_seg(struct verdict_worker *vw, const struct verdict_flow_ref *f,
+                 const struct verdict_seg *sg)
 {
-	struct verdict_rst r = {
-		.tuple = &ctx->tuple,
-		.seq_to_server = ctx->rst_seq_to_server,
-		.seq_to_client = ctx->rst_seq_to_client,
-		.l2 = rte_pktmbuf_mtod(trigger, const uint8_t *),
-		.l2_len = ctx->pm.l3_off,
+	uint8_t *payload;
+	struct rte_mbuf *m = verdict_build_tcp(vw, f, sg, &payload);
+
+	if (m == NULL)
+		return;
+	verdict_tcp_cksum(m, f);
+	fwd_send(vw->fwd, sg->to_server ? fwd_route(vw->fwd, f->client_port, 1)
+	                                : fwd_route_back(vw->fwd, f->client_port),
+	         m);
+	vw->ws->verdict_rst_sent++;
+}
+
+/* A RST|ACK at the first byte each end has not received, as the stream
+ * stage recorded them. */
+static void
+verdict_send_rst(struct verdict_worker *vw, const struct verdict_flow_ref *f,
+                 int to_server, uint32_t seq_to_server, uint32_t seq_to_client)
+{
+	struct verdict_seg sg = {
+		.to_server = to_server,
+		.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG,
+		.seq = to_server ? seq_to_server : seq_to_client,
+		.ack = to_server ? seq_to_client : seq_to_server,
 	};
 
-	if (rte_pktmbuf_data_len(trigger) >= r.l2_len)
-		verdict_reset_both(vw, &r, ctx->in_port);
+	verdict_send_seg(vw, f, &sg);
+}
+
+/* The page a client sees instead of a reset: short enough for one
+ * segment at the smallest MSS (536). */
+#define VERDICT_PAGE_BODY \
+	"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>" \
+	"<body><h1>403 Forbidden</h1><p>The request was blocked by the " \
+	"intrusion prevention gateway.</p><p>Alert ID: %" PRIu64 "</p>" \
+	"</body></html>\n"
+#define VERDICT_PAGE_MAX 512
+
+/*
+ * An HTTP 403 from the server's address, with FIN: it takes the place of
+ * the response at the client's next expected byte and acknowledges the
+ * blocked request, so the client reads it and closes; the flow is marked
+ * so that the client's FIN is answered with a reset.  Returns -1 if no
+ * page could be made (the caller resets instead).
+ */
+static int
+verdict_send_page(struct verdict_worker *vw, const struct verdict_flow_ref *f,
+                  struct pkt_ctx *ctx)
+{
+	char body[VERDICT_PAGE_MAX], page[VERDICT_PAGE_MAX];
+	struct verdict_seg sg = {
+		.to_server = 0,
+		.flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_FIN_FLAG,
+		.seq = ctx->rst_seq_to_client,
+		.ack = ctx->client_next_seq,
+		.window = 0xffff,
+	};
+	struct rte_mbuf *m;
+	uint8_t *payload;
+	int nb, np;
+
+	nb = snprintf(body, sizeof(body), VERDICT_PAGE_BODY, vw->reject_alert_id);
+	np = snprintf(page, sizeof(page), "HTTP/1.1 403 Forbidden\r\n"
+	              "Content-Type: text/html; charset=utf-8\r\n"
+	              "Content-Length: %d\r\nConnection: close\r\n"
+	              "Cache-Control: no-store\r\nX-IPS-Alert-Id: %" PRIu64
+	              "\r\n\r\n%s", nb, vw->reject_alert_id, body);
+	if (nb < 0 || np < 0 || np >= (int)sizeof(page) ||
+	    ctx->flow_block == NULL)
+		return -1;
+	sg.len = (uint16_t)np;
+	m = verdict_build_tcp(vw, f, &sg, &payload);
+	if (m == NULL)
+		return -1;
+	memcpy(payload, page, (size_t)np);
+	verdict_tcp_cksum(m, f);
+	fwd_send(vw->fwd, fwd_route_back(vw->fwd, f->client_port), m);
+	*ctx->flow_block = PKT_FLOW_BLOCKED_PAGE;
+	vw->ws->verdict_block_pages++;
+	return 0;
+}
+
+/* What the reject rules of this packet ask for, by their variants and
+ * policy.reject_client; a rule lost from a full result counts as plain
+ * reject.  The trigger is a client packet of ctx's flow. */
+static void
+verdict_reject(struct verdict_worker *vw, const struct rte_mbuf *trigger,
+               struct pkt_ctx *ctx)
+{
+	struct verdict_flow_ref f = verdict_flow_of(ctx, trigger);
+	uint8_t how = vw->reject_how;
+	int page;
+
+	if (how == 0 || ctx->res.n_lost > 0)
+		how |= IPS_REJECT_SERVER | IPS_REJECT_CLIENT;
+	page = (how & IPS_REJECT_PAGE) ||
+	       (vw->conf.block_page && !(how & IPS_REJECT_RST));
+	if (how & IPS_REJECT_SERVER)
+		verdict_send_rst(vw, &f, 1, ctx->rst_seq_to_server,
+		                 ctx->rst_seq_to_client);
+	/* a page only answers an HTTP request */
+	if ((how & IPS_REJECT_CLIENT) &&
+	    (!page || ctx->res.method[0] == '\0' ||
+	     verdict_send_page(vw, &f, ctx) != 0))
+		verdict_send_rst(vw, &f, 0, ctx->rst_seq_to_server,
+		                 ctx->rst_seq_to_client);
 	vw->ws->verdict_rejects++;
 }
 
+/* A client FIN on a flow closed by a block page: a reset at the
+ * sequence number its ACK names (RFC 9293 3.10.7.1), so it goes at once. */
+static void
+verdict_reply_rst(struct verdict_worker *vw, const struct rte_mbuf *trigger,
+                  const struct pkt_ctx *ctx)
+{
+	const struct pkt_meta *pm = &ctx->pm;
+	struct verdict_flow_ref f = verdict_flow_of(ctx, trigger);
+	struct verdict_seg sg = {
+		.to_server = 0,
+		.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG,
+		.seq = pm->ack,
+		.ack = pm->seq + pm->payload_len + 1,       /* and the FIN */
+	};
+
+	verdict_send_seg(vw, &f, &sg);
+}
+
 /* Flows evicted from a full pool or timed out while this packet (or this
- * burst's expiry) was processed: log each, reset those the flow stage
- * asked to. */
+ * burst's expiry) was processed: log each, reset both ends of those the
+ * flow stage asked to. */
 static void
 verdict_evictions(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 {
@@ -294,12 +449,11 @@ verdict_evictions(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 
 	for (unsigned i = 0; i < ctx->n_evict; i++) {
 		const struct pkt_evict *e = &ctx->evict[i];
-		struct verdict_rst r = {
+		struct verdict_flow_ref f = {
 			.tuple = &e->tuple,
-			.seq_to_server = e->seq_to_server,
-			.seq_to_client = e->seq_to_client,
 			.l2 = e->l2,
 			.l2_len = e->l2_len,
+			.client_port = e->client_port,
 		};
 
 		memset(rec, 0, sizeof(*rec));
@@ -308,8 +462,10 @@ verdict_evictions(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 		verdict_copy(rec->layer, sizeof(rec->layer), e->layer);
 		verdict_copy(rec->event, sizeof(rec->event), e->event);
 		verdict_push(vw);
-		if (e->reset)
-			verdict_reset_both(vw, &r, e->client_port);
+		if (!e->reset)
+			continue;
+		verdict_send_rst(vw, &f, 1, e->seq_to_server, e->seq_to_client);
+		verdict_send_rst(vw, &f, 0, e->seq_to_server, e->seq_to_client);
 	}
 }
 
@@ -372,6 +528,7 @@ verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx)
 	uint16_t out = FWD_NO_PORT;
 	int reset_sent = 0, fault_dropped = 0;
 
+	vw->reject_how = 0;
 	if (ctx->res.n_fired > 0)
 		verdict_log_alerts(vw, ctx);
 	if (ctx->events != 0)
@@ -398,7 +555,10 @@ verdict_apply(struct verdict_worker *vw, struct pkt_ctx *ctx)
 			continue;
 		}
 		if (ctx->rst_pending && !reset_sent && ctx->to_server) {
-			verdict_send_resets(vw, m, ctx);
+			verdict_reject(vw, m, ctx);
+			reset_sent = 1;
+		} else if (ctx->rst_reply && !reset_sent) {
+			verdict_reply_rst(vw, m, ctx);
 			reset_sent = 1;
 		}
 		rte_pktmbuf_free(m);

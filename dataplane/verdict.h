@@ -2,9 +2,11 @@
  * verdict.h - carry out what the earlier stages decided for a packet.
  *
  * Owns: turning fired rules into EVE alert records and anomaly bits into
- * anomaly records (pushed to the worker's ring, never written here), TCP
- * resets for `reject` (to both ends, with sequence numbers the endpoints
- * accept), policy.detect_error for packets detection could not inspect
+ * anomaly records (pushed to the worker's ring, never written here), what
+ * `reject` sends (TCP resets with sequence numbers the endpoints accept,
+ * to the ends the rule's variant names; to the client, by policy or the
+ * rule, an HTTP 403 block page with the alert's id instead of a reset),
+ * policy.detect_error for packets detection could not inspect
  * (PKT_UNINSPECTED), and handing each emitted packet to forward or
  * freeing it.
  *
@@ -29,7 +31,17 @@ struct verdict_conf {
 	                                 * PKT_UNINSPECTED packet (counted
 	                                 * bypass_detect_*), 0 = drop it and
 	                                 * block its flow (drop_detect_*) */
+	uint8_t block_page;             /* policy.reject_client: 1 = the
+	                                 * client of a rejected HTTP request
+	                                 * gets a 403 page, 0 = a reset */
+	uint64_t alert_id_base;         /* first alert id of this worker:
+	                                 * see verdict_alert_id_base */
 };
+
+/* Alert ids of worker `worker` in a process started at unix time
+ * start_s: worker in the top 8 bits, the start time above a 24-bit
+ * count, so ids differ between workers and between runs. */
+uint64_t verdict_alert_id_base(unsigned worker, uint64_t start_s);
 
 /* NULL on allocation failure (setup only). */
 struct ips_config;

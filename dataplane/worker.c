@@ -28,6 +28,7 @@
 #include "flow.h"
 #include "forward.h"
 #include "http.h"
+#include "l3.h"
 #include "port.h"
 #include "stream.h"
 #include "verdict.h"
@@ -53,9 +54,9 @@ __thread struct bench_cycles bench_tls;
  * Mbufs one worker can have out at once: its RX rings full, every TX ring
  * it feeds full, a burst in hand, segments the stream holds, segments it
  * keeps (their bytes bound, at STREAM_KEPT_SEG_MIN_AVG each at the least),
- * fragments awaiting reassembly (up to 4 each on average), resets, and the
- * per-lcore cache.  A preloaded capture lives in the pool for the whole
- * run on top of that.
+ * fragments awaiting reassembly (up to 4 each on average), packets waiting
+ * for a neighbor (L3 mode), resets, and the per-lcore cache.  A preloaded
+ * capture lives in the pool for the whole run on top of that.
  */
 static unsigned
 worker_pool_size(const struct ips_config *c, const struct worker_setup *s)
@@ -67,7 +68,7 @@ worker_pool_size(const struct ips_config *c, const struct worker_setup *s)
 	return s->n_rxq * PORT_RX_DESC + s->n_ports * PORT_TX_DESC +
 	       2 * WORKER_BURST + l->stream_held +
 	       l->stream_kept_bytes / STREAM_KEPT_SEG_MIN_AVG +
-	       4 * l->frag_datagrams +
+	       4 * l->frag_datagrams + l3_held_max(c) +
 	       1024 + RTE_MEMPOOL_CACHE_MAX_SIZE + (unsigned)s->preloaded;
 }
 
@@ -105,7 +106,8 @@ worker_build(struct worker *w, const struct ips_config *c,
 
 	snprintf(name, sizeof(name), "mbufs_w%u", s->id);
 	w->pool = port_pool_create(name, n_mbufs, RTE_MEMPOOL_CACHE_MAX_SIZE,
-	                           RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	                           RTE_MBUF_DEFAULT_BUF_SIZE, socket,
+	                           s->packed_pool);
 	if (w->pool == NULL)
 		return worker_fail(w, err, errlen, "mbuf pool of %u: %s (raise "
 		                   "-m in eal?)", n_mbufs,
@@ -123,7 +125,14 @@ worker_build(struct worker *w, const struct ips_config *c,
 		return worker_fail(w, err, errlen, "alert ring: %s",
 		                   rte_strerror(rte_errno));
 
+	if (s->l3 != NULL) {
+		w->l3 = l3_worker_create(s->l3, s->id, w->pool, &w->stats,
+		                         socket, why, sizeof(why));
+		if (w->l3 == NULL)
+			return worker_fail(w, err, errlen, "%s", why);
+	}
 	memset(&fw, 0, sizeof(fw));
+	fw.l3 = w->l3;
 	fw.n_ports = rte_eth_dev_count_avail();
 	fw.queue = s->tx_queue;
 	fw.replay = s->replay;
@@ -140,6 +149,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 	if (w->fwd == NULL)
 		return worker_fail(w, err, errlen, "forward: bad port count");
 	verdict_conf_init(&vc, c);
+	vc.alert_id_base = verdict_alert_id_base(s->id, (uint64_t)time(NULL));
 	w->verdict = verdict_worker_create(&vc, w->fwd, w->pool, w->eve,
 	                                   &w->stats, socket);
 	if (w->verdict == NULL)
@@ -212,8 +222,10 @@ worker_stop(struct worker *w)
 	w->decode = NULL;
 	verdict_worker_free(w->verdict);
 	w->verdict = NULL;
-	fwd_worker_free(w->fwd);
+	fwd_worker_free(w->fwd);           /* sends what l3 made */
 	w->fwd = NULL;
+	l3_worker_free(w->l3);             /* counts what it still holds */
+	w->l3 = NULL;
 	stream_worker_free(w->stream);
 	w->stream = NULL;
 	http_worker_free(w->http);
@@ -236,6 +248,22 @@ worker_free(struct worker *w)
 
 /* ---- the loop -------------------------------------------------------------- */
 
+/* L3 mode: is m transit traffic to inspect and route?  If not, the l3
+ * stage answered it, kept it, or it is dropped here (reason counted). */
+static int
+worker_l3(struct worker *w, struct rte_mbuf *m, uint16_t port, uint64_t now)
+{
+	switch (l3_input(w->l3, m, &w->ctx.pm, port, w->ctx.in_side, now)) {
+	case L3_TRANSIT:
+		return 1;
+	case L3_DROP:
+		rte_pktmbuf_free(m);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static void
 worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
               uint64_t now)
@@ -253,6 +281,8 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 		/* a rebuilt datagram may need cutting again at the egress
 		 * MTU; anything else leaves as it came (DF and all) */
 		m->l2_len = ctx->pm.reassembled ? ctx->pm.l3_off : 0;
+		if (w->l3 != NULL && !worker_l3(w, m, port, now))
+			return;
 		if (unlikely(!w->inspect)) {
 			verdict_pass(w->verdict, m, port);
 			return;
@@ -260,7 +290,10 @@ worker_packet(struct worker *w, struct rte_mbuf *m, uint16_t port,
 		break;
 	case DECODE_NOT_IP:
 		m->l2_len = 0;
-		verdict_pass(w->verdict, m, port);
+		if (w->l3 != NULL)
+			worker_l3(w, m, port, now);     /* ARP, or dropped */
+		else
+			verdict_pass(w->verdict, m, port);
 		return;
 	case DECODE_HELD:
 		return;
@@ -321,6 +354,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	unsigned idle = 0;
+	uint64_t round_tsc = rte_rdtsc();
 
 #ifdef IPS_BENCH_CYCLES
 	bench_tls.last = __rdtsc();
@@ -343,6 +377,10 @@ worker_main(void *arg)
 			rte_rcu_qsbr_quiescent(w->rcu, w->id);
 		}
 		now = rte_rdtsc();
+		w->stats.worker_cycles += now - round_tsc;
+		round_tsc = now;
+		if (w->l3 != NULL)
+			l3_poll(w->l3, now);
 		uint16_t n = worker_poll(w, now);
 
 		BENCH_MARK(BENCH_FORWARD);
@@ -359,6 +397,7 @@ worker_main(void *arg)
 				w->cpu_ns_first_rx = worker_cpu_ns();
 			}
 			w->last_rx_tsc = rte_rdtsc();
+			w->stats.worker_busy_cycles += w->last_rx_tsc - now;
 			idle = 0;
 		} else if (w->stop_when_idle &&
 		           ++idle >= WORKER_REPLAY_IDLE_POLLS) {

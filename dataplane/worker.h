@@ -5,8 +5,11 @@
  * ring, every stage context (decode, flow, stream, HTTP, detect, verdict,
  * forward) and its counters: worker_create builds them all from the
  * config, worker_free frees them all.  The loop mirrors DPDK's l3fwd lpm_main_loop: read a burst,
- * take every packet through decode -> flow -> stream -> HTTP -> detect ->
- * verdict -> forward, flush TX, free expired fragments and idle flows.
+ * take every packet through decode -> (l3) -> flow -> stream -> HTTP ->
+ * detect -> verdict -> forward, flush TX, free expired fragments and idle
+ * flows.  In L3 mode the l3 stage answers what is for the gateway itself
+ * (ARP, ND, ping), drops what the gateway does not route, and lets the
+ * rest go on with its TTL decremented.
  * Nothing in the loop allocates, locks, logs or makes a syscall.
  */
 #ifndef IPS_WORKER_H
@@ -31,6 +34,8 @@ struct flow_table;
 struct fwd_worker;
 struct http_worker;
 struct ips_config;
+struct l3_routes;
+struct l3_worker;
 struct ips_detect_db;
 struct rte_mempool;
 struct rte_rcu_qsbr;
@@ -70,6 +75,7 @@ struct worker {
 	struct detect_worker *detect;
 	struct verdict_worker *verdict;
 	struct fwd_worker *fwd;
+	struct l3_worker *l3;           /* L3 mode, else NULL */
 	struct rte_mempool *pool;       /* packets: RX, resets, fragments */
 	struct rte_mempool *indirect;   /* re-fragmentation payload pieces */
 	struct rte_ring *eve;           /* alert records to the service thread */
@@ -102,6 +108,10 @@ struct worker_setup {
 	uint64_t rx_budget;             /* preload: packets to read (passes
 	                                 * times preloaded); 0 = unlimited */
 	uint32_t hash_seed;             /* flow table key: random per process */
+	struct l3_routes *l3;           /* L3 mode: the shared routes; NULL
+	                                 * in L2 mode and replay */
+	uint8_t packed_pool;            /* a port is net_af_xdp: see
+	                                 * port_pool_create's one_va_area */
 };
 
 /*

@@ -13,8 +13,10 @@ PACKAGES=(
   python3 python3-scapy python3-pytest python3-matplotlib python3-yaml
   libhtp-dev                         # test oracle only
   iproute2 ethtool tcpdump curl      # netns end-to-end tests
-  nginx-light                        # e2e: the nginx pod of tests/e2e/test_http_servers.py
+  iputils-ping util-linux            # e2e: ping the gateway; setpriv (start-up test)
+  nginx-light                        # e2e: the nginx pods (test_http_servers, test_l3_gateway)
   nftables                           # e2e: a loss after the gateway (test_stream_window.py)
+  wrk apache2-utils                  # e2e load test through the gateway (wrk; ab as a fallback)
 )
 
 missing=()
@@ -37,7 +39,7 @@ build_tree() {  # dir, "targets" (empty: all), meson options...
   ninja -C "$dir" $targets >&2
 }
 
-FUZZ_TARGETS="tests/fuzz_decode tests/fuzz_http tests/fuzz_http_uri tests/fuzz_rule_parse tests/fuzz_config tests/fuzz_bundle tests/fuzz_ctl"
+FUZZ_TARGETS="tests/fuzz_decode tests/fuzz_l3 tests/fuzz_http tests/fuzz_http_uri tests/fuzz_rule_parse tests/fuzz_config tests/fuzz_bundle tests/fuzz_ctl"
 
 build_tree build ""
 for arg in "$@"; do

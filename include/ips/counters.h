@@ -10,13 +10,21 @@
  * for that reason; the summary's per-reason drop table is exactly the drop_
  * counters, and "dropped" is their sum.  Every packet read is either
  * forwarded, dropped for one reason, or still held at exit (counted in
- * stream_held_at_exit / frag_held_at_exit), or absorbed into a reassembled
- * IP datagram (frag_merged): rx_packets = forwarded + dropped + held + merged.
+ * stream_held_at_exit / frag_held_at_exit / l3_held_at_exit), or absorbed
+ * into a reassembled IP datagram (frag_merged), or (mode "l3") meant for
+ * the gateway itself (l3_local):
+ * rx_packets = forwarded + dropped + held + merged + local.
  *
  * Each module owns one list; add a counter to your module's list only.
  */
 #ifndef IPS_COUNTERS_H
 #define IPS_COUNTERS_H
+
+/* The worker loop (dataplane/worker.c): a poll-mode worker's thread is
+ * always 100 % busy for the OS; these say how much of it did work. */
+#define IPS_COUNTERS_WORKER(X)                                           \
+	X(worker_cycles)        /* TSC cycles the loop ran */            \
+	X(worker_busy_cycles)   /* ... in rounds that received packets */
 
 #define IPS_COUNTERS_PORT(X)                                             \
 	X(rx_packets)                                                     \
@@ -71,6 +79,39 @@
 	X(drop_frag_unsupported) /* IPv6 ext header before fragment */   \
 	X(drop_frag_timeout)    /* held fragments of expired datagram */ \
 	X(frag_held_at_exit)
+
+/* Mode "l3" (dataplane/l3.c).  l3_local counts packets for the gateway
+ * itself (ARP, ND, ping): rx_packets = forwarded + dropped + held +
+ * merged + l3_local.  The *_sent counters are packets the gateway made. */
+#define IPS_COUNTERS_L3(X)                                               \
+	X(l3_local)             /* for the gateway: answered or absorbed */\
+	X(l3_arp_requests_sent)                                           \
+	X(l3_arp_replies_sent)                                            \
+	X(l3_nd_solicits_sent)                                            \
+	X(l3_nd_adverts_sent)                                             \
+	X(l3_echo_replies_sent)                                           \
+	X(l3_icmp_errors_sent)  /* time exceeded, unreachable, too big */ \
+	X(l3_icmp_rate_limited) /* errors not sent: over l3.icmp_rate */  \
+	X(l3_neigh_learned)     /* entries resolved or refreshed */       \
+	X(l3_neigh_evicted)     /* table full: least recently confirmed */\
+	X(l3_neigh_news_lost)   /* another worker's ring was full */      \
+	X(l3_held)              /* packets that waited for a neighbor */  \
+	X(l3_held_at_exit)                                                \
+	X(drop_l3_not_ip)       /* neither IP nor ARP */                  \
+	X(drop_l3_vlan)         /* tagged: l3 ports are untagged */       \
+	X(drop_l3_foreign_mac)  /* unicast to another station's MAC */    \
+	X(drop_l3_malformed)    /* ARP or ND a host would ignore */       \
+	X(drop_l3_to_gateway)   /* for the gateway, no service there */   \
+	X(drop_l3_multicast)    /* not routed */                          \
+	X(drop_l3_not_pod)      /* destination outside the pod subnets */ \
+	X(drop_l3_port_closed)  /* not one of l3.service_ports */         \
+	X(drop_l3_spoofed)      /* from the private side, not from a pod */\
+	X(drop_l3_no_route)                                               \
+	X(drop_l3_ttl_expired)                                            \
+	X(drop_l3_too_big)      /* DF or IPv6, over the egress MTU */     \
+	X(drop_l3_neigh_unresolved) /* next hop did not answer */         \
+	X(drop_l3_neigh_hold_full)  /* older packet of a full hold */     \
+	X(drop_l3_neigh_table_full)
 
 #define IPS_COUNTERS_FLOW(X)                                             \
 	X(flow_created)                                                   \
@@ -165,6 +206,7 @@
 	X(verdict_alerts)                                                 \
 	X(verdict_rejects)                                                \
 	X(verdict_rst_sent)                                               \
+	X(verdict_block_pages)    /* HTTP 403 sent to the client */      \
 	X(verdict_alerts_truncated) /* > DETECT_RESULT_MAX in a packet */\
 	X(drop_rule)              /* a drop/reject rule matched */       \
 	/* inspection could not complete, policy.detect_error = "drop" */   \
@@ -178,8 +220,10 @@
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \
+	IPS_COUNTERS_WORKER(X)   \
 	IPS_COUNTERS_PORT(X)     \
 	IPS_COUNTERS_DECODE(X)   \
+	IPS_COUNTERS_L3(X)       \
 	IPS_COUNTERS_FLOW(X)     \
 	IPS_COUNTERS_STREAM(X)   \
 	IPS_COUNTERS_HTTP(X)     \

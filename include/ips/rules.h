@@ -125,6 +125,17 @@ struct ips_port_set {
 	uint8_t negated;
 };
 
+/* What a reject rule sends (struct ips_rule.reject).  The actions
+ * reject (server and client), rejectboth (resets to both), rejectsrc
+ * (the client only), rejectdst (the server only) are Suricata's; the
+ * client gets a reset or, by policy.reject_client or the rule's
+ * "metadata: ips_reject_client block_page|reset;", an HTTP 403 page. */
+#define IPS_REJECT_SERVER    0x01   /* TCP reset to the server */
+#define IPS_REJECT_CLIENT    0x02   /* a reset or a block page to the client */
+#define IPS_REJECT_PAGE      0x04   /* the client gets the block page */
+#define IPS_REJECT_RST       0x08   /* the client gets a reset */
+#define IPS_REJECT_MASK      0x0f
+
 #define IPS_FLOW_TO_SERVER   0x01
 #define IPS_FLOW_TO_CLIENT   0x02
 #define IPS_FLOW_ESTABLISHED 0x04
@@ -136,6 +147,7 @@ struct ips_rule {
 	uint8_t priority;       /* 1 (highest) .. 255; from priority: or
 	                         * classtype, default 3 */
 	uint8_t proto;          /* enum ips_proto */
+	uint8_t reject;         /* IPS_REJECT_*: reject rules only */
 	uint32_t sid;
 	uint32_t rev;
 	char *msg;

@@ -24,11 +24,46 @@ __lsan_default_suppressions(void)
 	       "leak:libconfig_yylex\n";     /* an empty one ("") */
 }
 
+/* mode "l3": every route and neighbor resolved to a port, bounded lists. */
+static void
+fuzz_config_check_l3(const struct ips_config *c)
+{
+	const struct config_l3 *l3 = &c->l3;
+
+	if (l3->n_routes > CONFIG_MAX_ROUTES ||
+	    l3->n_neighbors > CONFIG_MAX_NEIGHBORS ||
+	    l3->n_pod_subnets > CONFIG_MAX_POD_SUBNETS ||
+	    l3->n_service_ports > CONFIG_MAX_SERVICE_PORTS)
+		__builtin_trap();
+	if (!config_is_l3(c)) {
+		for (unsigned i = 0; i < c->n_ports; i++)
+			if (c->ports[i].n_addrs != 0)
+				__builtin_trap();
+		return;
+	}
+	if (l3->n_pod_subnets == 0)
+		__builtin_trap();
+	for (unsigned i = 0; i < l3->n_routes; i++)
+		if (l3->routes[i].port < 0 ||
+		    (unsigned)l3->routes[i].port >= c->n_ports)
+			__builtin_trap();
+	for (unsigned i = 0; i < l3->n_neighbors; i++)
+		if (l3->neighbors[i].port < 0 ||
+		    (unsigned)l3->neighbors[i].port >= c->n_ports)
+			__builtin_trap();
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (c->ports[i].n_addrs == 0 ||
+		    c->ports[i].n_addrs > CONFIG_MAX_PORT_ADDRS ||
+		    c->ports[i].peer != -1)
+			__builtin_trap();
+}
+
 /* A successful load's promises (config.h); trap so libFuzzer keeps it. */
 static void
 fuzz_config_check(const struct ips_config *c)
 {
-	if (c->workers < 1 || c->workers > 64 || strcmp(c->mode, "l2") != 0 ||
+	if (c->workers < 1 || c->workers > 64 ||
+	    (strcmp(c->mode, "l2") != 0 && strcmp(c->mode, "l3") != 0) ||
 	    c->n_ports > CONFIG_MAX_PORTS || c->n_eal_args > CONFIG_MAX_EAL_ARGS ||
 	    c->n_http_ports > CONFIG_MAX_HTTP_PORTS ||
 	    c->n_rule_files > CONFIG_MAX_RULE_FILES || c->n_vars > CONFIG_MAX_VARS ||
@@ -43,6 +78,7 @@ fuzz_config_check(const struct ips_config *c)
 		                      c->ports[p->peer].role == p->role))
 			__builtin_trap();
 	}
+	fuzz_config_check_l3(c);
 	for (unsigned i = 0; i < c->n_http_ports; i++)
 		if (c->http_ports[i] == 0)
 			__builtin_trap();

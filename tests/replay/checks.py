@@ -61,16 +61,20 @@ def counter_names():
 
 
 def assert_accounting(res, n_input):
-    """Every packet read is forwarded, dropped for one reason, held, or
-    absorbed into a reassembled IP datagram (n fragments leave as one)."""
+    """Every packet read is forwarded, dropped for one reason, held,
+    absorbed into a reassembled IP datagram (n fragments leave as one), or
+    (L3 mode) was for the gateway itself."""
     s = res.summary
     brief = {k: s.get(k) for k in ("packets_in", "forwarded", "dropped",
-                                   "held_at_exit", "merged", "drops")}
+                                   "held_at_exit", "merged", "local",
+                                   "drops")}
     assert s["packets_in"] == n_input, (n_input, brief)
     assert s["merged"] == res.counters["frag_merged"], brief
     assert s["packets_in"] == (s["forwarded"] + s["dropped"] +
-                               s["held_at_exit"] + s["merged"]), \
-        "packets_in != forwarded + dropped + held_at_exit + merged: %s" % brief
+                               s["held_at_exit"] + s["merged"] +
+                               s["local"]), \
+        "packets_in != forwarded + dropped + held_at_exit + merged + " \
+        "local: %s" % brief
     assert s["dropped"] == sum(s["drops"].values()), brief
     assert all(v > 0 for v in s["drops"].values()), brief
 

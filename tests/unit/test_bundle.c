@@ -263,6 +263,7 @@ tb_same_rules(const struct ips_detect_db *a, const struct ips_detect_db *b)
 		assert_int_equal(x->sid, y->sid);
 		assert_int_equal(x->rev, y->rev);
 		assert_int_equal(x->action, y->action);
+		assert_int_equal(x->reject, y->reject);
 		assert_int_equal(x->priority, y->priority);
 		assert_int_equal(x->proto, y->proto);
 		assert_int_equal(x->flow_flags, y->flow_flags);
@@ -446,7 +447,7 @@ test_wrong_magic_and_format(void **state)
 	buf[0] = IPS_BUNDLE_MAGIC[0];
 	h.format = IPS_BUNDLE_FORMAT + 1;
 	tb_reheader(buf, len, &h);
-	tb_refused(buf, len, "bundle format 2, this dataplane reads format 1");
+	tb_refused(buf, len, "bundle format 3, this dataplane reads format 2");
 	free(buf);
 }
 

@@ -433,6 +433,77 @@ test_example_file(void **state)
 	config_free(&c);
 }
 
+/* Text of path with every `from` replaced by `to` (malloc'd). */
+static char *
+test_read_replaced(const char *path, const char *const (*subst)[2],
+                   unsigned n)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536), *out = calloc(1, 65536);
+	size_t len;
+
+	assert_non_null(f);
+	assert_non_null(text);
+	assert_non_null(out);
+	len = fread(text, 1, 65535, f);
+	fclose(f);
+	text[len] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		char *o = out, *p = text, *hit;
+
+		while ((hit = strstr(p, subst[i][0])) != NULL) {
+			o += sprintf(o, "%.*s%s", (int)(hit - p), p, subst[i][1]);
+			p = hit + strlen(subst[i][0]);
+		}
+		strcpy(o, p);
+		strcpy(text, out);
+	}
+	free(out);
+	return text;
+}
+
+/* Every deployment's example (scripts/conf/) loads; the rule globs of
+ * an installed /etc/ips (and the ones relative to the file, which a
+ * string has not) point at the repository's signatures here. */
+static void
+test_deployment_examples(void **state)
+{
+	static const struct { const char *file; int l3; unsigned ports; } ex[] = {
+		{ "bare-metal.conf", 1, 2 }, { "vm-af-packet.conf", 1, 2 },
+		{ "vm-af-xdp.conf", 1, 2 }, { "vm-virtio.conf", 1, 2 },
+		{ "replay.conf", 0, 2 },
+	};
+	char root[1024], path[1200], sig[1200], cls[1200], rel[1200];
+
+	(void)state;
+	test_source_root(root, sizeof(root) - 64);
+	snprintf(sig, sizeof(sig), "%ssignatures/*.rules", root);
+	snprintf(cls, sizeof(cls), "%ssignatures/classification.config", root);
+	snprintf(rel, sizeof(rel), "%ssignatures/", root);
+	for (unsigned i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		const char *const subst[][2] = {
+			{ "/etc/ips/rules/*.rules", sig },
+			{ "/etc/ips/classification.config", cls },
+			{ "../../signatures/", rel },   /* relative to the file */
+		};
+		struct ips_config c;
+		char *text;
+
+		snprintf(path, sizeof(path), "%sscripts/conf/%s", root, ex[i].file);
+		text = test_read_replaced(path, subst, 3);
+		config_defaults(&c);
+		if (config_load_string(&c, text, path, test_err,
+		                       sizeof(test_err)) != 0)
+			fail_msg("%s", test_err);
+		assert_int_equal(config_is_l3(&c), ex[i].l3);
+		assert_int_equal(c.n_ports, ex[i].ports);
+		if (ex[i].l3)
+			assert_true(c.l3.n_routes >= 2);
+		config_free(&c);
+		free(text);
+	}
+}
+
 /* libconfig has no octal: 0660 is read back digit by digit; hex is exact. */
 static void
 test_ctl_mode(void **state)
@@ -630,7 +701,7 @@ test_err_ranges(void **state)
 	                  "(4194304) is less");
 	test_expect_error("policy = { detect_error = \"evict\"; };", 1,
 	                  "policy.detect_error: 'evict' is not a policy here");
-	test_expect_error("mode = \"l3\";", 1, "mode: 'l3' is not supported");
+	test_expect_error("mode = \"l2 \";", 1, "mode: 'l2 ' is not a mode");
 	test_expect_error("mode = \"\";", 1, "mode: must not be empty");
 	test_expect_error("http = { ports = [ 80,\n 0 ]; };", 2,
 	                  "http.ports[1]: 0 out of range 1..65535");
@@ -710,6 +781,192 @@ test_err_ports(void **state)
 	                  "ports[0]: missing 'role'");
 	test_expect_error("ports = ( { name = \"\"; } );", 1,
 	                  "ports[0].name: must not be empty");
+}
+
+/* ------------------------------------------------------------------------
+ * mode "l3": port addresses, pod subnets, routes, neighbors
+ */
+
+#define TEST_L3_PORTS \
+	"ports = (\n" \
+	"  { name = \"pub0\"; devargs = \"net_af_packet0,iface=a\"; role = \"public\";\n" \
+	"    addresses = [ \"198.51.100.1/28\", \"2001:db8:1::1/64\" ]; },\n" \
+	"  { name = \"priv0\"; devargs = \"net_af_packet1,iface=b\"; role = \"private\";\n" \
+	"    addresses = [ \"198.51.100.17/28\", \"2001:db8:2::1/64\" ]; } );\n"
+
+static const char test_l3_conf[] =
+	"mode = \"l3\";\n"
+	TEST_L3_PORTS
+	"l3 = {\n"
+	"  pod_subnets = [ \"203.0.113.0/24\", \"2001:db8:a::/64\" ];\n"
+	"  service_ports = [ 80, 443 ];\n"
+	"  routes = (\n"
+	"    { to = \"203.0.113.0/24\"; via = \"198.51.100.18\"; },\n"
+	"    { to = \"2001:db8:a::/64\"; via = \"2001:db8:2::2\"; },\n"
+	"    { to = \"0.0.0.0/0\"; via = \"198.51.100.2\"; port = \"pub0\"; },\n"
+	"    { to = \"192.0.2.0/25\"; port = \"pub0\"; },\n"
+	"    { to = \"::/0\"; via = \"fe80::2\"; port = \"pub0\"; } );\n"
+	"  neighbors = ( { ip = \"198.51.100.18\"; mac = \"02:00:5E:00:53:12\"; } );\n"
+	"  neighbor_table = 64; neighbor_timeout = 30; icmp_rate = 0;\n"
+	"};\n"
+	"policy = { reject_client = \"block_page\"; };\n";
+
+static void
+test_l3_full(void **state)
+{
+	const struct config_l3 *l3;
+	struct ips_config c;
+	uint8_t a[16] = { [10] = 0xff, [11] = 0xff, 203, 0, 113, 77 };
+
+	(void)state;
+	if (test_load(&c, test_l3_conf) != 0)
+		fail_msg("%s", test_err);
+	l3 = &c.l3;
+	assert_true(config_is_l3(&c));
+	assert_int_equal(c.ports[0].n_addrs, 2);
+	assert_int_equal(c.ports[0].addrs[0].version, 4);
+	assert_int_equal(c.ports[0].addrs[0].len, 28);
+	assert_int_equal(c.ports[0].addrs[0].addr[15], 1);
+	assert_int_equal(c.ports[1].addrs[1].version, 6);
+	assert_int_equal(c.ports[1].addrs[1].len, 64);
+	assert_int_equal(l3->n_pod_subnets, 2);
+	assert_true(config_prefix_has(&l3->pod_subnets[0], a));
+	a[14] = 114;
+	assert_false(config_prefix_has(&l3->pod_subnets[0], a));
+	assert_false(config_prefix_has(&l3->pod_subnets[1], a));
+	assert_int_equal(l3->n_service_ports, 2);
+	assert_int_equal(l3->service_ports[1], 443);
+	assert_int_equal(l3->n_routes, 5);
+	assert_int_equal(l3->routes[4].port, 0);       /* link-local via */
+	assert_int_equal(l3->routes[0].port, 1);       /* via on priv0's subnet */
+	assert_int_equal(l3->routes[1].port, 1);
+	assert_int_equal(l3->routes[2].port, 0);
+	assert_int_equal(l3->routes[2].to.len, 0);
+	assert_int_equal(l3->routes[3].has_via, 0);    /* on-link */
+	assert_int_equal(l3->routes[3].port, 0);
+	assert_int_equal(l3->n_neighbors, 1);
+	assert_int_equal(l3->neighbors[0].port, 1);
+	assert_int_equal(l3->neighbors[0].mac[5], 0x12);
+	assert_int_equal(l3->neighbor_table, 64);
+	assert_int_equal(l3->neighbor_timeout, 30);
+	assert_int_equal(l3->icmp_rate, 0);
+	assert_int_equal(c.policy.reject_client, REJECT_CLIENT_PAGE);
+	config_free(&c);
+
+	/* defaults */
+	config_defaults(&c);
+	assert_false(config_is_l3(&c));
+	assert_int_equal(c.l3.neighbor_table, 1024);
+	assert_int_equal(c.l3.neighbor_timeout, 300);
+	assert_int_equal(c.l3.icmp_rate, 100);
+	assert_int_equal(c.policy.reject_client, REJECT_CLIENT_RESET);
+}
+
+static void
+test_prefix_parse(void **state)
+{
+	struct config_prefix p;
+	char err[160];
+	uint8_t v4[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 };
+	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	(void)state;
+	assert_int_equal(config_parse_prefix("0.0.0.0/0", 1, &p, err, sizeof(err)), 0);
+	assert_true(config_prefix_has(&p, v4));
+	assert_false(config_prefix_has(&p, v6));        /* families apart */
+	assert_int_equal(config_parse_prefix("::/0", 1, &p, err, sizeof(err)), 0);
+	assert_true(config_prefix_has(&p, v6));
+	assert_false(config_prefix_has(&p, v4));
+	assert_int_equal(config_parse_prefix("2001:db8::/33", 1, &p, err, sizeof(err)), 0);
+	assert_true(config_prefix_has(&p, v6));
+	v6[4] = 0x80;                                   /* bit 33 set */
+	assert_false(config_prefix_has(&p, v6));
+	assert_int_equal(config_parse_prefix("192.0.2.1", 0, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.len, 32);
+	assert_int_equal(config_parse_prefix("192.0.2.1/33", 1, &p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "prefix length must be 0..32"));
+	assert_int_equal(config_parse_prefix("192.0.2.1", 1, &p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing /length"));
+	assert_int_equal(config_parse_prefix("192.0.2.1/24", 0, &p, err, sizeof(err)), -1);
+	assert_int_equal(config_parse_prefix("::ffff:192.0.2.1", 0, &p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "IPv4-mapped"));
+	assert_int_equal(config_parse_prefix("pod.example", 0, &p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an IPv4 or IPv6 address"));
+	assert_int_equal(config_parse_prefix("1.2.3.4/2x", 1, &p, err, sizeof(err)), -1);
+	assert_int_equal(config_parse_prefix("/8", 1, &p, err, sizeof(err)), -1);
+}
+
+static void
+test_err_l3(void **state)
+{
+	(void)state;
+	test_expect_error("mode = \"l3\";\nports = (\n"
+	                  "{ name = \"a\"; devargs = \"d\"; role = \"public\"; } );",
+	                  3, "ports[0]: missing 'addresses'");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS, 1,
+	                  "needs l3.pod_subnets");
+	test_expect_error(TEST_L3_PORTS, 3, "ports[0].addresses: only in mode \"l3\"");
+	test_expect_error("l3 = {\n};", 1, "l3: only with mode = \"l3\"");
+	test_expect_error("mode = \"l4\";", 1, "mode: 'l4' is not a mode");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = { pod_subnets =\n"
+	                  "[ \"203.0.113.1/24\" ]; };", 8,
+	                  "l3.pod_subnets[0]: '203.0.113.1/24' has bits set past /24");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "pod_subnets = [ \"203.0.113.0/24\" ];\n"
+	                  "routes = ( { to = \"203.0.113.0/24\";\n via = \"192.0.2.9\"; } ); };",
+	                  9, "l3.routes[0]: 192.0.2.9 is on no port's subnet");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "pod_subnets = [ \"203.0.113.0/24\" ];\n"
+	                  "routes = ( { to = \"203.0.113.0/24\"; via = \"198.51.100.18\";\n"
+	                  " port = \"pub0\"; } ); };", 10,
+	                  "l3.routes[0].port: 198.51.100.18 is not on a subnet of port 'pub0'");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "pod_subnets = [ \"203.0.113.0/24\" ];\n"
+	                  "routes = ( { to = \"203.0.113.0/24\"; } ); };", 9,
+	                  "l3.routes[0]: give 'via'");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "routes = ( { to = \"::/0\"; via = \"198.51.100.2\"; } ); };", 8,
+	                  "l3.routes[0].via: next hop and 'to' are of different IP versions");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "routes = ( { to = \"::/0\"; via = \"2001:db8:1::2\"; },\n"
+	                  "{ to = \"::/0\"; port = \"pub0\"; } ); };", 9,
+	                  "l3.routes[1].to: a route to this prefix is already given");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "routes = ( { to = \"::/0\"; gw = \"2001:db8:1::2\"; } ); };", 8,
+	                  "l3.routes[0].gw: unknown key");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "neighbors = ( { ip = \"198.51.100.2\"; mac = \"01:00:5e:00:00:01\"; } ); };",
+	                  8, "l3.neighbors[0].mac: '01:00:5e:00:00:01' is a multicast MAC");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "neighbors = ( { ip = \"198.51.100.2\"; mac = \"02:00:5e:00:00\"; } ); };",
+	                  8, "is not a MAC address");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "neighbors = ( { ip = \"198.51.100.2\"; } ); };",
+	                  8, "l3.neighbors[0]: missing 'mac'");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "service_ports = [ 80, 80 ]; };", 8,
+	                  "l3.service_ports[1]: port 80 listed twice");
+	test_expect_error("mode = \"l3\";\nports = (\n"
+	                  "{ name = \"a\"; devargs = \"d\"; role = \"public\";\n"
+	                  "  addresses = [ \"198.51.100.1/24\" ]; peer = \"b\"; },\n"
+	                  "{ name = \"b\"; devargs = \"d\"; role = \"private\";\n"
+	                  "  addresses = [ \"198.51.100.2/24\" ]; } );", 4,
+	                  "ports[0].peer: only in mode \"l2\"");
+	test_expect_error("mode = \"l3\";\nports = (\n"
+	                  "{ name = \"a\"; devargs = \"d\"; role = \"public\";\n"
+	                  "  addresses = [ \"198.51.100.1/24\" ]; } );\n"
+	                  "l3 = { pod_subnets = [ \"203.0.113.0/24\" ]; };", 2,
+	                  "ports: mode \"l3\" needs a public and a private port");
+	test_expect_error("mode = \"l3\";\n" TEST_L3_PORTS "l3 = {\n"
+	                  "pod_subnets = [ \"203.0.113.0/24\" ];\n"
+	                  "routes = ( { to = \"::/0\"; via = \"fe80::1\"; } ); };", 9,
+	                  "l3.routes[0]: fe80::1 is link-local: name its port");
+	test_expect_error("mode = \"l3\";\nports = (\n"
+	                  "{ name = \"a\"; devargs = \"d\"; role = \"public\";\n"
+	                  "  addresses = [ \"fe80::1/64\" ]; } );", 4,
+	                  "ports[0].addresses: address 0 is link-local");
+	test_expect_error("policy = { reject_client = \"rst\"; };", 1,
+	                  "policy.reject_client: 'rst' is not a reject response");
 }
 
 static void
@@ -921,6 +1178,7 @@ main(void)
 		cmocka_unit_test(test_absent_groups),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_deployment_examples),
 		cmocka_unit_test(test_ctl_mode),
 		cmocka_unit_test(test_number_lexing),
 		cmocka_unit_test(test_free_after_error),
@@ -940,6 +1198,9 @@ main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_add_rule_file),
 		cmocka_unit_test(test_policy_name),
+		cmocka_unit_test(test_l3_full),
+		cmocka_unit_test(test_prefix_parse),
+		cmocka_unit_test(test_err_l3),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -117,6 +117,55 @@ test_actions_and_defaults(void **state)
 	ips_ruleset_free(&rs);
 }
 
+/* Suricata's reject variants and the block-page metadata: which ends
+ * a reject rule answers, and how the client is answered. */
+static void
+test_reject_variants(void **state)
+{
+	static const struct { const char *rule; uint8_t reject; } v[] = {
+		{ "reject http any any -> any any (msg:\"m\"; sid:1;)",
+		  IPS_REJECT_SERVER | IPS_REJECT_CLIENT },
+		{ "rejectboth http any any -> any any (msg:\"m\"; sid:2;)",
+		  IPS_REJECT_SERVER | IPS_REJECT_CLIENT | IPS_REJECT_RST },
+		{ "rejectsrc http any any -> any any (msg:\"m\"; sid:3;)",
+		  IPS_REJECT_CLIENT },
+		{ "rejectdst http any any -> any any (msg:\"m\"; sid:4;)",
+		  IPS_REJECT_SERVER },
+		{ "reject http any any -> any any (msg:\"m\"; metadata: "
+		  "created_at 2024, ips_reject_client block_page; sid:5;)",
+		  IPS_REJECT_SERVER | IPS_REJECT_CLIENT | IPS_REJECT_PAGE },
+		{ "rejectsrc http any any -> any any (msg:\"m\"; metadata: "
+		  "ips_reject_client reset; sid:6;)",
+		  IPS_REJECT_CLIENT | IPS_REJECT_RST },
+		{ "drop http any any -> any any (msg:\"m\"; metadata: a b; "
+		  "sid:7;)", 0 },
+	};
+	struct ips_ruleset rs = { 0 };
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(parse(&rs, v[i].rule), 1);
+		assert_int_equal(rs.rules[i].action, i == 6 ? IPS_ACTION_DROP
+		                                            : IPS_ACTION_REJECT);
+		if (rs.rules[i].reject != v[i].reject)
+			fail_msg("%s: reject %#x, want %#x", v[i].rule,
+			         rs.rules[i].reject, v[i].reject);
+	}
+	ips_ruleset_free(&rs);
+	expect_error("rejectdst http any any -> any any (msg:\"m\"; metadata: "
+	             "ips_reject_client block_page; sid:1;)",
+	             "t.rules:7:55: ips_reject_client: the rule sends the "
+	             "client nothing (reject, rejectsrc or rejectboth only)");
+	expect_error("alert http any any -> any any (msg:\"m\"; metadata: "
+	             "ips_reject_client block_page; sid:1;)",
+	             "t.rules:7:51: ips_reject_client: the rule sends the "
+	             "client nothing (reject, rejectsrc or rejectboth only)");
+	expect_error("reject http any any -> any any (msg:\"m\"; metadata: "
+	             "ips_reject_client page; sid:1;)",
+	             "t.rules:7:70: ips_reject_client: expected block_page or "
+	             "reset, got 'page'");
+}
+
 static void
 test_all_sticky_buffers(void **state)
 {
@@ -690,6 +739,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic_fields),
 		cmocka_unit_test(test_actions_and_defaults),
+		cmocka_unit_test(test_reject_variants),
 		cmocka_unit_test(test_all_sticky_buffers),
 		cmocka_unit_test(test_legacy_modifiers),
 		cmocka_unit_test(test_hex_and_escapes),
