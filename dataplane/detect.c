@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "detect_inspect.h"
 
 /* When a rule can be decided.  Header-only rules at detect_headers; rules
  * with positive body conditions as soon as those match; rules with a
@@ -30,17 +31,13 @@
 #define DETECT_AT_HEADERS 0x1
 #define DETECT_AT_BODY    0x2
 #define DETECT_AT_END     0x4
-#define DETECT_VERIFY     0x8   /* has distance/within: check positions */
+#define DETECT_VERIFY     0x8   /* a condition Hyperscan does not decide
+                                 * exactly: inspect the held buffers */
 #define DETECT_AT_STREAM  0x10  /* raw stream rule: at detect_raw_data */
 /* Decided within the scan call that matched it, so its patterns need not
  * be remembered: header-only rules and single-condition raw rules (a
  * streaming SINGLEMATCH pattern reports once per stream anyway). */
 #define DETECT_IN_CALL    0x20
-
-/* Candidate positions a distance/within chain may try per rule evaluation:
- * bounds the backtracking an attacker can force with repeated prefixes.
- * Running out counts as a match (fail closed). */
-#define DETECT_VERIFY_BUDGET 1024
 
 /* One flow's raw stream: its Hyperscan stream and the patterns its
  * multi-condition rules have matched so far. */
@@ -71,6 +68,13 @@ struct detect_set {
 	struct detect_raw_slot **raw_free;      /* stack of idle ones */
 	uint32_t n_raw, n_raw_free;
 	uint8_t *rule_when;             /* DETECT_AT_* per rule */
+	struct detect_inspect *di;      /* the worker's PCRE2 state */
+	/* Held request bodies (DETECT_BODY_INSPECT_BYTES each) for rules
+	 * that inspect the body by position or pcre; none without such a
+	 * rule. */
+	uint8_t *body_mem;
+	uint8_t **body_free;
+	uint32_t n_body, n_body_free;
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
 	 * call; with thousands of rules, "GET" alone can be hundreds of
@@ -101,6 +105,7 @@ struct detect_worker {
 	uint32_t body_txns;
 	uint32_t max_body_streams;
 	uint32_t max_raw_streams;
+	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
 };
 
 struct detect_call {
@@ -111,6 +116,7 @@ struct detect_call {
 	struct detect_result *res;
 	int verdict;
 	const struct detect_raw *raw;   /* raw stream call, else NULL */
+	uint8_t faults;                 /* DETECT_FAULT_* met by evaluation */
 };
 
 /* ---- setup ------------------------------------------------------------ */
@@ -141,9 +147,22 @@ detect_rule_when(struct detect_set *s)
 		else
 			s->rule_when[r] = DETECT_AT_BODY | DETECT_AT_END;
 		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++)
-			if (db->rules.rules[r].conds[i].relative)
+			if (detect_inspect_needed(&db->rules.rules[r].conds[i]))
 				s->rule_when[r] |= DETECT_VERIFY;
+		/* the held body is whole only once it has ended */
+		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body)
+			s->rule_when[r] = DETECT_AT_END | DETECT_VERIFY;
 	}
+}
+
+/* Whether any rule inspects the held request body. */
+static int
+detect_set_holds_body(const struct detect_set *s)
+{
+	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
+		if ((s->rule_when[r] & DETECT_VERIFY) && s->db->meta[r].needs_body)
+			return 1;
+	return 0;
 }
 
 /* The longest positive literal, preferring the body for body rules so a
@@ -171,7 +190,7 @@ detect_pick_triggers(struct detect_set *s)
 		int best = -1;
 
 		for (uint32_t i = 0; i < rule->n_conds; i++)
-			if (!rule->conds[i].negated &&
+			if (!rule->conds[i].negated && !rule->conds[i].hs_skip &&
 			    (best < 0 ||
 			     detect_trigger_better(&rule->conds[i],
 			                           &rule->conds[best])))
@@ -217,6 +236,26 @@ detect_open_streams(struct detect_set *s, uint32_t n, char *err,
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		s->free_streams[s->n_free++] = s->streams[i];
+	return 0;
+}
+
+static int
+detect_open_bodies(struct detect_set *s, uint32_t n, char *err,
+                   size_t errlen)
+{
+	if (n == 0 || !detect_set_holds_body(s))
+		return 0;
+	s->body_mem = malloc((size_t)n * DETECT_BODY_INSPECT_BYTES);
+	s->body_free = calloc(n, sizeof(*s->body_free));
+	if (s->body_mem == NULL || s->body_free == NULL) {
+		snprintf(err, errlen, "detect: out of memory for %u held bodies "
+		         "of %u bytes", n, DETECT_BODY_INSPECT_BYTES);
+		return -1;
+	}
+	s->n_body = n;
+	for (uint32_t i = 0; i < n; i++)
+		s->body_free[s->n_body_free++] =
+			s->body_mem + (size_t)i * DETECT_BODY_INSPECT_BYTES;
 	return 0;
 }
 
@@ -267,6 +306,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	nr = db->rules.n_rules;
 	s->db = db;
 	s->ws = dw->ws;
+	s->di = &dw->inspect;
 	s->rule_when = calloc(nr ? nr : 1, 1);
 	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
 	s->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
@@ -281,6 +321,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	detect_pick_triggers(s);
 	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
 	    detect_open_streams(s, dw->max_body_streams, err, errlen) < 0 ||
+	    detect_open_bodies(s, dw->max_body_streams, err, errlen) < 0 ||
 	    detect_open_raw(s, dw->max_raw_streams, err, errlen) < 0)
 		goto fail;
 	return s;
@@ -304,6 +345,8 @@ detect_set_free(struct detect_set *s)
 	free(s->free_streams);
 	free(s->raw_slots);
 	free(s->raw_free);
+	free(s->body_mem);
+	free(s->body_free);
 	free(s->rule_when);
 	free(s->hits);
 	free(s->call_bits);
@@ -369,8 +412,13 @@ detect_worker_create(const struct ips_detect_db *db,
 	dw->ws = ws ? ws : &dw->own_stats;
 	dw->max_body_streams = max_body_streams;
 	dw->max_raw_streams = max_raw_streams;
+	if (detect_inspect_init(&dw->inspect, err, errlen) < 0) {
+		free(dw);
+		return NULL;
+	}
 	dw->cur = detect_set_create(dw, db, err, errlen);
 	if (dw->cur == NULL) {
+		detect_inspect_fini(&dw->inspect);
 		free(dw);
 		return NULL;
 	}
@@ -386,13 +434,16 @@ detect_worker_free(struct detect_worker *dw)
 	if (dw->published != dw->cur)
 		detect_set_free(dw->published);
 	detect_set_free(dw->cur);
+	detect_inspect_fini(&dw->inspect);
 	free(dw);
 }
 
+/* Whether a rule of the set inspects the request body (by Hyperscan
+ * or in the held body). */
 static int
 detect_set_has_body(const struct detect_set *s)
 {
-	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL || s->n_body > 0;
 }
 
 int
@@ -520,125 +571,74 @@ detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
 	       p->buffer != IPS_BUF_REQUEST_BODY;
 }
 
-/* ---- distance/within verification ------------------------------------ */
+/* ---- inspection of the held buffers ----------------------------------- */
 
+/* The bytes of buffer b this call can read: the HTTP stage's buffers,
+ * or the held body.  Returns 0 when the request has no such buffer
+ * (Suricata: a rule on an absent buffer does not match, negated
+ * conditions included), 1 with *p (NULL when empty) and *len. */
 static int
-detect_lit_at(const struct ips_cond *cd, const uint8_t *p)
+detect_buffer_of(const struct detect_call *c, unsigned b, const uint8_t **p,
+                 uint32_t *len)
 {
-	if (!cd->nocase)
-		return memcmp(p, cd->bytes, cd->len) == 0;
-	for (uint32_t i = 0; i < cd->len; i++) {
-		uint8_t a = p[i], b = cd->bytes[i];
+	if (b == IPS_BUF_REQUEST_BODY) {
+		*p = c->dt->body_buf;
+		*len = c->dt->body_len;
+		return c->dt->body_seen;
+	}
+	if (c->bufs == NULL || c->bufs->ptr[b] == NULL)
+		return 0;
+	*p = c->bufs->ptr[b];
+	*len = c->bufs->len[b];
+	return 1;
+}
 
-		if (a != b && ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' ||
-		               (a | 0x20) > 'z'))
+/* Suricata's inspection of every buffer the rule names (only for rules
+ * with a condition Hyperscan does not decide exactly). */
+static int
+detect_verify(struct detect_call *c, const struct ips_rule *rule,
+              const struct ips_rule_meta *m)
+{
+	int fault = 0;
+
+	for (unsigned b = 0; b < IPS_BUF_STREAM; b++) {
+		const uint8_t *p = NULL;
+		uint32_t len = 0;
+
+		if (!(m->buffers & (1u << b)))
+			continue;
+		if (!detect_buffer_of(c, b, &p, &len))
 			return 0;
+		c->s->ws->detect_pcre_runs++;
+		if (detect_inspect_buffer(c->s->di, rule, (uint8_t)b, p, len,
+		                          &fault))
+			continue;
+		if (fault != 0) {
+			c->s->ws->detect_inspect_limit++;
+			c->faults |= DETECT_FAULT_INSPECT_LIMIT;
+		}
+		return 0;
 	}
 	return 1;
 }
 
-/* First position >= from where cd starts and ends by hi, or UINT32_MAX. */
-static uint32_t
-detect_find(const struct ips_cond *cd, const uint8_t *buf, uint32_t from,
-            uint32_t hi)
-{
-	for (uint32_t pos = from; hi >= cd->len && pos <= hi - cd->len; pos++)
-		if (detect_lit_at(cd, buf + pos))
-			return pos;
-	return UINT32_MAX;
-}
-
-/* Next condition of the rule on the same buffer, or n_conds. */
-static uint32_t
-detect_next_same(const struct ips_rule *rule, uint32_t i)
-{
-	uint32_t k = i + 1;
-
-	while (k < rule->n_conds && rule->conds[k].buffer != rule->conds[i].buffer)
-		k++;
-	return k;
-}
-
-/* Window [*lo, *hi) a match of cd must lie in; prev_end is where the
- * previous content of the chain ended. */
-static void
-detect_window(const struct ips_cond *cd, uint32_t len, uint32_t prev_end,
-              uint32_t *lo, uint32_t *hi)
-{
-	int64_t st, end;
-
-	if (!cd->relative) {
-		st = cd->offset;
-		end = cd->depth ? (int64_t)cd->offset + cd->depth : len;
-	} else {
-		st = (int64_t)prev_end + cd->distance;
-		end = cd->within ? st + cd->within : len;
-		st = st < 0 ? 0 : st;
-	}
-	end = end > len ? len : end;
-	*lo = (uint32_t)(st > len ? len : st);
-	*hi = (uint32_t)(end < *lo ? *lo : end);
-}
-
-/* Does the chain starting at condition i hold, with backtracking over the
- * occurrences of each content (Suricata semantics)? */
+/* Every header-side buffer the rule names is present (Suricata: a rule on
+ * a buffer the request lacks does not match, negations included). */
 static int
-detect_chain(const struct ips_rule *rule, uint32_t i, const uint8_t *buf,
-             uint32_t len, uint32_t prev_end, uint32_t *budget)
+detect_buffers_present(const struct detect_call *c,
+                       const struct ips_rule_meta *m)
 {
-	const struct ips_cond *cd = &rule->conds[i];
-	uint32_t next = detect_next_same(rule, i);
-	int more = next < rule->n_conds && rule->conds[next].relative;
-	uint32_t lo, hi, pos;
+	const uint8_t *p;
+	uint32_t len;
 
-	detect_window(cd, len, prev_end, &lo, &hi);
-	if (cd->negated) {
-		for (pos = detect_find(cd, buf, lo, hi); pos != UINT32_MAX;
-		     pos = detect_find(cd, buf, pos + 1, hi))
-			if (!cd->endswith || pos + cd->len == len)
-				return 0;
-		return !more || detect_chain(rule, next, buf, len, prev_end, budget);
-	}
-	for (pos = detect_find(cd, buf, lo, hi); pos != UINT32_MAX;
-	     pos = detect_find(cd, buf, pos + 1, hi)) {
-		if (cd->endswith && pos + cd->len != len)
-			continue;
-		if (*budget == 0 || --*budget == 0)
-			return 1;
-		if (!more || detect_chain(rule, next, buf, len, pos + cd->len,
-		                          budget))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-detect_verify(const struct detect_call *c, const struct ips_rule *rule)
-{
-	uint32_t budget = DETECT_VERIFY_BUDGET;
-
-	for (uint32_t i = 0; i < rule->n_conds; i++) {
-		const struct ips_cond *cd = &rule->conds[i];
-		uint32_t next = detect_next_same(rule, i);
-
-		if (cd->relative || next == rule->n_conds ||
-		    !rule->conds[next].relative)
-			continue;           /* not the head of a chain */
-		/* Buffers not handed to this call cannot be re-read: the
-		 * prefilter matched, so fail closed. */
-		if (c->bufs == NULL || c->bufs->ptr[cd->buffer] == NULL)
-			continue;
-		if (!detect_chain(rule, i, c->bufs->ptr[cd->buffer],
-		                  c->bufs->len[cd->buffer], 0, &budget))
+	for (unsigned b = 0; b < IPS_BUF_STREAM; b++)
+		if ((m->buffers & (1u << b)) && !detect_buffer_of(c, b, &p, &len))
 			return 0;
-	}
-	if (budget == 0)
-		c->s->ws->detect_scan_errors++;
 	return 1;
 }
 
 static int
-detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
+detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 {
 	const struct ips_detect_db *db = c->s->db;
 	const struct ips_rule_meta *m = &db->meta[r];
@@ -647,17 +647,21 @@ detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
 	for (uint32_t i = 0; i < rule->n_conds; i++) {
 		uint32_t pid = m->first_pattern + i;
 
+		if (rule->conds[i].hs_skip)
+			continue;           /* decided by detect_verify */
 		if (db->patterns[pid].negated) {
-			/* relative negations are decided by position */
-			if (!rule->conds[i].relative &&
-			    (detect_in_matched(c->dt, pid) ||
-			     detect_in_call(c->s, pid)))
+			if (detect_in_matched(c->dt, pid) ||
+			    detect_in_call(c->s, pid))
 				return 0;
 		} else if (!detect_positive_holds(c, pid, when)) {
 			return 0;
 		}
 	}
-	return (c->s->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule)
+	if (c->raw != NULL)
+		return 1;               /* the raw stream: Hyperscan decides */
+	if (!detect_buffers_present(c, m))
+		return 0;
+	return (c->s->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule, m)
 	                                             : 1;
 }
 
@@ -831,6 +835,8 @@ detect_evaluate(struct detect_call *c, int when)
 		detect_advance(c, &cu, r);
 	}
 	detect_call_clear(c->s);
+	if (c->res != NULL)
+		c->res->faults |= c->faults;
 }
 
 /* ---- transaction ------------------------------------------------------ */
@@ -894,13 +900,49 @@ detect_release_stream(struct detect_set *s, struct detect_txn *dt,
 	dt->body_stream = NULL;
 }
 
+/* Keep the first DETECT_BODY_INSPECT_BYTES of the body for the rules
+ * that inspect it whole.  Returns -1 (body_fault set) when the set needs
+ * it held and no buffer is free. */
+static int
+detect_hold_body(struct detect_set *s, struct detect_txn *dt,
+                 const uint8_t *data, uint32_t len)
+{
+	uint32_t room;
+
+	if (s->n_body == 0)
+		return 0;
+	if (dt->body_buf == NULL) {
+		if (s->n_body_free == 0) {
+			s->ws->detect_stream_pool_full++;
+			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
+			return -1;
+		}
+		dt->body_buf = s->body_free[--s->n_body_free];
+		dt->body_len = 0;
+	}
+	room = DETECT_BODY_INSPECT_BYTES - dt->body_len;
+	len = len < room ? len : room;
+	memcpy(dt->body_buf + dt->body_len, data, len);
+	dt->body_len += len;
+	return 0;
+}
+
+static void
+detect_release_body(struct detect_set *s, struct detect_txn *dt)
+{
+	if (dt->body_buf != NULL)
+		s->body_free[s->n_body_free++] = dt->body_buf;
+	dt->body_buf = NULL;
+	dt->body_len = 0;
+}
+
 int
 detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
                struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
 
 	dt->headers_done = 1;
 	if (dt->passed)
@@ -931,9 +973,9 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
             struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
 
-	if (s->db->db[IPS_BUF_REQUEST_BODY] == NULL || dt->passed || len == 0)
+	if (dt->passed || len == 0)
 		return DETECT_NONE;
 	/* Once a piece was missed, scanning later ones would shift every
 	 * offset: the rest of the body stays uninspected. */
@@ -941,6 +983,13 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		detect_fault(&c, dt->body_fault);
 		return DETECT_NONE;
 	}
+	dt->body_seen = 1;
+	if (detect_hold_body(s, dt, data, len) < 0) {
+		detect_fault(&c, dt->body_fault);
+		return DETECT_NONE;
+	}
+	if (s->db->db[IPS_BUF_REQUEST_BODY] == NULL)
+		return DETECT_NONE;
 	if (dt->body_stream == NULL) {
 		if (s->n_free == 0) {
 			s->ws->detect_stream_pool_full++;
@@ -970,12 +1019,13 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
                struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
 
 	detect_release_stream(s, dt, &c);
 	if (!dt->passed)
 		detect_evaluate(&c, DETECT_AT_END);
 	detect_call_clear(s);
+	detect_release_body(s, dt);
 	detect_txn_leave(dw, dt);
 	return c.verdict;
 }
@@ -987,6 +1037,7 @@ detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
 
 	detect_release_stream(s, dt, NULL);
 	detect_call_clear(s);
+	detect_release_body(s, dt);
 	detect_txn_leave(dw, dt);
 	detect_txn_reset(dt);
 }
@@ -1022,7 +1073,7 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 	struct detect_raw_slot *rs = raw->slot;
 	struct detect_set *s = rs ? rs->set : dw->cur;
 	struct detect_call c = { s, rs ? &rs->dt : NULL, NULL, t, res,
-	                         DETECT_NONE, raw };
+	                         DETECT_NONE, raw, 0 };
 
 	if (raw->fault != 0) {
 		detect_fault(&c, raw->fault);

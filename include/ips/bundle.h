@@ -31,10 +31,10 @@
 #include "ips/detect_db.h"
 
 #define IPS_BUNDLE_MAGIC   "IPSBNDL1"  /* 8 bytes, no NUL */
-#define IPS_BUNDLE_FORMAT  1u
+#define IPS_BUNDLE_FORMAT  2u
 
 /*
- * File layout (format 1, little-endian, no padding):
+ * File layout (format 2, little-endian, no padding):
  *
  *   struct ips_bundle_header
  *   section IPS_BUNDLE_SEC_CLASSES   classtype names the rules use

@@ -132,7 +132,9 @@
 	X(detect_rules_matched)                                           \
 	X(detect_scan_errors)                                             \
 	X(detect_stream_pool_full)  /* body streams: requests refused */  \
-	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */
+	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */  \
+	X(detect_inspect_limit)     /* PCRE2 / inspection limit reached */\
+	X(detect_pcre_runs)         /* PCRE2 confirmations run */
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \
@@ -144,10 +146,12 @@
 	X(drop_detect_scan_error)     /* Hyperscan returned an error */    \
 	X(drop_detect_body_pool_full) /* no body stream for a request */   \
 	X(drop_detect_raw_pool_full)  /* no raw stream for a TCP flow */   \
+	X(drop_detect_inspect_limit)  /* a PCRE2 or inspection limit */    \
 	/* ... = "bypass": forwarded uninspected (not drops) */            \
 	X(bypass_detect_scan_error)                                        \
 	X(bypass_detect_body_pool_full)                                    \
 	X(bypass_detect_raw_pool_full)                                     \
+	X(bypass_detect_inspect_limit)                                     \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \

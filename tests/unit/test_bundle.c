@@ -446,7 +446,7 @@ test_wrong_magic_and_format(void **state)
 	buf[0] = IPS_BUNDLE_MAGIC[0];
 	h.format = IPS_BUNDLE_FORMAT + 1;
 	tb_reheader(buf, len, &h);
-	tb_refused(buf, len, "bundle format 2, this dataplane reads format 1");
+	tb_refused(buf, len, "bundle format 3, this dataplane reads format 2");
 	free(buf);
 }
 
