@@ -299,9 +299,15 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 				&db->patterns[x.ids[ce->expression]];
 			const struct ips_rule *r = &db->rules.rules[pt->rule];
 
-			snprintf(err, errlen, "%s:%u: sid %u: %s: %s",
+			/* only a raw-stream pcre reaches Hyperscan
+			 * unprefiltered: its bytes are never held for PCRE2 */
+			snprintf(err, errlen, "%s:%u: sid %u: %s: %s%s",
 			         r->file ? r->file : "-", r->line, r->sid,
-			         ips_buffer_name(buf), ce->message);
+			         ips_buffer_name(buf),
+			         buf == IPS_BUF_STREAM
+			         ? "pcre Hyperscan cannot run exactly (the raw "
+			           "stream is not held for PCRE2): " : "",
+			         ce->message);
 		} else {
 			snprintf(err, errlen, "%s: %s", ips_buffer_name(buf),
 			         ce ? ce->message : "compile failed");
