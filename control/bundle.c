@@ -223,6 +223,18 @@ bo_rule(struct bundle_out *o, const struct ips_rule *r,
 	BO_PUT_INT(o, uint32_t, r->n_conds);
 	for (uint32_t c = 0; c < r->n_conds; c++)
 		bo_cond(o, &r->conds[c]);
+	BO_PUT_INT(o, uint8_t, r->n_flowbits);
+	for (uint32_t i = 0; i < r->n_flowbits; i++) {
+		BO_PUT_INT(o, uint8_t, r->flowbits[i].op);
+		BO_PUT_INT(o, uint8_t, r->flowbits[i].or_next);
+		BO_PUT_INT(o, uint16_t, r->flowbits[i].bit);
+		bo_str(o, r->flowbits[i].name);
+	}
+	BO_PUT_INT(o, uint8_t, r->noalert);
+	BO_PUT_INT(o, uint8_t, r->threshold.type);
+	BO_PUT_INT(o, uint8_t, r->threshold.track);
+	BO_PUT_INT(o, uint32_t, r->threshold.count);
+	BO_PUT_INT(o, uint32_t, r->threshold.seconds);
 	bo_str(o, r->file);
 	BO_PUT_INT(o, uint32_t, r->line);
 }
@@ -574,6 +586,37 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 	return bi_bytes(in, &cd->bytes, &cd->len, 0, cd->kind == IPS_COND_PCRE);
 }
 
+/* r->n_flowbits counts only entries read whole, as for conditions. */
+static int
+bi_flowbits(struct bundle_in *in, struct ips_rule *r)
+{
+	uint8_t n = 0;
+
+	if (BI_U8(in, n) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (bi_count(in, n, 9, "flowbits") < 0)
+		return -1;
+	r->flowbits = calloc(n, sizeof(*r->flowbits));
+	if (r->flowbits == NULL)
+		return bi_fail(in, "out of memory");
+	for (uint8_t i = 0; i < n; i++) {
+		struct ips_flowbit *fb = &r->flowbits[i];
+
+		if (BI_U8(in, fb->op) < 0 || BI_U8(in, fb->or_next) < 0 ||
+		    BI_U16(in, fb->bit) < 0)
+			return -1;
+		if (fb->op >= IPS_FB_COUNT || fb->bit >= IPS_MAX_FLOWBITS)
+			return bi_fail(in, "sid %u: flowbit %u/%u", r->sid,
+			               fb->op, fb->bit);
+		if (bi_str(in, &fb->name, 0) < 0)
+			return -1;
+		r->n_flowbits++;
+	}
+	return 0;
+}
+
 static int
 bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
         uint32_t n_classes)
@@ -621,6 +664,16 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 				return -1;
 		}
 	}
+	if (bi_flowbits(in, r) < 0 || BI_U8(in, r->noalert) < 0 ||
+	    BI_U8(in, r->threshold.type) < 0 ||
+	    BI_U8(in, r->threshold.track) < 0 ||
+	    BI_U32(in, r->threshold.count) < 0 ||
+	    BI_U32(in, r->threshold.seconds) < 0)
+		return -1;
+	if (r->threshold.type >= IPS_THRESH_COUNT ||
+	    r->threshold.track >= IPS_TRACK_COUNT)
+		return bi_fail(in, "sid %u: threshold %u/%u", r->sid,
+		               r->threshold.type, r->threshold.track);
 	return bi_str(in, &r->file, 1) < 0 || BI_U32(in, r->line) < 0 ? -1 : 0;
 }
 

@@ -159,6 +159,64 @@ rc_compiled(const struct ips_cond *cd)
 	return ok;
 }
 
+/* Where flowbits put a rule among those of its action (Suricata's
+ * ordering): rules that only set come first, then those that set and
+ * test, then those that only test, so a bit set by one rule is seen by
+ * a rule tested later in the same transaction. */
+static int
+rc_flowbits_rank(const struct ips_rule *r)
+{
+	int sets = 0, tests = 0;
+
+	for (uint32_t i = 0; i < r->n_flowbits; i++) {
+		tests |= r->flowbits[i].op == IPS_FB_ISSET ||
+		         r->flowbits[i].op == IPS_FB_ISNOTSET;
+		sets |= !(r->flowbits[i].op == IPS_FB_ISSET ||
+		          r->flowbits[i].op == IPS_FB_ISNOTSET);
+	}
+	return sets && !tests ? 0 : sets ? 1 : tests ? 2 : 3;
+}
+
+static int
+rc_before(const struct ips_rule *a, const struct ips_rule *b)
+{
+	if (a->action != b->action)
+		return a->action < b->action;
+	return rc_flowbits_rank(a) < rc_flowbits_rank(b);
+}
+
+/* Number every flowbit name of the set (IPS_MAX_FLOWBITS at most). */
+static int
+rc_number_flowbits(struct ips_ruleset *rs, char *err, size_t errlen)
+{
+	const char *names[IPS_MAX_FLOWBITS];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < rs->n_rules; i++) {
+		struct ips_rule *r = &rs->rules[i];
+
+		for (uint32_t k = 0; k < r->n_flowbits; k++) {
+			struct ips_flowbit *fb = &r->flowbits[k];
+			uint32_t b = 0;
+
+			while (b < n && strcmp(names[b], fb->name) != 0)
+				b++;
+			if (b == n) {
+				if (n == IPS_MAX_FLOWBITS) {
+					snprintf(err, errlen, "%s:%u: sid %u: flowbits: "
+					         "more than %d flowbit names in the "
+					         "rule set", r->file ? r->file : "-",
+					         r->line, r->sid, IPS_MAX_FLOWBITS);
+					return -1;
+				}
+				names[n++] = fb->name;
+			}
+			fb->bit = (uint16_t)b;
+		}
+	}
+	return 0;
+}
+
 /* Stable merge sort by action priority: equal actions keep file order,
  * which qsort does not promise. */
 static void
@@ -175,7 +233,7 @@ rc_sort_rules(struct ips_rule *r, uint32_t n, struct ips_rule *tmp)
 		uint32_t i = 0, j = mid, k = 0;
 
 		while (i < mid && j < n)
-			tmp[k++] = r[j].action < r[i].action ? r[j++] : r[i++];
+			tmp[k++] = rc_before(&r[j], &r[i]) ? r[j++] : r[i++];
 		while (i < mid)
 			tmp[k++] = r[i++];
 		while (j < n)
@@ -343,6 +401,8 @@ ips_detect_db_compile(struct ips_ruleset *rs, char *err, size_t errlen)
 	}
 	rc_sort_rules(db->rules.rules, db->rules.n_rules, tmp);
 	free(tmp);
+	if (rc_number_flowbits(&db->rules, err, errlen) < 0)
+		goto fail;
 	if (rc_build_tables(db, err, errlen) < 0)
 		goto fail;
 	exts = calloc(db->n_patterns ? db->n_patterns : 1, sizeof(*exts));

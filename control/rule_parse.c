@@ -1602,6 +1602,160 @@ rp_kw_flow(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	return 0;
 }
 
+/* ---- flowbits, threshold, detection_filter --------------------------- */
+
+#define RP_MAX_FLOWBITS 16      /* entries per rule */
+
+static int
+rp_flowbit_push(struct rp_ctx *c, const char *pos, uint8_t op,
+                const char *ns, const char *ne, int or_next)
+{
+	struct ips_flowbit *fb;
+
+	if (ns == ne)
+		return rp_error(c, pos, "flowbits needs a name");
+	for (const char *p = ns; p < ne; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' &&
+		    *p != '-')
+			return rp_error(c, p, "invalid flowbit name '%.*s'",
+			                (int)(ne - ns), ns);
+	if (c->r.n_flowbits == RP_MAX_FLOWBITS)
+		return rp_error(c, pos, "too many flowbits (max %d)",
+		                RP_MAX_FLOWBITS);
+	fb = realloc(c->r.flowbits, (c->r.n_flowbits + 1u) * sizeof(*fb));
+	if (fb == NULL)
+		return rp_error(c, pos, "out of memory");
+	c->r.flowbits = fb;
+	fb = &fb[c->r.n_flowbits];
+	memset(fb, 0, sizeof(*fb));
+	fb->name = rp_strndup(ns, (size_t)(ne - ns));
+	if (fb->name == NULL)
+		return rp_error(c, pos, "out of memory");
+	fb->op = op;
+	fb->or_next = (uint8_t)or_next;
+	c->r.n_flowbits++;
+	return 0;
+}
+
+/* flowbits:noalert | set|unset|toggle,a[&b] | isset|isnotset,a[|b|&b] */
+static int
+rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
+               const char *e, int arg)
+{
+	static const char *const ops[IPS_FB_COUNT] = {
+		[IPS_FB_SET] = "set", [IPS_FB_UNSET] = "unset",
+		[IPS_FB_TOGGLE] = "toggle", [IPS_FB_ISSET] = "isset",
+		[IPS_FB_ISNOTSET] = "isnotset",
+	};
+	const char *comma = memchr(s, ',', (size_t)(e - s));
+	const char *os = s, *oe = rp_trim_end(s, comma ? comma : e), *p, *ns;
+	int op, has_or = 0, has_and = 0;
+
+	(void)arg;
+	if (rp_word_is(os, oe, "noalert") && comma == NULL) {
+		c->r.noalert = 1;
+		return 0;
+	}
+	for (op = 0; op < IPS_FB_COUNT; op++)
+		if (rp_word_is(os, oe, ops[op]))
+			break;
+	if (op == IPS_FB_COUNT)
+		return rp_error(c, os, "unsupported flowbits command '%.*s'",
+		                (int)(oe - os), os);
+	if (comma == NULL)
+		return rp_error(c, kw, "flowbits:%s needs a name", ops[op]);
+	ns = rp_skip_ws(comma + 1, e);
+	for (p = ns; p < e; p++) {
+		has_or |= *p == '|';
+		has_and |= *p == '&';
+	}
+	if (has_or && has_and)
+		return rp_error(c, ns, "flowbits mixing '|' and '&'");
+	if (has_or && op != IPS_FB_ISSET && op != IPS_FB_ISNOTSET)
+		return rp_error(c, ns, "'|' only with isset/isnotset");
+	for (p = ns; ; p++) {
+		if (p == e || *p == '|' || *p == '&') {
+			if (rp_flowbit_push(c, kw, (uint8_t)op, rp_skip_ws(ns, p),
+			                    rp_trim_end(ns, p), p < e && *p == '|') < 0)
+				return -1;
+			if (p == e)
+				break;
+			ns = p + 1;
+		}
+	}
+	return 0;
+}
+
+/* threshold:type limit|threshold|both, track by_src|by_dst|by_rule,
+ * count N, seconds N  (arg 0);  detection_filter:track ..., count N,
+ * seconds N  (arg 1). */
+static int
+rp_kw_threshold(struct rp_ctx *c, const char *kw, const char *s,
+                const char *e, int arg)
+{
+	static const char *const types[] = { "limit", "threshold", "both" };
+	static const char *const tracks[] = { "by_src", "by_dst", "by_rule" };
+	const char *name = arg ? "detection_filter" : "threshold";
+	struct ips_threshold th = { .type = arg ? IPS_THRESH_DETECTION : 0 };
+	const char *as, *ae;
+	int seen = 0;
+
+	if (c->r.threshold.type != IPS_THRESH_NONE)
+		return rp_error(c, kw, "more than one threshold/"
+		                "detection_filter");
+	for (int i = 0; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		const char *vs = as;
+		int64_t v;
+
+		while (vs < ae && !isspace((unsigned char)*vs))
+			vs++;
+		if (rp_word_is(as, vs, "type") && !arg) {
+			vs = rp_skip_ws(vs, ae);
+			for (size_t t = 0; t < 3; t++)
+				if (rp_word_is(vs, ae, types[t]))
+					th.type = (uint8_t)(IPS_THRESH_LIMIT + t);
+			if (th.type == IPS_THRESH_NONE)
+				return rp_error(c, vs, "invalid threshold type "
+				                "'%.*s'", (int)(ae - vs), vs);
+			seen |= 1;
+		} else if (rp_word_is(as, vs, "track")) {
+			size_t t;
+
+			vs = rp_skip_ws(vs, ae);
+			for (t = 0; t < 3; t++)
+				if (rp_word_is(vs, ae, tracks[t]))
+					break;
+			if (t == 3)
+				return rp_error(c, vs, "unsupported %s track "
+				                "'%.*s'", name, (int)(ae - vs), vs);
+			th.track = (uint8_t)t;
+			seen |= 2;
+		} else if (rp_word_is(as, vs, "count") ||
+		           rp_word_is(as, vs, "seconds")) {
+			int is_count = *as == 'c';
+
+			if (rp_parse_num(rp_skip_ws(vs, ae), ae, 0, UINT32_MAX,
+			                 &v) < 0)
+				return rp_error(c, as, "invalid %s '%.*s'", name,
+				                (int)(ae - as), as);
+			*(is_count ? &th.count : &th.seconds) = (uint32_t)v;
+			seen |= is_count ? 4 : 8;
+		} else {
+			return rp_error(c, as, "invalid %s option '%.*s'", name,
+			                (int)(ae - as), as);
+		}
+	}
+	if ((seen | (arg ? 1 : 0)) != 15)
+		return rp_error(c, kw, "%s needs %s", name,
+		                arg ? "track, count and seconds"
+		                    : "type, track, count and seconds");
+	if (th.seconds == 0 || (th.count == 0 && !arg))
+		return rp_error(c, kw, "%s: count and seconds must be positive",
+		                name);
+	c->r.threshold = th;
+	return 0;
+}
+
 /* Informational keywords: they change what is logged elsewhere, never
  * what matches. */
 static int
@@ -1647,6 +1801,9 @@ static const struct rp_keyword {
 	{ "urilen", rp_kw_urilen, RP_VAL_REQ, 0 },
 	{ "byte_test", rp_kw_byte_test, RP_VAL_REQ, 0 },
 	{ "byte_jump", rp_kw_byte_jump, RP_VAL_REQ, 0 },
+	{ "flowbits", rp_kw_flowbits, RP_VAL_REQ, 0 },
+	{ "threshold", rp_kw_threshold, RP_VAL_REQ, 0 },
+	{ "detection_filter", rp_kw_threshold, RP_VAL_REQ, 1 },
 	{ "http.method", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_METHOD },
 	{ "http.uri", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_URI },
 	{ "http.uri.raw", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_URI_RAW },

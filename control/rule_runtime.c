@@ -64,6 +64,9 @@ ips_rule_free(struct ips_rule *r)
 		pcre2_code_free(r->conds[i].re);
 	}
 	free(r->conds);
+	for (uint32_t i = 0; i < r->n_flowbits; i++)
+		free(r->flowbits[i].name);
+	free(r->flowbits);
 	free(r->msg);
 	free(r->classtype);
 	free(r->src.cidrs);

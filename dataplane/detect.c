@@ -69,6 +69,7 @@ struct detect_set {
 	uint32_t n_raw, n_raw_free;
 	uint8_t *rule_when;             /* DETECT_AT_* per rule */
 	struct detect_inspect *di;      /* the worker's PCRE2 state */
+	struct detect_thresh *thresh;   /* the worker's threshold table */
 	/* Held request bodies (DETECT_BODY_INSPECT_BYTES each) for rules
 	 * that inspect the body by position or pcre; none without such a
 	 * rule. */
@@ -95,6 +96,15 @@ struct detect_set {
 	                                 * on this set and not yet ended */
 };
 
+/* One threshold counter: a rule (by sid: counters outlive a reload) and
+ * the address it tracks. */
+struct detect_thresh {
+	uint32_t sid;               /* 0: free */
+	uint32_t count;
+	uint64_t start_ms;          /* the window's first match */
+	uint8_t addr[16];
+};
+
 struct detect_worker {
 	struct detect_set *cur;         /* written by the worker only */
 	struct detect_set *published;   /* written by the service thread */
@@ -106,6 +116,7 @@ struct detect_worker {
 	uint32_t max_body_streams;
 	uint32_t max_raw_streams;
 	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
+	struct detect_thresh *thresh;   /* DETECT_THRESH_SLOTS */
 };
 
 struct detect_call {
@@ -120,6 +131,16 @@ struct detect_call {
 };
 
 /* ---- setup ------------------------------------------------------------ */
+
+static int
+detect_body_prefix_safe(const struct ips_rule *rule)
+{
+	for (uint32_t i = 0; i < rule->n_conds; i++)
+		if (rule->conds[i].buffer == IPS_BUF_REQUEST_BODY &&
+		    !detect_inspect_prefix_safe(&rule->conds[i]))
+			return 0;
+	return 1;
+}
 
 static void
 detect_rule_when(struct detect_set *s)
@@ -149,8 +170,10 @@ detect_rule_when(struct detect_set *s)
 		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++)
 			if (detect_inspect_needed(&db->rules.rules[r].conds[i]))
 				s->rule_when[r] |= DETECT_VERIFY;
-		/* the held body is whole only once it has ended */
-		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body)
+		/* the held body is whole only once it has ended: a rule that
+		 * a longer body could turn false waits for the end */
+		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body &&
+		    !detect_body_prefix_safe(&db->rules.rules[r]))
 			s->rule_when[r] = DETECT_AT_END | DETECT_VERIFY;
 	}
 }
@@ -307,6 +330,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	s->db = db;
 	s->ws = dw->ws;
 	s->di = &dw->inspect;
+	s->thresh = dw->thresh;
 	s->rule_when = calloc(nr ? nr : 1, 1);
 	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
 	s->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
@@ -412,13 +436,21 @@ detect_worker_create(const struct ips_detect_db *db,
 	dw->ws = ws ? ws : &dw->own_stats;
 	dw->max_body_streams = max_body_streams;
 	dw->max_raw_streams = max_raw_streams;
+	dw->thresh = calloc(DETECT_THRESH_SLOTS, sizeof(*dw->thresh));
+	if (dw->thresh == NULL) {
+		snprintf(err, errlen, "detect: out of memory");
+		free(dw);
+		return NULL;
+	}
 	if (detect_inspect_init(&dw->inspect, err, errlen) < 0) {
+		free(dw->thresh);
 		free(dw);
 		return NULL;
 	}
 	dw->cur = detect_set_create(dw, db, err, errlen);
 	if (dw->cur == NULL) {
 		detect_inspect_fini(&dw->inspect);
+		free(dw->thresh);
 		free(dw);
 		return NULL;
 	}
@@ -435,6 +467,7 @@ detect_worker_free(struct detect_worker *dw)
 		detect_set_free(dw->published);
 	detect_set_free(dw->cur);
 	detect_inspect_fini(&dw->inspect);
+	free(dw->thresh);
 	free(dw);
 }
 
@@ -637,6 +670,125 @@ detect_buffers_present(const struct detect_call *c,
 	return 1;
 }
 
+/* ---- flowbits ------------------------------------------------------------- */
+
+static int
+detect_bit(const struct detect_call *c, uint16_t bit)
+{
+	const uint64_t *bits = c->t != NULL ? c->t->flowbits : NULL;
+
+	return bits != NULL && ((bits[bit / 64] >> (bit % 64)) & 1);
+}
+
+/* isset / isnotset, each a|b group holding when one of it does. */
+static int
+detect_flowbits_hold(const struct detect_call *c, const struct ips_rule *r)
+{
+	for (uint32_t i = 0; i < r->n_flowbits; i++) {
+		const struct ips_flowbit *fb = &r->flowbits[i];
+		int ok = 0;
+
+		if (fb->op != IPS_FB_ISSET && fb->op != IPS_FB_ISNOTSET)
+			continue;
+		for (;; fb = &r->flowbits[++i]) {
+			ok |= detect_bit(c, fb->bit) == (fb->op == IPS_FB_ISSET);
+			if (!fb->or_next || i + 1 == r->n_flowbits)
+				break;
+		}
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* set / unset / toggle of a rule that matched (before its threshold:
+ * Suricata sets bits of matches whose alert is suppressed too). */
+static void
+detect_flowbits_apply(const struct detect_call *c, const struct ips_rule *r)
+{
+	uint64_t *bits = c->t != NULL ? c->t->flowbits : NULL;
+
+	for (uint32_t i = 0; bits != NULL && i < r->n_flowbits; i++) {
+		const struct ips_flowbit *fb = &r->flowbits[i];
+		uint64_t m = 1ull << (fb->bit % 64);
+
+		if (fb->op == IPS_FB_SET)
+			bits[fb->bit / 64] |= m;
+		else if (fb->op == IPS_FB_UNSET)
+			bits[fb->bit / 64] &= ~m;
+		else if (fb->op == IPS_FB_TOGGLE)
+			bits[fb->bit / 64] ^= m;
+	}
+}
+
+/* ---- threshold / detection_filter -------------------------------------- */
+
+/* The table slot of (sid, addr): its entry, a free slot, or (the window
+ * full) the oldest entry, evicted. */
+static struct detect_thresh *
+detect_thresh_slot(struct detect_set *s, uint32_t sid, const uint8_t *addr)
+{
+	uint32_t h = sid * 2654435761u;
+	struct detect_thresh *oldest = NULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	for (uint32_t k = 0; k < DETECT_THRESH_PROBE; k++) {
+		struct detect_thresh *e =
+			&s->thresh[(h + k) % DETECT_THRESH_SLOTS];
+
+		if (e->sid == 0 ||
+		    (e->sid == sid && memcmp(e->addr, addr, 16) == 0))
+			return e;
+		if (oldest == NULL || e->start_ms < oldest->start_ms)
+			oldest = e;
+	}
+	s->ws->detect_threshold_evicted++;
+	oldest->sid = 0;
+	return oldest;
+}
+
+/* Suricata's thresholding of one match: 1 when it may alert. */
+static int
+detect_threshold_allows(struct detect_call *c, const struct ips_rule *r)
+{
+	static const uint8_t any[16];
+	const struct ips_threshold *th = &r->threshold;
+	const uint8_t *addr = any;
+	struct detect_thresh *e;
+	uint64_t now = c->t != NULL ? c->t->now_ms : 0;
+
+	if (th->type == IPS_THRESH_NONE)
+		return 1;
+	if (c->t != NULL && th->track != IPS_TRACK_RULE)
+		addr = th->track == IPS_TRACK_SRC ? c->t->src : c->t->dst;
+	e = detect_thresh_slot(c->s, r->sid, addr);
+	if (e->sid == 0 || now - e->start_ms >= (uint64_t)th->seconds * 1000) {
+		/* a new window, begun by this match */
+		e->sid = r->sid;
+		memcpy(e->addr, addr, 16);
+		e->start_ms = now;
+		e->count = 1;
+		return th->type == IPS_THRESH_LIMIT ||
+		       (th->type != IPS_THRESH_DETECTION && th->count == 1) ||
+		       (th->type == IPS_THRESH_DETECTION && th->count == 0);
+	}
+	e->count++;
+	switch (th->type) {
+	case IPS_THRESH_LIMIT:
+		return e->count <= th->count;
+	case IPS_THRESH_THRESHOLD:
+		if (e->count < th->count)
+			return 0;
+		e->count = 0;
+		return 1;
+	case IPS_THRESH_BOTH:
+		return e->count == th->count;
+	default:
+		return e->count > th->count;
+	}
+}
+
 static int
 detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 {
@@ -657,6 +809,8 @@ detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 			return 0;
 		}
 	}
+	if (!detect_flowbits_hold(c, rule))
+		return 0;
 	if (c->raw != NULL)
 		return 1;               /* the raw stream: Hyperscan decides */
 	if (!detect_buffers_present(c, m))
@@ -755,8 +909,17 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	 * better a duplicate alert than a missed verdict. */
 	if (dt->n_fired < DETECT_TXN_MAX_FIRED)
 		dt->fired[dt->n_fired++] = r;
+	detect_flowbits_apply(c, rule);
 	if (rule->action == IPS_ACTION_PASS) {
 		dt->passed = 1;
+		return;
+	}
+	if (rule->noalert)
+		return;
+	/* Suricata drops only what it alerts on: a suppressed match
+	 * neither alerts nor takes its action. */
+	if (!detect_threshold_allows(c, rule)) {
+		c->s->ws->detect_threshold_suppressed++;
 		return;
 	}
 	detect_report(c, rule);

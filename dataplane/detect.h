@@ -55,7 +55,19 @@ struct detect_tuple {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t ip_version;
+	uint64_t *flowbits;         /* the flow's IPS_MAX_FLOWBITS bits (owned
+	                             * by the flow stage), or NULL: all clear,
+	                             * nothing kept */
+	uint64_t now_ms;            /* packet time, for threshold windows */
 };
+
+#define DETECT_FLOWBITS_WORDS (IPS_MAX_FLOWBITS / 64)
+
+/* threshold / detection_filter counters per worker: (sid, address)
+ * entries in a fixed table; a full probe window evicts its oldest entry
+ * (counted as detect_threshold_evicted). */
+#define DETECT_THRESH_SLOTS 4096
+#define DETECT_THRESH_PROBE 8
 
 /* Per-transaction match state, embedded in the HTTP transaction.
  * Fixed size: matches beyond DETECT_TXN_MAX_MATCHES are counted

@@ -73,6 +73,38 @@ detect_inspect_needed(const struct ips_cond *cd)
 	return cd->kind != IPS_COND_CONTENT || cd->relative || cd->hs_skip;
 }
 
+/* Regex text that can stop matching when more data follows: end
+ * anchors, word boundaries and lookaheads look past the end. */
+static int
+insp_regex_end_sensitive(const char *re)
+{
+	static const char *const tokens[] = { "$", "\\z", "\\Z", "\\b",
+		"\\B", "(?!", "(?=" };
+
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		if (strstr(re, tokens[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+int
+detect_inspect_prefix_safe(const struct ips_cond *cd)
+{
+	switch (cd->kind) {
+	case IPS_COND_CONTENT:
+		return !cd->negated && !cd->endswith;
+	case IPS_COND_PCRE:
+		return !cd->negated &&
+		       !insp_regex_end_sensitive((const char *)cd->bytes);
+	case IPS_COND_ISDATAAT:
+	case IPS_COND_BYTE_TEST:
+	case IPS_COND_BYTE_JUMP:
+		return !cd->negated;
+	default:
+		return 0;
+	}
+}
+
 /* ---- contents ---------------------------------------------------------- */
 
 static int

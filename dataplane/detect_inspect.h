@@ -77,4 +77,11 @@ int detect_inspect_buffer(struct detect_inspect *di,
  * Hyperscan match alone does not decide it exactly). */
 int detect_inspect_needed(const struct ips_cond *cd);
 
+/* Whether a condition that holds on the first bytes of a buffer still
+ * holds once more bytes follow (no negation, no end anchor, no size):
+ * such conditions of the request body may be decided on the body held
+ * so far, as Suricata's progressive body inspection does; the others
+ * wait for its end. */
+int detect_inspect_prefix_safe(const struct ips_cond *cd);
+
 #endif /* IPS_DETECT_INSPECT_H */

@@ -134,7 +134,9 @@
 	X(detect_stream_pool_full)  /* body streams: requests refused */  \
 	X(detect_raw_pool_full)     /* raw streams: TCP flows refused */  \
 	X(detect_inspect_limit)     /* PCRE2 / inspection limit reached */\
-	X(detect_pcre_runs)         /* PCRE2 confirmations run */
+	X(detect_pcre_runs)         /* buffer inspections run */          \
+	X(detect_threshold_suppressed) /* matches threshold kept quiet */ \
+	X(detect_threshold_evicted) /* threshold entries evicted (full) */
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \

@@ -193,6 +193,54 @@ struct ips_port_set {
 	uint8_t negated;
 };
 
+/* flowbits: per-flow named bits shared by the rules of a set.  set,
+ * unset and toggle act when the rule matches; isset and isnotset are
+ * conditions.  Bits are numbered by the compiler (at most
+ * IPS_MAX_FLOWBITS names per rule set). */
+enum ips_flowbit_op {
+	IPS_FB_SET = 0,
+	IPS_FB_UNSET,
+	IPS_FB_TOGGLE,
+	IPS_FB_ISSET,
+	IPS_FB_ISNOTSET,
+	IPS_FB_COUNT
+};
+
+#define IPS_MAX_FLOWBITS 128
+
+struct ips_flowbit {
+	uint8_t op;             /* enum ips_flowbit_op */
+	uint8_t or_next;        /* isset/isnotset a|b: holds when this one or
+	                         * the next one (same op) does */
+	uint16_t bit;           /* set by the compiler */
+	char *name;
+};
+
+/* threshold / detection_filter: how often a matching rule fires, counted
+ * per tracked address (per worker, in a bounded table). */
+enum ips_thresh_type {
+	IPS_THRESH_NONE = 0,
+	IPS_THRESH_LIMIT,       /* the first count matches per window */
+	IPS_THRESH_THRESHOLD,   /* every count-th match in a window */
+	IPS_THRESH_BOTH,        /* once per window, at the count-th match */
+	IPS_THRESH_DETECTION,   /* detection_filter: each match past count */
+	IPS_THRESH_COUNT
+};
+
+enum ips_thresh_track {
+	IPS_TRACK_SRC = 0,      /* by_src: the packet's source address */
+	IPS_TRACK_DST,          /* by_dst */
+	IPS_TRACK_RULE,         /* by_rule: one counter for the rule */
+	IPS_TRACK_COUNT
+};
+
+struct ips_threshold {
+	uint8_t type;           /* enum ips_thresh_type */
+	uint8_t track;          /* enum ips_thresh_track */
+	uint32_t count;
+	uint32_t seconds;
+};
+
 #define IPS_FLOW_TO_SERVER   0x01
 #define IPS_FLOW_TO_CLIENT   0x02
 #define IPS_FLOW_ESTABLISHED 0x04
@@ -212,6 +260,11 @@ struct ips_rule {
 	struct ips_port_set sport, dport;
 	struct ips_cond *conds;
 	uint32_t n_conds;
+	struct ips_flowbit *flowbits;
+	uint8_t n_flowbits;
+	uint8_t noalert;        /* flowbits:noalert: matches, acts on its
+	                         * flowbits, never alerts nor drops */
+	struct ips_threshold threshold;
 	char *file;             /* where it was read, for messages */
 	uint32_t line;
 };

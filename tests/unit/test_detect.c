@@ -1109,6 +1109,124 @@ test_keywords_match_and_not(void **state)
 	fx_free(f);
 }
 
+/* flowbits: bits of the flow, set by one transaction's match, seen by a
+ * later transaction of the same flow (and by a later rule of the same
+ * one: setters are ordered first); noalert rules act without alerting;
+ * unset, toggle and isnotset; another flow has its own bits. */
+static void
+test_flowbits(void **state)
+{
+	static const char *const rules[] = {
+		/* the checker is written first: ordering puts setters ahead */
+		"alert http any any -> any any (msg:\"chk\"; http.uri; "
+		"content:\"/two\"; flowbits:isset,login|other; sid:2;)",
+		"alert http any any -> any any (msg:\"set\"; http.uri; "
+		"content:\"/login\"; flowbits:set,login; flowbits:noalert; "
+		"sid:1;)",
+		"alert http any any -> any any (msg:\"not\"; http.uri; "
+		"content:\"/three\"; flowbits:isnotset,login; sid:3;)",
+		"alert http any any -> any any (msg:\"off\"; http.uri; "
+		"content:\"/logout\"; flowbits:unset,login; flowbits:noalert; "
+		"sid:4;)",
+		"alert http any any -> any any (msg:\"tog\"; http.uri; "
+		"content:\"/flip\"; flowbits:toggle,login; flowbits:noalert; "
+		"sid:5;)",
+		"alert http any any -> any any (msg:\"same\"; http.uri; "
+		"content:\"/login/two\"; flowbits:isset,login; sid:6;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 0);
+	uint64_t bits[DETECT_FLOWBITS_WORDS] = { 0 }, other[2] = { 0 };
+
+	(void)state;
+	f->t.flowbits = bits;
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_NONE);       /* not set yet */
+	fx_request(f, "/three");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_true(fired_sid(f, 3));
+	fx_request(f, "/login");
+	assert_int_equal(fx_txn(f), DETECT_NONE);       /* noalert */
+	assert_int_equal(f->res.n_fired, 0);
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	fx_request(f, "/three");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	f->t.flowbits = other;                          /* another flow */
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	f->t.flowbits = bits;
+	fx_request(f, "/logout");
+	fx_txn(f);
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	fx_request(f, "/flip");
+	fx_txn(f);
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	/* set and tested within one transaction */
+	memset(bits, 0, sizeof(bits));
+	fx_request(f, "/login/two");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_true(fired_sid(f, 6));
+	assert_true(fired_sid(f, 2));
+	fx_free(f);
+}
+
+/* threshold limit / threshold / both and detection_filter, per tracked
+ * address, in windows of packet time; a suppressed drop does not drop. */
+static void
+test_threshold(void **state)
+{
+	static const char *const rules[] = {
+		"drop http any any -> any any (msg:\"lim\"; http.uri; "
+		"content:\"/lim\"; threshold:type limit, track by_src, "
+		"count 2, seconds 10; sid:1;)",
+		"alert http any any -> any any (msg:\"thr\"; http.uri; "
+		"content:\"/thr\"; threshold:type threshold, track by_src, "
+		"count 3, seconds 10; sid:2;)",
+		"alert http any any -> any any (msg:\"both\"; http.uri; "
+		"content:\"/both\"; threshold:type both, track by_dst, "
+		"count 2, seconds 10; sid:3;)",
+		"alert http any any -> any any (msg:\"df\"; http.uri; "
+		"content:\"/df\"; detection_filter:track by_src, count 2, "
+		"seconds 10; sid:4;)",
+		NULL,
+	};
+	static const struct { const char *uri; uint64_t ms; int src; int hit; }
+	steps[] = {
+		{ "/lim", 0, 1, 1 }, { "/lim", 1, 1, 1 }, { "/lim", 2, 1, 0 },
+		{ "/lim", 3, 2, 1 },            /* another source */
+		{ "/lim", 10000, 1, 1 },        /* a new window */
+		{ "/thr", 0, 1, 0 }, { "/thr", 1, 1, 0 }, { "/thr", 2, 1, 1 },
+		{ "/thr", 3, 1, 0 }, { "/thr", 4, 1, 0 }, { "/thr", 5, 1, 1 },
+		{ "/both", 0, 1, 0 }, { "/both", 1, 1, 1 }, { "/both", 2, 1, 0 },
+		{ "/both", 20000, 1, 0 }, { "/both", 20001, 1, 1 },
+		{ "/df", 0, 1, 0 }, { "/df", 1, 1, 0 }, { "/df", 2, 1, 1 },
+		{ "/df", 3, 1, 1 }, { "/df", 10002, 1, 0 },
+	};
+	struct fixture *f = fx_new(rules, 0);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int v;
+
+		f->t.now_ms = steps[i].ms;
+		f->t.src[15] = (uint8_t)steps[i].src;
+		fx_request(f, steps[i].uri);
+		v = fx_txn(f);
+		if ((f->res.n_fired == 1) != steps[i].hit)
+			fail_msg("step %zu (%s at %llu ms): want %s", i,
+			         steps[i].uri, (unsigned long long)steps[i].ms,
+			         steps[i].hit ? "an alert" : "none");
+		if (!steps[i].hit)
+			assert_int_equal(v, DETECT_NONE);
+	}
+	assert_int_equal(f->ws.detect_threshold_suppressed, 11);
+	fx_free(f);
+}
+
 /* A reload: a second db's set published to the worker.  New transactions
  * start on it after the worker syncs; one begun before finishes on the
  * old rules; the old set becomes idle only when that one has ended; hits
@@ -1232,6 +1350,8 @@ main(void)
 		cmocka_unit_test(test_distance_within),
 		cmocka_unit_test(test_inspect_recursion_limit_is_fault),
 		cmocka_unit_test(test_keywords_match_and_not),
+		cmocka_unit_test(test_flowbits),
+		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_raw_split_across_segments),
 		cmocka_unit_test(test_raw_depth_offset),
 		cmocka_unit_test(test_raw_header_and_conjunction),

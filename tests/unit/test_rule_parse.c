@@ -296,6 +296,40 @@ test_pcre_relative(void **state)
 	ips_ruleset_free(&rs);
 }
 
+/* flowbits (with | groups and noalert), threshold, detection_filter. */
+static void
+test_flowbits_threshold(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "flowbits:isset,a|b; flowbits:set,c&d; flowbits:noalert; "
+	              "threshold: type both, count 3, seconds 60, "
+	              "track by_dst; sid:7;)");
+	assert_int_equal(r->n_flowbits, 4);
+	assert_int_equal(r->flowbits[0].op, IPS_FB_ISSET);
+	assert_int_equal(r->flowbits[0].or_next, 1);
+	assert_string_equal(r->flowbits[1].name, "b");
+	assert_int_equal(r->flowbits[1].or_next, 0);
+	assert_int_equal(r->flowbits[2].op, IPS_FB_SET);
+	assert_string_equal(r->flowbits[3].name, "d");
+	assert_int_equal(r->noalert, 1);
+	assert_int_equal(r->threshold.type, IPS_THRESH_BOTH);
+	assert_int_equal(r->threshold.track, IPS_TRACK_DST);
+	assert_int_equal(r->threshold.count, 3);
+	assert_int_equal(r->threshold.seconds, 60);
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "detection_filter:track by_src,count 5,seconds 10; "
+	              "sid:8;)");
+	assert_int_equal(r->threshold.type, IPS_THRESH_DETECTION);
+	assert_int_equal(r->threshold.track, IPS_TRACK_SRC);
+	assert_int_equal(r->threshold.count, 5);
+	ips_ruleset_free(&rs);
+}
+
 /* bsize, urilen, byte_test, byte_jump: operands as the inspection reads
  * them. */
 static void
@@ -517,8 +551,26 @@ test_errors(void **state)
 {
 	(void)state;
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "content:\"x\"; flowbits:set,a; sid:1;)",
-	             "t.rules:7:64: unsupported keyword 'flowbits'");
+	             "content:\"x\"; xbits:set,a,track ip_src; sid:1;)",
+	             "t.rules:7:64: unsupported keyword 'xbits'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flowbits:flip,a; sid:1;)", "t.rules:7:50: unsupported "
+	             "flowbits command 'flip'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flowbits:set,a|b; sid:1;)", "t.rules:7:54: '|' only with "
+	             "isset/isnotset");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "threshold:type limit, track by_src, count 1; sid:1;)",
+	             "t.rules:7:41: threshold needs type, track, count and "
+	             "seconds");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "threshold:type limit, track by_either, count 1, "
+	             "seconds 2; sid:1;)", "t.rules:7:69: unsupported "
+	             "threshold track 'by_either'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "detection_filter:track by_src, count 1, seconds 0; "
+	             "sid:1;)", "t.rules:7:41: detection_filter: count and "
+	             "seconds must be positive");
 	expect_error("alert http any any -> any any (msg:\"m\"; dsize:1; "
 	             "sid:1;)", "t.rules:7:41: unsupported keyword 'dsize'");
 	expect_error("alert http any any -> any any (msg:\"m\"; distance:0; "
@@ -803,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_distance_within_endswith),
 		cmocka_unit_test(test_pcre),
 		cmocka_unit_test(test_pcre_relative),
+		cmocka_unit_test(test_flowbits_threshold),
 		cmocka_unit_test(test_size_and_byte_keywords),
 		cmocka_unit_test(test_addresses_ports_vars),
 		cmocka_unit_test(test_classification_file),
