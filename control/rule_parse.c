@@ -1934,6 +1934,27 @@ rp_header_token(struct rp_ctx *c, const char **pp, const char *e,
 	return 0;
 }
 
+/* Why a protocol the rule language knows is refused, where it helps an
+ * operator decide (the gateway inspects TCP: HTTP and the raw stream). */
+static const char *
+rp_proto_why(const char *s, const char *e)
+{
+	static const struct { const char *proto, *why; } t[] = {
+		{ "dns", ": DNS is not decoded (UDP payloads are not "
+		  "inspected)" },
+		{ "udp", ": UDP payloads are not inspected" },
+		{ "icmp", ": ICMP is not inspected" },
+		{ "ip", ": per-packet IP rules are not supported" },
+		{ "tcp-pkt", ": per-packet TCP rules are not supported (tcp "
+		  "rules inspect the reassembled stream)" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (rp_word_is(s, e, t[i].proto))
+			return t[i].why;
+	return "";
+}
+
 static int
 rp_header(struct rp_ctx *c, const char **pp, const char *e)
 {
@@ -1953,8 +1974,8 @@ rp_header(struct rp_ctx *c, const char **pp, const char *e)
 	if (rp_word_is(ts, te, "tcp"))
 		c->r.proto = IPS_PROTO_TCP;
 	else if (!rp_word_is(ts, te, "http"))
-		return rp_error(c, ts, "unsupported protocol '%.*s'",
-		                (int)(te - ts), ts);
+		return rp_error(c, ts, "unsupported protocol '%.*s'%s",
+		                (int)(te - ts), ts, rp_proto_why(ts, te));
 	if (rp_header_token(c, pp, e, "source address", &ts, &te) < 0 ||
 	    rp_parse_set(c, ts, te, 0, (void **)&c->r.src.cidrs,
 	                 &c->r.src.n_cidrs, &c->r.src.negated) < 0)

@@ -577,7 +577,12 @@ test_errors(void **state)
 	             "sid:1;)", "t.rules:7:41: 'distance' needs a preceding "
 	             "content");
 	expect_error("alert udp any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:7: unsupported protocol 'udp'");
+	             "t.rules:7:7: unsupported protocol 'udp': UDP payloads "
+	             "are not inspected");
+	expect_error("alert dns any any -> any any (msg:\"m\"; dns.query; "
+	             "content:\"x\"; sid:1;)", "t.rules:7:7: unsupported "
+	             "protocol 'dns': DNS is not decoded (UDP payloads are not "
+	             "inspected)");
 	expect_error("block http any any -> any any (msg:\"m\"; sid:1;)",
 	             "t.rules:7:1: unknown action 'block'");
 	expect_error("alert http any any -> any any (msg:\"m\"; rev:1;)",
