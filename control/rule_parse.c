@@ -829,7 +829,12 @@ rp_kw_pcre(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	size_t n;
 
 	(void)arg;
-	if (rp_unquote(c, s, e, 1, &neg, &qs, &qe) < 0)
+	/* Suricata also takes the regex unquoted: pcre:/x/i; */
+	neg = s < e && *s == '!';
+	qs = rp_skip_ws(s + neg, e);
+	qe = e;
+	if ((qs == qe || *qs != '/') &&
+	    rp_unquote(c, s, e, 1, &neg, &qs, &qe) < 0)
 		return -1;
 	if (qs == qe || *qs != '/')
 		return rp_error(c, qs, "pcre must start with '/'");
@@ -1686,6 +1691,16 @@ rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
 	return 0;
 }
 
+/* noalert; (Suricata 7), the same as flowbits:noalert. */
+static int
+rp_kw_noalert(struct rp_ctx *c, const char *kw, const char *s,
+              const char *e, int arg)
+{
+	(void)kw, (void)s, (void)e, (void)arg;
+	c->r.noalert = 1;
+	return 0;
+}
+
 /* threshold:type limit|threshold|both, track by_src|by_dst|by_rule,
  * count N, seconds N  (arg 0);  detection_filter:track ..., count N,
  * seconds N  (arg 1). */
@@ -1802,6 +1817,7 @@ static const struct rp_keyword {
 	{ "byte_test", rp_kw_byte_test, RP_VAL_REQ, 0 },
 	{ "byte_jump", rp_kw_byte_jump, RP_VAL_REQ, 0 },
 	{ "flowbits", rp_kw_flowbits, RP_VAL_REQ, 0 },
+	{ "noalert", rp_kw_noalert, RP_VAL_NONE, 0 },
 	{ "threshold", rp_kw_threshold, RP_VAL_REQ, 0 },
 	{ "detection_filter", rp_kw_threshold, RP_VAL_REQ, 1 },
 	{ "http.method", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_METHOD },
@@ -1913,8 +1929,9 @@ rp_options(struct rp_ctx *c, const char *p, const char *e)
 	rp_settle_unbuffered(c);
 	if (rp_check_relative(c) < 0 || rp_check_stream(c, open) < 0)
 		return -1;
-	if (!c->has_msg)
-		return rp_error(c, open, "missing msg");
+	/* msg is optional in Suricata: the alert's signature is then empty */
+	if (!c->has_msg && (c->r.msg = rp_strndup("", 0)) == NULL)
+		return rp_error(c, open, "out of memory");
 	if (!c->has_sid)
 		return rp_error(c, open, "missing sid");
 	return 0;

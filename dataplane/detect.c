@@ -128,6 +128,7 @@ struct detect_call {
 	int verdict;
 	const struct detect_raw *raw;   /* raw stream call, else NULL */
 	uint8_t faults;                 /* DETECT_FAULT_* met by evaluation */
+	uint8_t body_more;              /* detect_body: the body goes on */
 };
 
 /* ---- setup ------------------------------------------------------------ */
@@ -644,7 +645,8 @@ detect_verify(struct detect_call *c, const struct ips_rule *rule,
 			return 0;
 		c->s->ws->detect_pcre_runs++;
 		if (detect_inspect_buffer(c->s->di, rule, (uint8_t)b, p, len,
-		                          &fault))
+		                          b == IPS_BUF_REQUEST_BODY &&
+		                          c->body_more, &fault))
 			continue;
 		if (fault != 0) {
 			c->s->ws->detect_inspect_limit++;
@@ -1084,6 +1086,7 @@ detect_hold_body(struct detect_set *s, struct detect_txn *dt,
 		dt->body_len = 0;
 	}
 	room = DETECT_BODY_INSPECT_BYTES - dt->body_len;
+	dt->body_cut |= len > room;
 	len = len < room ? len : room;
 	memcpy(dt->body_buf + dt->body_len, data, len);
 	dt->body_len += len;
@@ -1136,7 +1139,7 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
             struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0, 1 };
 
 	if (dt->passed || len == 0)
 		return DETECT_NONE;
@@ -1173,6 +1176,13 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		return DETECT_NONE;
 	}
 	detect_evaluate(&c, DETECT_AT_BODY);
+	/* A drop cuts the request here: no later byte will reach the server,
+	 * so the rules waiting for the end of the body are decided on what
+	 * was seen, and report with this packet as Suricata's would. */
+	if (c.verdict >= DETECT_DROP && !dt->passed) {
+		c.body_more = dt->body_cut;
+		detect_evaluate(&c, DETECT_AT_END);
+	}
 	return c.verdict;
 }
 
@@ -1182,7 +1192,8 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
                struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0,
+	                         dt->body_cut };
 
 	detect_release_stream(s, dt, &c);
 	if (!dt->passed)

@@ -103,6 +103,8 @@ struct detect_txn {
 	                             * when a rule inspects it (else NULL) */
 	uint32_t body_len;          /* bytes held (at most
 	                             * DETECT_BODY_INSPECT_BYTES) */
+	uint8_t body_cut;           /* more body passed than is held: a
+	                             * pcre's $ never matches at its end */
 	uint32_t matched[DETECT_TXN_MAX_MATCHES];  /* pattern ids, sorted */
 	uint32_t fired[DETECT_TXN_MAX_FIRED];      /* rule indexes */
 };

@@ -37,6 +37,7 @@ struct insp {
 	uint32_t pcre_start;        /* det_ctx->pcre_match_start_offset */
 	uint32_t steps;
 	int *fault;
+	uint32_t match_opts;        /* PCRE2_NOTEOL while the buffer may grow */
 };
 
 int
@@ -74,16 +75,34 @@ detect_inspect_needed(const struct ips_cond *cd)
 }
 
 /* Regex text that can stop matching when more data follows: end
- * anchors, word boundaries and lookaheads look past the end. */
+ * anchors \z, \Z, word boundaries (\b, \B) and lookaheads look past the
+ * end.  ($ does not: on a buffer that may grow it is matched with
+ * PCRE2_NOTEOL, so it never matches at the end of what is held.)
+ * Escaped characters and character classes are literal. */
 static int
 insp_regex_end_sensitive(const char *re)
 {
-	static const char *const tokens[] = { "$", "\\z", "\\Z", "\\b",
-		"\\B", "(?!", "(?=" };
-
-	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
-		if (strstr(re, tokens[i]) != NULL)
+	for (const char *p = re; *p != '\0'; p++) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return 0;
+			if (strchr("zZbB", p[1]) != NULL)
+				return 1;
+			p++;
+		} else if (*p == '[') {
+			/* a class: ']' first is literal, escapes skip */
+			p += p[1] == '^';
+			p += p[1] == ']';
+			while (p[1] != '\0' && p[1] != ']')
+				p += p[1] == '\\' && p[2] != '\0' ? 2 : 1;
+			if (p[1] == '\0')
+				return 0;
+			p++;
+		} else if (p[0] == '(' && p[1] == '?' &&
+		           (p[2] == '=' || p[2] == '!')) {
 			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -245,7 +264,8 @@ insp_pcre_once(struct insp *st, const struct ips_cond *cd)
 	if (start < 0 || start > (int64_t)(st->len - base))
 		return 0;               /* Suricata: a PCRE2 offset error */
 	rc = pcre2_match(cd->re, (PCRE2_SPTR)(st->buf + base), st->len - base,
-	                 (PCRE2_SIZE)start, 0, di->match_data, di->match_ctx);
+	                 (PCRE2_SIZE)start, st->match_opts, di->match_data,
+	                 di->match_ctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return cd->negated;
 	if (rc < 0) {
@@ -469,12 +489,14 @@ insp_from(struct insp *st, uint32_t i)
 
 int
 detect_inspect_buffer(struct detect_inspect *di, const struct ips_rule *rule,
-                      uint8_t b, const uint8_t *buf, uint32_t len, int *fault)
+                      uint8_t b, const uint8_t *buf, uint32_t len, int more,
+                      int *fault)
 {
 	static const uint8_t empty[1];
 	struct insp st = {
 		.di = di, .rule = rule, .buf = buf ? buf : empty,
 		.len = buf ? len : 0, .b = b, .fault = fault,
+		.match_opts = more ? PCRE2_NOTEOL : 0,
 	};
 	uint32_t first = 0;
 

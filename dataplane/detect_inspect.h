@@ -63,7 +63,9 @@ void detect_inspect_fini(struct detect_inspect *di);
 
 /*
  * Evaluate the conditions of rule that inspect buffer b against
- * [buf, buf + len) (buf may be NULL when len is 0).  Returns 1 when they
+ * [buf, buf + len) (buf may be NULL when len is 0).  more: the buffer is
+ * the first part of one still growing (a body not yet ended): a pcre's $
+ * then does not match at its end.  Returns 1 when they
  * all hold, 0 when not.  When the answer could not be computed (a limit
  * above, a PCRE2 error) 0 is returned and DETECT_INSPECT_FAULT_* bits are
  * or-ed into *fault: the caller must not take the 0 as "clean".
@@ -71,14 +73,16 @@ void detect_inspect_fini(struct detect_inspect *di);
  */
 int detect_inspect_buffer(struct detect_inspect *di,
                           const struct ips_rule *rule, uint8_t b,
-                          const uint8_t *buf, uint32_t len, int *fault);
+                          const uint8_t *buf, uint32_t len, int more,
+                          int *fault);
 
 /* Whether a condition is decided only by detect_inspect_buffer (the
  * Hyperscan match alone does not decide it exactly). */
 int detect_inspect_needed(const struct ips_cond *cd);
 
 /* Whether a condition that holds on the first bytes of a buffer still
- * holds once more bytes follow (no negation, no end anchor, no size):
+ * holds once more bytes follow (no negation, no end anchor but a pcre's
+ * $ matched with "more", no size):
  * such conditions of the request body may be decided on the body held
  * so far, as Suricata's progressive body inspection does; the others
  * wait for its end. */
