@@ -1430,6 +1430,15 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 		return rp_error(c, open, "content/pcre without a sticky buffer "
 		                "(raw stream) cannot be combined with http.* "
 		                "buffers in one rule");
+	/* The http.* buffers here are the request's; with to_client Suricata
+	 * inspects the response's (http.header) or waits for it: a rule that
+	 * would never fire is refused. */
+	if (has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "flow:to_client with http.* buffers is "
+		                "not supported (responses are not inspected)");
+	if (!has_stream && !has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "flow:to_client without content is not "
+		                "supported (responses are not inspected)");
 	if (has_stream && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
 		return rp_error(c, open, "flow:to_client on the raw stream is "
 		                "not supported (only client-to-server bytes are "

@@ -65,7 +65,9 @@ SURICATA_VARS = {
 NEUTRAL_ARGS = {"-k none", "--simulate-ips", "--set stream.inline=true",
                 "--set stream.midstream=false",
                 "--set stats.decoder-events=true",
-                "--set stats.stream-events=true"}
+                "--set stats.stream-events=true",
+                "--set runmode=single", "--runmode=single",
+                "--set stream.async-oneside=false"}
 NEUTRAL_PREFIXES = ("--set packet-alert-max=",)
 
 # Failures whose cause is known and lies outside rule evaluation, with it.
@@ -222,7 +224,22 @@ def find_rules(d, meta, tmp):
         p.write_text("\n".join(meta["rules"]) + "\n")
         return p
     p = d / "test.rules"
-    return p if p.exists() else None
+    if p.exists():
+        return p
+    # else the rule file its suricata.yaml names (rule-files), or the
+    # only one there is
+    names = []
+    if (d / "suricata.yaml").exists():
+        try:
+            conf = yaml.safe_load((d / "suricata.yaml").read_text()) or {}
+            names = [n for n in conf.get("rule-files") or []
+                     if (d / n).exists()]
+        except yaml.YAMLError:
+            names = []
+    if len(names) == 1:
+        return d / names[0]
+    found = sorted(d.glob("*.rules"))
+    return found[0] if len(found) == 1 else None
 
 
 def alert_checks(meta):
@@ -386,7 +403,8 @@ def main(argv=None):
     ap.add_argument("tests", nargs="*")
     a = ap.parse_args(argv)
     build, corpus = Path(a.build).resolve(), Path(a.corpus).resolve()
-    classification = SOURCE / "tests" / "replay" / "classification.config"
+    # ET Open's: the classtypes Suricata ships
+    classification = corpus.parent / "et-open" / "classification.config"
     outcomes = []
     for d in test_dirs(corpus, a.tests):
         o = run_one(d, corpus, build, classification)

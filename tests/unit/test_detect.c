@@ -458,8 +458,8 @@ test_tuple_constraints(void **state)
 	static const char *const rules[] = {
 		"alert http 198.51.100.0/24 any -> 192.0.2.10 8080 (msg:\"t\"; "
 		"http.uri; content:\"/x\"; sid:1;)",
-		"alert http any any -> any any (msg:\"tc\"; flow:to_client; "
-		"http.uri; content:\"/x\"; sid:2;)",
+		"alert http any any -> any any (msg:\"ts\"; flow:to_server; "
+		"http.uri; content:\"/y\"; sid:2;)",
 		"alert http any any -> !192.0.2.0/24 any (msg:\"neg\"; "
 		"http.uri; content:\"/x\"; sid:3;)",
 		NULL,
@@ -473,7 +473,7 @@ test_tuple_constraints(void **state)
 	fx_request(f, "/x");
 	assert_int_equal(fx_txn(f), DETECT_ALERT);
 	assert_true(fired_sid(f, 1));
-	assert_false(fired_sid(f, 2));                    /* never to_client */
+	assert_false(fired_sid(f, 2));                    /* another uri */
 	assert_false(fired_sid(f, 3));
 	f->t.src[14] = 101;                               /* 198.51.101.1 */
 	fx_request(f, "/x");

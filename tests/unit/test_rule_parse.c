@@ -297,6 +297,23 @@ test_pcre_relative(void **state)
 }
 
 /* flowbits (with | groups and noalert), threshold, detection_filter. */
+/* msg may be left out and a pcre left unquoted, as Suricata takes them. */
+static void
+test_suricata_leniency(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (pcre:/\\.\\/a/I; "
+	              "noalert; sid:9;)");
+	assert_string_equal(r->msg, "");
+	assert_int_equal(r->noalert, 1);
+	assert_string_equal((char *)r->conds[0].bytes, "\\.\\/a");
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_URI_RAW);
+	ips_ruleset_free(&rs);
+}
+
 static void
 test_flowbits_threshold(void **state)
 {
@@ -520,6 +537,10 @@ test_raw_stream_errors(void **state)
 	             "content:\"x\"; content:\"y\"; distance:0; sid:1;)",
 	             "t.rules:7:53: distance/within on the raw stream is not "
 	             "supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flow:to_client; http.header; content:\"x\"; sid:1;)",
+	             "t.rules:7:31: flow:to_client with http.* buffers is not "
+	             "supported (responses are not inspected)");
 	expect_error("alert tcp any any -> any any (msg:\"m\"; "
 	             "flow:to_client; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: flow:to_client on the raw stream is not "
@@ -587,8 +608,8 @@ test_errors(void **state)
 	             "t.rules:7:1: unknown action 'block'");
 	expect_error("alert http any any -> any any (msg:\"m\"; rev:1;)",
 	             "t.rules:7:31: missing sid");
-	expect_error("alert http any any -> any any (sid:4;)",
-	             "t.rules:7:31: missing msg");
+	expect_error("alert http any any -> any any (sid:4; msg:x;)",
+	             "t.rules:7:43: expected a quoted string");
 	expect_error("alert http $NOPE any -> any any (msg:\"m\"; sid:1;)",
 	             "t.rules:7:12: undefined variable '$NOPE'");
 	expect_error("alert http $LOOP any -> any any (msg:\"m\"; sid:1;)",
@@ -861,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_pcre),
 		cmocka_unit_test(test_pcre_relative),
 		cmocka_unit_test(test_flowbits_threshold),
+		cmocka_unit_test(test_suricata_leniency),
 		cmocka_unit_test(test_size_and_byte_keywords),
 		cmocka_unit_test(test_addresses_ports_vars),
 		cmocka_unit_test(test_classification_file),
