@@ -188,6 +188,18 @@ bo_cond(struct bundle_out *o, const struct ips_cond *cd)
 	BO_PUT_INT(o, int32_t, cd->distance);
 	BO_PUT_INT(o, uint32_t, cd->within);
 	BO_PUT_INT(o, uint32_t, cd->hs_flags);
+	BO_PUT_INT(o, uint8_t, cd->num_op);
+	BO_PUT_INT(o, uint8_t, cd->num_bytes);
+	BO_PUT_INT(o, uint8_t, cd->num_base);
+	BO_PUT_INT(o, uint8_t, cd->retry_next);
+	BO_PUT_INT(o, uint8_t, cd->hs_skip);
+	BO_PUT_INT(o, uint16_t, cd->pcre_opts);
+	BO_PUT_INT(o, uint16_t, cd->num_flags);
+	BO_PUT_INT(o, int32_t, cd->num_offset);
+	BO_PUT_INT(o, int32_t, cd->num_post);
+	BO_PUT_INT(o, uint32_t, cd->num_mult);
+	BO_PUT_INT(o, uint32_t, cd->num_bitmask);
+	BO_PUT_INT(o, uint64_t, cd->num_value);
 	bo_bytes(o, cd->bytes, cd->len);
 }
 
@@ -212,6 +224,18 @@ bo_rule(struct bundle_out *o, const struct ips_rule *r,
 	BO_PUT_INT(o, uint32_t, r->n_conds);
 	for (uint32_t c = 0; c < r->n_conds; c++)
 		bo_cond(o, &r->conds[c]);
+	BO_PUT_INT(o, uint8_t, r->n_flowbits);
+	for (uint32_t i = 0; i < r->n_flowbits; i++) {
+		BO_PUT_INT(o, uint8_t, r->flowbits[i].op);
+		BO_PUT_INT(o, uint8_t, r->flowbits[i].or_next);
+		BO_PUT_INT(o, uint16_t, r->flowbits[i].bit);
+		bo_str(o, r->flowbits[i].name);
+	}
+	BO_PUT_INT(o, uint8_t, r->noalert);
+	BO_PUT_INT(o, uint8_t, r->threshold.type);
+	BO_PUT_INT(o, uint8_t, r->threshold.track);
+	BO_PUT_INT(o, uint32_t, r->threshold.count);
+	BO_PUT_INT(o, uint32_t, r->threshold.seconds);
 	bo_str(o, r->file);
 	BO_PUT_INT(o, uint32_t, r->line);
 }
@@ -430,6 +454,7 @@ bi_get(struct bundle_in *in, void *out, size_t n)
 #define BI_U8(in, v)  bi_get((in), &(v), sizeof(uint8_t))
 #define BI_U16(in, v) bi_get((in), &(v), sizeof(uint16_t))
 #define BI_U32(in, v) bi_get((in), &(v), sizeof(uint32_t))
+#define BI_U64(in, v) bi_get((in), &(v), sizeof(uint64_t))
 
 /* Bytes with their NUL; *out is malloc'd, NUL-terminated.  len 0xffffffff
  * gives NULL when nullable.  cstr: no NUL inside (text, regex). */
@@ -535,14 +560,62 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 	    BI_U8(in, cd->relative) < 0 || BI_U8(in, cd->endswith) < 0 ||
 	    BI_U32(in, cd->offset) < 0 || BI_U32(in, cd->depth) < 0 ||
 	    BI_U32(in, cd->distance) < 0 || BI_U32(in, cd->within) < 0 ||
-	    BI_U32(in, cd->hs_flags) < 0)
+	    BI_U32(in, cd->hs_flags) < 0 || BI_U8(in, cd->num_op) < 0 ||
+	    BI_U8(in, cd->num_bytes) < 0 || BI_U8(in, cd->num_base) < 0 ||
+	    BI_U8(in, cd->retry_next) < 0 || BI_U8(in, cd->hs_skip) < 0 ||
+	    BI_U16(in, cd->pcre_opts) < 0 || BI_U16(in, cd->num_flags) < 0 ||
+	    BI_U32(in, cd->num_offset) < 0 || BI_U32(in, cd->num_post) < 0 ||
+	    BI_U32(in, cd->num_mult) < 0 || BI_U32(in, cd->num_bitmask) < 0 ||
+	    BI_U64(in, cd->num_value) < 0)
 		return -1;
 	if (cd->buffer >= IPS_BUF_COUNT)
 		return bi_fail(in, "condition buffer %u", cd->buffer);
-	if (cd->kind > IPS_COND_PCRE)
+	if (cd->kind >= IPS_COND_KIND_COUNT)
 		return bi_fail(in, "condition kind %u", cd->kind);
+	if (cd->num_op >= IPS_OP_COUNT)
+		return bi_fail(in, "condition operator %u", cd->num_op);
+	/* byte_test/byte_jump read at most 20 digits or 8 bytes */
+	if (cd->num_bytes > 20 ||
+	    ((cd->kind == IPS_COND_BYTE_TEST || cd->kind == IPS_COND_BYTE_JUMP) &&
+	     (cd->num_bytes == 0 ||
+	      (!(cd->num_flags & IPS_BYTE_STRING) && cd->num_bytes > 8))))
+		return bi_fail(in, "condition reads %u bytes", cd->num_bytes);
+	if ((cd->num_flags & IPS_BYTE_STRING) && cd->num_base != 8 &&
+	    cd->num_base != 10 && cd->num_base != 16)
+		return bi_fail(in, "condition number base %u", cd->num_base);
 	/* A regex is handed to PCRE2 as a C string; contents may hold NULs. */
 	return bi_bytes(in, &cd->bytes, &cd->len, 0, cd->kind == IPS_COND_PCRE);
+}
+
+/* r->n_flowbits counts only entries read whole, as for conditions. */
+static int
+bi_flowbits(struct bundle_in *in, struct ips_rule *r)
+{
+	uint8_t n = 0;
+
+	if (BI_U8(in, n) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (bi_count(in, n, 9, "flowbits") < 0)
+		return -1;
+	r->flowbits = calloc(n, sizeof(*r->flowbits));
+	if (r->flowbits == NULL)
+		return bi_fail(in, "out of memory");
+	for (uint8_t i = 0; i < n; i++) {
+		struct ips_flowbit *fb = &r->flowbits[i];
+
+		if (BI_U8(in, fb->op) < 0 || BI_U8(in, fb->or_next) < 0 ||
+		    BI_U16(in, fb->bit) < 0)
+			return -1;
+		if (fb->op >= IPS_FB_COUNT || fb->bit >= IPS_MAX_FLOWBITS)
+			return bi_fail(in, "sid %u: flowbit %u/%u", r->sid,
+			               fb->op, fb->bit);
+		if (bi_str(in, &fb->name, 0) < 0)
+			return -1;
+		r->n_flowbits++;
+	}
+	return 0;
 }
 
 static int
@@ -583,8 +656,8 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 	if (n > BUNDLE_MAX_CONDS)
 		return bi_fail(in, "sid %u: %u conditions", r->sid, n);
 	if (n > 0) {
-		/* 26 fixed bytes and a length+NUL per condition */
-		if (bi_count(in, n, 31, "conditions") < 0)
+		/* 59 fixed bytes and a length+NUL per condition */
+		if (bi_count(in, n, 64, "conditions") < 0)
 			return -1;
 		r->conds = calloc(n, sizeof(*r->conds));
 		if (r->conds == NULL)
@@ -597,6 +670,16 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 				return -1;
 		}
 	}
+	if (bi_flowbits(in, r) < 0 || BI_U8(in, r->noalert) < 0 ||
+	    BI_U8(in, r->threshold.type) < 0 ||
+	    BI_U8(in, r->threshold.track) < 0 ||
+	    BI_U32(in, r->threshold.count) < 0 ||
+	    BI_U32(in, r->threshold.seconds) < 0)
+		return -1;
+	if (r->threshold.type >= IPS_THRESH_COUNT ||
+	    r->threshold.track >= IPS_TRACK_COUNT)
+		return bi_fail(in, "sid %u: threshold %u/%u", r->sid,
+		               r->threshold.type, r->threshold.track);
 	return bi_str(in, &r->file, 1) < 0 || BI_U32(in, r->line) < 0 ? -1 : 0;
 }
 
@@ -873,9 +956,9 @@ bundle_check_dbs(const struct ips_detect_db *db, const char *name, char *err,
 		const struct ips_pattern *p = &db->patterns[i];
 		const struct ips_cond *cd = &db->rules.rules[p->rule].conds[p->cond];
 
-		/* rule_compile.c leaves negated relative contents to the
-		 * dataplane's position check */
-		if (!(cd->relative && cd->negated))
+		/* rule_compile.c leaves some conditions to the dataplane's
+		 * inspection of the held buffer */
+		if (!cd->hs_skip)
 			need |= 1u << p->buffer;
 	}
 	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
@@ -932,6 +1015,15 @@ ips_bundle_read_mem(const void *buf, size_t len, const char *name, char *err,
 	}
 	if (bundle_check_dbs(db, name, err, errlen) < 0)
 		goto out;
+	/* The regexes travel as source: PCRE2 (and its JIT) compiles them
+	 * here, on the loading thread, never on a worker. */
+	if (ips_detect_db_prepare(db, err, errlen) < 0) {
+		char why[IPS_ERRBUF_SIZE];
+
+		snprintf(why, sizeof(why), "%s", err);
+		bundle_err(err, errlen, "%s: %s", name, why);
+		goto out;
+	}
 	rc = 0;
 out:
 	for (uint32_t i = 0; i < n_classes; i++)

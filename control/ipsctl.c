@@ -4,14 +4,19 @@
  * Owns command-line handling and two subcommands.  `check` parses and
  * compiles rule files exactly as ips-control would, prints every error,
  * and (with --report) tallies why rules were rejected, e.g. to measure how
- * much of a third-party rule set the supported subset covers.  `compile`
+ * much of a third-party rule set the supported subset covers; with
+ * --json it prints one object (accepted, rejected, errors with file, line,
+ * keyword and reason, reasons tallied) for tools to read.  `compile`
  * turns rule files into a bundle (include/ips/bundle.h) for the dataplane;
  * the dataplane also runs it itself when it is given rule files.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "ips/bundle.h"
 #include "ctl_client.h"
@@ -44,11 +49,32 @@ struct ctl_reason {
 	unsigned count;
 };
 
+/* One rejected rule, for --json. */
+struct ctl_error {
+	char *file;
+	unsigned line;
+	char *keyword;
+	char *reason;
+};
+
+/* The lines of the rule file an error names, read once per file, so
+ * that an error's column can be turned into the keyword it sits in. */
+struct ctl_source {
+	char *path;
+	char *text;
+	char **lines;
+	unsigned n_lines;
+};
+
 struct ctl_check {
 	int report;                 /* tally reasons instead of printing */
+	int json;                   /* collect errors for one JSON object */
 	unsigned errors;
 	struct ctl_reason reasons[CTL_MAX_REASONS];
 	unsigned n_reasons;
+	struct ctl_error *errs;
+	unsigned n_errs, cap_errs;
+	struct ctl_source src;
 };
 
 static void
@@ -67,6 +93,10 @@ ctl_usage(FILE *f)
 	        "  --classification F    classification.config for classtype\n"
 	        "  --report              print per-reason counts of rejected "
 	        "rules\n"
+	        "  --json                check: one JSON object: accepted, "
+	        "rejected, errors\n"
+	        "                        [{file, line, keyword, reason}], "
+	        "reasons\n"
 	        "  -o BUNDLE             compile: write the bundle (atomically)"
 	        "\n"
 	        "  --generation N        compile: bundle generation (default: "
@@ -122,15 +152,207 @@ ctl_tally(struct ctl_check *ck, const char *msg)
 }
 
 static void
+ctl_source_free(struct ctl_source *src)
+{
+	free(src->path);
+	free(src->text);
+	free(src->lines);
+	memset(src, 0, sizeof(*src));
+}
+
+/* Make src hold path's lines.  Returns 0, or -1 (unreadable). */
+static int
+ctl_source_load(struct ctl_source *src, const char *path)
+{
+	FILE *f;
+	long n;
+	unsigned cap = 0;
+
+	if (src->path != NULL && strcmp(src->path, path) == 0)
+		return 0;
+	ctl_source_free(src);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 &&
+	    (src->text = malloc((size_t)n + 1)) != NULL &&
+	    fread(src->text, 1, (size_t)n, f) == (size_t)n) {
+		src->text[n] = '\0';
+		for (char *p = src->text; p != NULL && *p != '\0'; ) {
+			char *nl = strchr(p, '\n');
+
+			if (src->n_lines == cap) {
+				char **l = realloc(src->lines,
+				                   (cap = cap ? cap * 2 : 1024) *
+				                   sizeof(*l));
+				if (l == NULL)
+					break;
+				src->lines = l;
+			}
+			src->lines[src->n_lines++] = p;
+			if (nl != NULL)
+				*nl++ = '\0';
+			p = nl;
+		}
+		src->path = strdup(path);
+	}
+	fclose(f);
+	return src->path != NULL ? 0 : -1;
+}
+
+static int
+ctl_kw_char(int ch)
+{
+	return isalnum(ch) || ch == '_' || ch == '.' || ch == '-';
+}
+
+/* The keyword whose option holds column col of the rule at line: the
+ * name before the ':' of that option, "protocol" etc. for the header. */
+static char *
+ctl_keyword_at(const char *rule, size_t col)
+{
+	static const char *const header[] = { "action", "protocol",
+		"source address", "source port", "direction",
+		"destination address", "destination port" };
+	const char *open = strchr(rule, '('), *p, *s;
+	size_t len = strlen(rule), tok = 0;
+
+	if (col == 0 || col > len)
+		return strdup("rule");
+	p = rule + col - 1;
+	if (open == NULL || p < open) {
+		for (s = rule; s < p; ) {       /* count header tokens */
+			while (s < p && isspace((unsigned char)*s))
+				s++;
+			if (s >= p)
+				break;
+			while (s < p && !isspace((unsigned char)*s))
+				s++;
+			if (s < p || !isspace((unsigned char)p[0]))
+				tok += s < p;
+		}
+		return strdup(tok < 7 ? header[tok] : "rule");
+	}
+	/* back to the start of the option: after the previous unescaped
+	 * ';' or the '(' */
+	for (s = p; s > open + 1; s--)
+		if (s[-1] == ';' && !(s - 2 >= rule && s[-2] == '\\'))
+			break;
+	if (s == open && s < p)
+		s++;
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	for (p = s; ctl_kw_char((unsigned char)*p); p++)
+		;
+	return p > s ? strndup(s, (size_t)(p - s)) : strdup("rule");
+}
+
+/* "file:line:col: reason" or "file:line: sid N: reason" as a record. */
+static void
+ctl_collect(struct ctl_check *ck, const char *msg)
+{
+	struct ctl_error *e;
+	const char *c1 = strchr(msg, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char *file;
+	unsigned line = 0, col = 0;
+
+	if (ck->n_errs == ck->cap_errs) {
+		unsigned cap = ck->cap_errs ? ck->cap_errs * 2 : 256;
+		struct ctl_error *n = realloc(ck->errs, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		ck->errs = n;
+		ck->cap_errs = cap;
+	}
+	e = &ck->errs[ck->n_errs++];
+	memset(e, 0, sizeof(*e));
+	e->reason = strdup(ctl_reason_of(msg));
+	if (c1 == NULL || c2 == NULL || sscanf(c1 + 1, "%u", &line) != 1) {
+		e->file = strdup("");
+		e->keyword = strdup("rule");
+		return;
+	}
+	file = strndup(msg, (size_t)(c1 - msg));
+	e->file = file;
+	e->line = line;
+	if (strncmp(c2, ": sid ", 6) == 0) {
+		/* a compiler message: only a pcre can fail to compile */
+		e->keyword = strdup("pcre");
+		return;
+	}
+	if (sscanf(c2 + 1, "%u", &col) == 1 && file != NULL &&
+	    ctl_source_load(&ck->src, file) == 0 && line >= 1 &&
+	    line <= ck->src.n_lines)
+		e->keyword = ctl_keyword_at(ck->src.lines[line - 1], col);
+	else
+		e->keyword = strdup("rule");
+}
+
+static void
 ctl_report(void *arg, const char *msg)
 {
 	struct ctl_check *ck = arg;
 
 	ck->errors++;
-	if (ck->report)
+	if (ck->report || ck->json)
 		ctl_tally(ck, msg);
-	else
+	if (ck->json)
+		ctl_collect(ck, msg);
+	else if (!ck->report)
 		fprintf(stderr, "%s\n", msg);
+}
+
+static json_t *
+ctl_json_errors(const struct ctl_check *ck)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < ck->n_errs; i++) {
+		const struct ctl_error *e = &ck->errs[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s}",
+		    "file", e->file ? e->file : "", "line", (json_int_t)e->line,
+		    "keyword", e->keyword ? e->keyword : "rule",
+		    "reason", e->reason ? e->reason : ""));
+	}
+	return a;
+}
+
+/* The --json object: accepted and rejected rules, every error, the
+ * reasons tallied (most frequent first). */
+static void
+ctl_print_json(const struct ctl_check *ck, uint32_t ok, double compile_s)
+{
+	json_t *reasons = json_array(), *o;
+
+	for (unsigned r = 0; r < ck->n_reasons; r++)
+		json_array_append_new(reasons, json_pack("{s:s, s:i}",
+		    "reason", ck->reasons[r].text,
+		    "count", (json_int_t)ck->reasons[r].count));
+	o = json_pack("{s:i, s:i, s:f, s:o, s:o}",
+	              "accepted", (json_int_t)ok,
+	              "rejected", (json_int_t)ck->errors,
+	              "compile_seconds", compile_s,
+	              "errors", ctl_json_errors(ck), "reasons", reasons);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+}
+
+static void
+ctl_check_free(struct ctl_check *ck)
+{
+	for (unsigned i = 0; i < ck->n_errs; i++) {
+		free(ck->errs[i].file);
+		free(ck->errs[i].keyword);
+		free(ck->errs[i].reason);
+	}
+	free(ck->errs);
+	for (unsigned r = 0; r < ck->n_reasons; r++)
+		free(ck->reasons[r].text);
+	ctl_source_free(&ck->src);
 }
 
 static int
@@ -203,6 +425,7 @@ struct ctl_opts {
 	const char *out;            /* compile: -o BUNDLE */
 	uint64_t generation;        /* compile: 0 = from the clock */
 	int report;                 /* check: --report */
+	int json;                   /* check: --json */
 	int nfiles;
 };
 
@@ -236,6 +459,8 @@ ctl_parse_opts(int argc, char **argv, int compile, struct ctl_opts *o)
 			continue;
 		} else if (!compile && strcmp(argv[i], "--report") == 0) {
 			o->report = 1;
+		} else if (!compile && strcmp(argv[i], "--json") == 0) {
+			o->json = 1;
 		} else if (compile && strcmp(argv[i], "-o") == 0 &&
 		           i + 1 < argc) {
 			o->out = argv[++i];
@@ -277,6 +502,7 @@ ctl_check(int argc, char **argv)
 	if ((rc = ctl_parse_opts(argc, argv, 0, &o)) != 0)
 		return rc;
 	ck.report = o.report;
+	ck.json = o.json;
 	for (i = 0; i < o.nfiles; i++)
 		if (ips_rule_parse_file(&rs, argv[i], &o.parse, ctl_report, &ck,
 		                        err, sizeof(err)) < 0)
@@ -286,23 +512,26 @@ ctl_check(int argc, char **argv)
 	db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (db == NULL)
 		ctl_report(&ck, err);
-	if (ck.report) {
-		qsort(ck.reasons, ck.n_reasons, sizeof(ck.reasons[0]),
-		      ctl_reason_cmp);
-		for (unsigned r = 0; r < ck.n_reasons; r++) {
-			printf("%s: %u\n", ck.reasons[r].text, ck.reasons[r].count);
-			free(ck.reasons[r].text);
-		}
+	qsort(ck.reasons, ck.n_reasons, sizeof(ck.reasons[0]), ctl_reason_cmp);
+	if (ck.json) {
+		ctl_print_json(&ck, ok, db ? db->compile_seconds : 0);
+	} else {
+		for (unsigned r = 0; ck.report && r < ck.n_reasons; r++)
+			printf("%s: %u\n", ck.reasons[r].text,
+			       ck.reasons[r].count);
+		printf("%u rules ok, %u errors", ok, ck.errors);
+		if (ok + ck.errors > 0)
+			printf(" (%.1f%% accepted)",
+			       100.0 * ok / (ok + ck.errors));
+		if (db != NULL)
+			printf(", compiled in %.2f s\n", db->compile_seconds);
+		else
+			printf("\n");
 	}
-	printf("%u rules ok, %u errors", ok, ck.errors);
-	if (ok + ck.errors > 0)
-		printf(" (%.1f%% accepted)", 100.0 * ok / (ok + ck.errors));
-	if (db != NULL)
-		printf(", compiled in %.2f s\n", db->compile_seconds);
-	else
-		printf("\n");
 	ips_detect_db_free(db);
-	return ck.errors ? 1 : 0;
+	rc = ck.errors ? 1 : 0;
+	ctl_check_free(&ck);
+	return rc;
 }
 
 /* Rules and Hyperscan patterns per buffer, and the database's size. */

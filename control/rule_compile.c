@@ -53,6 +53,40 @@ rc_literal_regex(const uint8_t *b, uint32_t len, int endswith)
 	return s;
 }
 
+/* Buffers that pass in pieces and are never held whole. */
+static int
+rc_streaming(unsigned buf)
+{
+	return buf == IPS_BUF_REQUEST_BODY || buf == IPS_BUF_STREAM;
+}
+
+/* A pcre's Hyperscan expression: the body, with (?x) in front for the
+ * extended flag Hyperscan has no HS_FLAG_* for. */
+static char *
+rc_pcre_regex(const struct ips_cond *cd)
+{
+	int ext = (cd->pcre_opts & IPS_PCRE_EXTENDED) != 0;
+	char *s = malloc((size_t)cd->len + 5);
+
+	if (s != NULL) {
+		memcpy(s, "(?x)", ext ? 4 : 0);
+		memcpy(s + (ext ? 4 : 0), cd->bytes, (size_t)cd->len + 1);
+	}
+	return s;
+}
+
+/* The raw stream is never held, so its pcre cannot be confirmed by
+ * PCRE2: Hyperscan decides alone and must run the regex exactly.  Every
+ * other buffer is held whole and a pcre there is confirmed by PCRE2, so
+ * Hyperscan only prefilters it (HS_FLAG_PREFILTER: a superset of its
+ * matches, which also compiles back-references and lookarounds). */
+static unsigned
+rc_pcre_flags(const struct ips_cond *cd)
+{
+	return cd->hs_flags | HS_FLAG_SINGLEMATCH |
+	       (cd->buffer == IPS_BUF_STREAM ? 0 : HS_FLAG_PREFILTER);
+}
+
 /* Expression text, flags and extended parameters for one condition. */
 static int
 rc_expression(const struct ips_cond *cd, char **expr, unsigned *flags,
@@ -60,8 +94,8 @@ rc_expression(const struct ips_cond *cd, char **expr, unsigned *flags,
 {
 	memset(ext, 0, sizeof(*ext));
 	if (cd->kind == IPS_COND_PCRE) {
-		*expr = strdup((const char *)cd->bytes);
-		*flags = cd->hs_flags | HS_FLAG_SINGLEMATCH;
+		*expr = rc_pcre_regex(cd);
+		*flags = rc_pcre_flags(cd);
 		return *expr ? 0 : -1;
 	}
 	*expr = rc_literal_regex(cd->bytes, cd->len, cd->endswith);
@@ -81,12 +115,106 @@ rc_expression(const struct ips_cond *cd, char **expr, unsigned *flags,
 	return *expr ? 0 : -1;
 }
 
-/* A negated relative content is only absent from its window, not from the
- * buffer: the dataplane checks it by position, Hyperscan must not veto. */
+/*
+ * Whether a condition goes into its buffer's Hyperscan database.  Every
+ * compiled condition is a necessary one: a positive must have matched,
+ * a negated one that matched vetoes the rule.  What Hyperscan cannot
+ * decide that way is left to the dataplane's inspection of the held
+ * buffer (detect_inspect.c):
+ *   - a negated relative content is only absent from its window;
+ *   - a relative pcre (R) is anchored at the previous match, and a
+ *     negated pcre's prefilter is a superset, which cannot veto;
+ *   - isdataat, bsize, urilen, byte_test, byte_jump are not patterns;
+ *   - a pcre Hyperscan cannot compile even as a prefilter (PCRE2 alone
+ *     then decides it).
+ */
 static int
 rc_compiled(const struct ips_cond *cd)
 {
-	return !(cd->relative && cd->negated);
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *ce = NULL;
+	char *expr;
+	int ok;
+
+	switch (cd->kind) {
+	case IPS_COND_CONTENT:
+		return !(cd->relative && cd->negated);
+	case IPS_COND_PCRE:
+		break;
+	default:
+		return 0;
+	}
+	if (cd->buffer == IPS_BUF_STREAM)
+		return 1;               /* must compile, or the rule fails */
+	if (cd->relative || cd->negated)
+		return 0;
+	expr = rc_pcre_regex(cd);
+	if (expr == NULL)
+		return 1;               /* the compile reports the memory */
+	ok = hs_expression_info(expr, rc_pcre_flags(cd), &info, &ce) ==
+	     HS_SUCCESS;
+	free(info);
+	hs_free_compile_error(ce);
+	free(expr);
+	return ok;
+}
+
+/* Where flowbits put a rule among those of its action (Suricata's
+ * ordering): rules that only set come first, then those that set and
+ * test, then those that only test, so a bit set by one rule is seen by
+ * a rule tested later in the same transaction. */
+static int
+rc_flowbits_rank(const struct ips_rule *r)
+{
+	int sets = 0, tests = 0;
+
+	for (uint32_t i = 0; i < r->n_flowbits; i++) {
+		tests |= r->flowbits[i].op == IPS_FB_ISSET ||
+		         r->flowbits[i].op == IPS_FB_ISNOTSET;
+		sets |= !(r->flowbits[i].op == IPS_FB_ISSET ||
+		          r->flowbits[i].op == IPS_FB_ISNOTSET);
+	}
+	return sets && !tests ? 0 : sets ? 1 : tests ? 2 : 3;
+}
+
+static int
+rc_before(const struct ips_rule *a, const struct ips_rule *b)
+{
+	if (a->action != b->action)
+		return a->action < b->action;
+	return rc_flowbits_rank(a) < rc_flowbits_rank(b);
+}
+
+/* Number every flowbit name of the set (IPS_MAX_FLOWBITS at most). */
+static int
+rc_number_flowbits(struct ips_ruleset *rs, char *err, size_t errlen)
+{
+	const char *names[IPS_MAX_FLOWBITS];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < rs->n_rules; i++) {
+		struct ips_rule *r = &rs->rules[i];
+
+		for (uint32_t k = 0; k < r->n_flowbits; k++) {
+			struct ips_flowbit *fb = &r->flowbits[k];
+			uint32_t b = 0;
+
+			while (b < n && strcmp(names[b], fb->name) != 0)
+				b++;
+			if (b == n) {
+				if (n == IPS_MAX_FLOWBITS) {
+					snprintf(err, errlen, "%s:%u: sid %u: flowbits: "
+					         "more than %d flowbit names in the "
+					         "rule set", r->file ? r->file : "-",
+					         r->line, r->sid, IPS_MAX_FLOWBITS);
+					return -1;
+				}
+				names[n++] = fb->name;
+			}
+			fb->bit = (uint16_t)b;
+		}
+	}
+	return 0;
 }
 
 /* Stable merge sort by action priority: equal actions keep file order,
@@ -105,7 +233,7 @@ rc_sort_rules(struct ips_rule *r, uint32_t n, struct ips_rule *tmp)
 		uint32_t i = 0, j = mid, k = 0;
 
 		while (i < mid && j < n)
-			tmp[k++] = r[j].action < r[i].action ? r[j++] : r[i++];
+			tmp[k++] = rc_before(&r[j], &r[i]) ? r[j++] : r[i++];
 		while (i < mid)
 			tmp[k++] = r[i++];
 		while (j < n)
@@ -117,7 +245,7 @@ rc_sort_rules(struct ips_rule *r, uint32_t n, struct ips_rule *tmp)
 static int
 rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 {
-	const struct ips_ruleset *rs = &db->rules;
+	struct ips_ruleset *rs = &db->rules;
 	uint32_t np = 0, na = 0;
 
 	for (uint32_t i = 0; i < rs->n_rules; i++)
@@ -136,17 +264,19 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 
 		m->first_pattern = np;
 		for (uint32_t c = 0; c < r->n_conds; c++) {
-			const struct ips_cond *cd = &r->conds[c];
+			struct ips_cond *cd = &r->conds[c];
 			struct ips_pattern *p = &db->patterns[np++];
 
+			cd->hs_skip = !rc_compiled(cd);
 			p->rule = i;
 			p->cond = (uint16_t)c;
 			p->buffer = cd->buffer;
 			p->negated = cd->negated;
-			if (cd->negated)
-				m->n_negated++;
-			else
-				m->n_positive++;
+			/* the prefilter counts compiled conditions only */
+			if (!cd->hs_skip) {
+				m->n_negated += cd->negated;
+				m->n_positive += !cd->negated;
+			}
 			m->buffers |= (uint16_t)(1u << cd->buffer);
 			if (cd->buffer == IPS_BUF_REQUEST_BODY)
 				m->needs_body = 1;
@@ -157,13 +287,6 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 	db->n_patterns = np;
 	db->n_always = na;
 	return 0;
-}
-
-/* Buffers that pass in pieces and are never held whole. */
-static int
-rc_streaming(unsigned buf)
-{
-	return buf == IPS_BUF_REQUEST_BODY || buf == IPS_BUF_STREAM;
 }
 
 static void
@@ -192,7 +315,7 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 		const struct ips_pattern *pt = &db->patterns[p];
 
 		n += pt->buffer == buf &&
-		     rc_compiled(&db->rules.rules[pt->rule].conds[pt->cond]);
+		     !db->rules.rules[pt->rule].conds[pt->cond].hs_skip;
 	}
 	if (n == 0)
 		return 0;
@@ -212,7 +335,7 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 		if (pt->buffer != buf)
 			continue;
 		cd = &db->rules.rules[pt->rule].conds[pt->cond];
-		if (!rc_compiled(cd))
+		if (cd->hs_skip)
 			continue;
 		if (rc_expression(cd, &e, &x.flags[x.n], &exts[p]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -234,9 +357,15 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 				&db->patterns[x.ids[ce->expression]];
 			const struct ips_rule *r = &db->rules.rules[pt->rule];
 
-			snprintf(err, errlen, "%s:%u: sid %u: %s: %s",
+			/* only a raw-stream pcre reaches Hyperscan
+			 * unprefiltered: its bytes are never held for PCRE2 */
+			snprintf(err, errlen, "%s:%u: sid %u: %s: %s%s",
 			         r->file ? r->file : "-", r->line, r->sid,
-			         ips_buffer_name(buf), ce->message);
+			         ips_buffer_name(buf),
+			         buf == IPS_BUF_STREAM
+			         ? "pcre Hyperscan cannot run exactly (the raw "
+			           "stream is not held for PCRE2): " : "",
+			         ce->message);
 		} else {
 			snprintf(err, errlen, "%s: %s", ips_buffer_name(buf),
 			         ce ? ce->message : "compile failed");
@@ -272,6 +401,8 @@ ips_detect_db_compile(struct ips_ruleset *rs, char *err, size_t errlen)
 	}
 	rc_sort_rules(db->rules.rules, db->rules.n_rules, tmp);
 	free(tmp);
+	if (rc_number_flowbits(&db->rules, err, errlen) < 0)
+		goto fail;
 	if (rc_build_tables(db, err, errlen) < 0)
 		goto fail;
 	exts = calloc(db->n_patterns ? db->n_patterns : 1, sizeof(*exts));
@@ -283,6 +414,8 @@ ips_detect_db_compile(struct ips_ruleset *rs, char *err, size_t errlen)
 		if (rc_compile_buffer(db, b, exts, err, errlen) < 0)
 			goto fail;
 	free(exts);
+	if (ips_detect_db_prepare(db, err, errlen) < 0)
+		goto fail;
 	db->generation = ++rc_generation;
 	db->compile_seconds = rc_now() - t0;
 	return db;

@@ -720,31 +720,102 @@ rp_kw_uricontent(struct rp_ctx *c, const char *kw, const char *s,
 	return rp_kw_content_buf(c, kw, s, e, IPS_BUF_URI);
 }
 
-/* pcre flags: matching flags go to Hyperscan; Suricata's buffer flags
- * select the buffer the way the legacy modifiers do. */
-static int
-rp_pcre_flag(struct rp_ctx *c, const char *p, struct ips_cond *cd, int *ext)
-{
-	static const char bufflags[] = "UIHPCMVW";
-	static const uint8_t bufs[] = {
-		IPS_BUF_URI, IPS_BUF_URI_RAW, IPS_BUF_HEADER,
-		IPS_BUF_REQUEST_BODY, IPS_BUF_COOKIE, IPS_BUF_METHOD,
-		IPS_BUF_USER_AGENT, IPS_BUF_HOST,
-	};
-	const char *b;
+/* pcre flags (Suricata's set).  Matching flags go to PCRE2 (and to the
+ * Hyperscan prefilter where it has them); buffer flags select the buffer
+ * the way the legacy modifiers do.  A buffer flag naming a buffer this
+ * gateway does not produce is refused, naming it. */
+static const struct {
+	char flag;
+	int16_t buffer;         /* enum ips_buffer, or -1: not produced */
+	const char *name;
+} rp_pcre_buffers[] = {
+	{ 'U', IPS_BUF_URI, "http.uri" },
+	{ 'I', IPS_BUF_URI_RAW, "http.uri.raw" },
+	{ 'H', IPS_BUF_HEADER, "http.header" },
+	{ 'P', IPS_BUF_REQUEST_BODY, "http.request_body" },
+	{ 'C', IPS_BUF_COOKIE, "http.cookie" },
+	{ 'M', IPS_BUF_METHOD, "http.method" },
+	{ 'V', IPS_BUF_USER_AGENT, "http.user_agent" },
+	{ 'W', IPS_BUF_HOST, "http.host" },
+	{ 'D', -1, "http.header.raw" },
+	{ 'Z', -1, "http.host.raw" },
+	{ 'S', -1, "http.stat_code" },
+	{ 'Y', -1, "http.stat_msg" },
+	{ 'Q', -1, "file.data" },
+};
 
+static int
+rp_pcre_flag(struct rp_ctx *c, const char *p, struct ips_cond *cd,
+             int *explicit_buf)
+{
+	static const struct { char flag; uint16_t opt; unsigned hs; } m[] = {
+		{ 'i', IPS_PCRE_CASELESS, HS_FLAG_CASELESS },
+		{ 's', IPS_PCRE_DOTALL, HS_FLAG_DOTALL },
+		{ 'm', IPS_PCRE_MULTILINE, HS_FLAG_MULTILINE },
+		{ 'x', IPS_PCRE_EXTENDED, 0 },
+		{ 'A', IPS_PCRE_ANCHORED, 0 },
+		{ 'E', IPS_PCRE_DOLLAR_END, 0 },
+		{ 'G', IPS_PCRE_UNGREEDY, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (*p == m[i].flag) {
+			cd->pcre_opts |= m[i].opt;
+			cd->hs_flags |= m[i].hs;
+			return 0;
+		}
 	switch (*p) {
-	case 'i': cd->hs_flags |= HS_FLAG_CASELESS; return 0;
-	case 's': cd->hs_flags |= HS_FLAG_DOTALL; return 0;
-	case 'm': cd->hs_flags |= HS_FLAG_MULTILINE; return 0;
-	case 'x': *ext = 1; return 0;
+	case 'R': cd->relative = 1; return 0;
+	case 'B': return 0;     /* rawbytes: Suricata ignores it too */
+	case 'O':               /* override the match limit: never */
+		return rp_error(c, p, "pcre flag 'O' (no match limit) is not "
+		                "supported: every pcre runs under the match "
+		                "limit");
 	default: break;
 	}
-	b = *p ? strchr(bufflags, *p) : NULL;
-	if (b == NULL)
-		return rp_error(c, p, "unsupported pcre flag '%c'", *p);
-	cd->buffer = bufs[b - bufflags];
-	return 0;
+	for (size_t i = 0; i < sizeof(rp_pcre_buffers) /
+	                       sizeof(rp_pcre_buffers[0]); i++) {
+		if (*p != rp_pcre_buffers[i].flag)
+			continue;
+		if (rp_pcre_buffers[i].buffer < 0)
+			return rp_error(c, p, "pcre flag '%c': buffer %s is not "
+			                "supported", *p, rp_pcre_buffers[i].name);
+		if (*explicit_buf)
+			return rp_error(c, p, "pcre has more than one buffer "
+			                "flag");
+		*explicit_buf = 1;
+		cd->buffer = (uint8_t)rp_pcre_buffers[i].buffer;
+		return 0;
+	}
+	return rp_error(c, p, "unsupported pcre flag '%c'", *p);
+}
+
+/* The previous content or pcre of the rule (any buffer), or NULL. */
+static struct ips_cond *
+rp_prev_match(struct rp_ctx *c, uint32_t before)
+{
+	while (before-- > 0) {
+		struct ips_cond *cd = &c->r.conds[before];
+
+		if (cd->kind == IPS_COND_CONTENT || cd->kind == IPS_COND_PCRE)
+			return cd;
+	}
+	return NULL;
+}
+
+/* A relative keyword with no sticky buffer and no buffer flag inspects
+ * the buffer of the content or pcre it is relative to (Suricata puts it
+ * in that match's list), e.g. `content:"x"; http_uri; pcre:"/y/R";`. */
+static void
+rp_relative_buffer(struct rp_ctx *c, struct ips_cond *cd, int explicit_buf)
+{
+	const struct ips_cond *prev;
+
+	if (!cd->relative || explicit_buf || c->cur_buf >= 0)
+		return;
+	prev = rp_prev_match(c, c->r.n_conds - 1);
+	if (prev != NULL)
+		cd->buffer = prev->buffer;
 }
 
 static int
@@ -754,11 +825,16 @@ rp_kw_pcre(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	const char *qs = NULL, *qe = NULL, *rs, *re;
 	struct ips_cond tmp;
 	struct ips_cond *cd;
-	int neg, ext = 0;
-	size_t pre, n;
+	int neg, explicit_buf = 0;
+	size_t n;
 
 	(void)arg;
-	if (rp_unquote(c, s, e, 1, &neg, &qs, &qe) < 0)
+	/* Suricata also takes the regex unquoted: pcre:/x/i; */
+	neg = s < e && *s == '!';
+	qs = rp_skip_ws(s + neg, e);
+	qe = e;
+	if ((qs == qe || *qs != '/') &&
+	    rp_unquote(c, s, e, 1, &neg, &qs, &qe) < 0)
 		return -1;
 	if (qs == qe || *qs != '/')
 		return rp_error(c, qs, "pcre must start with '/'");
@@ -774,36 +850,41 @@ rp_kw_pcre(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.buffer = c->cur_buf < 0 ? RP_BUF_NONE : (uint8_t)c->cur_buf;
 	for (const char *p = re + 1; p < qe; p++)
-		if (rp_pcre_flag(c, p, &tmp, &ext) < 0)
+		if (rp_pcre_flag(c, p, &tmp, &explicit_buf) < 0)
 			return -1;
 	cd = rp_add_cond(c, kw);
 	if (cd == NULL)
 		return -1;
-	/* Hyperscan has no extended flag, but takes it inline. */
-	pre = ext ? 4 : 0;
 	n = (size_t)(re - rs);
-	cd->bytes = malloc(pre + n + 1);
+	cd->bytes = malloc(n + 1);
 	if (cd->bytes == NULL) {
 		c->r.n_conds--;
 		return rp_error(c, kw, "out of memory");
 	}
-	memcpy(cd->bytes, "(?x)", pre);
-	memcpy(cd->bytes + pre, rs, n);
-	cd->bytes[pre + n] = '\0';
-	cd->len = (uint32_t)(pre + n);
+	memcpy(cd->bytes, rs, n);
+	cd->bytes[n] = '\0';
+	cd->len = (uint32_t)n;
 	cd->kind = IPS_COND_PCRE;
 	cd->negated = (uint8_t)neg;
 	cd->buffer = tmp.buffer;
 	cd->hs_flags = tmp.hs_flags;
+	cd->pcre_opts = tmp.pcre_opts;
+	cd->relative = tmp.relative;
+	rp_relative_buffer(c, cd, explicit_buf);
 	return 0;
 }
 
 static struct ips_cond *
 rp_modified_content(struct rp_ctx *c, const char *kw, int kwlen)
 {
-	struct ips_cond *cd = rp_last_cond(c);
+	struct ips_cond *cd = NULL;
 
-	if (cd == NULL || cd->kind != IPS_COND_CONTENT) {
+	/* Suricata modifies the last content, whatever keywords (bsize,
+	 * isdataat, pcre) came after it. */
+	for (uint32_t i = c->r.n_conds; i-- > 0 && cd == NULL; )
+		if (c->r.conds[i].kind == IPS_COND_CONTENT)
+			cd = &c->r.conds[i];
+	if (cd == NULL) {
 		rp_error(c, kw, "'%.*s' needs a preceding content", kwlen, kw);
 		return NULL;
 	}
@@ -912,36 +993,409 @@ rp_kw_endswith(struct rp_ctx *c, const char *kw, const char *s,
 	return 0;
 }
 
-/* A relative content needs a positive content before it in its buffer
- * (known only once legacy modifiers have assigned buffers), and a buffer
- * the dataplane holds whole. */
+/* ---- isdataat, bsize, urilen, byte_test, byte_jump ------------------ */
+
+/* Comma-separated argument i of [s, e), trimmed, into [*as, *ae).
+ * Returns the number of arguments when i is out of range. */
+static int
+rp_arg(const char *s, const char *e, int i, const char **as, const char **ae)
+{
+	int n = 0;
+
+	for (const char *p = s;; ) {
+		const char *q = memchr(p, ',', (size_t)(e - p));
+
+		q = q ? q : e;
+		if (n == i) {
+			*as = rp_skip_ws(p, q);
+			*ae = rp_trim_end(*as, q);
+			return -1;
+		}
+		n++;
+		if (q == e)
+			return n;
+		p = q + 1;
+	}
+}
+
+/* Signed decimal or 0x hex in [min, max]. */
+static int
+rp_parse_num(const char *s, const char *e, int64_t min, int64_t max,
+             int64_t *out)
+{
+	int neg = s < e && *s == '-';
+	uint64_t v = 0;
+	int base = 10;
+
+	s += neg;
+	if (e - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (s == e)
+		return -1;
+	for (; s < e; s++) {
+		int d = rp_hexval((unsigned char)*s);
+
+		if (d < 0 || d >= base || v > (UINT64_MAX >> 4))
+			return -1;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return *out < min || *out > max ? -1 : 0;
+}
+
+/* A keyword that is a condition of its own (not a content modifier). */
+static struct ips_cond *
+rp_add_keyword_cond(struct rp_ctx *c, const char *kw, const char *s,
+                    const char *e, uint8_t kind)
+{
+	struct ips_cond *cd = rp_add_cond(c, kw);
+
+	if (cd == NULL)
+		return NULL;
+	cd->kind = kind;
+	cd->bytes = (uint8_t *)rp_strndup(s, (size_t)(e - s));
+	if (cd->bytes == NULL) {
+		c->r.n_conds--;
+		rp_error(c, kw, "out of memory");
+		return NULL;
+	}
+	cd->len = (uint32_t)(e - s);
+	return cd;
+}
+
+/* "N", "<N", ">N", "<=N", ">=N", "N<>M" (lo < x < hi) for bsize/urilen. */
+static int
+rp_parse_size(struct rp_ctx *c, const char *name, const char *s,
+              const char *e, struct ips_cond *cd)
+{
+	static const struct { const char *tok; uint8_t op; } ops[] = {
+		{ "<=", IPS_OP_LE }, { ">=", IPS_OP_GE },
+		{ "<", IPS_OP_LT }, { ">", IPS_OP_GT },
+	};
+	const char *rng = NULL;
+	int64_t lo, hi;
+
+	for (const char *p = s; p + 1 < e; p++)
+		if (p[0] == '<' && p[1] == '>')
+			rng = p;
+	cd->num_op = IPS_OP_EQ;
+	if (rng != NULL) {
+		if (rp_parse_num(rp_skip_ws(s, rng), rp_trim_end(s, rng), 0,
+		                 UINT32_MAX, &lo) < 0 ||
+		    rp_parse_num(rp_skip_ws(rng + 2, e), e, 0, UINT32_MAX,
+		                 &hi) < 0 || hi <= lo + 1)
+			return rp_error(c, s, "invalid %s range '%.*s'", name,
+			                (int)(e - s), s);
+		cd->num_op = IPS_OP_RANGE;
+		cd->offset = (uint32_t)lo;
+		cd->depth = (uint32_t)hi;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if ((size_t)(e - s) > strlen(ops[i].tok) &&
+		    memcmp(s, ops[i].tok, strlen(ops[i].tok)) == 0) {
+			cd->num_op = ops[i].op;
+			s = rp_skip_ws(s + strlen(ops[i].tok), e);
+			break;
+		}
+	if (rp_parse_num(s, e, 0, UINT32_MAX, &lo) < 0)
+		return rp_error(c, s, "invalid %s '%.*s'", name, (int)(e - s), s);
+	cd->offset = (uint32_t)lo;
+	return 0;
+}
+
+/* Keywords that inspect the sticky buffer need one the dataplane holds
+ * whole: the raw stream passes and is gone. */
+static int
+rp_need_sticky(struct rp_ctx *c, const char *kw, const char *name,
+               const struct ips_cond *cd)
+{
+	if (cd->buffer == RP_BUF_NONE || cd->buffer == IPS_BUF_STREAM)
+		return rp_error(c, kw, "%s without a sticky buffer (raw stream) "
+		                "is not supported", name);
+	return 0;
+}
+
+static int
+rp_kw_bsize(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+            int arg)
+{
+	struct ips_cond *cd;
+
+	(void)arg;
+	cd = rp_add_keyword_cond(c, kw, s, e, IPS_COND_BSIZE);
+	if (cd == NULL || rp_need_sticky(c, kw, "bsize", cd) < 0)
+		return -1;
+	return rp_parse_size(c, "bsize", s, e, cd);
+}
+
+/* urilen:N[,norm|raw]: the length of http.uri (norm, the default) or of
+ * http.uri.raw, whatever buffer is sticky. */
+static int
+rp_kw_urilen(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+             int arg)
+{
+	const char *as, *ae, *ve = e;
+	struct ips_cond *cd;
+	int raw = 0;
+
+	(void)arg;
+	if (rp_arg(s, e, 1, &as, &ae) < 0) {
+		if (rp_word_is(as, ae, "raw"))
+			raw = 1;
+		else if (!rp_word_is(as, ae, "norm"))
+			return rp_error(c, as, "invalid urilen option '%.*s'",
+			                (int)(ae - as), as);
+		rp_arg(s, e, 0, &s, &ve);
+	}
+	cd = rp_add_keyword_cond(c, kw, s, e, IPS_COND_URILEN);
+	if (cd == NULL)
+		return -1;
+	cd->buffer = raw ? IPS_BUF_URI_RAW : IPS_BUF_URI;
+	return rp_parse_size(c, "urilen", s, ve, cd);
+}
+
+/* isdataat:[!]N[,relative][,rawbytes] */
+static int
+rp_kw_isdataat(struct rp_ctx *c, const char *kw, const char *s,
+               const char *e, int arg)
+{
+	const char *as, *ae;
+	struct ips_cond *cd;
+	int64_t v;
+	int neg = s < e && *s == '!';
+
+	(void)arg;
+	cd = rp_add_keyword_cond(c, kw, s, e, IPS_COND_ISDATAAT);
+	if (cd == NULL)
+		return -1;
+	cd->negated = (uint8_t)neg;
+	for (int i = 1; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		if (rp_word_is(as, ae, "relative"))
+			cd->relative = 1;
+		else if (!rp_word_is(as, ae, "rawbytes"))
+			return rp_error(c, as, "invalid isdataat option '%.*s'",
+			                (int)(ae - as), as);
+	}
+	rp_arg(s, e, 0, &as, &ae);
+	if (rp_parse_num(rp_skip_ws(as + neg, ae), ae, 0, 65535, &v) < 0)
+		return rp_error(c, as, "invalid isdataat '%.*s'",
+		                (int)(ae - as), as);
+	cd->offset = (uint32_t)v;
+	rp_relative_buffer(c, cd, 0);
+	return rp_need_sticky(c, kw, "isdataat", cd);
+}
+
+/* The options byte_test and byte_jump share: relative, endianness,
+ * string,BASE, bitmask.  Returns 1 when [as, ae) was one of them
+ * (consuming the next argument for "string" / "bitmask"), 0 when not,
+ * -1 on error. */
+static int
+rp_byte_common(struct rp_ctx *c, const char *s, const char *e, int *i,
+               const char *as, const char *ae, struct ips_cond *cd)
+{
+	const char *bs, *be;
+	int64_t v;
+
+	if (rp_word_is(as, ae, "relative")) {
+		cd->relative = 1;
+	} else if (rp_word_is(as, ae, "little")) {
+		cd->num_flags |= IPS_BYTE_LITTLE;
+	} else if (rp_word_is(as, ae, "big")) {
+		cd->num_flags &= (uint16_t)~IPS_BYTE_LITTLE;
+	} else if (rp_word_is(as, ae, "string")) {
+		cd->num_flags |= IPS_BYTE_STRING;
+		cd->num_base = 10;
+		if (rp_arg(s, e, *i + 1, &bs, &be) < 0 &&
+		    (rp_word_is(bs, be, "hex") || rp_word_is(bs, be, "dec") ||
+		     rp_word_is(bs, be, "oct"))) {
+			cd->num_base = bs[0] == 'h' ? 16 : bs[0] == 'o' ? 8 : 10;
+			(*i)++;
+		}
+	} else if (ae - as > 7 && memcmp(as, "bitmask", 7) == 0) {
+		bs = rp_skip_ws(as + 7, ae);
+		if (rp_parse_num(bs, ae, 1, UINT32_MAX, &v) < 0)
+			return rp_error(c, as, "invalid bitmask '%.*s'",
+			                (int)(ae - as), as);
+		cd->num_flags |= IPS_BYTE_BITMASK;
+		cd->num_bitmask = (uint32_t)v;
+	} else if (rp_word_is(as, ae, "dce")) {
+		return rp_error(c, as, "'dce' (DCERPC byte order) is not "
+		                "supported");
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static int
+rp_byte_nbytes(struct rp_ctx *c, const char *s, const char *e,
+               struct ips_cond *cd)
+{
+	const char *as, *ae;
+	int64_t v;
+	int max = (cd->num_flags & IPS_BYTE_STRING) ? 20 : 8;
+
+	rp_arg(s, e, 0, &as, &ae);
+	if (rp_parse_num(as, ae, 1, max, &v) < 0)
+		return rp_error(c, as, "invalid number of bytes '%.*s' (1..%d)",
+		                (int)(ae - as), as, max);
+	cd->num_bytes = (uint8_t)v;
+	return 0;
+}
+
+/* byte_test:nbytes,[!]op,value,offset[,relative][,big|little]
+ *           [,string,hex|dec|oct][,bitmask N] */
+static int
+rp_kw_byte_test(struct rp_ctx *c, const char *kw, const char *s,
+                const char *e, int arg)
+{
+	static const struct { const char *tok; uint8_t op; } ops[] = {
+		{ "<=", IPS_OP_LE }, { ">=", IPS_OP_GE }, { "<", IPS_OP_LT },
+		{ ">", IPS_OP_GT }, { "=", IPS_OP_EQ }, { "&", IPS_OP_AND },
+		{ "^", IPS_OP_XOR },
+	};
+	const char *as, *ae;
+	struct ips_cond *cd;
+	int64_t v;
+	size_t k;
+	int rc;
+
+	(void)arg;
+	cd = rp_add_keyword_cond(c, kw, s, e, IPS_COND_BYTE_TEST);
+	if (cd == NULL)
+		return -1;
+	if (rp_arg(s, e, 3, &as, &ae) >= 0)
+		return rp_error(c, s, "byte_test needs nbytes, operator, value "
+		                "and offset");
+	for (int i = 4; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		if ((rc = rp_byte_common(c, s, e, &i, as, ae, cd)) < 0)
+			return -1;
+		if (rc == 0)
+			return rp_error(c, as, "invalid byte_test option '%.*s'",
+			                (int)(ae - as), as);
+	}
+	if (rp_byte_nbytes(c, s, e, cd) < 0)
+		return -1;
+	rp_arg(s, e, 1, &as, &ae);
+	if (as < ae && *as == '!') {
+		cd->negated = 1;
+		as = rp_skip_ws(as + 1, ae);
+	}
+	for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		if (rp_word_is(as, ae, ops[k].tok))
+			break;
+	if (k == sizeof(ops) / sizeof(ops[0]))
+		return rp_error(c, as, "invalid byte_test operator '%.*s'",
+		                (int)(ae - as), as);
+	cd->num_op = ops[k].op;
+	rp_arg(s, e, 2, &as, &ae);
+	if (rp_parse_num(as, ae, 0, INT64_MAX, &v) < 0)
+		return rp_error(c, as, "invalid byte_test value '%.*s'",
+		                (int)(ae - as), as);
+	cd->num_value = (uint64_t)v;
+	rp_arg(s, e, 3, &as, &ae);
+	if (rp_parse_num(as, ae, -65535, 65535, &v) < 0)
+		return rp_error(c, as, "invalid byte_test offset '%.*s'",
+		                (int)(ae - as), as);
+	cd->num_offset = (int32_t)v;
+	rp_relative_buffer(c, cd, 0);
+	return rp_need_sticky(c, kw, "byte_test", cd);
+}
+
+/* byte_jump:nbytes,offset[,relative][,multiplier N][,big|little]
+ *           [,string,hex|dec|oct][,align][,from_beginning|from_end]
+ *           [,post_offset N][,bitmask N] */
+static int
+rp_kw_byte_jump(struct rp_ctx *c, const char *kw, const char *s,
+                const char *e, int arg)
+{
+	const char *as, *ae, *vs;
+	struct ips_cond *cd;
+	int64_t v;
+	int rc;
+
+	(void)arg;
+	cd = rp_add_keyword_cond(c, kw, s, e, IPS_COND_BYTE_JUMP);
+	if (cd == NULL)
+		return -1;
+	if (rp_arg(s, e, 1, &as, &ae) >= 0)
+		return rp_error(c, s, "byte_jump needs nbytes and offset");
+	for (int i = 2; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		if ((rc = rp_byte_common(c, s, e, &i, as, ae, cd)) < 0)
+			return -1;
+		if (rc == 1)
+			continue;
+		if (rp_word_is(as, ae, "align")) {
+			cd->num_flags |= IPS_BYTE_ALIGN;
+		} else if (rp_word_is(as, ae, "from_beginning")) {
+			cd->num_flags |= IPS_BYTE_FROM_BEGIN;
+		} else if (rp_word_is(as, ae, "from_end")) {
+			cd->num_flags |= IPS_BYTE_FROM_END;
+		} else if (ae - as > 10 && memcmp(as, "multiplier", 10) == 0) {
+			vs = rp_skip_ws(as + 10, ae);
+			if (rp_parse_num(vs, ae, 1, 65535, &v) < 0)
+				return rp_error(c, as, "invalid multiplier");
+			cd->num_mult = (uint32_t)v;
+		} else if (ae - as > 11 && memcmp(as, "post_offset", 11) == 0) {
+			vs = rp_skip_ws(as + 11, ae);
+			if (rp_parse_num(vs, ae, -65535, 65535, &v) < 0)
+				return rp_error(c, as, "invalid post_offset");
+			cd->num_post = (int32_t)v;
+		} else {
+			return rp_error(c, as, "invalid byte_jump option '%.*s'",
+			                (int)(ae - as), as);
+		}
+	}
+	if ((cd->num_flags & IPS_BYTE_FROM_BEGIN) &&
+	    (cd->num_flags & IPS_BYTE_FROM_END))
+		return rp_error(c, kw, "byte_jump: from_beginning and from_end "
+		                "together");
+	if (rp_byte_nbytes(c, s, e, cd) < 0)
+		return -1;
+	rp_arg(s, e, 1, &as, &ae);
+	if (rp_parse_num(as, ae, -65535, 65535, &v) < 0)
+		return rp_error(c, as, "invalid byte_jump offset '%.*s'",
+		                (int)(ae - as), as);
+	cd->num_offset = (int32_t)v;
+	rp_relative_buffer(c, cd, 0);
+	return rp_need_sticky(c, kw, "byte_jump", cd);
+}
+
+/* Relative keywords, once legacy modifiers have assigned buffers: the
+ * raw stream passes and is not held, so nothing can be placed relative
+ * to a match in it; and the retry flags of Suricata's inspection
+ * (WITHIN_NEXT on a content, RELATIVE_NEXT on a pcre) are derived here,
+ * from the content or pcre each relative keyword follows in its buffer. */
 static int
 rp_check_relative(struct rp_ctx *c)
 {
 	for (uint32_t i = 0; i < c->r.n_conds; i++) {
-		const struct ips_cond *cd = &c->r.conds[i];
+		struct ips_cond *cd = &c->r.conds[i];
 		int j = (int)i - 1;
 
 		if (!cd->relative)
 			continue;
-		if (cd->buffer == IPS_BUF_REQUEST_BODY ||
-		    cd->buffer == IPS_BUF_STREAM)
-			return rp_error(c, c->cond_pos[i], "distance/within on "
-			                "%s is not supported",
-			                cd->buffer == IPS_BUF_STREAM
-			                ? "the raw stream" : "http.request_body");
-		while (j >= 0 && c->r.conds[j].buffer != cd->buffer)
+		if (cd->buffer == IPS_BUF_STREAM)
+			return rp_error(c, c->cond_pos[i], "%s on the raw stream "
+			                "is not supported",
+			                cd->kind == IPS_COND_CONTENT
+			                ? "distance/within"
+			                : cd->kind == IPS_COND_PCRE ? "pcre flag 'R'"
+			                : "a relative keyword");
+		while (j >= 0 && (c->r.conds[j].buffer != cd->buffer ||
+		                  (c->r.conds[j].kind != IPS_COND_CONTENT &&
+		                   c->r.conds[j].kind != IPS_COND_PCRE)))
 			j--;
 		if (j < 0)
-			return rp_error(c, c->cond_pos[i], "distance/within needs a "
-			                "preceding content in %s",
-			                ips_buffer_name(cd->buffer));
-		if (c->r.conds[j].kind != IPS_COND_CONTENT ||
-		    c->r.conds[j].negated)
-			return rp_error(c, c->cond_pos[i], "distance/within after "
-			                "a %s is not supported",
-			                c->r.conds[j].negated ? "negated content"
-			                                      : "pcre");
+			continue;   /* relative to the buffer's start */
+		if (c->r.conds[j].kind == IPS_COND_PCRE ||
+		    (cd->kind == IPS_COND_CONTENT && cd->within != 0))
+			c->r.conds[j].retry_next = 1;
 	}
 	return 0;
 }
@@ -976,6 +1430,15 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 		return rp_error(c, open, "content/pcre without a sticky buffer "
 		                "(raw stream) cannot be combined with http.* "
 		                "buffers in one rule");
+	/* The http.* buffers here are the request's; with to_client Suricata
+	 * inspects the response's (http.header) or waits for it: a rule that
+	 * would never fire is refused. */
+	if (has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "flow:to_client with http.* buffers is "
+		                "not supported (responses are not inspected)");
+	if (!has_stream && !has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "flow:to_client without content is not "
+		                "supported (responses are not inspected)");
 	if (has_stream && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
 		return rp_error(c, open, "flow:to_client on the raw stream is "
 		                "not supported (only client-to-server bytes are "
@@ -1197,6 +1660,170 @@ rp_kw_metadata(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	return 0;
 }
 
+/* ---- flowbits, threshold, detection_filter --------------------------- */
+
+#define RP_MAX_FLOWBITS 16      /* entries per rule */
+
+static int
+rp_flowbit_push(struct rp_ctx *c, const char *pos, uint8_t op,
+                const char *ns, const char *ne, int or_next)
+{
+	struct ips_flowbit *fb;
+
+	if (ns == ne)
+		return rp_error(c, pos, "flowbits needs a name");
+	for (const char *p = ns; p < ne; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' &&
+		    *p != '-')
+			return rp_error(c, p, "invalid flowbit name '%.*s'",
+			                (int)(ne - ns), ns);
+	if (c->r.n_flowbits == RP_MAX_FLOWBITS)
+		return rp_error(c, pos, "too many flowbits (max %d)",
+		                RP_MAX_FLOWBITS);
+	fb = realloc(c->r.flowbits, (c->r.n_flowbits + 1u) * sizeof(*fb));
+	if (fb == NULL)
+		return rp_error(c, pos, "out of memory");
+	c->r.flowbits = fb;
+	fb = &fb[c->r.n_flowbits];
+	memset(fb, 0, sizeof(*fb));
+	fb->name = rp_strndup(ns, (size_t)(ne - ns));
+	if (fb->name == NULL)
+		return rp_error(c, pos, "out of memory");
+	fb->op = op;
+	fb->or_next = (uint8_t)or_next;
+	c->r.n_flowbits++;
+	return 0;
+}
+
+/* flowbits:noalert | set|unset|toggle,a[&b] | isset|isnotset,a[|b|&b] */
+static int
+rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
+               const char *e, int arg)
+{
+	static const char *const ops[IPS_FB_COUNT] = {
+		[IPS_FB_SET] = "set", [IPS_FB_UNSET] = "unset",
+		[IPS_FB_TOGGLE] = "toggle", [IPS_FB_ISSET] = "isset",
+		[IPS_FB_ISNOTSET] = "isnotset",
+	};
+	const char *comma = memchr(s, ',', (size_t)(e - s));
+	const char *os = s, *oe = rp_trim_end(s, comma ? comma : e), *p, *ns;
+	int op, has_or = 0, has_and = 0;
+
+	(void)arg;
+	if (rp_word_is(os, oe, "noalert") && comma == NULL) {
+		c->r.noalert = 1;
+		return 0;
+	}
+	for (op = 0; op < IPS_FB_COUNT; op++)
+		if (rp_word_is(os, oe, ops[op]))
+			break;
+	if (op == IPS_FB_COUNT)
+		return rp_error(c, os, "unsupported flowbits command '%.*s'",
+		                (int)(oe - os), os);
+	if (comma == NULL)
+		return rp_error(c, kw, "flowbits:%s needs a name", ops[op]);
+	ns = rp_skip_ws(comma + 1, e);
+	for (p = ns; p < e; p++) {
+		has_or |= *p == '|';
+		has_and |= *p == '&';
+	}
+	if (has_or && has_and)
+		return rp_error(c, ns, "flowbits mixing '|' and '&'");
+	if (has_or && op != IPS_FB_ISSET && op != IPS_FB_ISNOTSET)
+		return rp_error(c, ns, "'|' only with isset/isnotset");
+	for (p = ns; ; p++) {
+		if (p == e || *p == '|' || *p == '&') {
+			if (rp_flowbit_push(c, kw, (uint8_t)op, rp_skip_ws(ns, p),
+			                    rp_trim_end(ns, p), p < e && *p == '|') < 0)
+				return -1;
+			if (p == e)
+				break;
+			ns = p + 1;
+		}
+	}
+	return 0;
+}
+
+/* noalert; (Suricata 7), the same as flowbits:noalert. */
+static int
+rp_kw_noalert(struct rp_ctx *c, const char *kw, const char *s,
+              const char *e, int arg)
+{
+	(void)kw, (void)s, (void)e, (void)arg;
+	c->r.noalert = 1;
+	return 0;
+}
+
+/* threshold:type limit|threshold|both, track by_src|by_dst|by_rule,
+ * count N, seconds N  (arg 0);  detection_filter:track ..., count N,
+ * seconds N  (arg 1). */
+static int
+rp_kw_threshold(struct rp_ctx *c, const char *kw, const char *s,
+                const char *e, int arg)
+{
+	static const char *const types[] = { "limit", "threshold", "both" };
+	static const char *const tracks[] = { "by_src", "by_dst", "by_rule" };
+	const char *name = arg ? "detection_filter" : "threshold";
+	struct ips_threshold th = { .type = arg ? IPS_THRESH_DETECTION : 0 };
+	const char *as, *ae;
+	int seen = 0;
+
+	if (c->r.threshold.type != IPS_THRESH_NONE)
+		return rp_error(c, kw, "more than one threshold/"
+		                "detection_filter");
+	for (int i = 0; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		const char *vs = as;
+		int64_t v;
+
+		while (vs < ae && !isspace((unsigned char)*vs))
+			vs++;
+		if (rp_word_is(as, vs, "type") && !arg) {
+			vs = rp_skip_ws(vs, ae);
+			for (size_t t = 0; t < 3; t++)
+				if (rp_word_is(vs, ae, types[t]))
+					th.type = (uint8_t)(IPS_THRESH_LIMIT + t);
+			if (th.type == IPS_THRESH_NONE)
+				return rp_error(c, vs, "invalid threshold type "
+				                "'%.*s'", (int)(ae - vs), vs);
+			seen |= 1;
+		} else if (rp_word_is(as, vs, "track")) {
+			size_t t;
+
+			vs = rp_skip_ws(vs, ae);
+			for (t = 0; t < 3; t++)
+				if (rp_word_is(vs, ae, tracks[t]))
+					break;
+			if (t == 3)
+				return rp_error(c, vs, "unsupported %s track "
+				                "'%.*s'", name, (int)(ae - vs), vs);
+			th.track = (uint8_t)t;
+			seen |= 2;
+		} else if (rp_word_is(as, vs, "count") ||
+		           rp_word_is(as, vs, "seconds")) {
+			int is_count = *as == 'c';
+
+			if (rp_parse_num(rp_skip_ws(vs, ae), ae, 0, UINT32_MAX,
+			                 &v) < 0)
+				return rp_error(c, as, "invalid %s '%.*s'", name,
+				                (int)(ae - as), as);
+			*(is_count ? &th.count : &th.seconds) = (uint32_t)v;
+			seen |= is_count ? 4 : 8;
+		} else {
+			return rp_error(c, as, "invalid %s option '%.*s'", name,
+			                (int)(ae - as), as);
+		}
+	}
+	if ((seen | (arg ? 1 : 0)) != 15)
+		return rp_error(c, kw, "%s needs %s", name,
+		                arg ? "track, count and seconds"
+		                    : "type, track, count and seconds");
+	if (th.seconds == 0 || (th.count == 0 && !arg))
+		return rp_error(c, kw, "%s: count and seconds must be positive",
+		                name);
+	c->r.threshold = th;
+	return 0;
+}
+
 /* Informational keywords: they change what is logged elsewhere, never
  * what matches. */
 static int
@@ -1237,6 +1864,15 @@ static const struct rp_keyword {
 	{ "distance", rp_kw_distance_within, RP_VAL_REQ, 0 },
 	{ "within", rp_kw_distance_within, RP_VAL_REQ, 1 },
 	{ "fast_pattern", rp_kw_fast_pattern, RP_VAL_OPT, 0 },
+	{ "isdataat", rp_kw_isdataat, RP_VAL_REQ, 0 },
+	{ "bsize", rp_kw_bsize, RP_VAL_REQ, 0 },
+	{ "urilen", rp_kw_urilen, RP_VAL_REQ, 0 },
+	{ "byte_test", rp_kw_byte_test, RP_VAL_REQ, 0 },
+	{ "byte_jump", rp_kw_byte_jump, RP_VAL_REQ, 0 },
+	{ "flowbits", rp_kw_flowbits, RP_VAL_REQ, 0 },
+	{ "noalert", rp_kw_noalert, RP_VAL_NONE, 0 },
+	{ "threshold", rp_kw_threshold, RP_VAL_REQ, 0 },
+	{ "detection_filter", rp_kw_threshold, RP_VAL_REQ, 1 },
 	{ "http.method", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_METHOD },
 	{ "http.uri", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_URI },
 	{ "http.uri.raw", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_URI_RAW },
@@ -1346,8 +1982,9 @@ rp_options(struct rp_ctx *c, const char *p, const char *e)
 	rp_settle_unbuffered(c);
 	if (rp_check_relative(c) < 0 || rp_check_stream(c, open) < 0)
 		return -1;
-	if (!c->has_msg)
-		return rp_error(c, open, "missing msg");
+	/* msg is optional in Suricata: the alert's signature is then empty */
+	if (!c->has_msg && (c->r.msg = rp_strndup("", 0)) == NULL)
+		return rp_error(c, open, "out of memory");
 	if (!c->has_sid)
 		return rp_error(c, open, "missing sid");
 	return 0;
@@ -1388,6 +2025,27 @@ rp_reject_variant(struct rp_ctx *c, const char *ts, const char *te)
 	return -1;
 }
 
+/* Why a protocol the rule language knows is refused, where it helps an
+ * operator decide (the gateway inspects TCP: HTTP and the raw stream). */
+static const char *
+rp_proto_why(const char *s, const char *e)
+{
+	static const struct { const char *proto, *why; } t[] = {
+		{ "dns", ": DNS is not decoded (UDP payloads are not "
+		  "inspected)" },
+		{ "udp", ": UDP payloads are not inspected" },
+		{ "icmp", ": ICMP is not inspected" },
+		{ "ip", ": per-packet IP rules are not supported" },
+		{ "tcp-pkt", ": per-packet TCP rules are not supported (tcp "
+		  "rules inspect the reassembled stream)" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (rp_word_is(s, e, t[i].proto))
+			return t[i].why;
+	return "";
+}
+
 static int
 rp_header(struct rp_ctx *c, const char **pp, const char *e)
 {
@@ -1411,8 +2069,8 @@ rp_header(struct rp_ctx *c, const char **pp, const char *e)
 	if (rp_word_is(ts, te, "tcp"))
 		c->r.proto = IPS_PROTO_TCP;
 	else if (!rp_word_is(ts, te, "http"))
-		return rp_error(c, ts, "unsupported protocol '%.*s'",
-		                (int)(te - ts), ts);
+		return rp_error(c, ts, "unsupported protocol '%.*s'%s",
+		                (int)(te - ts), ts, rp_proto_why(ts, te));
 	if (rp_header_token(c, pp, e, "source address", &ts, &te) < 0 ||
 	    rp_parse_set(c, ts, te, 0, (void **)&c->r.src.cidrs,
 	                 &c->r.src.n_cidrs, &c->r.src.negated) < 0)

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "ips/detect_db.h"
 #include "ips/rules.h"
 
@@ -56,9 +59,14 @@ ips_action_name(enum ips_action a)
 void
 ips_rule_free(struct ips_rule *r)
 {
-	for (uint32_t i = 0; i < r->n_conds; i++)
+	for (uint32_t i = 0; i < r->n_conds; i++) {
 		free(r->conds[i].bytes);
+		pcre2_code_free(r->conds[i].re);
+	}
 	free(r->conds);
+	for (uint32_t i = 0; i < r->n_flowbits; i++)
+		free(r->flowbits[i].name);
+	free(r->flowbits);
 	free(r->msg);
 	free(r->classtype);
 	free(r->src.cidrs);
@@ -135,6 +143,64 @@ ips_rule_match_tuple(const struct ips_rule *r,
 		return 1;
 	return r->bidirectional &&
 	       rr_match_oriented(r, dst, dport, src, sport);
+}
+
+/* ---- PCRE2 ---------------------------------------------------------------- */
+
+int
+ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
+                      char *err, size_t errlen)
+{
+	static const struct { uint16_t ips; uint32_t pcre2; } opts[] = {
+		{ IPS_PCRE_CASELESS, PCRE2_CASELESS },
+		{ IPS_PCRE_MULTILINE, PCRE2_MULTILINE },
+		{ IPS_PCRE_DOTALL, PCRE2_DOTALL },
+		{ IPS_PCRE_EXTENDED, PCRE2_EXTENDED },
+		{ IPS_PCRE_ANCHORED, PCRE2_ANCHORED },
+		{ IPS_PCRE_DOLLAR_END, PCRE2_DOLLAR_ENDONLY },
+		{ IPS_PCRE_UNGREEDY, PCRE2_UNGREEDY },
+	};
+	uint32_t o = 0;
+	PCRE2_SIZE at;
+	int code;
+	pcre2_code *re;
+
+	if (cd->kind != IPS_COND_PCRE || cd->re != NULL ||
+	    cd->buffer == IPS_BUF_STREAM)   /* Hyperscan decides those */
+		return 0;
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (cd->pcre_opts & opts[i].ips)
+			o |= opts[i].pcre2;
+	re = pcre2_compile((PCRE2_SPTR)cd->bytes, cd->len, o, &code, &at,
+	                   NULL);
+	if (re == NULL) {
+		PCRE2_UCHAR msg[160];
+
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		snprintf(err, errlen, "%s:%u: sid %u: pcre: PCRE2 cannot "
+		         "compile it at offset %zu: %s", r->file ? r->file : "-",
+		         r->line, r->sid, (size_t)at, (const char *)msg);
+		return -1;
+	}
+	/* Without the JIT (an unsupported CPU) PCRE2 interprets: slower,
+	 * same answers, same match limit. */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	cd->re = re;
+	return 0;
+}
+
+int
+ips_detect_db_prepare(struct ips_detect_db *db, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < db->rules.n_rules; i++) {
+		struct ips_rule *r = &db->rules.rules[i];
+
+		for (uint32_t c = 0; c < r->n_conds; c++)
+			if (ips_cond_prepare_pcre(r, &r->conds[c], err,
+			                          errlen) < 0)
+				return -1;
+	}
+	return 0;
 }
 
 struct ips_detect_db *

@@ -24,6 +24,7 @@
 #include <sys/random.h>
 
 #include "detect.h"
+#include "detect_inspect.h"
 
 /* When a rule can be decided.  Header-only rules at detect_headers; rules
  * with positive body conditions as soon as those match; rules with a
@@ -31,17 +32,13 @@
 #define DETECT_AT_HEADERS 0x1
 #define DETECT_AT_BODY    0x2
 #define DETECT_AT_END     0x4
-#define DETECT_VERIFY     0x8   /* has distance/within: check positions */
+#define DETECT_VERIFY     0x8   /* a condition Hyperscan does not decide
+                                 * exactly: inspect the held buffers */
 #define DETECT_AT_STREAM  0x10  /* raw stream rule: at detect_raw_data */
 /* Decided within the scan call that matched it, so its patterns need not
  * be remembered: header-only rules and single-condition raw rules (a
  * streaming SINGLEMATCH pattern reports once per stream anyway). */
 #define DETECT_IN_CALL    0x20
-
-/* Candidate positions a distance/within chain may try per rule evaluation:
- * bounds the backtracking an attacker can force with repeated prefixes.
- * Running out counts as a match (fail closed). */
-#define DETECT_VERIFY_BUDGET 1024
 
 /* One flow's raw stream: its Hyperscan stream and the patterns its
  * multi-condition rules have matched so far. */
@@ -77,6 +74,14 @@ struct detect_set {
 	struct hold_pool body_hold;
 	struct hold_pool raw_hold;
 	uint8_t *rule_when;             /* DETECT_AT_* per rule */
+	struct detect_inspect *di;      /* the worker's PCRE2 state */
+	struct detect_thresh *thresh;   /* the worker's threshold table */
+	/* Held request bodies (DETECT_BODY_INSPECT_BYTES each) for rules
+	 * that inspect the body by position or pcre; none without such a
+	 * rule. */
+	uint8_t *body_mem;
+	uint8_t **body_free;
+	uint32_t n_body, n_body_free;
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
 	 * call; with thousands of rules, "GET" alone can be hundreds of
@@ -97,6 +102,15 @@ struct detect_set {
 	                                 * on this set and not yet ended */
 };
 
+/* One threshold counter: a rule (by sid: counters outlive a reload) and
+ * the address it tracks. */
+struct detect_thresh {
+	uint32_t sid;               /* 0: free */
+	uint32_t count;
+	uint64_t start_ms;          /* the window's first match */
+	uint8_t addr[16];
+};
+
 struct detect_worker {
 	struct detect_set *cur;         /* written by the worker only */
 	struct detect_set *published;   /* written by the service thread */
@@ -110,6 +124,8 @@ struct detect_worker {
 	uint32_t source_share_pct;
 	uint32_t src_seed;              /* hold.h source buckets */
 	uint64_t tick;                  /* progress order of stream holders */
+	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
+	struct detect_thresh *thresh;   /* DETECT_THRESH_SLOTS */
 };
 
 struct detect_call {
@@ -120,9 +136,21 @@ struct detect_call {
 	struct detect_result *res;
 	int verdict;
 	const struct detect_raw *raw;   /* raw stream call, else NULL */
+	uint8_t faults;                 /* DETECT_FAULT_* met by evaluation */
+	uint8_t body_more;              /* detect_body: the body goes on */
 };
 
 /* ---- setup ------------------------------------------------------------ */
+
+static int
+detect_body_prefix_safe(const struct ips_rule *rule)
+{
+	for (uint32_t i = 0; i < rule->n_conds; i++)
+		if (rule->conds[i].buffer == IPS_BUF_REQUEST_BODY &&
+		    !detect_inspect_prefix_safe(&rule->conds[i]))
+			return 0;
+	return 1;
+}
 
 static void
 detect_rule_when(struct detect_set *s)
@@ -150,9 +178,24 @@ detect_rule_when(struct detect_set *s)
 		else
 			s->rule_when[r] = DETECT_AT_BODY | DETECT_AT_END;
 		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++)
-			if (db->rules.rules[r].conds[i].relative)
+			if (detect_inspect_needed(&db->rules.rules[r].conds[i]))
 				s->rule_when[r] |= DETECT_VERIFY;
+		/* the held body is whole only once it has ended: a rule that
+		 * a longer body could turn false waits for the end */
+		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body &&
+		    !detect_body_prefix_safe(&db->rules.rules[r]))
+			s->rule_when[r] = DETECT_AT_END | DETECT_VERIFY;
 	}
+}
+
+/* Whether any rule inspects the held request body. */
+static int
+detect_set_holds_body(const struct detect_set *s)
+{
+	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
+		if ((s->rule_when[r] & DETECT_VERIFY) && s->db->meta[r].needs_body)
+			return 1;
+	return 0;
 }
 
 /* The longest positive literal, preferring the body for body rules so a
@@ -180,7 +223,7 @@ detect_pick_triggers(struct detect_set *s)
 		int best = -1;
 
 		for (uint32_t i = 0; i < rule->n_conds; i++)
-			if (!rule->conds[i].negated &&
+			if (!rule->conds[i].negated && !rule->conds[i].hs_skip &&
 			    (best < 0 ||
 			     detect_trigger_better(&rule->conds[i],
 			                           &rule->conds[best])))
@@ -226,6 +269,26 @@ detect_open_streams(struct detect_set *s, uint32_t n, char *err,
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		s->free_streams[s->n_free++] = s->streams[i];
+	return 0;
+}
+
+static int
+detect_open_bodies(struct detect_set *s, uint32_t n, char *err,
+                   size_t errlen)
+{
+	if (n == 0 || !detect_set_holds_body(s))
+		return 0;
+	s->body_mem = malloc((size_t)n * DETECT_BODY_INSPECT_BYTES);
+	s->body_free = calloc(n, sizeof(*s->body_free));
+	if (s->body_mem == NULL || s->body_free == NULL) {
+		snprintf(err, errlen, "detect: out of memory for %u held bodies "
+		         "of %u bytes", n, DETECT_BODY_INSPECT_BYTES);
+		return -1;
+	}
+	s->n_body = n;
+	for (uint32_t i = 0; i < n; i++)
+		s->body_free[s->n_body_free++] =
+			s->body_mem + (size_t)i * DETECT_BODY_INSPECT_BYTES;
 	return 0;
 }
 
@@ -276,6 +339,8 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	nr = db->rules.n_rules;
 	s->db = db;
 	s->ws = dw->ws;
+	s->di = &dw->inspect;
+	s->thresh = dw->thresh;
 	s->rule_when = calloc(nr ? nr : 1, 1);
 	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
 	s->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
@@ -292,6 +357,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	hold_pool_init(&s->raw_hold, dw->max_raw_streams, dw->source_share_pct);
 	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
 	    detect_open_streams(s, dw->max_body_streams, err, errlen) < 0 ||
+	    detect_open_bodies(s, dw->max_body_streams, err, errlen) < 0 ||
 	    detect_open_raw(s, dw->max_raw_streams, err, errlen) < 0)
 		goto fail;
 	return s;
@@ -315,6 +381,8 @@ detect_set_free(struct detect_set *s)
 	free(s->free_streams);
 	free(s->raw_slots);
 	free(s->raw_free);
+	free(s->body_mem);
+	free(s->body_free);
 	free(s->rule_when);
 	free(s->hits);
 	free(s->call_bits);
@@ -386,8 +454,21 @@ detect_worker_create(const struct ips_detect_db *db,
 	if (getrandom(&dw->src_seed, sizeof(dw->src_seed), 0) !=
 	    sizeof(dw->src_seed))
 		dw->src_seed = (uint32_t)(uintptr_t)dw;
+	dw->thresh = calloc(DETECT_THRESH_SLOTS, sizeof(*dw->thresh));
+	if (dw->thresh == NULL) {
+		snprintf(err, errlen, "detect: out of memory");
+		free(dw);
+		return NULL;
+	}
+	if (detect_inspect_init(&dw->inspect, err, errlen) < 0) {
+		free(dw->thresh);
+		free(dw);
+		return NULL;
+	}
 	dw->cur = detect_set_create(dw, db, err, errlen);
 	if (dw->cur == NULL) {
+		detect_inspect_fini(&dw->inspect);
+		free(dw->thresh);
 		free(dw);
 		return NULL;
 	}
@@ -403,13 +484,17 @@ detect_worker_free(struct detect_worker *dw)
 	if (dw->published != dw->cur)
 		detect_set_free(dw->published);
 	detect_set_free(dw->cur);
+	detect_inspect_fini(&dw->inspect);
+	free(dw->thresh);
 	free(dw);
 }
 
+/* Whether a rule of the set inspects the request body (by Hyperscan
+ * or in the held body). */
 static int
 detect_set_has_body(const struct detect_set *s)
 {
-	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL || s->n_body > 0;
 }
 
 int
@@ -537,125 +622,194 @@ detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
 	       p->buffer != IPS_BUF_REQUEST_BODY;
 }
 
-/* ---- distance/within verification ------------------------------------ */
+/* ---- inspection of the held buffers ----------------------------------- */
+
+/* The bytes of buffer b this call can read: the HTTP stage's buffers,
+ * or the held body.  Returns 0 when the request has no such buffer
+ * (Suricata: a rule on an absent buffer does not match, negated
+ * conditions included), 1 with *p (NULL when empty) and *len. */
+static int
+detect_buffer_of(const struct detect_call *c, unsigned b, const uint8_t **p,
+                 uint32_t *len)
+{
+	if (b == IPS_BUF_REQUEST_BODY) {
+		*p = c->dt->body_buf;
+		*len = c->dt->body_len;
+		return c->dt->body_seen;
+	}
+	if (c->bufs == NULL || c->bufs->ptr[b] == NULL)
+		return 0;
+	*p = c->bufs->ptr[b];
+	*len = c->bufs->len[b];
+	return 1;
+}
+
+/* Suricata's inspection of every buffer the rule names (only for rules
+ * with a condition Hyperscan does not decide exactly). */
+static int
+detect_verify(struct detect_call *c, const struct ips_rule *rule,
+              const struct ips_rule_meta *m)
+{
+	int fault = 0;
+
+	for (unsigned b = 0; b < IPS_BUF_STREAM; b++) {
+		const uint8_t *p = NULL;
+		uint32_t len = 0;
+
+		if (!(m->buffers & (1u << b)))
+			continue;
+		if (!detect_buffer_of(c, b, &p, &len))
+			return 0;
+		c->s->ws->detect_pcre_runs++;
+		if (detect_inspect_buffer(c->s->di, rule, (uint8_t)b, p, len,
+		                          b == IPS_BUF_REQUEST_BODY &&
+		                          c->body_more, &fault))
+			continue;
+		if (fault != 0) {
+			c->s->ws->detect_inspect_limit++;
+			c->faults |= DETECT_FAULT_INSPECT_LIMIT;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/* Every header-side buffer the rule names is present (Suricata: a rule on
+ * a buffer the request lacks does not match, negations included). */
+static int
+detect_buffers_present(const struct detect_call *c,
+                       const struct ips_rule_meta *m)
+{
+	const uint8_t *p;
+	uint32_t len;
+
+	for (unsigned b = 0; b < IPS_BUF_STREAM; b++)
+		if ((m->buffers & (1u << b)) && !detect_buffer_of(c, b, &p, &len))
+			return 0;
+	return 1;
+}
+
+/* ---- flowbits ------------------------------------------------------------- */
 
 static int
-detect_lit_at(const struct ips_cond *cd, const uint8_t *p)
+detect_bit(const struct detect_call *c, uint16_t bit)
 {
-	if (!cd->nocase)
-		return memcmp(p, cd->bytes, cd->len) == 0;
-	for (uint32_t i = 0; i < cd->len; i++) {
-		uint8_t a = p[i], b = cd->bytes[i];
+	const uint64_t *bits = c->t != NULL ? c->t->flowbits : NULL;
 
-		if (a != b && ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' ||
-		               (a | 0x20) > 'z'))
+	return bits != NULL && ((bits[bit / 64] >> (bit % 64)) & 1);
+}
+
+/* isset / isnotset, each a|b group holding when one of it does. */
+static int
+detect_flowbits_hold(const struct detect_call *c, const struct ips_rule *r)
+{
+	for (uint32_t i = 0; i < r->n_flowbits; i++) {
+		const struct ips_flowbit *fb = &r->flowbits[i];
+		int ok = 0;
+
+		if (fb->op != IPS_FB_ISSET && fb->op != IPS_FB_ISNOTSET)
+			continue;
+		for (;; fb = &r->flowbits[++i]) {
+			ok |= detect_bit(c, fb->bit) == (fb->op == IPS_FB_ISSET);
+			if (!fb->or_next || i + 1 == r->n_flowbits)
+				break;
+		}
+		if (!ok)
 			return 0;
 	}
 	return 1;
 }
 
-/* First position >= from where cd starts and ends by hi, or UINT32_MAX. */
-static uint32_t
-detect_find(const struct ips_cond *cd, const uint8_t *buf, uint32_t from,
-            uint32_t hi)
-{
-	for (uint32_t pos = from; hi >= cd->len && pos <= hi - cd->len; pos++)
-		if (detect_lit_at(cd, buf + pos))
-			return pos;
-	return UINT32_MAX;
-}
-
-/* Next condition of the rule on the same buffer, or n_conds. */
-static uint32_t
-detect_next_same(const struct ips_rule *rule, uint32_t i)
-{
-	uint32_t k = i + 1;
-
-	while (k < rule->n_conds && rule->conds[k].buffer != rule->conds[i].buffer)
-		k++;
-	return k;
-}
-
-/* Window [*lo, *hi) a match of cd must lie in; prev_end is where the
- * previous content of the chain ended. */
+/* set / unset / toggle of a rule that matched (before its threshold:
+ * Suricata sets bits of matches whose alert is suppressed too). */
 static void
-detect_window(const struct ips_cond *cd, uint32_t len, uint32_t prev_end,
-              uint32_t *lo, uint32_t *hi)
+detect_flowbits_apply(const struct detect_call *c, const struct ips_rule *r)
 {
-	int64_t st, end;
+	uint64_t *bits = c->t != NULL ? c->t->flowbits : NULL;
 
-	if (!cd->relative) {
-		st = cd->offset;
-		end = cd->depth ? (int64_t)cd->offset + cd->depth : len;
-	} else {
-		st = (int64_t)prev_end + cd->distance;
-		end = cd->within ? st + cd->within : len;
-		st = st < 0 ? 0 : st;
+	for (uint32_t i = 0; bits != NULL && i < r->n_flowbits; i++) {
+		const struct ips_flowbit *fb = &r->flowbits[i];
+		uint64_t m = 1ull << (fb->bit % 64);
+
+		if (fb->op == IPS_FB_SET)
+			bits[fb->bit / 64] |= m;
+		else if (fb->op == IPS_FB_UNSET)
+			bits[fb->bit / 64] &= ~m;
+		else if (fb->op == IPS_FB_TOGGLE)
+			bits[fb->bit / 64] ^= m;
 	}
-	end = end > len ? len : end;
-	*lo = (uint32_t)(st > len ? len : st);
-	*hi = (uint32_t)(end < *lo ? *lo : end);
 }
 
-/* Does the chain starting at condition i hold, with backtracking over the
- * occurrences of each content (Suricata semantics)? */
-static int
-detect_chain(const struct ips_rule *rule, uint32_t i, const uint8_t *buf,
-             uint32_t len, uint32_t prev_end, uint32_t *budget)
-{
-	const struct ips_cond *cd = &rule->conds[i];
-	uint32_t next = detect_next_same(rule, i);
-	int more = next < rule->n_conds && rule->conds[next].relative;
-	uint32_t lo, hi, pos;
+/* ---- threshold / detection_filter -------------------------------------- */
 
-	detect_window(cd, len, prev_end, &lo, &hi);
-	if (cd->negated) {
-		for (pos = detect_find(cd, buf, lo, hi); pos != UINT32_MAX;
-		     pos = detect_find(cd, buf, pos + 1, hi))
-			if (!cd->endswith || pos + cd->len == len)
-				return 0;
-		return !more || detect_chain(rule, next, buf, len, prev_end, budget);
+/* The table slot of (sid, addr): its entry, a free slot, or (the window
+ * full) the oldest entry, evicted. */
+static struct detect_thresh *
+detect_thresh_slot(struct detect_set *s, uint32_t sid, const uint8_t *addr)
+{
+	uint32_t h = sid * 2654435761u;
+	struct detect_thresh *oldest = NULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	for (uint32_t k = 0; k < DETECT_THRESH_PROBE; k++) {
+		struct detect_thresh *e =
+			&s->thresh[(h + k) % DETECT_THRESH_SLOTS];
+
+		if (e->sid == 0 ||
+		    (e->sid == sid && memcmp(e->addr, addr, 16) == 0))
+			return e;
+		if (oldest == NULL || e->start_ms < oldest->start_ms)
+			oldest = e;
 	}
-	for (pos = detect_find(cd, buf, lo, hi); pos != UINT32_MAX;
-	     pos = detect_find(cd, buf, pos + 1, hi)) {
-		if (cd->endswith && pos + cd->len != len)
-			continue;
-		if (*budget == 0 || --*budget == 0)
-			return 1;
-		if (!more || detect_chain(rule, next, buf, len, pos + cd->len,
-		                          budget))
-			return 1;
-	}
-	return 0;
+	s->ws->detect_threshold_evicted++;
+	oldest->sid = 0;
+	return oldest;
 }
 
+/* Suricata's thresholding of one match: 1 when it may alert. */
 static int
-detect_verify(const struct detect_call *c, const struct ips_rule *rule)
+detect_threshold_allows(struct detect_call *c, const struct ips_rule *r)
 {
-	uint32_t budget = DETECT_VERIFY_BUDGET;
+	static const uint8_t any[16];
+	const struct ips_threshold *th = &r->threshold;
+	const uint8_t *addr = any;
+	struct detect_thresh *e;
+	uint64_t now = c->t != NULL ? c->t->now_ms : 0;
 
-	for (uint32_t i = 0; i < rule->n_conds; i++) {
-		const struct ips_cond *cd = &rule->conds[i];
-		uint32_t next = detect_next_same(rule, i);
-
-		if (cd->relative || next == rule->n_conds ||
-		    !rule->conds[next].relative)
-			continue;           /* not the head of a chain */
-		/* Buffers not handed to this call cannot be re-read: the
-		 * prefilter matched, so fail closed. */
-		if (c->bufs == NULL || c->bufs->ptr[cd->buffer] == NULL)
-			continue;
-		if (!detect_chain(rule, i, c->bufs->ptr[cd->buffer],
-		                  c->bufs->len[cd->buffer], 0, &budget))
+	if (th->type == IPS_THRESH_NONE)
+		return 1;
+	if (c->t != NULL && th->track != IPS_TRACK_RULE)
+		addr = th->track == IPS_TRACK_SRC ? c->t->src : c->t->dst;
+	e = detect_thresh_slot(c->s, r->sid, addr);
+	if (e->sid == 0 || now - e->start_ms >= (uint64_t)th->seconds * 1000) {
+		/* a new window, begun by this match */
+		e->sid = r->sid;
+		memcpy(e->addr, addr, 16);
+		e->start_ms = now;
+		e->count = 1;
+		return th->type == IPS_THRESH_LIMIT ||
+		       (th->type != IPS_THRESH_DETECTION && th->count == 1) ||
+		       (th->type == IPS_THRESH_DETECTION && th->count == 0);
+	}
+	e->count++;
+	switch (th->type) {
+	case IPS_THRESH_LIMIT:
+		return e->count <= th->count;
+	case IPS_THRESH_THRESHOLD:
+		if (e->count < th->count)
 			return 0;
+		e->count = 0;
+		return 1;
+	case IPS_THRESH_BOTH:
+		return e->count == th->count;
+	default:
+		return e->count > th->count;
 	}
-	if (budget == 0)
-		c->s->ws->detect_scan_errors++;
-	return 1;
 }
 
 static int
-detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
+detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 {
 	const struct ips_detect_db *db = c->s->db;
 	const struct ips_rule_meta *m = &db->meta[r];
@@ -664,17 +818,23 @@ detect_conditions_hold(const struct detect_call *c, uint32_t r, int when)
 	for (uint32_t i = 0; i < rule->n_conds; i++) {
 		uint32_t pid = m->first_pattern + i;
 
+		if (rule->conds[i].hs_skip)
+			continue;           /* decided by detect_verify */
 		if (db->patterns[pid].negated) {
-			/* relative negations are decided by position */
-			if (!rule->conds[i].relative &&
-			    (detect_in_matched(c->dt, pid) ||
-			     detect_in_call(c->s, pid)))
+			if (detect_in_matched(c->dt, pid) ||
+			    detect_in_call(c->s, pid))
 				return 0;
 		} else if (!detect_positive_holds(c, pid, when)) {
 			return 0;
 		}
 	}
-	return (c->s->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule)
+	if (!detect_flowbits_hold(c, rule))
+		return 0;
+	if (c->raw != NULL)
+		return 1;               /* the raw stream: Hyperscan decides */
+	if (!detect_buffers_present(c, m))
+		return 0;
+	return (c->s->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule, m)
 	                                             : 1;
 }
 
@@ -769,8 +929,17 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	 * better a duplicate alert than a missed verdict. */
 	if (dt->n_fired < DETECT_TXN_MAX_FIRED)
 		dt->fired[dt->n_fired++] = r;
+	detect_flowbits_apply(c, rule);
 	if (rule->action == IPS_ACTION_PASS) {
 		dt->passed = 1;
+		return;
+	}
+	if (rule->noalert)
+		return;
+	/* Suricata drops only what it alerts on: a suppressed match
+	 * neither alerts nor takes its action. */
+	if (!detect_threshold_allows(c, rule)) {
+		c->s->ws->detect_threshold_suppressed++;
 		return;
 	}
 	detect_report(c, rule);
@@ -849,6 +1018,8 @@ detect_evaluate(struct detect_call *c, int when)
 		detect_advance(c, &cu, r);
 	}
 	detect_call_clear(c->s);
+	if (c->res != NULL)
+		c->res->faults |= c->faults;
 }
 
 /* ---- transaction ------------------------------------------------------ */
@@ -973,13 +1144,50 @@ detect_body_evict(struct detect_set *s, uint16_t src,
 	return 0;
 }
 
+/* Keep the first DETECT_BODY_INSPECT_BYTES of the body for the rules
+ * that inspect it whole.  Returns -1 (body_fault set) when the set needs
+ * it held and no buffer is free. */
+static int
+detect_hold_body(struct detect_set *s, struct detect_txn *dt,
+                 const uint8_t *data, uint32_t len)
+{
+	uint32_t room;
+
+	if (s->n_body == 0)
+		return 0;
+	if (dt->body_buf == NULL) {
+		if (s->n_body_free == 0) {
+			s->ws->detect_stream_pool_full++;
+			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
+			return -1;
+		}
+		dt->body_buf = s->body_free[--s->n_body_free];
+		dt->body_len = 0;
+	}
+	room = DETECT_BODY_INSPECT_BYTES - dt->body_len;
+	dt->body_cut |= len > room;
+	len = len < room ? len : room;
+	memcpy(dt->body_buf + dt->body_len, data, len);
+	dt->body_len += len;
+	return 0;
+}
+
+static void
+detect_release_body(struct detect_set *s, struct detect_txn *dt)
+{
+	if (dt->body_buf != NULL)
+		s->body_free[s->n_body_free++] = dt->body_buf;
+	dt->body_buf = NULL;
+	dt->body_len = 0;
+}
+
 int
 detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
                struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
 
 	dt->headers_done = 1;
 	if (dt->passed)
@@ -1010,9 +1218,9 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
             struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0, 1 };
 
-	if (s->db->db[IPS_BUF_REQUEST_BODY] == NULL || dt->passed || len == 0)
+	if (dt->passed || len == 0)
 		return DETECT_NONE;
 	/* Once a piece was missed, scanning later ones would shift every
 	 * offset: the rest of the body stays uninspected. */
@@ -1020,6 +1228,13 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		detect_fault(&c, dt->body_fault);
 		return DETECT_NONE;
 	}
+	dt->body_seen = 1;
+	if (detect_hold_body(s, dt, data, len) < 0) {
+		detect_fault(&c, dt->body_fault);
+		return DETECT_NONE;
+	}
+	if (s->db->db[IPS_BUF_REQUEST_BODY] == NULL)
+		return DETECT_NONE;
 	if (dt->body_stream == NULL) {
 		uint16_t src = hold_src_bucket(t->src, t->ip_version,
 		                               dw->src_seed);
@@ -1046,6 +1261,13 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		return DETECT_NONE;
 	}
 	detect_evaluate(&c, DETECT_AT_BODY);
+	/* A drop cuts the request here: no later byte will reach the server,
+	 * so the rules waiting for the end of the body are decided on what
+	 * was seen, and report with this packet as Suricata's would. */
+	if (c.verdict >= DETECT_DROP && !dt->passed) {
+		c.body_more = dt->body_cut;
+		detect_evaluate(&c, DETECT_AT_END);
+	}
 	return c.verdict;
 }
 
@@ -1055,12 +1277,14 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
                struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0,
+	                         dt->body_cut };
 
 	detect_release_stream(s, dt, &c);
 	if (!dt->passed)
 		detect_evaluate(&c, DETECT_AT_END);
 	detect_call_clear(s);
+	detect_release_body(s, dt);
 	detect_txn_leave(dw, dt);
 	return c.verdict;
 }
@@ -1072,6 +1296,7 @@ detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt)
 
 	detect_release_stream(s, dt, NULL);
 	detect_call_clear(s);
+	detect_release_body(s, dt);
 	detect_txn_leave(dw, dt);
 	detect_txn_reset(dt);
 }
@@ -1138,7 +1363,7 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 	struct detect_raw_slot *rs = raw->slot;
 	struct detect_set *s = rs ? rs->set : dw->cur;
 	struct detect_call c = { s, rs ? &rs->dt : NULL, NULL, t, res,
-	                         DETECT_NONE, raw };
+	                         DETECT_NONE, raw, 0 };
 
 	if (raw->fault != 0) {
 		detect_fault(&c, raw->fault);

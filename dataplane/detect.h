@@ -56,7 +56,19 @@ struct detect_tuple {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t ip_version;
+	uint64_t *flowbits;         /* the flow's IPS_MAX_FLOWBITS bits (owned
+	                             * by the flow stage), or NULL: all clear,
+	                             * nothing kept */
+	uint64_t now_ms;            /* packet time, for threshold windows */
 };
+
+#define DETECT_FLOWBITS_WORDS (IPS_MAX_FLOWBITS / 64)
+
+/* threshold / detection_filter counters per worker: (sid, address)
+ * entries in a fixed table; a full probe window evicts its oldest entry
+ * (counted as detect_threshold_evicted). */
+#define DETECT_THRESH_SLOTS 4096
+#define DETECT_THRESH_PROBE 8
 
 /* Per-transaction match state, embedded in the HTTP transaction.
  * Fixed size: matches beyond DETECT_TXN_MAX_MATCHES are counted
@@ -64,6 +76,13 @@ struct detect_tuple {
  * is then treated as matching every overflowed rule's condition: failing
  * closed keeps an attacker from hiding a match behind many decoys. */
 #define DETECT_TXN_MAX_MATCHES 128
+/* Bytes of a request body held for the rules that inspect it by position
+ * or with pcre (Suricata inspects a body of up to
+ * request-body-minimal-inspect-size, 32 KiB by default, in one piece):
+ * such rules see the first DETECT_BODY_INSPECT_BYTES; the Hyperscan
+ * stream still sees every byte.  One buffer per body stream, allocated
+ * with the rule set and only when a rule needs it. */
+#define DETECT_BODY_INSPECT_BYTES 32768
 #define DETECT_TXN_MAX_FIRED 16
 
 struct detect_set;
@@ -83,6 +102,14 @@ struct detect_txn {
 	uint8_t passed;             /* a pass rule fired: no more rules */
 	uint8_t headers_done;
 	uint8_t overflow;
+	uint8_t body_seen;          /* a body byte passed: the request has
+	                             * an http.request_body */
+	uint8_t *body_buf;          /* the held body, from the set's pool,
+	                             * when a rule inspects it (else NULL) */
+	uint32_t body_len;          /* bytes held (at most
+	                             * DETECT_BODY_INSPECT_BYTES) */
+	uint8_t body_cut;           /* more body passed than is held: a
+	                             * pcre's $ never matches at its end */
 	uint32_t matched[DETECT_TXN_MAX_MATCHES];  /* pattern ids, sorted */
 	uint32_t fired[DETECT_TXN_MAX_FIRED];      /* rule indexes */
 };
@@ -101,6 +128,10 @@ enum detect_verdict {
 #define DETECT_FAULT_SCAN_ERROR     0x01    /* Hyperscan returned an error */
 #define DETECT_FAULT_BODY_POOL_FULL 0x02    /* no body stream free */
 #define DETECT_FAULT_RAW_POOL_FULL  0x04    /* no raw stream free */
+#define DETECT_FAULT_INSPECT_LIMIT  0x08    /* a rule's inspection reached
+                                             * the PCRE2 match limit or the
+                                             * recursion limit, or PCRE2
+                                             * failed: undecided */
 
 /* A holder that lost its body or raw stream to a newcomer (the pool was
  * full and it had made no progress for longest, or its source held its

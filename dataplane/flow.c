@@ -71,6 +71,7 @@ struct flow {
 	struct hold_node hold;  /* its place among its source's flows */
 	uint16_t client_port;   /* the port the client's packets come in on */
 	uint8_t l2[PKT_L2_MAX]; /* a client packet's L2 header, for resets */
+	uint64_t flowbits[DETECT_FLOWBITS_WORDS];   /* rules' flowbits */
 	struct stream_flow stream;
 };
 
@@ -479,6 +480,7 @@ flow_init(struct flow_table *ft, struct flow *f, const struct pkt_meta *pm,
 	f->blocked = 0;
 	f->fin_client = f->fin_server = 0;
 	f->l2_len = 0;
+	memset(f->flowbits, 0, sizeof(f->flowbits));
 	f->last_tsc = now;
 	f->id = ((uint64_t)ft->conf.worker_id << 48) | (++ft->next_id);
 	f->state = pm->proto == IPPROTO_TCP ? FLOW_SYN_SENT : FLOW_STATELESS;
@@ -567,8 +569,10 @@ flow_lookup_or_create(struct flow_table *ft, struct pkt_ctx *ctx,
 }
 
 static void
-flow_fill_tuple(const struct flow *f, struct pkt_ctx *ctx)
+flow_fill_tuple(const struct flow_table *ft, struct flow *f,
+                struct pkt_ctx *ctx)
 {
+	uint64_t tsc_per_ms = ft->conf.tsc_hz / 1000;
 	const struct pkt_meta *pm = &ctx->pm;
 	struct detect_tuple *t = &ctx->tuple;
 
@@ -584,6 +588,8 @@ flow_fill_tuple(const struct flow *f, struct pkt_ctx *ctx)
 		t->dport = pm->sport;
 	}
 	t->ip_version = pm->ip_version;
+	t->flowbits = f->flowbits;
+	t->now_ms = tsc_per_ms ? f->last_tsc / tsc_per_ms : 0;
 	ctx->flow_id = f->id;
 }
 
@@ -609,7 +615,7 @@ flow_tcp_restart(struct flow_table *ft, struct flow *f, struct pkt_ctx *ctx,
 	          f->last_tsc);
 	ft->ws->flow_reused++;
 	ctx->to_server = 1;
-	flow_fill_tuple(f, ctx);
+	flow_fill_tuple(ft, f, ctx);
 }
 
 /* TCP state transitions before the segment is processed.  Returns 0 to go
@@ -717,7 +723,7 @@ flow_input(struct flow_table *ft, struct rte_mbuf *m, struct pkt_ctx *ctx,
 	ctx->to_server = f->client_is_a == !swapped;
 	ctx->src_bucket = f->hold.src;
 	ctx->now_tsc = now;
-	flow_fill_tuple(f, ctx);
+	flow_fill_tuple(ft, f, ctx);
 	if (f->proto == IPPROTO_TCP && !f->blocked)
 		flow_tcp_restart(ft, f, ctx, swapped);
 	if (!flow_side_ok(f, ctx)) {

@@ -487,6 +487,8 @@ static const struct verdict_fault {
 	              "raw_stream_pool_full"),
 	VERDICT_FAULT(DETECT_FAULT_BODY_POOL_FULL, body_pool_full,
 	              "body_stream_pool_full"),
+	VERDICT_FAULT(DETECT_FAULT_INSPECT_LIMIT, inspect_limit,
+	              "inspect_limit"),
 #undef VERDICT_FAULT
 };
 

@@ -173,9 +173,12 @@ COMPILE_RE = re.compile(r"(\d+) rules from (\d+) file\(s\), compiled in "
 
 
 def dataplane(binary, conf, pcap, rules, workers=1, preload=False,
-              inspect="full", eve=None, timeout=3600, passes=1):
+              inspect="full", eve=None, timeout=3600, passes=1,
+              bundle=None):
     cmd = [binary, "--config", conf, "--replay", pcap,
            "--workers", workers, "--inspect", inspect]
+    if bundle:
+        cmd += ["--bundle", bundle]
     if preload:
         cmd.append("--preload")
     if passes > 1:
@@ -223,9 +226,9 @@ def config_figures(s, packets, frame_bytes):
     return f
 
 
-def hsbench(tools, pcap, rules, repeat):
+def hsbench(tools, pcap, rules, repeat, classification=CLASSIFICATION):
     cmd = [tools.hsbench, "--pcap", pcap, "--repeat", repeat,
-           "--classification", CLASSIFICATION]
+           "--classification", classification]
     for r in rules:
         cmd += ["--rules", r]
     # The measuring tool leaves its rule set and databases to exit; in a
@@ -602,6 +605,43 @@ def phase_scale(tools, res, work, pcap, truth, bundled, conf1, sizes,
     res["signature_scale"] = rows
 
 
+IPSCTL_COMPILE_RE = re.compile(r"rules from \d+ file\(s\) compiled in "
+                               r"([0-9.]+) s")
+
+
+def phase_scale_et_open(tools, res, work, pcap, truth, conf1, repeat,
+                        progress):
+    """The rule-scale row of the whole ET Open set the parser accepts
+    (scripts/et_open_accepted.py): compiled by ipsctl into a bundle (its
+    compile time), the gateway from that bundle, and the matching limit
+    (Hyperscan alone over the same buffers; PCRE2 confirmation runs only
+    in the gateway)."""
+    pk = truth["packets"]
+    frame_bytes = truth["bytes"] - 24 - 16 * pk
+    et = SHARED_CORPORA / "et-open"
+    rules, bundle = work / "et-open-accepted.rules", work / "et-open.bundle"
+    progress("scale", "ET Open: the accepted rules")
+    out = run([sys.executable, SOURCE_DIR / "scripts" / "et_open_accepted.py",
+               "--ipsctl", tools.ipsctl, "--expand-vars", "-o", rules]).stdout
+    proc = run([tools.ipsctl, "compile", "--classification",
+                et / "classification.config", rules, "-o", bundle])
+    m = IPSCTL_COMPILE_RE.search(proc.stdout)
+    progress("scale", "ET Open (%s): gateway 1 worker, best of %d"
+             % (out.strip().split(" (")[0], repeat))
+    s = best_of(repeat, lambda: dataplane(tools.dataplane, conf1, pcap, [],
+                                          preload=True, bundle=bundle))
+    progress("scale", "ET Open: ips-hsbench")
+    h = hsbench(tools, pcap, [rules], repeat,
+                classification=et / "classification.config")
+    lim = figures(pk, frame_bytes, h["seconds"])
+    lim.update(hsbench=h)
+    res["signature_scale"].append(dict(
+        rules=s["rules"], set="ET Open accepted",
+        compile_seconds=float(m.group(1)) if m else None,
+        gateway=config_figures(s, pk, frame_bytes), matching_limit=lim,
+        alerts=s["alerts"], acceptance=out.strip()))
+
+
 BUNDLE_LOAD_RE = re.compile(r"rules from bundle .* loaded in ([0-9.]+) s")
 FILES_LOAD_RE = re.compile(r"compiled in ([0-9.]+) s \(out of process, "
                            r"([0-9.]+) s to load\)")
@@ -911,6 +951,8 @@ def main(argv=None):
                               progress)
         phase_scale(tools, res, work, pcap, truth, bundled, conf1,
                     args.scale, args.repeat, progress)
+        phase_scale_et_open(tools, res, work, pcap, truth, conf1,
+                            args.repeat, progress)
         phase_startup(tools, res, work, bundled, conf1, args.scale,
                       args.repeat, progress)
         phase_memory(tools, res, work, args.open_flows,

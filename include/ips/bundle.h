@@ -31,7 +31,8 @@
 #include "ips/detect_db.h"
 
 #define IPS_BUNDLE_MAGIC   "IPSBNDL1"  /* 8 bytes, no NUL */
-#define IPS_BUNDLE_FORMAT  2u     /* 2: a rule's reject variant */
+#define IPS_BUNDLE_FORMAT  3u     /* 2: a rule's reject variant; 3: pcre,
+                                  * flowbits, thresholds */
 
 /*
  * File layout (format 2, little-endian, no padding):

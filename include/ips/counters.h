@@ -200,7 +200,11 @@
 	X(detect_raw_stream_evicted)                                       \
 	/* ... or its source's own oldest: the source held its share */    \
 	X(detect_body_stream_share_evicted)                                \
-	X(detect_raw_stream_share_evicted)
+	X(detect_raw_stream_share_evicted)                                 \
+	X(detect_inspect_limit)     /* PCRE2 / inspection limit reached */\
+	X(detect_pcre_runs)         /* buffer inspections run */          \
+	X(detect_threshold_suppressed) /* matches threshold kept quiet */ \
+	X(detect_threshold_evicted) /* threshold entries evicted (full) */
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \
@@ -213,10 +217,12 @@
 	X(drop_detect_scan_error)     /* Hyperscan returned an error */    \
 	X(drop_detect_body_pool_full) /* no body stream for a request */   \
 	X(drop_detect_raw_pool_full)  /* no raw stream for a TCP flow */   \
+	X(drop_detect_inspect_limit)  /* a PCRE2 or inspection limit */    \
 	/* ... = "bypass": forwarded uninspected (not drops) */            \
 	X(bypass_detect_scan_error)                                        \
 	X(bypass_detect_body_pool_full)                                    \
 	X(bypass_detect_raw_pool_full)                                     \
+	X(bypass_detect_inspect_limit)                                     \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \

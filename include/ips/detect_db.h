@@ -74,6 +74,21 @@ struct ips_detect_db *ips_detect_db_compile(struct ips_ruleset *rs,
  * of memory. */
 struct ips_detect_db *ips_detect_db_empty(void);
 
+/*
+ * Compile every pcre condition of db with PCRE2 and its JIT (the dataplane
+ * confirms Hyperscan's prefilter matches with them; see detect_inspect.h).
+ * The bundle carries each regex as source and flags, so a loaded db runs
+ * this once on the loading thread; the compiler runs it too, so a regex
+ * PCRE2 refuses is a rule error there.  Idempotent.
+ *
+ * Returns 0, or -1 with "file:line: sid N: pcre: reason" in err.
+ */
+int ips_detect_db_prepare(struct ips_detect_db *db, char *err, size_t errlen);
+
+/* Compile one condition's regex (cd->re); same contract for one rule. */
+int ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
+                          char *err, size_t errlen);
+
 /* Free db and everything it owns; db may be NULL.  Cannot fail. */
 void ips_detect_db_free(struct ips_detect_db *db);
 

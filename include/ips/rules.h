@@ -76,30 +76,98 @@ enum ips_proto {
 
 enum ips_cond_kind {
 	IPS_COND_CONTENT = 0,   /* literal bytes, |hex| decoded */
-	IPS_COND_PCRE,          /* Hyperscan-compatible regex */
+	IPS_COND_PCRE,          /* PCRE2 regex; Hyperscan prefilters it */
+	IPS_COND_ISDATAAT,      /* isdataat:[!]N[,relative] */
+	IPS_COND_BSIZE,         /* bsize: the buffer's length */
+	IPS_COND_URILEN,        /* urilen: bsize of http.uri / http.uri.raw */
+	IPS_COND_BYTE_TEST,     /* byte_test */
+	IPS_COND_BYTE_JUMP,     /* byte_jump */
+	IPS_COND_KIND_COUNT
 };
 
-/* One content or pcre condition, bound to the buffer that was sticky when
- * it was written. */
+/* Comparison of bsize, urilen and byte_test (num_op). */
+enum ips_num_op {
+	IPS_OP_EQ = 0,          /* = N  (bsize:N) */
+	IPS_OP_LT,              /* < N */
+	IPS_OP_GT,              /* > N */
+	IPS_OP_LE,              /* <= N */
+	IPS_OP_GE,              /* >= N */
+	IPS_OP_RANGE,           /* lo < x < hi (N<>M, exclusive as Suricata) */
+	IPS_OP_AND,             /* byte_test &: (x & N) != 0 */
+	IPS_OP_XOR,             /* byte_test ^: (x ^ N) != 0 */
+	IPS_OP_COUNT
+};
+
+/* pcre_opts: PCRE2 compile options from the /flags (PCRE2_* values are
+ * set by the compiler side; the runtime passes them to pcre2_compile). */
+#define IPS_PCRE_CASELESS    0x0001   /* i */
+#define IPS_PCRE_MULTILINE   0x0002   /* m */
+#define IPS_PCRE_DOTALL      0x0004   /* s */
+#define IPS_PCRE_EXTENDED    0x0008   /* x */
+#define IPS_PCRE_ANCHORED    0x0010   /* A */
+#define IPS_PCRE_DOLLAR_END  0x0020   /* E */
+#define IPS_PCRE_UNGREEDY    0x0040   /* G */
+
+/* num_flags of byte_test / byte_jump */
+#define IPS_BYTE_RELATIVE    0x0001
+#define IPS_BYTE_LITTLE      0x0002   /* default: big endian */
+#define IPS_BYTE_STRING      0x0004   /* ASCII number in num_base */
+#define IPS_BYTE_ALIGN       0x0008   /* byte_jump: round up to 4 */
+#define IPS_BYTE_FROM_BEGIN  0x0010   /* byte_jump: from buffer start */
+#define IPS_BYTE_FROM_END    0x0020   /* byte_jump: from buffer end */
+#define IPS_BYTE_BITMASK     0x0040   /* num_bitmask applies */
+
+/*
+ * One condition of a rule, bound to the buffer that was sticky when it was
+ * written.  The conditions of one buffer, in rule order, are inspected the
+ * way Suricata's content inspection does (dataplane/detect_inspect.c):
+ * each content match moves the "previous match end" that relative
+ * keywords (distance, within, pcre R, isdataat/byte_* relative) count
+ * from, and a failed relative keyword makes the content before it retry
+ * at its next occurrence.
+ */
 struct ips_cond {
 	uint8_t buffer;         /* enum ips_buffer */
 	uint8_t kind;           /* enum ips_cond_kind */
-	uint8_t negated;        /* content:!"..." - rule needs it absent */
+	uint8_t negated;        /* content:!"..." / pcre:!"..." /
+	                         * isdataat:! / byte_test !op */
 	uint8_t nocase;
-	uint32_t offset;        /* bytes from buffer start; 0 = none */
-	uint32_t depth;         /* bytes searched from offset; 0 = unlimited */
+	uint32_t offset;        /* content: bytes from buffer start; 0 = none.
+	                         * isdataat: N.  bsize/urilen/byte_test: the
+	                         * first operand (lo for a range) */
+	uint32_t depth;         /* content: bytes searched from offset, 0 =
+	                         * unlimited; bsize/urilen: hi of a range */
 	uint8_t *bytes;         /* content: decoded bytes; pcre: the regex body,
-	                         * without delimiters, NUL-terminated */
+	                         * without delimiters, NUL-terminated; others:
+	                         * the keyword's text, for messages */
 	uint32_t len;           /* length of bytes (without the NUL) */
-	unsigned hs_flags;      /* pcre: HS_FLAG_* from the /flags */
-	/* content placed relative to the end of the previous content of the
-	 * same buffer (distance/within): Hyperscan only prefilters, the
-	 * dataplane verifies the positions.  Header-side buffers only. */
-	uint8_t relative;       /* distance or within given */
+	unsigned hs_flags;      /* pcre: HS_FLAG_* for the prefilter */
+	/* content placed relative to the end of the previous match in the
+	 * same buffer (distance/within); pcre R; isdataat/byte_* relative */
+	uint8_t relative;
 	uint8_t endswith;       /* match must end where the buffer ends */
+	uint8_t num_op;         /* enum ips_num_op */
+	uint8_t num_bytes;      /* byte_test/byte_jump: bytes to read */
+	uint8_t num_base;       /* string: 8, 10 or 16 */
+	uint8_t retry_next;     /* when what follows fails, retry this match
+	                         * further on: a content followed by a within
+	                         * on it (Suricata's WITHIN_NEXT), a pcre by
+	                         * any relative keyword (RELATIVE_NEXT) */
+	uint8_t hs_skip;        /* set by the compiler: not in the Hyperscan
+	                         * database, decided by inspection only */
+	uint16_t pcre_opts;     /* IPS_PCRE_* */
+	uint16_t num_flags;     /* IPS_BYTE_* */
 	int32_t distance;       /* start >= previous end + distance */
 	uint32_t within;        /* end <= previous end + distance + within;
 	                         * 0 = unlimited */
+	int32_t num_offset;     /* byte_test/byte_jump offset */
+	int32_t num_post;       /* byte_jump post_offset */
+	uint32_t num_mult;      /* byte_jump multiplier (0 = 1) */
+	uint32_t num_bitmask;   /* with IPS_BYTE_BITMASK */
+	uint64_t num_value;     /* byte_test value */
+	void *re;               /* pcre: pcre2_code, compiled when the db is
+	                         * loaded (ips_detect_db_prepare); not in the
+	                         * bundle */
 };
 
 /* Address and port constraints of the rule header.  An empty list means
@@ -135,6 +203,53 @@ struct ips_port_set {
 #define IPS_REJECT_PAGE      0x04   /* the client gets the block page */
 #define IPS_REJECT_RST       0x08   /* the client gets a reset */
 #define IPS_REJECT_MASK      0x0f
+/* flowbits: per-flow named bits shared by the rules of a set.  set,
+ * unset and toggle act when the rule matches; isset and isnotset are
+ * conditions.  Bits are numbered by the compiler (at most
+ * IPS_MAX_FLOWBITS names per rule set). */
+enum ips_flowbit_op {
+	IPS_FB_SET = 0,
+	IPS_FB_UNSET,
+	IPS_FB_TOGGLE,
+	IPS_FB_ISSET,
+	IPS_FB_ISNOTSET,
+	IPS_FB_COUNT
+};
+
+#define IPS_MAX_FLOWBITS 128
+
+struct ips_flowbit {
+	uint8_t op;             /* enum ips_flowbit_op */
+	uint8_t or_next;        /* isset/isnotset a|b: holds when this one or
+	                         * the next one (same op) does */
+	uint16_t bit;           /* set by the compiler */
+	char *name;
+};
+
+/* threshold / detection_filter: how often a matching rule fires, counted
+ * per tracked address (per worker, in a bounded table). */
+enum ips_thresh_type {
+	IPS_THRESH_NONE = 0,
+	IPS_THRESH_LIMIT,       /* the first count matches per window */
+	IPS_THRESH_THRESHOLD,   /* every count-th match in a window */
+	IPS_THRESH_BOTH,        /* once per window, at the count-th match */
+	IPS_THRESH_DETECTION,   /* detection_filter: each match past count */
+	IPS_THRESH_COUNT
+};
+
+enum ips_thresh_track {
+	IPS_TRACK_SRC = 0,      /* by_src: the packet's source address */
+	IPS_TRACK_DST,          /* by_dst */
+	IPS_TRACK_RULE,         /* by_rule: one counter for the rule */
+	IPS_TRACK_COUNT
+};
+
+struct ips_threshold {
+	uint8_t type;           /* enum ips_thresh_type */
+	uint8_t track;          /* enum ips_thresh_track */
+	uint32_t count;
+	uint32_t seconds;
+};
 
 #define IPS_FLOW_TO_SERVER   0x01
 #define IPS_FLOW_TO_CLIENT   0x02
@@ -156,6 +271,11 @@ struct ips_rule {
 	struct ips_port_set sport, dport;
 	struct ips_cond *conds;
 	uint32_t n_conds;
+	struct ips_flowbit *flowbits;
+	uint8_t n_flowbits;
+	uint8_t noalert;        /* flowbits:noalert: matches, acts on its
+	                         * flowbits, never alerts nor drops */
+	struct ips_threshold threshold;
 	char *file;             /* where it was read, for messages */
 	uint32_t line;
 };

@@ -139,6 +139,49 @@ def test_ipsctl_compile_bad_rule_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+CHECK_RULES = (
+    "# one good rule, three bad ones\n"
+    'alert http any any -> any any (msg:"ok"; http.uri; content:"a"; '
+    'pcre:"/b(c)\\1/R"; sid:1;)\n'
+    'alert tls any any -> any any (msg:"tls"; sid:2;)\n'
+    'alert http any any -> any any (msg:"kw"; http.uri; content:"a"; '
+    'dsize:3; sid:3;)\n'
+    'alert http any any -> any any (msg:"flag"; pcre:"/x/S"; sid:4;)\n')
+
+
+def test_ipsctl_check_json(tmp_path):
+    """--json: one object, for tools: accepted, rejected, every error with
+    file, line, the keyword it is in and the reason."""
+    rules = rules_file(tmp_path, CHECK_RULES, "c.rules")
+    proc = ipsctl(tmp_path, "check", "--json", rules)
+    assert proc.returncode == 1
+    assert proc.stderr == ""
+    [line] = proc.stdout.splitlines()
+    obj = json.loads(line)
+    assert obj["accepted"] == 1 and obj["rejected"] == 3, obj
+    errs = [(e["file"], e["line"], e["keyword"], e["reason"])
+            for e in obj["errors"]]
+    assert errs == [
+        (str(rules), 3, "protocol", "unsupported protocol 'tls'"),
+        (str(rules), 4, "dsize", "unsupported keyword 'dsize'"),
+        (str(rules), 5, "pcre", "pcre flag 'S': buffer http.stat_code is "
+         "not supported"),
+    ], errs
+    assert {r["reason"]: r["count"] for r in obj["reasons"]} == {
+        e[3]: 1 for e in errs}
+
+
+def test_ipsctl_check_report_tallies_reasons(tmp_path):
+    rules = rules_file(tmp_path, CHECK_RULES + CHECK_RULES.replace(
+        "sid:", "sid:10"), "c.rules")
+    proc = ipsctl(tmp_path, "check", "--report", rules)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert "unsupported protocol 'tls': 2" in lines, proc.stdout
+    assert "unsupported keyword 'dsize': 2" in lines, proc.stdout
+    assert lines[-1].startswith("2 rules ok, 6 errors (25.0% accepted)")
+
+
 def test_ipsctl_compile_needs_output(tmp_path):
     proc = ipsctl(tmp_path, "compile", DEFAULT_RULES)
     assert proc.returncode == 2

@@ -437,6 +437,7 @@ static void
 test_wrong_magic_and_format(void **state)
 {
 	struct ips_bundle_header h;
+	char want[96];
 	size_t len;
 	uint8_t *buf = tb_encode(&len);
 
@@ -447,7 +448,9 @@ test_wrong_magic_and_format(void **state)
 	buf[0] = IPS_BUNDLE_MAGIC[0];
 	h.format = IPS_BUNDLE_FORMAT + 1;
 	tb_reheader(buf, len, &h);
-	tb_refused(buf, len, "bundle format 3, this dataplane reads format 2");
+	snprintf(want, sizeof(want), "bundle format %u, this dataplane reads "
+	         "format %u", IPS_BUNDLE_FORMAT + 1, IPS_BUNDLE_FORMAT);
+	tb_refused(buf, len, want);
 	free(buf);
 }
 

@@ -377,7 +377,9 @@ test_negated_body_at_end(void **state)
 	fx_request(f, "/upload");
 	assert_int_equal(fx_body_txn(f, "xxMAGICxx"), DETECT_NONE);
 	fx_request(f, "/upload");
-	assert_int_equal(fx_body_txn(f, NULL), DETECT_ALERT);  /* no body */
+	/* no body, no http.request_body: a rule on it cannot match, its
+	 * negated conditions included (as in Suricata) */
+	assert_int_equal(fx_body_txn(f, NULL), DETECT_NONE);
 	/* "$" is only known at end of data: reported by the stream reset */
 	fx_request(f, "/other");
 	detect_txn_begin(f->dw, &f->dt);
@@ -456,8 +458,8 @@ test_tuple_constraints(void **state)
 	static const char *const rules[] = {
 		"alert http 198.51.100.0/24 any -> 192.0.2.10 8080 (msg:\"t\"; "
 		"http.uri; content:\"/x\"; sid:1;)",
-		"alert http any any -> any any (msg:\"tc\"; flow:to_client; "
-		"http.uri; content:\"/x\"; sid:2;)",
+		"alert http any any -> any any (msg:\"ts\"; flow:to_server; "
+		"http.uri; content:\"/y\"; sid:2;)",
 		"alert http any any -> !192.0.2.0/24 any (msg:\"neg\"; "
 		"http.uri; content:\"/x\"; sid:3;)",
 		NULL,
@@ -471,7 +473,7 @@ test_tuple_constraints(void **state)
 	fx_request(f, "/x");
 	assert_int_equal(fx_txn(f), DETECT_ALERT);
 	assert_true(fired_sid(f, 1));
-	assert_false(fired_sid(f, 2));                    /* never to_client */
+	assert_false(fired_sid(f, 2));                    /* another uri */
 	assert_false(fired_sid(f, 3));
 	f->t.src[14] = 101;                               /* 198.51.101.1 */
 	fx_request(f, "/x");
@@ -993,13 +995,18 @@ test_distance_within(void **state)
 	fx_free(f);
 }
 
+/* A chain that makes every content retry (within on each) cannot make
+ * the inspection backtrack without bound: past the recursion limit the
+ * rule is undecided, a fault for policy.detect_error, never a silent
+ * "no match". */
 static void
-test_verify_budget_fails_closed(void **state)
+test_inspect_recursion_limit_is_fault(void **state)
 {
 	static const char *const rules[] = {
 		"drop http any any -> any any (msg:\"bt\"; http.uri; "
-		"content:\"a\"; content:\"a\"; distance:0; content:\"a\"; "
-		"distance:0; content:\"b\"; distance:0; sid:1;)",
+		"content:\"a\"; content:\"a\"; distance:0; within:400; "
+		"content:\"a\"; distance:0; within:400; content:\"b\"; "
+		"distance:0; within:400; sid:1;)",
 		NULL,
 	};
 	static char uri[400];
@@ -1010,17 +1017,262 @@ test_verify_budget_fails_closed(void **state)
 	uri[sizeof(uri) - 2] = '\0';
 	fx_request(f, "aaab");
 	assert_int_equal(fx_txn(f), DETECT_DROP);
-	assert_int_equal(f->ws.detect_scan_errors, 0);
-	/* "b" present but before the a's: only exhaustive backtracking could
-	 * tell, and the budget stops it */
-	uri[0] = 'b';
+	assert_int_equal(f->ws.detect_inspect_limit, 0);
+	uri[0] = 'b';                   /* "b" before every "a" */
 	fx_request(f, uri);
-	assert_int_equal(fx_txn(f), DETECT_DROP);
-	assert_int_equal(f->ws.detect_scan_errors, 1);
-	fx_request(f, "baaa");
-	f->ws.detect_scan_errors = 0;
 	assert_int_equal(fx_txn(f), DETECT_NONE);
-	assert_int_equal(f->ws.detect_scan_errors, 0);
+	assert_int_equal(f->ws.detect_inspect_limit, 1);
+	assert_true(f->res.faults & DETECT_FAULT_INSPECT_LIMIT);
+	fx_request(f, "baaa");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	assert_int_equal(f->res.faults, 0);
+	assert_int_equal(f->ws.detect_inspect_limit, 1);
+	fx_free(f);
+}
+
+/* For each keyword Suricata's inspection adds (pcre with PCRE2, relative
+ * and negated forms, isdataat, bsize, urilen, byte_test, byte_jump,
+ * distance/within in the body): a request that must raise its sid and
+ * one that must not. */
+struct kw_case {
+	uint32_t sid;
+	const char *uri;
+	const char *header;             /* NULL: "Host: www.example.com" */
+	const char *cookie;             /* NULL: no Cookie header */
+	const char *body;               /* NULL: no body */
+	int hit;
+};
+
+static const char *const kw_rules[] = {
+	/* pcre R: anchored where the content ended */
+	"alert http any any -> any any (msg:\"r\"; http.uri; content:\"/a\"; "
+	"pcre:\"/^b+c/R\"; sid:10;)",
+	/* back-reference and lookahead: PCRE2 only */
+	"alert http any any -> any any (msg:\"br\"; http.uri; "
+	"pcre:\"/(\\w{2,})=\\1/\"; sid:11;)",
+	"alert http any any -> any any (msg:\"la\"; http.uri; "
+	"pcre:\"/\\/admin(?!\\.php)/\"; sid:12;)",
+	/* negated pcre */
+	"alert http any any -> any any (msg:\"np\"; http.uri; content:\"/n/\"; "
+	"pcre:!\"/secret/\"; sid:13;)",
+	/* within: the first "x" fails, the retry at the next one matches */
+	"alert http any any -> any any (msg:\"w\"; http.uri; content:\"/w\"; "
+	"content:\"x\"; content:\"y\"; within:2; sid:14;)",
+	/* a negated relative content with distance only: Suricata does not
+	 * retry the "a" before it */
+	"alert http any any -> any any (msg:\"nd\"; http.uri; "
+	"content:\"/d\"; content:\"a\"; content:!\"b\"; distance:0; sid:15;)",
+	"alert http any any -> any any (msg:\"ia\"; http.uri; content:\"/i\"; "
+	"isdataat:3,relative; sid:16;)",
+	"alert http any any -> any any (msg:\"ni\"; http.uri; content:\"/j\"; "
+	"isdataat:!1,relative; sid:17;)",
+	"alert http any any -> any any (msg:\"bs\"; http.uri; content:\"/b\"; "
+	"bsize:<5; sid:18;)",
+	"alert http any any -> any any (msg:\"ul\"; urilen:4<>7; http.uri; "
+	"content:\"/u\"; startswith; sid:19;)",
+	"alert http any any -> any any (msg:\"bt\"; http.header; "
+	"content:\"X-N: \"; byte_test:3,>,100,0,relative,string,dec; "
+	"sid:20;)",
+	"alert http any any -> any any (msg:\"nbt\"; http.header; "
+	"content:\"X-F: \"; byte_test:1,!&,0x01,0,relative; sid:21;)",
+	"alert http any any -> any any (msg:\"bj\"; http.uri; content:\"/k\"; "
+	"byte_jump:1,0,relative,string,dec; content:\"Z\"; within:1; "
+	"sid:22;)",
+	"alert http any any -> any any (msg:\"bd\"; http.uri; "
+	"content:\"/p\"; http.request_body; content:\"user=\"; "
+	"content:\"admin\"; distance:0; within:5; sid:23;)",
+	"alert http any any -> any any (msg:\"nc\"; http.uri; "
+	"content:\"/c\"; http.cookie; content:!\"session\"; sid:24;)",
+	"alert http any any -> any any (msg:\"pb\"; http.uri; "
+	"content:\"/q\"; pcre:\"/^x=(\\d+)&y=\\1$/P\"; sid:25;)",
+	NULL,
+};
+
+static const struct kw_case kw_cases[] = {
+	{ 10, "/abbc", NULL, NULL, NULL, 1 },
+	{ 10, "/axbbc", NULL, NULL, NULL, 0 },
+	{ 11, "/x?ab=ab", NULL, NULL, NULL, 1 },
+	{ 11, "/x?ab=cd", NULL, NULL, NULL, 0 },
+	{ 12, "/admin.html", NULL, NULL, NULL, 1 },
+	{ 12, "/admin.php", NULL, NULL, NULL, 0 },
+	{ 13, "/n/open", NULL, NULL, NULL, 1 },
+	{ 13, "/n/secret", NULL, NULL, NULL, 0 },
+	{ 14, "/wxaaxy", NULL, NULL, NULL, 1 },
+	{ 14, "/wxaay", NULL, NULL, NULL, 0 },
+	{ 15, "/da--", NULL, NULL, NULL, 1 },
+	{ 15, "/da-b-a", NULL, NULL, NULL, 0 },
+	{ 16, "/iabc", NULL, NULL, NULL, 1 },
+	{ 16, "/iab", NULL, NULL, NULL, 0 },
+	{ 17, "/j", NULL, NULL, NULL, 1 },
+	{ 17, "/jx", NULL, NULL, NULL, 0 },
+	{ 18, "/b12", NULL, NULL, NULL, 1 },
+	{ 18, "/b123", NULL, NULL, NULL, 0 },
+	{ 19, "/u345", NULL, NULL, NULL, 1 },
+	{ 19, "/u34567", NULL, NULL, NULL, 0 },
+	{ 20, "/", "X-N: 150\r\n", NULL, NULL, 1 },
+	{ 20, "/", "X-N: 050\r\n", NULL, NULL, 0 },
+	{ 21, "/", "X-F: \x02\r\n", NULL, NULL, 1 },
+	{ 21, "/", "X-F: \x03\r\n", NULL, NULL, 0 },
+	{ 22, "/k2abZ", NULL, NULL, NULL, 1 },
+	{ 22, "/k2aZb", NULL, NULL, NULL, 0 },
+	{ 23, "/p", NULL, NULL, "user=admin", 1 },
+	{ 23, "/p", NULL, NULL, "user=xxxxxadmin", 0 },
+	{ 24, "/c", NULL, "a=b", NULL, 1 },
+	{ 24, "/c", NULL, NULL, NULL, 0 },   /* no cookie: no buffer */
+	{ 24, "/c", NULL, "session=1", NULL, 0 },
+	{ 25, "/q", NULL, NULL, "x=42&y=42", 1 },
+	{ 25, "/q", NULL, NULL, "x=42&y=43", 0 },
+};
+
+static void
+test_keywords_match_and_not(void **state)
+{
+	struct fixture *f = fx_new(kw_rules, 2);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++) {
+		const struct kw_case *k = &kw_cases[i];
+
+		fx_request(f, k->uri);
+		if (k->header != NULL)
+			fx_set(f, IPS_BUF_HEADER, k->header);
+		f->bufs.ptr[IPS_BUF_COOKIE] = NULL;
+		if (k->cookie != NULL)
+			fx_set(f, IPS_BUF_COOKIE, k->cookie);
+		detect_txn_begin(f->dw, &f->dt);
+		detect_headers(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+		if (k->body != NULL)
+			detect_body(f->dw, &f->dt, (const uint8_t *)k->body,
+			            (uint32_t)strlen(k->body), &f->bufs, &f->t,
+			            &f->res);
+		detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+		if (fired_sid(f, k->sid) != k->hit)
+			fail_msg("case %zu: sid %u on uri '%s': want %s", i,
+			         k->sid, k->uri, k->hit ? "a match" : "none");
+		if (f->res.n_fired > (unsigned)k->hit)
+			fail_msg("case %zu: %u rules fired, sid %u first", i,
+			         f->res.n_fired, f->res.fired[0].sid);
+		assert_int_equal(f->res.faults, 0);
+	}
+	assert_int_equal(detect_raw_in_use(f->dw), 0);
+	fx_free(f);
+}
+
+/* flowbits: bits of the flow, set by one transaction's match, seen by a
+ * later transaction of the same flow (and by a later rule of the same
+ * one: setters are ordered first); noalert rules act without alerting;
+ * unset, toggle and isnotset; another flow has its own bits. */
+static void
+test_flowbits(void **state)
+{
+	static const char *const rules[] = {
+		/* the checker is written first: ordering puts setters ahead */
+		"alert http any any -> any any (msg:\"chk\"; http.uri; "
+		"content:\"/two\"; flowbits:isset,login|other; sid:2;)",
+		"alert http any any -> any any (msg:\"set\"; http.uri; "
+		"content:\"/login\"; flowbits:set,login; flowbits:noalert; "
+		"sid:1;)",
+		"alert http any any -> any any (msg:\"not\"; http.uri; "
+		"content:\"/three\"; flowbits:isnotset,login; sid:3;)",
+		"alert http any any -> any any (msg:\"off\"; http.uri; "
+		"content:\"/logout\"; flowbits:unset,login; flowbits:noalert; "
+		"sid:4;)",
+		"alert http any any -> any any (msg:\"tog\"; http.uri; "
+		"content:\"/flip\"; flowbits:toggle,login; flowbits:noalert; "
+		"sid:5;)",
+		"alert http any any -> any any (msg:\"same\"; http.uri; "
+		"content:\"/login/two\"; flowbits:isset,login; sid:6;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 0);
+	uint64_t bits[DETECT_FLOWBITS_WORDS] = { 0 }, other[2] = { 0 };
+
+	(void)state;
+	f->t.flowbits = bits;
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_NONE);       /* not set yet */
+	fx_request(f, "/three");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_true(fired_sid(f, 3));
+	fx_request(f, "/login");
+	assert_int_equal(fx_txn(f), DETECT_NONE);       /* noalert */
+	assert_int_equal(f->res.n_fired, 0);
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	fx_request(f, "/three");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	f->t.flowbits = other;                          /* another flow */
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	f->t.flowbits = bits;
+	fx_request(f, "/logout");
+	fx_txn(f);
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_NONE);
+	fx_request(f, "/flip");
+	fx_txn(f);
+	fx_request(f, "/two");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	/* set and tested within one transaction */
+	memset(bits, 0, sizeof(bits));
+	fx_request(f, "/login/two");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_true(fired_sid(f, 6));
+	assert_true(fired_sid(f, 2));
+	fx_free(f);
+}
+
+/* threshold limit / threshold / both and detection_filter, per tracked
+ * address, in windows of packet time; a suppressed drop does not drop. */
+static void
+test_threshold(void **state)
+{
+	static const char *const rules[] = {
+		"drop http any any -> any any (msg:\"lim\"; http.uri; "
+		"content:\"/lim\"; threshold:type limit, track by_src, "
+		"count 2, seconds 10; sid:1;)",
+		"alert http any any -> any any (msg:\"thr\"; http.uri; "
+		"content:\"/thr\"; threshold:type threshold, track by_src, "
+		"count 3, seconds 10; sid:2;)",
+		"alert http any any -> any any (msg:\"both\"; http.uri; "
+		"content:\"/both\"; threshold:type both, track by_dst, "
+		"count 2, seconds 10; sid:3;)",
+		"alert http any any -> any any (msg:\"df\"; http.uri; "
+		"content:\"/df\"; detection_filter:track by_src, count 2, "
+		"seconds 10; sid:4;)",
+		NULL,
+	};
+	static const struct { const char *uri; uint64_t ms; int src; int hit; }
+	steps[] = {
+		{ "/lim", 0, 1, 1 }, { "/lim", 1, 1, 1 }, { "/lim", 2, 1, 0 },
+		{ "/lim", 3, 2, 1 },            /* another source */
+		{ "/lim", 10000, 1, 1 },        /* a new window */
+		{ "/thr", 0, 1, 0 }, { "/thr", 1, 1, 0 }, { "/thr", 2, 1, 1 },
+		{ "/thr", 3, 1, 0 }, { "/thr", 4, 1, 0 }, { "/thr", 5, 1, 1 },
+		{ "/both", 0, 1, 0 }, { "/both", 1, 1, 1 }, { "/both", 2, 1, 0 },
+		{ "/both", 20000, 1, 0 }, { "/both", 20001, 1, 1 },
+		{ "/df", 0, 1, 0 }, { "/df", 1, 1, 0 }, { "/df", 2, 1, 1 },
+		{ "/df", 3, 1, 1 }, { "/df", 10002, 1, 0 },
+	};
+	struct fixture *f = fx_new(rules, 0);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int v;
+
+		f->t.now_ms = steps[i].ms;
+		f->t.src[15] = (uint8_t)steps[i].src;
+		fx_request(f, steps[i].uri);
+		v = fx_txn(f);
+		if ((f->res.n_fired == 1) != steps[i].hit)
+			fail_msg("step %zu (%s at %llu ms): want %s", i,
+			         steps[i].uri, (unsigned long long)steps[i].ms,
+			         steps[i].hit ? "an alert" : "none");
+		if (!steps[i].hit)
+			assert_int_equal(v, DETECT_NONE);
+	}
+	assert_int_equal(f->ws.detect_threshold_suppressed, 11);
 	fx_free(f);
 }
 
@@ -1146,7 +1398,10 @@ main(void)
 		cmocka_unit_test(test_many_header_matches),
 		cmocka_unit_test(test_match_overflow_fails_closed),
 		cmocka_unit_test(test_distance_within),
-		cmocka_unit_test(test_verify_budget_fails_closed),
+		cmocka_unit_test(test_inspect_recursion_limit_is_fault),
+		cmocka_unit_test(test_keywords_match_and_not),
+		cmocka_unit_test(test_flowbits),
+		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_raw_split_across_segments),
 		cmocka_unit_test(test_raw_depth_offset),
 		cmocka_unit_test(test_raw_header_and_conjunction),

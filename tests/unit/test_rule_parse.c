@@ -304,8 +304,139 @@ test_pcre(void **state)
 	assert_int_equal(r->conds[1].negated, 1);
 	assert_int_equal(r->conds[1].buffer, IPS_BUF_URI);
 	assert_string_equal((char *)r->conds[1].bytes, "evil");
-	assert_string_equal((char *)r->conds[2].bytes, "(?x) x y ");
-	assert_int_equal(r->conds[2].len, 9);
+	assert_int_equal(r->conds[0].pcre_opts, IPS_PCRE_CASELESS |
+	                 IPS_PCRE_DOTALL | IPS_PCRE_MULTILINE);
+	assert_string_equal((char *)r->conds[2].bytes, " x y ");
+	assert_int_equal(r->conds[2].len, 5);
+	assert_int_equal(r->conds[2].pcre_opts, IPS_PCRE_EXTENDED);
+	ips_ruleset_free(&rs);
+}
+
+/* pcre R, the buffer flags and the retry flags Suricata's inspection
+ * uses; a relative keyword with no sticky buffer takes the buffer of the
+ * match it is relative to. */
+static void
+test_pcre_relative(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "content:\"/a\"; http_uri; pcre:\"/b(c)\\1/RAGE\"; "
+	              "content:\"d\"; http_uri; within:4; "
+	              "pcre:\"/x/P\"; isdataat:!2,relative; sid:7;)");
+	assert_int_equal(r->n_conds, 5);
+	assert_int_equal(r->conds[1].kind, IPS_COND_PCRE);
+	assert_int_equal(r->conds[1].relative, 1);
+	assert_int_equal(r->conds[1].buffer, IPS_BUF_URI);
+	assert_int_equal(r->conds[1].pcre_opts, IPS_PCRE_ANCHORED |
+	                 IPS_PCRE_UNGREEDY | IPS_PCRE_DOLLAR_END);
+	/* the pcre is retried when the within content after it fails */
+	assert_int_equal(r->conds[1].retry_next, 1);
+	assert_int_equal(r->conds[0].retry_next, 0);
+	assert_int_equal(r->conds[2].relative, 1);
+	assert_int_equal(r->conds[3].buffer, IPS_BUF_REQUEST_BODY);
+	assert_int_equal(r->conds[4].kind, IPS_COND_ISDATAAT);
+	assert_int_equal(r->conds[4].buffer, IPS_BUF_REQUEST_BODY);
+	assert_int_equal(r->conds[4].negated, 1);
+	assert_int_equal(r->conds[4].offset, 2);
+	assert_int_equal(r->conds[3].retry_next, 1);
+	ips_ruleset_free(&rs);
+}
+
+/* flowbits (with | groups and noalert), threshold, detection_filter. */
+/* msg may be left out and a pcre left unquoted, as Suricata takes them. */
+static void
+test_suricata_leniency(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (pcre:/\\.\\/a/I; "
+	              "noalert; sid:9;)");
+	assert_string_equal(r->msg, "");
+	assert_int_equal(r->noalert, 1);
+	assert_string_equal((char *)r->conds[0].bytes, "\\.\\/a");
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_URI_RAW);
+	ips_ruleset_free(&rs);
+}
+
+static void
+test_flowbits_threshold(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "flowbits:isset,a|b; flowbits:set,c&d; flowbits:noalert; "
+	              "threshold: type both, count 3, seconds 60, "
+	              "track by_dst; sid:7;)");
+	assert_int_equal(r->n_flowbits, 4);
+	assert_int_equal(r->flowbits[0].op, IPS_FB_ISSET);
+	assert_int_equal(r->flowbits[0].or_next, 1);
+	assert_string_equal(r->flowbits[1].name, "b");
+	assert_int_equal(r->flowbits[1].or_next, 0);
+	assert_int_equal(r->flowbits[2].op, IPS_FB_SET);
+	assert_string_equal(r->flowbits[3].name, "d");
+	assert_int_equal(r->noalert, 1);
+	assert_int_equal(r->threshold.type, IPS_THRESH_BOTH);
+	assert_int_equal(r->threshold.track, IPS_TRACK_DST);
+	assert_int_equal(r->threshold.count, 3);
+	assert_int_equal(r->threshold.seconds, 60);
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "detection_filter:track by_src,count 5,seconds 10; "
+	              "sid:8;)");
+	assert_int_equal(r->threshold.type, IPS_THRESH_DETECTION);
+	assert_int_equal(r->threshold.track, IPS_TRACK_SRC);
+	assert_int_equal(r->threshold.count, 5);
+	ips_ruleset_free(&rs);
+}
+
+/* bsize, urilen, byte_test, byte_jump: operands as the inspection reads
+ * them. */
+static void
+test_size_and_byte_keywords(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "http.uri; content:\"/x\"; bsize:<=20; urilen:3<>9,raw; "
+	              "http.header; bsize:7; byte_test:2,!&,0x40,-3,relative,"
+	              "little; byte_jump:3,1,string,hex,multiplier 2,align,"
+	              "post_offset -1,bitmask 0xf0; sid:7;)");
+	assert_int_equal(r->n_conds, 6);
+	assert_int_equal(r->conds[1].kind, IPS_COND_BSIZE);
+	assert_int_equal(r->conds[1].num_op, IPS_OP_LE);
+	assert_int_equal(r->conds[1].offset, 20);
+	assert_int_equal(r->conds[2].kind, IPS_COND_URILEN);
+	assert_int_equal(r->conds[2].buffer, IPS_BUF_URI_RAW);
+	assert_int_equal(r->conds[2].num_op, IPS_OP_RANGE);
+	assert_int_equal(r->conds[2].offset, 3);
+	assert_int_equal(r->conds[2].depth, 9);
+	assert_int_equal(r->conds[3].buffer, IPS_BUF_HEADER);
+	assert_int_equal(r->conds[3].num_op, IPS_OP_EQ);
+	assert_int_equal(r->conds[4].kind, IPS_COND_BYTE_TEST);
+	assert_int_equal(r->conds[4].negated, 1);
+	assert_int_equal(r->conds[4].num_op, IPS_OP_AND);
+	assert_int_equal(r->conds[4].num_value, 0x40);
+	assert_int_equal(r->conds[4].num_offset, -3);
+	assert_int_equal(r->conds[4].num_bytes, 2);
+	assert_int_equal(r->conds[4].num_flags,
+	                 IPS_BYTE_LITTLE);
+	assert_int_equal(r->conds[4].relative, 1);
+	assert_int_equal(r->conds[5].kind, IPS_COND_BYTE_JUMP);
+	assert_int_equal(r->conds[5].num_base, 16);
+	assert_int_equal(r->conds[5].num_mult, 2);
+	assert_int_equal(r->conds[5].num_post, -1);
+	assert_int_equal(r->conds[5].num_bitmask, 0xf0);
+	assert_int_equal(r->conds[5].num_flags, IPS_BYTE_STRING |
+	                 IPS_BYTE_ALIGN | IPS_BYTE_BITMASK);
 	ips_ruleset_free(&rs);
 }
 
@@ -455,6 +586,10 @@ test_raw_stream_errors(void **state)
 	             "content:\"x\"; content:\"y\"; distance:0; sid:1;)",
 	             "t.rules:7:53: distance/within on the raw stream is not "
 	             "supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flow:to_client; http.header; content:\"x\"; sid:1;)",
+	             "t.rules:7:31: flow:to_client with http.* buffers is not "
+	             "supported (responses are not inspected)");
 	expect_error("alert tcp any any -> any any (msg:\"m\"; "
 	             "flow:to_client; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: flow:to_client on the raw stream is not "
@@ -486,21 +621,44 @@ test_errors(void **state)
 {
 	(void)state;
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "content:\"x\"; flowbits:set,a; sid:1;)",
-	             "t.rules:7:64: unsupported keyword 'flowbits'");
-	expect_error("alert http any any -> any any (msg:\"m\"; isdataat:1; "
-	             "sid:1;)", "t.rules:7:41: unsupported keyword 'isdataat'");
+	             "content:\"x\"; xbits:set,a,track ip_src; sid:1;)",
+	             "t.rules:7:64: unsupported keyword 'xbits'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flowbits:flip,a; sid:1;)", "t.rules:7:50: unsupported "
+	             "flowbits command 'flip'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flowbits:set,a|b; sid:1;)", "t.rules:7:54: '|' only with "
+	             "isset/isnotset");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "threshold:type limit, track by_src, count 1; sid:1;)",
+	             "t.rules:7:41: threshold needs type, track, count and "
+	             "seconds");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "threshold:type limit, track by_either, count 1, "
+	             "seconds 2; sid:1;)", "t.rules:7:69: unsupported "
+	             "threshold track 'by_either'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "detection_filter:track by_src, count 1, seconds 0; "
+	             "sid:1;)", "t.rules:7:41: detection_filter: count and "
+	             "seconds must be positive");
+	expect_error("alert http any any -> any any (msg:\"m\"; dsize:1; "
+	             "sid:1;)", "t.rules:7:41: unsupported keyword 'dsize'");
 	expect_error("alert http any any -> any any (msg:\"m\"; distance:0; "
 	             "sid:1;)", "t.rules:7:41: 'distance' needs a preceding "
 	             "content");
 	expect_error("alert udp any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:7: unsupported protocol 'udp'");
+	             "t.rules:7:7: unsupported protocol 'udp': UDP payloads "
+	             "are not inspected");
+	expect_error("alert dns any any -> any any (msg:\"m\"; dns.query; "
+	             "content:\"x\"; sid:1;)", "t.rules:7:7: unsupported "
+	             "protocol 'dns': DNS is not decoded (UDP payloads are not "
+	             "inspected)");
 	expect_error("block http any any -> any any (msg:\"m\"; sid:1;)",
 	             "t.rules:7:1: unknown action 'block'");
 	expect_error("alert http any any -> any any (msg:\"m\"; rev:1;)",
 	             "t.rules:7:31: missing sid");
-	expect_error("alert http any any -> any any (sid:4;)",
-	             "t.rules:7:31: missing msg");
+	expect_error("alert http any any -> any any (sid:4; msg:x;)",
+	             "t.rules:7:43: expected a quoted string");
 	expect_error("alert http $NOPE any -> any any (msg:\"m\"; sid:1;)",
 	             "t.rules:7:12: undefined variable '$NOPE'");
 	expect_error("alert http $LOOP any -> any any (msg:\"m\"; sid:1;)",
@@ -551,8 +709,46 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "content:\"\"; sid:1;)", "t.rules:7:59: empty content");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "pcre:\"/x/R\"; sid:1;)",
-	             "t.rules:7:60: unsupported pcre flag 'R'");
+	             "pcre:\"/x/S\"; sid:1;)",
+	             "t.rules:7:60: pcre flag 'S': buffer http.stat_code is "
+	             "not supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "pcre:\"/x/O\"; sid:1;)",
+	             "t.rules:7:60: pcre flag 'O' (no match limit) is not "
+	             "supported: every pcre runs under the match limit");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "pcre:\"/x/UH\"; sid:1;)",
+	             "t.rules:7:61: pcre has more than one buffer flag");
+	expect_error("alert tcp any any -> any 80 (msg:\"m\"; "
+	             "flow:to_server; content:\"a\"; pcre:\"/x/R\"; sid:1;)",
+	             "t.rules:7:68: pcre flag 'R' on the raw stream is not "
+	             "supported");
+	expect_error("alert tcp any any -> any 80 (msg:\"m\"; "
+	             "flow:to_server; content:\"a\"; isdataat:1,relative; "
+	             "sid:1;)", "t.rules:7:68: isdataat without a sticky "
+	             "buffer (raw stream) is not supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; bsize:3; "
+	             "sid:1;)", "t.rules:7:41: bsize without a sticky buffer "
+	             "(raw stream) is not supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "bsize:5<>6; sid:1;)", "t.rules:7:57: invalid bsize "
+	             "range '5<>6'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "urilen:3,abs; sid:1;)", "t.rules:7:50: invalid urilen "
+	             "option 'abs'");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_test:2,~,1,0; sid:1;)", "t.rules:7:63: invalid "
+	             "byte_test operator '~'");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_test:9,=,1,0; sid:1;)", "t.rules:7:61: invalid "
+	             "number of bytes '9' (1..8)");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_jump:2,0,dce; sid:1;)", "t.rules:7:65: 'dce' "
+	             "(DCERPC byte order) is not supported");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_jump:2,0,from_end,from_beginning; sid:1;)",
+	             "t.rules:7:51: byte_jump: from_beginning and from_end "
+	             "together");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "pcre:\"x\"; sid:1;)",
 	             "t.rules:7:57: pcre must start with '/'");
@@ -581,18 +777,6 @@ test_errors(void **state)
 		         "sid:1;)");
 		expect_error(deep, "t.rules:7:28: lists nested too deep");
 	}
-	expect_error("alert http any any -> any any (msg:\"m\"; "
-	             "http.request_body; content:\"a\"; content:\"b\"; "
-	             "distance:0; sid:1;)", "t.rules:7:73: distance/within on "
-	             "http.request_body is not supported");
-	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "content:\"a\"; http.host; content:\"b\"; distance:0; "
-	             "sid:1;)", "t.rules:7:75: distance/within needs a "
-	             "preceding content in http.host");
-	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "pcre:\"/a/\"; content:\"b\"; within:3; sid:1;)",
-	             "t.rules:7:63: distance/within after a pcre is not "
-	             "supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "content:\"a\"; content:\"bcd\"; within:2; sid:1;)",
 	             "t.rules:7:86: within 2 is shorter than the content "
@@ -746,6 +930,10 @@ main(void)
 		cmocka_unit_test(test_negation_depth_offset),
 		cmocka_unit_test(test_distance_within_endswith),
 		cmocka_unit_test(test_pcre),
+		cmocka_unit_test(test_pcre_relative),
+		cmocka_unit_test(test_flowbits_threshold),
+		cmocka_unit_test(test_suricata_leniency),
+		cmocka_unit_test(test_size_and_byte_keywords),
 		cmocka_unit_test(test_addresses_ports_vars),
 		cmocka_unit_test(test_classification_file),
 		cmocka_unit_test(test_errors),
