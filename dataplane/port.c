@@ -136,11 +136,12 @@ port_close_all(void)
  * 2,368 bytes used of 4,096, and every mbuf header at the same page
  * offset, so headers compete for the same few L1/L2 sets and each mbuf
  * costs a TLB entry.  With virtual addresses as IOVA nothing needs that
- * contiguity, and the pool is packed instead, into memory of its own that
- * the kernel may back with transparent huge pages (madvise): the 4 KiB
- * pages of EAL's --no-huge memory are a shared memfd, which THP does not
- * cover unless shmem_enabled says so.  A preloaded capture lives in this
- * pool, so the replay benchmark reads it with a TLB entry per 2 MiB.
+ * contiguity, and the pool is packed instead; for a pool that holds a
+ * preloaded capture (PORT_POOL_THP), into memory
+ * of its own the kernel may back with transparent huge pages (madvise):
+ * the 4 KiB pages of EAL's --no-huge memory are a shared memfd, which THP
+ * does not cover unless shmem_enabled says so.  The replay benchmark then
+ * reads the capture with a TLB entry per 2 MiB.
  */
 #define PORT_POOL_HUGE_ALIGN (2u << 20)
 
@@ -183,16 +184,16 @@ port_pool_populate_thp(struct rte_mempool *mp)
 
 struct rte_mempool *
 port_pool_create(const char *name, unsigned n, unsigned cache,
-                 uint16_t data_room, int socket, int one_va_area)
+                 uint16_t data_room, int socket, unsigned flags)
 {
 	struct rte_pktmbuf_pool_private priv = {
 		.mbuf_data_room_size = data_room,
 	};
 	struct rte_mempool *mp;
-	int thp = port_pool_can_pack();
+	int pack = port_pool_can_pack();
 	int rc;
 
-	if (!thp && !one_va_area)
+	if (!pack && !(flags & PORT_POOL_ONE_VA_AREA))
 		return rte_pktmbuf_pool_create(name, n, cache, 0, data_room,
 		                               socket);
 	mp = rte_mempool_create_empty(name, n,
@@ -205,13 +206,14 @@ port_pool_create(const char *name, unsigned n, unsigned cache,
 	if (rc != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);
-	if (!thp || port_pool_populate_thp(mp) != 0) {
+	if (!pack || !(flags & PORT_POOL_THP) ||
+	    port_pool_populate_thp(mp) != 0) {
 		rc = rte_mempool_populate_default(mp);
 		if (rc < 0)
 			goto fail;
 	}
 	/* net_af_xdp registers the pool as one UMEM from its first object */
-	if (one_va_area && mp->nb_mem_chunks != 1) {
+	if ((flags & PORT_POOL_ONE_VA_AREA) && mp->nb_mem_chunks != 1) {
 		rc = -ENOMEM;
 		goto fail;
 	}

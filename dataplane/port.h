@@ -30,17 +30,25 @@ int port_find(const char *devargs, uint16_t *port_id);
 int port_setup(uint16_t port_id, uint16_t n_rxq, uint16_t n_txq,
                struct rte_mempool *const *pools, char *err, size_t errlen);
 
+/* port_pool_create's flags. */
+/* The objects must be packed back to back in one virtually contiguous
+ * area, which net_af_xdp needs: it registers the pool with the kernel as
+ * one UMEM of populated_size x object size bytes from its first object, so
+ * a default pool (each buffer inside a page of its own without hugepages)
+ * spreads past that area and the kernel drops the frames there.  Only for
+ * ports that do not DMA by physical address. */
+#define PORT_POOL_ONE_VA_AREA 0x1u
+/* The pool will hold a preloaded capture: without hugepages, ask the
+ * kernel for transparent huge pages.  Not by default: khugepaged fills a
+ * whole 2 MiB around any touched page, so the resident size of a live
+ * gateway's pool would grow with uptime rather than with use. */
+#define PORT_POOL_THP         0x2u
+
 /* A packet pool of n mbufs with data_room bytes each (see port.c for
- * the layout without hugepages).  one_va_area: the objects must be packed
- * back to back in one virtually contiguous area, which net_af_xdp needs:
- * it registers the pool with the kernel as one UMEM of populated_size x
- * object size bytes from its first object, so a default pool (each buffer
- * inside a page of its own without hugepages) spreads past that area and
- * the kernel drops the frames there.  Only for ports that do not DMA by
- * physical address.  NULL with rte_errno set. */
+ * the layout without hugepages).  NULL with rte_errno set. */
 struct rte_mempool *port_pool_create(const char *name, unsigned n,
                                      unsigned cache, uint16_t data_room,
-                                     int socket, int one_va_area);
+                                     int socket, unsigned flags);
 
 /* L3 mode: receive frames for the port's own MAC, broadcast and every
  * multicast group (IPv6 neighbor discovery), not every frame on the link

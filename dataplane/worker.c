@@ -107,7 +107,8 @@ worker_build(struct worker *w, const struct ips_config *c,
 	snprintf(name, sizeof(name), "mbufs_w%u", s->id);
 	w->pool = port_pool_create(name, n_mbufs, RTE_MEMPOOL_CACHE_MAX_SIZE,
 	                           RTE_MBUF_DEFAULT_BUF_SIZE, socket,
-	                           s->packed_pool);
+	                           (s->packed_pool ? PORT_POOL_ONE_VA_AREA : 0) |
+	                           (s->preloaded > 0 ? PORT_POOL_THP : 0));
 	if (w->pool == NULL)
 		return worker_fail(w, err, errlen, "mbuf pool of %u: %s (raise "
 		                   "-m in eal?)", n_mbufs,

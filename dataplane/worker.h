@@ -111,7 +111,7 @@ struct worker_setup {
 	struct l3_routes *l3;           /* L3 mode: the shared routes; NULL
 	                                 * in L2 mode and replay */
 	uint8_t packed_pool;            /* a port is net_af_xdp: see
-	                                 * port_pool_create's one_va_area */
+	                                 * PORT_POOL_ONE_VA_AREA */
 };
 
 /*
