@@ -104,10 +104,16 @@ def test_signature_scale(quick):
     rows = res["signature_scale"]
     counts = res["parameters"]["scale_rule_counts"]
     assert counts
+    # the synthetic sizes in order, then the ET Open set the parser
+    # accepts (phase_scale_et_open)
     assert [r["set"] for r in rows] == \
-        ["bundled"] + ["bundled+synthetic"] * len(counts)
-    assert [r["rules"] for r in rows[1:]] == counts
-    assert all(a["rules"] < b["rules"] for a, b in zip(rows, rows[1:]))
+        ["bundled"] + ["bundled+synthetic"] * len(counts) + \
+        ["ET Open accepted"]
+    synthetic, et = rows[:-1], rows[-1]
+    assert [r["rules"] for r in synthetic[1:]] == counts
+    assert all(a["rules"] < b["rules"] for a, b in zip(synthetic,
+                                                        synthetic[1:]))
+    assert et["rules"] > rows[0]["rules"] and "accepted" in et["acceptance"]
     for r in rows:
         assert _positive(r["compile_seconds"])
         assert _positive(r["gateway"]["gbps"])
