@@ -147,6 +147,40 @@ ips_rule_match_tuple(const struct ips_rule *r,
 
 /* ---- PCRE2 ---------------------------------------------------------------- */
 
+/* Regex text that can stop matching when more data follows: end
+ * anchors \z, \Z, word boundaries (\b, \B) and lookaheads look past the
+ * end, so on a growing buffer it is matched with PCRE2_PARTIAL_HARD.
+ * ($ does not: on a buffer that may grow it is matched with
+ * PCRE2_NOTEOL, so it never matches at the end of what is held.)
+ * Escaped characters and character classes are literal. */
+static int
+rr_regex_end_sensitive(const char *re)
+{
+	for (const char *p = re; *p != '\0'; p++) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return 0;
+			if (strchr("zZbB", p[1]) != NULL)
+				return 1;
+			p++;
+		} else if (*p == '[') {
+			/* a class: ']' first is literal, escapes skip */
+			p += p[1] == '^';
+			p += p[1] == ']';
+			while (p[1] != '\0' && p[1] != ']')
+				p += p[1] == '\\' && p[2] != '\0' ? 2 : 1;
+			if (p[1] == '\0')
+				return 0;
+			p++;
+		} else if (p[0] == '(' && p[1] == '?' &&
+		           (p[2] == '=' || p[2] == '!')) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+
 int
 ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
                       char *err, size_t errlen)
@@ -184,7 +218,11 @@ ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
 	}
 	/* Without the JIT (an unsupported CPU) PCRE2 interprets: slower,
 	 * same answers, same match limit. */
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	if (rr_regex_end_sensitive((const char *)cd->bytes))
+		cd->pcre_opts |= IPS_PCRE_END_SENSITIVE;
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE |
+	                            (cd->pcre_opts & IPS_PCRE_END_SENSITIVE
+	                             ? PCRE2_JIT_PARTIAL_HARD : 0));
 	cd->re = re;
 	return 0;
 }

@@ -74,38 +74,6 @@ detect_inspect_needed(const struct ips_cond *cd)
 	return cd->kind != IPS_COND_CONTENT || cd->relative || cd->hs_skip;
 }
 
-/* Regex text that can stop matching when more data follows: end
- * anchors \z, \Z, word boundaries (\b, \B) and lookaheads look past the
- * end.  ($ does not: on a buffer that may grow it is matched with
- * PCRE2_NOTEOL, so it never matches at the end of what is held.)
- * Escaped characters and character classes are literal. */
-static int
-insp_regex_end_sensitive(const char *re)
-{
-	for (const char *p = re; *p != '\0'; p++) {
-		if (*p == '\\') {
-			if (p[1] == '\0')
-				return 0;
-			if (strchr("zZbB", p[1]) != NULL)
-				return 1;
-			p++;
-		} else if (*p == '[') {
-			/* a class: ']' first is literal, escapes skip */
-			p += p[1] == '^';
-			p += p[1] == ']';
-			while (p[1] != '\0' && p[1] != ']')
-				p += p[1] == '\\' && p[2] != '\0' ? 2 : 1;
-			if (p[1] == '\0')
-				return 0;
-			p++;
-		} else if (p[0] == '(' && p[1] == '?' &&
-		           (p[2] == '=' || p[2] == '!')) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int
 detect_inspect_prefix_safe(const struct ips_cond *cd)
 {
@@ -113,8 +81,9 @@ detect_inspect_prefix_safe(const struct ips_cond *cd)
 	case IPS_COND_CONTENT:
 		return !cd->negated && !cd->endswith;
 	case IPS_COND_PCRE:
-		return !cd->negated &&
-		       !insp_regex_end_sensitive((const char *)cd->bytes);
+		/* an end-sensitive one is matched partially (insp_pcre_once):
+		 * it is decided only where what follows cannot change it */
+		return !cd->negated;
 	case IPS_COND_ISDATAAT:
 	case IPS_COND_BYTE_TEST:
 	case IPS_COND_BYTE_JUMP:
@@ -257,16 +226,22 @@ insp_pcre_once(struct insp *st, const struct ips_cond *cd)
 	struct detect_inspect *di = st->di;
 	uint32_t base = cd->relative ? st->prev_end : 0;
 	int64_t start = 0;
+	uint32_t opts = st->match_opts;
 	int rc;
 
 	if (st->pcre_start != 0)
 		start = (int64_t)st->pcre_start - base;
 	if (start < 0 || start > (int64_t)(st->len - base))
 		return 0;               /* Suricata: a PCRE2 offset error */
+	/* On a buffer that may grow, a \b, \z or lookahead that looks past
+	 * what is held makes a hard partial match: not a match yet. */
+	if ((st->match_opts & PCRE2_NOTEOL) &&
+	    (cd->pcre_opts & IPS_PCRE_END_SENSITIVE))
+		opts |= PCRE2_PARTIAL_HARD;
 	rc = pcre2_match(cd->re, (PCRE2_SPTR)(st->buf + base), st->len - base,
-	                 (PCRE2_SIZE)start, st->match_opts, di->match_data,
+	                 (PCRE2_SIZE)start, opts, di->match_data,
 	                 di->match_ctx);
-	if (rc == PCRE2_ERROR_NOMATCH)
+	if (rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL)
 		return cd->negated;
 	if (rc < 0) {
 		*st->fault |= rc == PCRE2_ERROR_MATCHLIMIT ||

@@ -696,6 +696,8 @@ http_txn_grow(struct http_call *c)
 	return true;
 }
 
+/* The request ended: its body is complete, or cut short by the client's
+ * FIN (the server gets no more of it). */
 static void
 http_request_done(struct http_call *c)
 {
@@ -1626,6 +1628,24 @@ http_request_data(struct http_worker *hw, struct http_flow *hf,
 	}
 	while (p < end && !c.stop)
 		p = http_step(&c, p, end);
+	return c.rc;
+}
+
+int
+http_request_eof(struct http_worker *hw, struct http_flow *hf,
+                 const struct detect_tuple *t, struct detect_result *res)
+{
+	struct http_call c = { hw, hf, t, res, HTTP_CONTINUE, false };
+
+	/* A body ends with the flow (no length given) or is cut short by
+	 * it: the rules waiting for its end are decided on what the server
+	 * got, or the client could skip them by never finishing it. */
+	if ((hf->flags & HTTP_FLOW_DEAD) || hf->txn == NULL ||
+	    hf->state < HTTP_ST_BODY_CL)
+		return HTTP_CONTINUE;
+	if (hf->state != HTTP_ST_BODY_CLOSE)
+		hw->ws->http_requests_cut_by_fin++;
+	http_request_done(&c);
 	return c.rc;
 }
 

@@ -123,6 +123,15 @@ int http_request_data(struct http_worker *hw, struct http_flow *hf,
                       struct detect_result *res);
 
 /*
+ * The client's FIN came in order: no more request bytes.  A request whose
+ * body was in progress ends here, its end-of-body rules decided (added to
+ * res).  Returns enum http_result.
+ */
+int http_request_eof(struct http_worker *hw, struct http_flow *hf,
+                     const struct detect_tuple *t,
+                     struct detect_result *res);
+
+/*
  * Feed the next len bytes of the server-to-client stream, in order.  Only
  * response framing is read, to learn whether a CONNECT or Upgrade request
  * opened a tunnel.  Returns HTTP_TUNNEL when it did (now), otherwise

@@ -562,6 +562,22 @@ stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 		ctx->rst_pending = 1;
 }
 
+/* A client FIN right after the last byte inspected: the request it cuts
+ * short (or whose body ran to the end of the flow) is decided now, before
+ * the FIN reaches the server.  Leaves a drop in ctx->res. */
+static void
+stream_client_eof(struct stream_worker *sw, struct stream_flow *sf,
+                  uint32_t end, struct pkt_ctx *ctx)
+{
+	const struct pkt_meta *pm = &ctx->pm;
+
+	if (!sf->inspect || sw->http == NULL || !ctx->to_server ||
+	    !(pm->tcp_flags & PKT_TCP_FIN) || ctx->res.verdict >= DETECT_DROP ||
+	    pm->seq + pm->payload_len != end)
+		return;
+	(void)http_request_eof(sw->http, &sf->http, &ctx->tuple, &ctx->res);
+}
+
 /*
  * A segment whose first byte is at or before next_seq: check the part
  * already inspected, inspect the new part, decide its fate.
@@ -632,6 +648,7 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 			return;
 		}
 	}
+	stream_client_eof(sw, sf, e, ctx);
 	/* A flow HTTP rules already dropped needs no raw verdict. */
 	if (ctx->res.verdict < DETECT_DROP &&
 	    (stream_raw(sw) || sf->raw.slot != NULL))
@@ -807,8 +824,19 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 		d->next_seq = pm->seq + 1;      /* SYN takes one sequence number */
 		d->seq_known = 1;
 	}
+	if (pm->payload_len == 0 && !ctx->flow_blocked && d->seq_known &&
+	    stream_client_inspected(sw, sf)) {
+		stream_client_eof(sw, sf, d->next_seq, ctx);
+		if (ctx->res.verdict >= DETECT_DROP) {
+			ws->drop_rule++;
+			stream_block(ctx, sf, d->next_seq);
+			pkt_ctx_emit(ctx, m, PKT_DROP);
+			return;
+		}
+	}
 	if (pm->payload_len == 0 || ctx->flow_blocked) {
-		/* Nothing to inspect in a bare SYN/ACK/FIN/RST. */
+		/* Nothing to inspect in a bare SYN/ACK/RST; a FIN was seen
+		 * to above. */
 		pkt_ctx_emit(ctx, m, ctx->flow_blocked ? PKT_DROP : PKT_FORWARD);
 		if (ctx->flow_blocked)
 			ws->drop_flow_blocked++;

@@ -157,6 +157,7 @@
 #define IPS_COUNTERS_HTTP(X)                                             \
 	X(http_requests)                                                  \
 	X(http_requests_complete)                                         \
+	X(http_requests_cut_by_fin)  /* body cut short by the client */  \
 	X(http_body_bytes)                                                \
 	X(http_detected_by_content)  /* HTTP found on a non-HTTP port */ \
 	X(http_anomaly_cl_te)        /* both Content-Length and TE */    \

@@ -107,6 +107,9 @@ enum ips_num_op {
 #define IPS_PCRE_ANCHORED    0x0010   /* A */
 #define IPS_PCRE_DOLLAR_END  0x0020   /* E */
 #define IPS_PCRE_UNGREEDY    0x0040   /* G */
+/* Set when the db is prepared, not from the rule: the regex looks past
+ * where it matches (\b, \B, \z, \Z, lookahead). */
+#define IPS_PCRE_END_SENSITIVE 0x8000
 
 /* num_flags of byte_test / byte_jump */
 #define IPS_BYTE_RELATIVE    0x0001

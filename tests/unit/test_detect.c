@@ -392,6 +392,50 @@ test_negated_body_at_end(void **state)
 	fx_free(f);
 }
 
+/* A \b (or \z, lookahead) at the end of what is held is not known
+ * until the next byte: the rule is decided on the bytes that settle it,
+ * not only at the end of the body (a client that never ends its body
+ * must not skip it). */
+static void
+test_body_word_boundary_progressive(void **state)
+{
+	static const char *const rules[] = {
+		"drop http any any -> any any (msg:\"wb\"; http.request_body; "
+		"pcre:\"/union\\s+select\\b/i\"; sid:1;)",
+		NULL,
+	};
+	static const struct { const char *piece; int verdict; } steps[] = {
+		{ "q=1 UNION SELECT", DETECT_NONE },    /* \b unknown yet */
+		{ "x", DETECT_NONE },                   /* "selectx": none */
+		{ " union select", DETECT_NONE },
+		{ "%20pas", DETECT_DROP },              /* settled inside */
+	};
+	struct fixture *f = fx_new(rules, 1);
+
+	(void)state;
+	fx_request(f, "/form");
+	detect_txn_begin(f->dw, &f->dt);
+	detect_headers(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		assert_int_equal(detect_body(f->dw, &f->dt,
+		                             (const uint8_t *)steps[i].piece,
+		                             (uint32_t)strlen(steps[i].piece),
+		                             &f->bufs, &f->t, &f->res),
+		                 steps[i].verdict);
+	assert_true(fired_sid(f, 1));
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	/* ending on the boundary: decided at the end of the body */
+	fx_request(f, "/form");
+	detect_txn_begin(f->dw, &f->dt);
+	detect_headers(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	assert_int_equal(detect_body(f->dw, &f->dt,
+	                             (const uint8_t *)"1 union select", 14,
+	                             &f->bufs, &f->t, &f->res), DETECT_NONE);
+	assert_int_equal(detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t,
+	                                &f->res), DETECT_DROP);
+	fx_free(f);
+}
+
 static void
 test_pass_hides_drop(void **state)
 {
@@ -1387,6 +1431,7 @@ main(void)
 		cmocka_unit_test(test_multi_buffer_conjunction),
 		cmocka_unit_test(test_body_split),
 		cmocka_unit_test(test_negated_body_at_end),
+		cmocka_unit_test(test_body_word_boundary_progressive),
 		cmocka_unit_test(test_pass_hides_drop),
 		cmocka_unit_test(test_fires_once),
 		cmocka_unit_test(test_tuple_constraints),

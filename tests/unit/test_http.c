@@ -1480,6 +1480,48 @@ test_detect_drop(void **state)
 	fx_free(f);
 }
 
+/* The client's FIN ends a body it cut short, or one that runs to the
+ * end of the flow: the end-of-body rules are decided then, not never. */
+static void
+test_eof_ends_the_body(void **state)
+{
+	static const char *const heads[] = {
+		"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n",
+		/* a coding list not ending in chunked: until close (an
+		 * ambiguity, inspected under the lenient policy) */
+		"POST /f HTTP/1.1\r\nHost: a\r\n"
+		"Transfer-Encoding: gzip\r\n\r\n",
+		"POST /f HTTP/1.1\r\nHost: a\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n20\r\n",
+	};
+	struct fx *f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		f = fx_new(2, 4096, 0, 1);
+		rec.wants_body = 1;
+		rec.verdict_end = DETECT_DROP;
+		fx_feed(f, heads[i], 0);
+		fx_feed(f, "q=1", 0);
+		assert_int_equal(rec.n_end, 0);
+		assert_int_equal(http_request_eof(f->hw, &f->hf, &f->t,
+		                                  &f->res), HTTP_CONTINUE);
+		assert_int_equal(rec.n_end, 1);
+		assert_int_equal(f->res.verdict, DETECT_DROP);
+		assert_int_equal(f->ws.http_requests_cut_by_fin, i != 1);
+		assert_int_equal(http_txns_in_use(f->hw), 0);
+		fx_free(f);
+	}
+	/* between requests, or in a head: nothing to decide */
+	f = fx_new(2, 4096, 1, 1);
+	rec.verdict_end = DETECT_DROP;
+	fx_feed(f, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HT", 0);
+	assert_int_equal(rec.n_end, 1);
+	http_request_eof(f->hw, &f->hf, &f->t, &f->res);
+	assert_int_equal(rec.n_end, 1);
+	fx_free(f);
+}
+
 static void
 test_probe(void **state)
 {
@@ -1852,6 +1894,7 @@ main(void)
 		cmocka_unit_test(test_too_long_head_in_large_arena),
 		cmocka_unit_test(test_arena_pool_empty),
 		cmocka_unit_test(test_detect_drop),
+		cmocka_unit_test(test_eof_ends_the_body),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_create_limits),
 		cmocka_unit_test(test_vs_libhtp),
