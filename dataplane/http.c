@@ -699,7 +699,7 @@ http_txn_grow(struct http_call *c)
 /* The request ended: its body is complete, or cut short by the client's
  * FIN (the server gets no more of it). */
 static void
-http_request_done(struct http_call *c)
+http_request_end(struct http_call *c)
 {
 	struct http_flow *hf = c->hf;
 	struct http_txn *txn = hf->txn;
@@ -714,8 +714,14 @@ http_request_done(struct http_call *c)
 	hf->body_left = 0;
 	if (hf->n_requests < UINT16_MAX)
 		hf->n_requests++;
-	c->hw->ws->http_requests_complete++;
 	http_verdict(c, v);
+}
+
+static void
+http_request_done(struct http_call *c)
+{
+	c->hw->ws->http_requests_complete++;
+	http_request_end(c);
 }
 
 static void
@@ -1643,9 +1649,12 @@ http_request_eof(struct http_worker *hw, struct http_flow *hf,
 	if ((hf->flags & HTTP_FLOW_DEAD) || hf->txn == NULL ||
 	    hf->state < HTTP_ST_BODY_CL)
 		return HTTP_CONTINUE;
-	if (hf->state != HTTP_ST_BODY_CLOSE)
+	if (hf->state == HTTP_ST_BODY_CLOSE) {
+		http_request_done(&c);
+	} else {
 		hw->ws->http_requests_cut_by_fin++;
-	http_request_done(&c);
+		http_request_end(&c);
+	}
 	return c.rc;
 }
 
