@@ -1072,6 +1072,8 @@ detect_release_stream(struct detect_set *s, struct detect_txn *dt,
 {
 	hs_stream_t *hs = dt->body_stream;
 
+	/* its place in the body pool goes with its stream and buffer */
+	hold_release(&s->body_hold, &dt->hold);
 	if (hs == NULL)
 		return;
 	/* With a callback, reset reports matches that complete at end of
@@ -1081,7 +1083,6 @@ detect_release_stream(struct detect_set *s, struct detect_txn *dt,
 		s->ws->detect_scan_errors++;
 	s->free_streams[s->n_free++] = hs;
 	dt->body_stream = NULL;
-	hold_release(&s->body_hold, &dt->hold);
 }
 
 /* How a pool's evictions are counted and logged: for a full pool, and
@@ -1123,9 +1124,19 @@ detect_evict_report(struct detect_set *s, const struct hold_pool *p,
 	return 0;
 }
 
-/* Take a body stream for dt from a full pool (or beyond its source's
- * share): the transaction whose body made no progress for longest gives
- * up its stream.  Returns 0, or -1 when nothing can be evicted. */
+static void
+detect_release_body(struct detect_set *s, struct detect_txn *dt)
+{
+	if (dt->body_buf != NULL)
+		s->body_free[s->n_body_free++] = dt->body_buf;
+	dt->body_buf = NULL;
+	dt->body_len = 0;
+}
+
+/* Make room in a full body pool (or beyond the source's share): the
+ * transaction whose body made no progress for longest gives up its
+ * stream and held buffer.  Returns 0, or -1 when nothing can be
+ * evicted. */
 static int
 detect_body_evict(struct detect_set *s, uint16_t src,
                   struct detect_result *res)
@@ -1140,45 +1151,65 @@ detect_body_evict(struct detect_set *s, uint16_t src,
 	                        &detect_body_evict_kind, victim->owner) != 0)
 		return -1;
 	detect_release_stream(s, victim, NULL);
+	detect_release_body(s, victim);
 	victim->body_fault = DETECT_FAULT_BODY_POOL_FULL;
 	return 0;
 }
 
-/* Keep the first DETECT_BODY_INSPECT_BYTES of the body for the rules
- * that inspect it whole.  Returns -1 (body_fault set) when the set needs
- * it held and no buffer is free. */
+/*
+ * What the body of dt needs from the pool, on its first bytes: a
+ * Hyperscan stream when the set scans bodies, a buffer when rules inspect
+ * the body whole (both pools have one entry per body_streams, and one
+ * place in body_hold covers the pair).  Returns -1 (body_fault set) when
+ * nothing could be had; later bytes only mark progress.
+ */
 static int
-detect_hold_body(struct detect_set *s, struct detect_txn *dt,
-                 const uint8_t *data, uint32_t len)
+detect_body_take(struct detect_worker *dw, struct detect_set *s,
+                 struct detect_txn *dt, const struct detect_tuple *t,
+                 struct detect_result *res)
 {
-	uint32_t room;
+	int want_stream = s->db->db[IPS_BUF_REQUEST_BODY] != NULL;
+	int want_buf = s->n_body != 0;
+	uint16_t src;
 
-	if (s->n_body == 0)
+	if (hold_is_linked(&dt->hold)) {
+		hold_progress(&s->body_hold, &dt->hold, ++dw->tick);
 		return 0;
-	if (dt->body_buf == NULL) {
-		if (s->n_body_free == 0) {
-			s->ws->detect_stream_pool_full++;
-			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
-			return -1;
-		}
+	}
+	if (!want_stream && !want_buf)
+		return 0;
+	src = hold_src_bucket(t->src, t->ip_version, dw->src_seed);
+	if (detect_body_evict(s, src, res) != 0 ||
+	    (want_stream && s->n_free == 0) ||
+	    (want_buf && s->n_body_free == 0)) {
+		s->ws->detect_stream_pool_full++;
+		dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
+		return -1;
+	}
+	if (want_stream)
+		dt->body_stream = s->free_streams[--s->n_free];
+	if (want_buf) {
 		dt->body_buf = s->body_free[--s->n_body_free];
 		dt->body_len = 0;
 	}
+	hold_take(&s->body_hold, &dt->hold, src, ++dw->tick);
+	return 0;
+}
+
+/* Keep the first DETECT_BODY_INSPECT_BYTES of the body for the rules
+ * that inspect it whole (dt->body_buf from detect_body_take). */
+static void
+detect_hold_body(struct detect_txn *dt, const uint8_t *data, uint32_t len)
+{
+	uint32_t room;
+
+	if (dt->body_buf == NULL)
+		return;
 	room = DETECT_BODY_INSPECT_BYTES - dt->body_len;
 	dt->body_cut |= len > room;
 	len = len < room ? len : room;
 	memcpy(dt->body_buf + dt->body_len, data, len);
 	dt->body_len += len;
-	return 0;
-}
-
-static void
-detect_release_body(struct detect_set *s, struct detect_txn *dt)
-{
-	if (dt->body_buf != NULL)
-		s->body_free[s->n_body_free++] = dt->body_buf;
-	dt->body_buf = NULL;
-	dt->body_len = 0;
 }
 
 int
@@ -1229,27 +1260,13 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
 		return DETECT_NONE;
 	}
 	dt->body_seen = 1;
-	if (detect_hold_body(s, dt, data, len) < 0) {
+	if (detect_body_take(dw, s, dt, t, res) < 0) {
 		detect_fault(&c, dt->body_fault);
 		return DETECT_NONE;
 	}
-	if (s->db->db[IPS_BUF_REQUEST_BODY] == NULL)
+	detect_hold_body(dt, data, len);
+	if (dt->body_stream == NULL)
 		return DETECT_NONE;
-	if (dt->body_stream == NULL) {
-		uint16_t src = hold_src_bucket(t->src, t->ip_version,
-		                               dw->src_seed);
-
-		if (detect_body_evict(s, src, res) != 0 || s->n_free == 0) {
-			s->ws->detect_stream_pool_full++;
-			dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
-			detect_fault(&c, dt->body_fault);
-			return DETECT_NONE;
-		}
-		dt->body_stream = s->free_streams[--s->n_free];
-		hold_take(&s->body_hold, &dt->hold, src, ++dw->tick);
-	} else {
-		hold_progress(&s->body_hold, &dt->hold, ++dw->tick);
-	}
 	s->ws->detect_scans++;
 	s->ws->detect_bytes_scanned += len;
 	if (hs_scan_stream(dt->body_stream, (const char *)data, len, 0,

@@ -273,15 +273,27 @@ def post(i):
             b"Content-Length: 11\r\n\r\nhello=world" % i)
 
 
-def test_upload_flood_costs_the_stalled_bodies(run_replay, tmp_path):
+# A pcre on the body is confirmed by PCRE2 on the held body: each upload
+# then holds a body buffer as well as its Hyperscan stream.
+HELD_BODY_RULES = """\
+drop http any any -> any any (msg:"TEST body pcre"; flow:to_server,established; http.request_body; pcre:"/evil\\d+body/"; sid:9100002; rev:1;)
+"""
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["scanned", "held"])
+def test_upload_flood_costs_the_stalled_bodies(run_replay, tmp_path,
+                                               rules_file, held):
     """Unfinished uploads hold body streams (the test rules inspect
-    bodies); the transaction pool is large, the body stream pool small."""
+    bodies) and, for rules that inspect the body whole, body buffers; the
+    transaction pool is large, the body pool small."""
     conf = conf_variant(tmp_path, body_streams=str(BODY_STREAMS))
+    rules = rules_file(tmp_path, HELD_BODY_RULES, "held.rules") \
+        if held else None
     n_flood = FLOOD_FACTOR * BODY_STREAMS
     flood = [stalled_flow(i, UPLOAD) for i in range(n_flood)]
     flows = [legit_flow(i, post) for i in range(LEGIT)]
     wire = [p for f in flood + flows for p in f.packets]
-    res = replay_flood(run_replay, tmp_path, wire, conf)
+    res = replay_flood(run_replay, tmp_path, wire, conf, rules=rules)
     assert_legit_served(res, flows, post)
     n = res.counters["detect_body_stream_evicted"]
     assert n >= n_flood - BODY_STREAMS
