@@ -75,16 +75,48 @@ rc_pcre_regex(const struct ips_cond *cd)
 	return s;
 }
 
-/* The raw stream is never held, so its pcre cannot be confirmed by
- * PCRE2: Hyperscan decides alone and must run the regex exactly.  Every
- * other buffer is held whole and a pcre there is confirmed by PCRE2, so
- * Hyperscan only prefilters it (HS_FLAG_PREFILTER: a superset of its
- * matches, which also compiles back-references and lookarounds). */
+/* A pcre is confirmed by PCRE2 on the held buffer, so Hyperscan only
+ * prefilters it (HS_FLAG_PREFILTER: a superset of its matches, which
+ * also compiles back-references and lookarounds); except a raw-stream
+ * pcre Hyperscan runs exactly, which it decides alone over the whole
+ * stream, not only the held window. */
 static unsigned
 rc_pcre_flags(const struct ips_cond *cd)
 {
 	return cd->hs_flags | HS_FLAG_SINGLEMATCH |
-	       (cd->buffer == IPS_BUF_STREAM ? 0 : HS_FLAG_PREFILTER);
+	       (cd->pcre_opts & IPS_PCRE_EXACT_HS ? 0 : HS_FLAG_PREFILTER);
+}
+
+/* Whether Hyperscan accepts the expression of cd as rc_pcre_flags says. */
+static int
+rc_pcre_compiles(const struct ips_cond *cd)
+{
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *ce = NULL;
+	char *expr = rc_pcre_regex(cd);
+	int ok;
+
+	if (expr == NULL)
+		return 1;               /* the compile reports the memory */
+	ok = hs_expression_info(expr, rc_pcre_flags(cd), &info, &ce) ==
+	     HS_SUCCESS;
+	free(info);
+	hs_free_compile_error(ce);
+	free(expr);
+	return ok;
+}
+
+/* A raw-stream pcre Hyperscan can decide alone: nothing placed relative
+ * to it or it to another, and a regex it compiles exactly. */
+static void
+rc_mark_exact_stream_pcre(struct ips_cond *cd)
+{
+	if (cd->kind != IPS_COND_PCRE || cd->buffer != IPS_BUF_STREAM ||
+	    cd->relative || cd->retry_next || cd->negated)
+		return;
+	cd->pcre_opts |= IPS_PCRE_EXACT_HS;
+	if (!rc_pcre_compiles(cd))
+		cd->pcre_opts &= (uint16_t)~IPS_PCRE_EXACT_HS;
 }
 
 /* Expression text, flags and extended parameters for one condition. */
@@ -115,6 +147,24 @@ rc_expression(const struct ips_cond *cd, char **expr, unsigned *flags,
 	return *expr ? 0 : -1;
 }
 
+/* A raw-stream pcre confirmed on the held window, in a rule with a
+ * positive content that already makes it a candidate: Hyperscan need
+ * not prefilter it (Suricata's way: the content is the fast pattern).
+ * Prefilter forms of ET's long bounded repeats ({1075,}) cost seconds of
+ * stream-mode compile each and add nothing the content does not. */
+static int
+rc_window_pcre_left_to_pcre2(const struct ips_rule *r,
+                             const struct ips_cond *cd)
+{
+	if (cd->kind != IPS_COND_PCRE || !ips_cond_needs_window(cd))
+		return 0;
+	for (uint32_t i = 0; i < r->n_conds; i++)
+		if (r->conds[i].kind == IPS_COND_CONTENT &&
+		    !r->conds[i].negated)
+			return 1;
+	return 0;
+}
+
 /*
  * Whether a condition goes into its buffer's Hyperscan database.  Every
  * compiled condition is a necessary one: a positive must have matched,
@@ -131,11 +181,6 @@ rc_expression(const struct ips_cond *cd, char **expr, unsigned *flags,
 static int
 rc_compiled(const struct ips_cond *cd)
 {
-	hs_expr_info_t *info = NULL;
-	hs_compile_error_t *ce = NULL;
-	char *expr;
-	int ok;
-
 	switch (cd->kind) {
 	case IPS_COND_CONTENT:
 		return !(cd->relative && cd->negated);
@@ -144,19 +189,11 @@ rc_compiled(const struct ips_cond *cd)
 	default:
 		return 0;
 	}
-	if (cd->buffer == IPS_BUF_STREAM)
-		return 1;               /* must compile, or the rule fails */
+	if (cd->pcre_opts & IPS_PCRE_EXACT_HS)
+		return 1;
 	if (cd->relative || cd->negated)
 		return 0;
-	expr = rc_pcre_regex(cd);
-	if (expr == NULL)
-		return 1;               /* the compile reports the memory */
-	ok = hs_expression_info(expr, rc_pcre_flags(cd), &info, &ce) ==
-	     HS_SUCCESS;
-	free(info);
-	hs_free_compile_error(ce);
-	free(expr);
-	return ok;
+	return rc_pcre_compiles(cd);
 }
 
 /* Where flowbits put a rule among those of its action (Suricata's
@@ -267,7 +304,9 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 			struct ips_cond *cd = &r->conds[c];
 			struct ips_pattern *p = &db->patterns[np++];
 
-			cd->hs_skip = !rc_compiled(cd);
+			rc_mark_exact_stream_pcre(cd);
+			cd->hs_skip = !rc_compiled(cd) ||
+			              rc_window_pcre_left_to_pcre2(r, cd);
 			p->rule = i;
 			p->cond = (uint16_t)c;
 			p->buffer = cd->buffer;
@@ -357,15 +396,9 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 				&db->patterns[x.ids[ce->expression]];
 			const struct ips_rule *r = &db->rules.rules[pt->rule];
 
-			/* only a raw-stream pcre reaches Hyperscan
-			 * unprefiltered: its bytes are never held for PCRE2 */
-			snprintf(err, errlen, "%s:%u: sid %u: %s: %s%s",
+			snprintf(err, errlen, "%s:%u: sid %u: %s: %s",
 			         r->file ? r->file : "-", r->line, r->sid,
-			         ips_buffer_name(buf),
-			         buf == IPS_BUF_STREAM
-			         ? "pcre Hyperscan cannot run exactly (the raw "
-			           "stream is not held for PCRE2): " : "",
-			         ce->message);
+			         ips_buffer_name(buf), ce->message);
 		} else {
 			snprintf(err, errlen, "%s: %s", ips_buffer_name(buf),
 			         ce ? ce->message : "compile failed");

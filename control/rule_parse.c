@@ -1108,8 +1108,8 @@ rp_parse_size(struct rp_ctx *c, const char *name, const char *s,
 	return 0;
 }
 
-/* Keywords that inspect the sticky buffer need one the dataplane holds
- * whole: the raw stream passes and is gone. */
+/* bsize measures a whole buffer: the raw stream has no size until it
+ * ends. */
 static int
 rp_need_sticky(struct rp_ctx *c, const char *kw, const char *name,
                const struct ips_cond *cd)
@@ -1187,7 +1187,7 @@ rp_kw_isdataat(struct rp_ctx *c, const char *kw, const char *s,
 		                (int)(ae - as), as);
 	cd->offset = (uint32_t)v;
 	rp_relative_buffer(c, cd, 0);
-	return rp_need_sticky(c, kw, "isdataat", cd);
+	return 0;
 }
 
 /* The options byte_test and byte_jump share: relative, endianness,
@@ -1304,7 +1304,7 @@ rp_kw_byte_test(struct rp_ctx *c, const char *kw, const char *s,
 		                (int)(ae - as), as);
 	cd->num_offset = (int32_t)v;
 	rp_relative_buffer(c, cd, 0);
-	return rp_need_sticky(c, kw, "byte_test", cd);
+	return 0;
 }
 
 /* byte_jump:nbytes,offset[,relative][,multiplier N][,big|little]
@@ -1363,14 +1363,13 @@ rp_kw_byte_jump(struct rp_ctx *c, const char *kw, const char *s,
 		                (int)(ae - as), as);
 	cd->num_offset = (int32_t)v;
 	rp_relative_buffer(c, cd, 0);
-	return rp_need_sticky(c, kw, "byte_jump", cd);
+	return 0;
 }
 
 /* Relative keywords, once legacy modifiers have assigned buffers: the
- * raw stream passes and is not held, so nothing can be placed relative
- * to a match in it; and the retry flags of Suricata's inspection
- * (WITHIN_NEXT on a content, RELATIVE_NEXT on a pcre) are derived here,
- * from the content or pcre each relative keyword follows in its buffer. */
+ * retry flags of Suricata's inspection (WITHIN_NEXT on a content,
+ * RELATIVE_NEXT on a pcre) are derived here, from the content or pcre
+ * each relative keyword follows in its buffer. */
 static int
 rp_check_relative(struct rp_ctx *c)
 {
@@ -1380,13 +1379,6 @@ rp_check_relative(struct rp_ctx *c)
 
 		if (!cd->relative)
 			continue;
-		if (cd->buffer == IPS_BUF_STREAM)
-			return rp_error(c, c->cond_pos[i], "%s on the raw stream "
-			                "is not supported",
-			                cd->kind == IPS_COND_CONTENT
-			                ? "distance/within"
-			                : cd->kind == IPS_COND_PCRE ? "pcre flag 'R'"
-			                : "a relative keyword");
 		while (j >= 0 && (c->r.conds[j].buffer != cd->buffer ||
 		                  (c->r.conds[j].kind != IPS_COND_CONTENT &&
 		                   c->r.conds[j].kind != IPS_COND_PCRE)))
@@ -1421,7 +1413,8 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 			return rp_error(c, c->cond_pos[i], "negated %s on the raw "
 			                "stream is not supported",
 			                cd->kind == IPS_COND_PCRE ? "pcre"
-			                                          : "content");
+			                : cd->kind == IPS_COND_CONTENT ? "content"
+			                : "isdataat/byte_test");
 		if (cd->endswith)
 			return rp_error(c, c->cond_pos[i], "endswith on the raw "
 			                "stream is not supported");

@@ -182,6 +182,21 @@ rr_regex_end_sensitive(const char *re)
 
 
 int
+ips_cond_needs_window(const struct ips_cond *cd)
+{
+	if (cd->buffer != IPS_BUF_STREAM)
+		return 0;
+	switch (cd->kind) {
+	case IPS_COND_CONTENT:
+		return cd->relative;
+	case IPS_COND_PCRE:
+		return !(cd->pcre_opts & IPS_PCRE_EXACT_HS);
+	default:
+		return 1;
+	}
+}
+
+int
 ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
                       char *err, size_t errlen)
 {
@@ -200,8 +215,8 @@ ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
 	pcre2_code *re;
 
 	if (cd->kind != IPS_COND_PCRE || cd->re != NULL ||
-	    cd->buffer == IPS_BUF_STREAM)   /* Hyperscan decides those */
-		return 0;
+	    (cd->buffer == IPS_BUF_STREAM && !ips_cond_needs_window(cd)))
+		return 0;               /* Hyperscan decides those */
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (cd->pcre_opts & opts[i].ips)
 			o |= opts[i].pcre2;

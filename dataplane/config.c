@@ -124,6 +124,9 @@ config_defaults(struct ips_config *c)
 		/* one per open TCP flow while raw-stream rules are loaded:
 		 * as many as the flow table holds */
 		.raw_streams = 65536,
+		/* only flows in their first 8 KiB hold one, and only while
+		 * a rule needs it: 16 MiB per worker */
+		.raw_windows = 2048,
 		.frag_datagrams = 4096,
 		.frag_timeout_ms = 2000,
 		.alert_ring = 4096,
@@ -1062,6 +1065,7 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(http_header_arenas, 1, CFG_MAX_POOL),
 	CFG_LIMIT(body_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(raw_streams, 1, CFG_MAX_POOL),
+	CFG_LIMIT(raw_windows, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),
 	CFG_LIMIT(alert_ring, 1, CFG_MAX_POOL),

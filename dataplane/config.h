@@ -48,6 +48,7 @@
  *     http_header_arenas = 256;        large arenas (heads over ~3 KiB)
  *     body_streams = 1024;             concurrent body scans per worker
  *     raw_streams = 65536;             TCP flows scanned as a raw stream
+ *     raw_windows = 2048;              of them holding their first 8 KiB
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
  *     frag_timeout_ms = 2000;
  *     alert_ring = 4096;               EVE records in flight per worker
@@ -172,6 +173,7 @@ struct config_limits {
 	uint32_t http_header_arenas;
 	uint32_t body_streams;
 	uint32_t raw_streams;
+	uint32_t raw_windows;
 	uint32_t frag_datagrams;
 	uint32_t frag_timeout_ms;
 	uint32_t alert_ring;

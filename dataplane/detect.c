@@ -47,7 +47,8 @@ struct detect_raw_slot {
 	hs_stream_t *hs;
 	struct detect_raw *raw;         /* the flow's state that holds it */
 	struct hold_node hold;          /* its place in the pool */
-	struct detect_txn dt;
+	struct hold_node win_hold;      /* its window's, while it has one */
+	struct detect_txn dt;           /* dt.body_buf: the window */
 };
 
 /*
@@ -82,6 +83,12 @@ struct detect_set {
 	uint8_t *body_mem;
 	uint8_t **body_free;
 	uint32_t n_body, n_body_free;
+	/* Raw stream windows (DETECT_RAW_WINDOW_BYTES each), likewise, and
+	 * their holders stalled longest first */
+	uint8_t *win_mem;
+	uint8_t **win_free;
+	uint32_t n_win, n_win_free;
+	struct hold_pool win_hold;
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
 	 * call; with thousands of rules, "GET" alone can be hundreds of
@@ -119,9 +126,7 @@ struct detect_worker {
 	/* Transactions in progress on a set with body rules: after a reload
 	 * to rules without any, their bodies must still reach them. */
 	uint32_t body_txns;
-	uint32_t max_body_streams;
-	uint32_t max_raw_streams;
-	uint32_t source_share_pct;
+	struct detect_pools pools;
 	uint32_t src_seed;              /* hold.h source buckets */
 	uint64_t tick;                  /* progress order of stream holders */
 	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
@@ -152,6 +157,26 @@ detect_body_prefix_safe(const struct ips_rule *rule)
 	return 1;
 }
 
+/* Whether a condition is decided on a held buffer: a raw-stream one only
+ * when it needs the window (Hyperscan decides the others alone). */
+static int
+detect_cond_verified(const struct ips_cond *cd)
+{
+	return cd->buffer == IPS_BUF_STREAM ? ips_cond_needs_window(cd)
+	                                    : detect_inspect_needed(cd);
+}
+
+/* Whether any rule inspects the raw stream's window. */
+static int
+detect_set_holds_window(const struct detect_set *s)
+{
+	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
+		if ((s->rule_when[r] & DETECT_VERIFY) &&
+		    (s->db->meta[r].buffers & (1u << IPS_BUF_STREAM)))
+			return 1;
+	return 0;
+}
+
 static void
 detect_rule_when(struct detect_set *s)
 {
@@ -178,8 +203,12 @@ detect_rule_when(struct detect_set *s)
 		else
 			s->rule_when[r] = DETECT_AT_BODY | DETECT_AT_END;
 		for (uint32_t i = 0; i < db->rules.rules[r].n_conds; i++)
-			if (detect_inspect_needed(&db->rules.rules[r].conds[i]))
+			if (detect_cond_verified(&db->rules.rules[r].conds[i]))
 				s->rule_when[r] |= DETECT_VERIFY;
+		/* a window rule decided later must remember its patterns */
+		if ((m->buffers & (1u << IPS_BUF_STREAM)) &&
+		    (s->rule_when[r] & DETECT_VERIFY))
+			s->rule_when[r] &= (uint8_t)~DETECT_IN_CALL;
 		/* the held body is whole only once it has ended: a rule that
 		 * a longer body could turn false waits for the end */
 		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body &&
@@ -272,24 +301,46 @@ detect_open_streams(struct detect_set *s, uint32_t n, char *err,
 	return 0;
 }
 
+/* n buffers of size bytes: *mem, and the stack *free_list of them. */
+static int
+detect_open_buffers(uint32_t n, uint32_t size, uint8_t **mem,
+                    uint8_t ***free_list, uint32_t *n_free, const char *what,
+                    char *err, size_t errlen)
+{
+	*mem = malloc((size_t)n * size);
+	*free_list = calloc(n, sizeof(**free_list));
+	if (*mem == NULL || *free_list == NULL) {
+		snprintf(err, errlen, "detect: out of memory for %u %s of %u "
+		         "bytes", n, what, size);
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		(*free_list)[(*n_free)++] = *mem + (size_t)i * size;
+	return 0;
+}
+
 static int
 detect_open_bodies(struct detect_set *s, uint32_t n, char *err,
                    size_t errlen)
 {
 	if (n == 0 || !detect_set_holds_body(s))
 		return 0;
-	s->body_mem = malloc((size_t)n * DETECT_BODY_INSPECT_BYTES);
-	s->body_free = calloc(n, sizeof(*s->body_free));
-	if (s->body_mem == NULL || s->body_free == NULL) {
-		snprintf(err, errlen, "detect: out of memory for %u held bodies "
-		         "of %u bytes", n, DETECT_BODY_INSPECT_BYTES);
-		return -1;
-	}
 	s->n_body = n;
-	for (uint32_t i = 0; i < n; i++)
-		s->body_free[s->n_body_free++] =
-			s->body_mem + (size_t)i * DETECT_BODY_INSPECT_BYTES;
-	return 0;
+	return detect_open_buffers(n, DETECT_BODY_INSPECT_BYTES, &s->body_mem,
+	                           &s->body_free, &s->n_body_free,
+	                           "held bodies", err, errlen);
+}
+
+static int
+detect_open_windows(struct detect_set *s, uint32_t n, char *err,
+                    size_t errlen)
+{
+	if (n == 0 || s->n_raw == 0 || !detect_set_holds_window(s))
+		return 0;
+	s->n_win = n;
+	return detect_open_buffers(n, DETECT_RAW_WINDOW_BYTES, &s->win_mem,
+	                           &s->win_free, &s->n_win_free,
+	                           "raw stream windows", err, errlen);
 }
 
 static int
@@ -353,12 +404,17 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	}
 	detect_rule_when(s);
 	detect_pick_triggers(s);
-	hold_pool_init(&s->body_hold, dw->max_body_streams, dw->source_share_pct);
-	hold_pool_init(&s->raw_hold, dw->max_raw_streams, dw->source_share_pct);
+	hold_pool_init(&s->body_hold, dw->pools.body_streams,
+	               dw->pools.source_share_pct);
+	hold_pool_init(&s->raw_hold, dw->pools.raw_streams,
+	               dw->pools.source_share_pct);
+	hold_pool_init(&s->win_hold, dw->pools.raw_windows,
+	               dw->pools.source_share_pct);
 	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
-	    detect_open_streams(s, dw->max_body_streams, err, errlen) < 0 ||
-	    detect_open_bodies(s, dw->max_body_streams, err, errlen) < 0 ||
-	    detect_open_raw(s, dw->max_raw_streams, err, errlen) < 0)
+	    detect_open_streams(s, dw->pools.body_streams, err, errlen) < 0 ||
+	    detect_open_bodies(s, dw->pools.body_streams, err, errlen) < 0 ||
+	    detect_open_raw(s, dw->pools.raw_streams, err, errlen) < 0 ||
+	    detect_open_windows(s, dw->pools.raw_windows, err, errlen) < 0)
 		goto fail;
 	return s;
 fail:
@@ -383,6 +439,8 @@ detect_set_free(struct detect_set *s)
 	free(s->raw_free);
 	free(s->body_mem);
 	free(s->body_free);
+	free(s->win_mem);
+	free(s->win_free);
 	free(s->rule_when);
 	free(s->hits);
 	free(s->call_bits);
@@ -436,9 +494,8 @@ detect_worker_sync(struct detect_worker *dw)
 
 struct detect_worker *
 detect_worker_create(const struct ips_detect_db *db,
-                     uint32_t max_body_streams, uint32_t max_raw_streams,
-                     uint32_t source_share_pct, struct worker_stats *ws,
-                     char *err, size_t errlen)
+                     const struct detect_pools *pools,
+                     struct worker_stats *ws, char *err, size_t errlen)
 {
 	struct detect_worker *dw = calloc(1, sizeof(*dw));
 
@@ -447,9 +504,7 @@ detect_worker_create(const struct ips_detect_db *db,
 		return NULL;
 	}
 	dw->ws = ws ? ws : &dw->own_stats;
-	dw->max_body_streams = max_body_streams;
-	dw->max_raw_streams = max_raw_streams;
-	dw->source_share_pct = source_share_pct;
+	dw->pools = *pools;
 	/* keyed: the sources hashed are the attacker's choice */
 	if (getrandom(&dw->src_seed, sizeof(dw->src_seed), 0) !=
 	    sizeof(dw->src_seed))
@@ -625,17 +680,19 @@ detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
 /* ---- inspection of the held buffers ----------------------------------- */
 
 /* The bytes of buffer b this call can read: the HTTP stage's buffers,
- * or the held body.  Returns 0 when the request has no such buffer
- * (Suricata: a rule on an absent buffer does not match, negated
- * conditions included), 1 with *p (NULL when empty) and *len. */
+ * the held body, or the raw stream's window.  Returns 0 when the request
+ * has no such buffer (Suricata: a rule on an absent buffer does not
+ * match, negated conditions included), 1 with *p (NULL when empty) and
+ * *len. */
 static int
 detect_buffer_of(const struct detect_call *c, unsigned b, const uint8_t **p,
                  uint32_t *len)
 {
-	if (b == IPS_BUF_REQUEST_BODY) {
+	if (b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM) {
 		*p = c->dt->body_buf;
 		*len = c->dt->body_len;
-		return c->dt->body_seen;
+		return b == IPS_BUF_STREAM ? c->dt->body_buf != NULL
+		                           : c->dt->body_seen;
 	}
 	if (c->bufs == NULL || c->bufs->ptr[b] == NULL)
 		return 0;
@@ -652,18 +709,24 @@ detect_verify(struct detect_call *c, const struct ips_rule *rule,
 {
 	int fault = 0;
 
-	for (unsigned b = 0; b < IPS_BUF_STREAM; b++) {
+	for (unsigned b = 0; b <= IPS_BUF_STREAM; b++) {
 		const uint8_t *p = NULL;
 		uint32_t len = 0;
+		/* the raw stream goes on while the flow does */
+		int more = b == IPS_BUF_STREAM ||
+		           (b == IPS_BUF_REQUEST_BODY && c->body_more);
 
 		if (!(m->buffers & (1u << b)))
 			continue;
-		if (!detect_buffer_of(c, b, &p, &len))
+		if (!detect_buffer_of(c, b, &p, &len)) {
+			/* a window lost to a newcomer cannot say no */
+			if (b == IPS_BUF_STREAM && c->dt->body_fault != 0)
+				c->faults |= c->dt->body_fault;
 			return 0;
+		}
 		c->s->ws->detect_pcre_runs++;
 		if (detect_inspect_buffer(c->s->di, rule, (uint8_t)b, p, len,
-		                          b == IPS_BUF_REQUEST_BODY &&
-		                          c->body_more, &fault))
+		                          more, &fault))
 			continue;
 		if (fault != 0) {
 			c->s->ws->detect_inspect_limit++;
@@ -830,9 +893,7 @@ detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 	}
 	if (!detect_flowbits_hold(c, rule))
 		return 0;
-	if (c->raw != NULL)
-		return 1;               /* the raw stream: Hyperscan decides */
-	if (!detect_buffers_present(c, m))
+	if (c->raw == NULL && !detect_buffers_present(c, m))
 		return 0;
 	return (c->s->rule_when[r] & DETECT_VERIFY) ? detect_verify(c, rule, m)
 	                                             : 1;
@@ -1344,6 +1405,76 @@ detect_raw_evict(struct detect_worker *dw, struct detect_set *s, uint16_t src,
 	return 0;
 }
 
+static void
+detect_window_release(struct detect_set *s, struct detect_raw_slot *rs)
+{
+	hold_release(&s->win_hold, &rs->win_hold);
+	if (rs->dt.body_buf != NULL)
+		s->win_free[s->n_win_free++] = rs->dt.body_buf;
+	rs->dt.body_buf = NULL;
+}
+
+/* A window for a raw stream starting, when rules need one.  A full pool
+ * takes the window of the stream that made no progress for longest: it
+ * goes on, only its window rules are undecidable from then on.  Without
+ * one the stream's window rules are faults when they become candidates. */
+static void
+detect_window_take(struct detect_worker *dw, struct detect_set *s,
+                   struct detect_raw_slot *rs, uint16_t src)
+{
+	struct hold_node *n;
+
+	if (s->n_win == 0)
+		return;
+	n = hold_victim(&s->win_hold, src);
+	if (n != NULL) {
+		struct detect_raw_slot *victim =
+			hold_entry(n, struct detect_raw_slot, win_hold);
+
+		detect_window_release(s, victim);
+		victim->dt.body_fault = DETECT_FAULT_RAW_POOL_FULL;
+		s->ws->detect_raw_window_evicted++;
+	}
+	if (s->n_win_free == 0) {
+		s->ws->detect_raw_window_pool_full++;
+		rs->dt.body_fault = DETECT_FAULT_RAW_POOL_FULL;
+		return;
+	}
+	rs->dt.body_buf = s->win_free[--s->n_win_free];
+	rs->dt.body_len = 0;
+	hold_take(&s->win_hold, &rs->win_hold, src, ++dw->tick);
+}
+
+/* Append the stream's next bytes to its window; one that fills has done
+ * its work once this call's rules are decided (detect_window_passed). */
+static void
+detect_window_hold(struct detect_worker *dw, struct detect_raw_slot *rs,
+                   const uint8_t *data, uint32_t len)
+{
+	struct detect_txn *dt = &rs->dt;
+	uint32_t room;
+
+	if (dt->body_buf == NULL)
+		return;
+	hold_progress(&rs->set->win_hold, &rs->win_hold, ++dw->tick);
+	room = DETECT_RAW_WINDOW_BYTES - dt->body_len;
+	dt->body_cut |= len >= room;
+	len = len < room ? len : room;
+	memcpy(dt->body_buf + dt->body_len, data, len);
+	dt->body_len += len;
+}
+
+/* Past its window the stream is Suricata's past stream.reassembly.depth
+ * for the window rules: they see no more of it, the window goes back. */
+static void
+detect_window_passed(struct detect_raw_slot *rs)
+{
+	if (rs->dt.body_buf != NULL && rs->dt.body_cut) {
+		rs->set->ws->detect_raw_window_passed++;
+		detect_window_release(rs->set, rs);
+	}
+}
+
 int
 detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
                 int app_http, const void *owner,
@@ -1369,6 +1500,7 @@ detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
 	hold_take(&s->raw_hold, &raw->slot->hold, src, ++dw->tick);
 	s->users++;
 	detect_txn_reset(&raw->slot->dt);
+	detect_window_take(dw, s, raw->slot, src);
 	return 0;
 }
 
@@ -1389,6 +1521,7 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 	if (rs == NULL || len == 0 || rs->dt.passed)
 		return DETECT_NONE;
 	hold_progress(&s->raw_hold, &rs->hold, ++dw->tick);
+	detect_window_hold(dw, rs, data, len);
 	s->ws->detect_scans++;
 	s->ws->detect_bytes_scanned += len;
 	if (hs_scan_stream(rs->hs, (const char *)data, len, 0, s->scratch,
@@ -1401,6 +1534,7 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 		return DETECT_NONE;
 	}
 	detect_evaluate(&c, DETECT_AT_STREAM);
+	detect_window_passed(rs);
 	return c.verdict;
 }
 
@@ -1418,6 +1552,7 @@ detect_raw_close(struct detect_worker *dw, struct detect_raw *raw)
 		if (hs_reset_stream(rs->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
 			s->ws->detect_scan_errors++;
 		hold_release(&s->raw_hold, &rs->hold);
+		detect_window_release(s, rs);
 		rs->raw = NULL;
 		s->raw_free[s->n_raw_free++] = rs;
 		s->users--;

@@ -83,6 +83,14 @@ struct detect_tuple {
  * stream still sees every byte.  One buffer per body stream, allocated
  * with the rule set and only when a rule needs it. */
 #define DETECT_BODY_INSPECT_BYTES 32768
+/* Bytes of a client stream held for the raw-stream rules Hyperscan cannot
+ * decide alone (distance/within, pcre R or back-references, isdataat,
+ * byte_test, byte_jump: ips_cond_needs_window): such rules see the first
+ * DETECT_RAW_WINDOW_BYTES of the stream, as Suricata's raw rules see the
+ * stream up to stream.reassembly.depth; Hyperscan's stream still sees
+ * every byte for the others.  From a pool of limits.raw_windows, only
+ * when a rule needs it. */
+#define DETECT_RAW_WINDOW_BYTES 8192
 #define DETECT_TXN_MAX_FIRED 16
 
 struct detect_set;
@@ -105,7 +113,8 @@ struct detect_txn {
 	uint8_t body_seen;          /* a body byte passed: the request has
 	                             * an http.request_body */
 	uint8_t *body_buf;          /* the held body, from the set's pool,
-	                             * when a rule inspects it (else NULL) */
+	                             * when a rule inspects it (else NULL);
+	                             * in a raw stream's state: its window */
 	uint32_t body_len;          /* bytes held (at most
 	                             * DETECT_BODY_INSPECT_BYTES) */
 	uint8_t body_cut;           /* more body passed than is held: a
@@ -204,19 +213,28 @@ detect_report_evicted(struct detect_result *res, const void *owner,
 }
 
 /*
- * Create a worker's detection context for db.  max_body_streams bounds the
- * transactions that can scan a body at once, max_raw_streams the TCP flows
+ * Create a worker's detection context for db.  pools->body_streams bounds
+ * the transactions that can scan a body at once, raw_streams the TCP flows
  * whose raw stream is scanned at once (each holds one Hyperscan stream,
  * allocated here, never on the hot path; none when db has no rule of that
- * kind).  A full pool gives the stream of the holder that made no progress
- * for longest to the newcomer; no one source (the tuple's client) holds
- * more than source_share_pct percent of a pool (0 = no limit).
+ * kind), raw_windows those holding their first DETECT_RAW_WINDOW_BYTES.
+ * A full pool gives the stream of the holder that made no progress for
+ * longest to the newcomer; no one source (the tuple's client) holds more
+ * than source_share_pct percent of a pool (0 = no limit).  A raw stream
+ * that loses its window to a newcomer is not ended: only a rule that
+ * needed the window and becomes a candidate later is a fault
+ * (DETECT_FAULT_RAW_POOL_FULL) for policy.detect_error.
  * Returns NULL with err set on failure (setup only).
  */
+struct detect_pools {
+	uint32_t body_streams;      /* requests scanning a body at once */
+	uint32_t raw_streams;       /* TCP flows scanned as a raw stream */
+	uint32_t raw_windows;       /* raw streams holding their window */
+	uint32_t source_share_pct;  /* 0 = no limit */
+};
+
 struct detect_worker *detect_worker_create(const struct ips_detect_db *db,
-                                           uint32_t max_body_streams,
-                                           uint32_t max_raw_streams,
-                                           uint32_t source_share_pct,
+                                           const struct detect_pools *pools,
                                            struct worker_stats *ws,
                                            char *err, size_t errlen);
 /* Free the worker's context and its current and published sets (any

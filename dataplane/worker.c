@@ -100,6 +100,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 	struct flow_conf fc;
 	struct fwd_conf fw;
 	struct verdict_conf vc;
+	struct detect_pools pools;
 	char name[64];
 	char why[256];
 	unsigned n_mbufs = worker_pool_size(c, s);
@@ -155,10 +156,14 @@ worker_build(struct worker *w, const struct ips_config *c,
 	                                   &w->stats, socket);
 	if (w->verdict == NULL)
 		return worker_fail(w, err, errlen, "verdict: out of memory");
-	w->detect = detect_worker_create(db, c->limits.body_streams,
-	                                 c->limits.raw_streams,
-	                                 c->limits.source_share, &w->stats,
-	                                 why, sizeof(why));
+	pools = (struct detect_pools){
+		.body_streams = c->limits.body_streams,
+		.raw_streams = c->limits.raw_streams,
+		.raw_windows = c->limits.raw_windows,
+		.source_share_pct = c->limits.source_share,
+	};
+	w->detect = detect_worker_create(db, &pools, &w->stats, why,
+	                                 sizeof(why));
 	if (w->detect == NULL)
 		return worker_fail(w, err, errlen, "detect: %s", why);
 	http_conf_init(&hc, c);

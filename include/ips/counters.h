@@ -202,6 +202,10 @@
 	/* ... or its source's own oldest: the source held its share */    \
 	X(detect_body_stream_share_evicted)                                \
 	X(detect_raw_stream_share_evicted)                                 \
+	/* raw stream windows (rules Hyperscan cannot decide alone) */     \
+	X(detect_raw_window_evicted) /* taken from the stalled longest */  \
+	X(detect_raw_window_pool_full) /* none for a new stream */         \
+	X(detect_raw_window_passed) /* the stream went past its window */ \
 	X(detect_inspect_limit)     /* PCRE2 / inspection limit reached */\
 	X(detect_pcre_runs)         /* buffer inspections run */          \
 	X(detect_threshold_suppressed) /* matches threshold kept quiet */ \

@@ -85,6 +85,15 @@ struct ips_detect_db *ips_detect_db_empty(void);
  */
 int ips_detect_db_prepare(struct ips_detect_db *db, char *err, size_t errlen);
 
+/*
+ * Whether a raw-stream condition is decided on the stream's held window
+ * (the first DETECT_RAW_WINDOW_BYTES client bytes, dataplane/detect.c)
+ * rather than by Hyperscan alone over the whole stream: distance/within,
+ * pcre R and every pcre Hyperscan cannot run exactly, isdataat, byte_test,
+ * byte_jump.  0 for conditions of other buffers.
+ */
+int ips_cond_needs_window(const struct ips_cond *cd);
+
 /* Compile one condition's regex (cd->re); same contract for one rule. */
 int ips_cond_prepare_pcre(const struct ips_rule *r, struct ips_cond *cd,
                           char *err, size_t errlen);

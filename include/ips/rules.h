@@ -110,6 +110,11 @@ enum ips_num_op {
 /* Set when the db is prepared, not from the rule: the regex looks past
  * where it matches (\b, \B, \z, \Z, lookahead). */
 #define IPS_PCRE_END_SENSITIVE 0x8000
+/* Set by the compiler, carried by the bundle: a raw-stream pcre that
+ * Hyperscan runs exactly over the whole stream (no R, nothing relative
+ * after it, a regex Hyperscan compiles as is).  Every other raw-stream
+ * pcre is prefiltered and confirmed by PCRE2 on the held window. */
+#define IPS_PCRE_EXACT_HS    0x4000
 
 /* num_flags of byte_test / byte_jump */
 #define IPS_BYTE_RELATIVE    0x0001

@@ -63,7 +63,9 @@ fuzz_http_init(void)
 		fprintf(stderr, "fuzz_http: compile: %s\n", err);
 		abort();
 	}
-	fuzz_dw = detect_worker_create(db, 2, 2, 0, &fuzz_ws, err, sizeof(err));
+	static const struct detect_pools pools = { 2, 2, 2, 0 };
+
+	fuzz_dw = detect_worker_create(db, &pools, &fuzz_ws, err, sizeof(err));
 	if (fuzz_dw == NULL) {
 		fprintf(stderr, "fuzz_http: detect worker: %s\n", err);
 		abort();

@@ -387,7 +387,8 @@ main(int argc, char **argv)
 	struct ips_detect_db *db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (db == NULL)
 		die("%s", err);
-	struct detect_worker *dw = detect_worker_create(db, 16, 16, 0, NULL, err,
+	static const struct detect_pools pools = { 16, 16, 16, 0 };
+	struct detect_worker *dw = detect_worker_create(db, &pools, NULL, err,
 	                                                sizeof(err));
 	struct worker_stats ws;
 	memset(&ws, 0, sizeof(ws));

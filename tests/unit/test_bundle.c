@@ -308,8 +308,10 @@ test_round_trip_detects_the_same(void **state)
 	assert_int_equal(back->generation, 77);
 	tb_same_rules(orig, back);
 
-	ra->dw = detect_worker_create(orig, 4, 4, 0, &ra->ws, err, sizeof(err));
-	rb->dw = detect_worker_create(back, 4, 4, 0, &rb->ws, err, sizeof(err));
+	static const struct detect_pools pools = { 4, 4, 4, 0 };
+
+	ra->dw = detect_worker_create(orig, &pools, &ra->ws, err, sizeof(err));
+	rb->dw = detect_worker_create(back, &pools, &rb->ws, err, sizeof(err));
 	assert_non_null(ra->dw);
 	assert_non_null(rb->dw);
 	for (size_t i = 0; i < sizeof(tb_reqs) / sizeof(tb_reqs[0]); i++) {

@@ -58,11 +58,15 @@ struct fixture {
 	struct detect_result res;
 };
 
+/* When set, the raw window pool of the next fixtures (else streams). */
+static uint32_t fx_raw_windows;
+
 static struct fixture *
 fx_new(const char *const *rules, uint32_t streams)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct ips_ruleset rs = { 0 };
+	struct detect_pools pools = { 0 };
 	char err[IPS_ERRBUF_SIZE];
 
 	assert_non_null(f);
@@ -73,8 +77,10 @@ fx_new(const char *const *rules, uint32_t streams)
 	f->db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (f->db == NULL)
 		fail_msg("compile: %s", err);
-	f->dw = detect_worker_create(f->db, streams, streams, 0, &f->ws, err,
-	                             sizeof(err));
+	pools.body_streams = pools.raw_streams = pools.raw_windows = streams;
+	if (fx_raw_windows != 0)
+		pools.raw_windows = fx_raw_windows;
+	f->dw = detect_worker_create(f->db, &pools, &f->ws, err, sizeof(err));
 	if (f->dw == NULL)
 		fail_msg("worker: %s", err);
 	/* 198.51.100.1:40000 -> 192.0.2.10:80 */
@@ -688,6 +694,85 @@ test_raw_split_across_segments(void **state)
 	assert_int_equal(fx_raw(f, &raw, "PING\r\n"), DETECT_NONE);
 	assert_int_equal(f->res.n_fired, 0);
 	detect_raw_close(f->dw, &raw);
+	fx_free(f);
+}
+
+/* Raw-stream rules Hyperscan cannot decide alone (relative keywords,
+ * back-references, byte_test) are decided on the stream's first
+ * DETECT_RAW_WINDOW_BYTES, across segments. */
+static void
+test_raw_window(void **state)
+{
+	static const char *const rules[] = {
+		"drop tcp any any -> any 1433 (msg:\"w\"; flow:to_server; "
+		"content:\"exec\"; content:\"xp_\"; distance:0; within:8; "
+		"pcre:\"/^(\\w+)=\\1!/R\"; sid:10;)",
+		"alert tcp any any -> any 1433 (msg:\"b\"; flow:to_server; "
+		"content:\"LEN\"; byte_test:1,>,100,0,relative; sid:11;)",
+		NULL,
+	};
+	static const struct {
+		const char *pieces[3];
+		int verdict;            /* of the last piece */
+		uint32_t sid;           /* fired, or 0 */
+	} cases[] = {
+		{ { "exec  x", "p_ab=a", "b!" }, DETECT_DROP, 10 },
+		{ { "exec 0123456789 ", "xp_ab=ab!", NULL }, DETECT_NONE, 0 },
+		{ { "exec xp_ab=ac!", NULL, NULL }, DETECT_NONE, 0 },
+		{ { "exec xp_ab=ab!", NULL, NULL }, DETECT_DROP, 10 },
+		{ { "LEN", "e", NULL }, DETECT_ALERT, 11 },     /* 'e' 101 */
+		{ { "LEN\x10", NULL, NULL }, DETECT_NONE, 0 },
+	};
+	struct fixture *f;
+	struct detect_raw raw = { 0 }, a = { 0 }, b = { 0 };
+	char filler[DETECT_RAW_WINDOW_BYTES + 1];
+
+	(void)state;
+	fx_raw_windows = 2;
+	f = fx_new(rules, 3);
+	fx_raw_windows = 0;
+	f->t.dport = 1433;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int v = DETECT_NONE;
+
+		memset(&f->res, 0, sizeof(f->res));
+		assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL,
+		                                 NULL), 0);
+		for (int k = 0; k < 3 && cases[i].pieces[k] != NULL; k++)
+			v = fx_raw(f, &raw, cases[i].pieces[k]);
+		assert_int_equal(v, cases[i].verdict);
+		assert_int_equal(f->res.n_fired, cases[i].sid != 0);
+		if (cases[i].sid != 0)
+			assert_int_equal(f->res.fired[0].sid, cases[i].sid);
+		assert_int_equal(f->res.faults, 0);
+		detect_raw_close(f->dw, &raw);
+	}
+	/* past the window, as past Suricata's reassembly depth */
+	memset(filler, '.', sizeof(filler) - 1);
+	filler[sizeof(filler) - 1] = '\0';
+	memset(&f->res, 0, sizeof(f->res));
+	detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL);
+	assert_int_equal(fx_raw(f, &raw, filler), DETECT_NONE);
+	assert_int_equal(f->ws.detect_raw_window_passed, 1);
+	assert_int_equal(fx_raw(f, &raw, "exec xp_ab=ab!"), DETECT_NONE);
+	assert_int_equal(f->res.faults, 0);
+	detect_raw_close(f->dw, &raw);
+	/* two windows: the third stream takes the one of the stream that
+	 * stalled longest, which goes on but can no longer be cleared */
+	detect_raw_open(f->dw, &a, 0, NULL, NULL, NULL);
+	detect_raw_open(f->dw, &b, 0, NULL, NULL, NULL);
+	fx_raw(f, &b, "x");
+	assert_int_equal(detect_raw_open(f->dw, &raw, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(f->ws.detect_raw_window_evicted, 1);
+	assert_int_equal(fx_raw(f, &raw, "exec xp_ab=ab!"), DETECT_DROP);
+	assert_int_equal(fx_raw(f, &b, "exec xp_ab=ab!"), DETECT_DROP);
+	memset(&f->res, 0, sizeof(f->res));
+	assert_int_equal(fx_raw(f, &a, "exec xp_ab=ab!"), DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_RAW_POOL_FULL);
+	detect_raw_close(f->dw, &a);
+	detect_raw_close(f->dw, &b);
+	detect_raw_close(f->dw, &raw);
+	assert_int_equal(detect_raw_in_use(f->dw), 0);
 	fx_free(f);
 }
 
@@ -1448,6 +1533,7 @@ main(void)
 		cmocka_unit_test(test_flowbits),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_raw_split_across_segments),
+		cmocka_unit_test(test_raw_window),
 		cmocka_unit_test(test_raw_depth_offset),
 		cmocka_unit_test(test_raw_header_and_conjunction),
 		cmocka_unit_test(test_raw_pool_full),

@@ -15,6 +15,7 @@
 
 #include <hs/hs.h>
 
+#include "ips/detect_db.h"
 #include "ips/rules.h"
 
 static const struct ips_rule_var test_vars[] = {
@@ -552,6 +553,23 @@ test_raw_stream(void **state)
 	assert_int_equal(r->conds[0].buffer, IPS_BUF_URI);
 	ips_ruleset_free(&rs);
 
+	/* relative keywords on the raw stream: decided on its window */
+	r = parse_one(&rs, "alert tcp any any -> any 1433 (msg:\"m\"; "
+	              "flow:to_server; content:\"a\"; content:\"b\"; "
+	              "distance:1; within:4; pcre:\"/c(d)\\1/R\"; "
+	              "isdataat:10,relative; byte_test:1,>,3,0,relative; "
+	              "sid:5;)");
+	assert_int_equal(r->n_conds, 5);
+	for (uint32_t i = 0; i < r->n_conds; i++) {
+		assert_int_equal(r->conds[i].buffer, IPS_BUF_STREAM);
+		assert_int_equal(ips_cond_needs_window(&r->conds[i]), i != 0);
+	}
+	/* Suricata's retries: a content followed by a within on it, a pcre
+	 * by any relative keyword */
+	assert_int_equal(r->conds[0].retry_next, 1);
+	assert_int_equal(r->conds[2].retry_next, 1);
+	ips_ruleset_free(&rs);
+
 	/* a tcp rule may use HTTP buffers: it then applies to HTTP */
 	r = parse_one(&rs, "alert tcp any any -> any any (msg:\"m\"; "
 	              "http.uri; content:\"/x\"; sid:4;)");
@@ -582,10 +600,12 @@ test_raw_stream_errors(void **state)
 	             "content:\"x\"; endswith; sid:1;)",
 	             "t.rules:7:40: endswith on the raw stream is not "
 	             "supported");
-	expect_error("alert tcp any any -> any any (msg:\"m\"; "
-	             "content:\"x\"; content:\"y\"; distance:0; sid:1;)",
-	             "t.rules:7:53: distance/within on the raw stream is not "
-	             "supported");
+	/* isdataat:! holds only once the stream has ended */
+	expect_error("alert tcp any any -> any 80 (msg:\"m\"; "
+	             "flow:to_server; content:\"x\"; isdataat:!1,relative; "
+	             "sid:1;)",
+	             "t.rules:7:68: negated isdataat/byte_test on the raw "
+	             "stream is not supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "flow:to_client; http.header; content:\"x\"; sid:1;)",
 	             "t.rules:7:31: flow:to_client with http.* buffers is not "
@@ -719,14 +739,6 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "pcre:\"/x/UH\"; sid:1;)",
 	             "t.rules:7:61: pcre has more than one buffer flag");
-	expect_error("alert tcp any any -> any 80 (msg:\"m\"; "
-	             "flow:to_server; content:\"a\"; pcre:\"/x/R\"; sid:1;)",
-	             "t.rules:7:68: pcre flag 'R' on the raw stream is not "
-	             "supported");
-	expect_error("alert tcp any any -> any 80 (msg:\"m\"; "
-	             "flow:to_server; content:\"a\"; isdataat:1,relative; "
-	             "sid:1;)", "t.rules:7:68: isdataat without a sticky "
-	             "buffer (raw stream) is not supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; bsize:3; "
 	             "sid:1;)", "t.rules:7:41: bsize without a sticky buffer "
 	             "(raw stream) is not supported");
