@@ -289,3 +289,42 @@ def test_body_pool_full_evicts_the_stalled_body(run_replay, pcap, tmp_path):
         b"abcdefgh")
     assert res.counters["drop_rule"] == 0
     assert_accounting(res, len(packets))
+
+
+# An ET-shaped MSSQL rule: contents placed relative to each other and a
+# back-reference, which Hyperscan cannot decide alone: decided on the
+# stream's window, across segments.
+WINDOW_RULES = """\
+drop tcp any any -> any 1433 (msg:"TEST xp_cmdshell relative"; flow:to_server,established; content:"exec"; nocase; content:"xp_cmdshell"; nocase; distance:0; within:24; pcre:"/^\\s*'(\\w+)'\\s*,\\s*'\\1'/R"; sid:9100010; rev:1;)
+"""
+MSSQL = ("192.0.2.20", 40100), ("198.51.100.10", 1433)
+
+
+def test_window_rule_split_and_its_negative_cases(run_replay, pcap,
+                                                  rules_file, tmp_path):
+    attack = b"x; EXEC master..xp_cmdshell 'dir', 'dir'\r\n"
+    far = b"x; EXEC " + b"." * 40 + b"xp_cmdshell 'dir', 'dir'\r\n"
+    other = b"x; EXEC master..xp_cmdshell 'dir', 'del'\r\n"
+    flows = []
+    for i, payload in enumerate((attack, far, other)):
+        flow, data = redis_flow(payload, 6,
+                                client=("192.0.2.%d" % (20 + i), 40100),
+                                server=MSSQL[1], reply=b"\x04\x01")
+        flows.append((flow, data))
+    wire = [p for f, _ in flows for p in f.packets]
+    res = run_replay(pcap(wire),
+                     rules=rules_file(tmp_path, WINDOW_RULES, "w.rules"))
+    assert len(res.alerts) == 1, res.eve
+    assert_alert(res.alerts[0], 9100010, "blocked", flows[0][0].client,
+                 flows[0][0].server)
+    # blocked at the segment carrying the second 'dir' (its last byte)
+    flow = flows[0][0]
+    done = (attack.rindex(b"'dir'") + 4) // 6
+    assert res.drops["rule"] == 1, res.drops
+    for f, _ in flows[1:]:
+        assert client_payload_stream(res.out_packets, f.client) == \
+            b"".join(bytes(p[TCP].payload) for p in f.client_packets())
+    assert client_payload_stream(res.out_packets, flow.client) == \
+        attack[:done * 6]
+    assert res.counters["detect_raw_window_passed"] == 0
+    assert_accounting(res, len(wire))
