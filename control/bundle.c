@@ -258,7 +258,7 @@ bo_tables(struct bundle_out *o, const struct ips_detect_db *db)
 		BO_PUT_INT(o, uint32_t, m->first_pattern);
 		BO_PUT_INT(o, uint16_t, m->n_positive);
 		BO_PUT_INT(o, uint16_t, m->n_negated);
-		BO_PUT_INT(o, uint16_t, m->buffers);
+		BO_PUT_INT(o, uint32_t, m->buffers);
 		BO_PUT_INT(o, uint8_t, m->needs_body);
 	}
 	BO_PUT_INT(o, uint32_t, db->n_always);
@@ -761,7 +761,7 @@ bi_tables(struct bundle_in *in, struct ips_detect_db *db)
 		if (BI_U32(in, m->first_pattern) < 0 ||
 		    BI_U16(in, m->n_positive) < 0 ||
 		    BI_U16(in, m->n_negated) < 0 ||
-		    BI_U16(in, m->buffers) < 0 || BI_U8(in, m->needs_body) < 0)
+		    BI_U32(in, m->buffers) < 0 || BI_U8(in, m->needs_body) < 0)
 			return -1;
 		end = (uint64_t)m->first_pattern + m->n_positive + m->n_negated;
 		if (end > db->n_patterns ||

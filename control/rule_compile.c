@@ -316,7 +316,7 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 				m->n_negated += cd->negated;
 				m->n_positive += !cd->negated;
 			}
-			m->buffers |= (uint16_t)(1u << cd->buffer);
+			m->buffers |= 1u << cd->buffer;
 			if (cd->buffer == IPS_BUF_REQUEST_BODY)
 				m->needs_body = 1;
 		}

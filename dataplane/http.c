@@ -1135,6 +1135,12 @@ static const struct {
 	{ IPS_BUF_USER_AGENT,   "user-agent",   ", " },
 	{ IPS_BUF_COOKIE,       "cookie",       "; " },
 	{ IPS_BUF_CONTENT_TYPE, "content-type", ", " },
+	{ IPS_BUF_ACCEPT,       "accept",       ", " },
+	{ IPS_BUF_ACCEPT_ENC,   "accept-encoding", ", " },
+	{ IPS_BUF_ACCEPT_LANG,  "accept-language", ", " },
+	{ IPS_BUF_REFERER,      "referer",      ", " },
+	{ IPS_BUF_CONNECTION,   "connection",   ", " },
+	{ IPS_BUF_CONTENT_LEN,  "content-length", ", " },
 };
 #define HTTP_N_VALUE_BUFS \
 	(sizeof(http_value_bufs) / sizeof(http_value_bufs[0]))

@@ -31,8 +31,10 @@
 #include "ips/detect_db.h"
 
 #define IPS_BUNDLE_MAGIC   "IPSBNDL1"  /* 8 bytes, no NUL */
-#define IPS_BUNDLE_FORMAT  3u     /* 2: a rule's reject variant; 3: pcre,
-                                  * flowbits, thresholds */
+#define IPS_BUNDLE_FORMAT  4u     /* 2: a rule's reject variant; 3: pcre,
+                                  * flowbits, thresholds; 4: request
+                                  * header buffers (ids moved), 32-bit
+                                  * buffer masks */
 
 /*
  * File layout (format 2, little-endian, no padding):

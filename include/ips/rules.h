@@ -56,6 +56,12 @@ enum ips_buffer {
 	IPS_BUF_USER_AGENT,     /* http.user_agent */
 	IPS_BUF_COOKIE,         /* http.cookie */
 	IPS_BUF_CONTENT_TYPE,   /* http.content_type */
+	IPS_BUF_ACCEPT,         /* http.accept */
+	IPS_BUF_ACCEPT_ENC,     /* http.accept_enc */
+	IPS_BUF_ACCEPT_LANG,    /* http.accept_lang */
+	IPS_BUF_REFERER,        /* http.referer */
+	IPS_BUF_CONNECTION,     /* http.connection */
+	IPS_BUF_CONTENT_LEN,    /* http.content_len */
 	IPS_BUF_REQUEST_BODY,   /* http.request_body, de-chunked */
 	IPS_BUF_STREAM,         /* no sticky buffer: client->server stream */
 	IPS_BUF_COUNT

@@ -382,6 +382,10 @@ test_buffers(void **state)
 	assert_buf(0, IPS_BUF_USER_AGENT, "Mozilla/5.0 (X11)");
 	assert_buf(0, IPS_BUF_COOKIE, "sid=abc; theme=dark");
 	assert_buf(0, IPS_BUF_CONTENT_TYPE, "text/plain");
+	assert_buf(0, IPS_BUF_ACCEPT, "*/*");
+	assert_buf(0, IPS_BUF_ACCEPT_ENC, NULL);
+	assert_buf(0, IPS_BUF_REFERER, NULL);
+	assert_buf(0, IPS_BUF_CONTENT_LEN, NULL);
 	assert_buf(0, IPS_BUF_REQUEST_BODY, NULL);
 	assert_int_equal(f->ws.http_requests, 1);
 	assert_int_equal(f->ws.http_requests_complete, 1);
@@ -389,6 +393,30 @@ test_buffers(void **state)
 	assert_null(f->hf.txn);
 	assert_int_equal(http_txns_in_use(f->hw), 0);
 	assert_int_equal(rec.bufs_changed, 0);
+	fx_free(f);
+}
+
+/* The single-header buffers Suricata names after their header: the
+ * value without surrounding blanks, repeats joined with ", ". */
+static void
+test_value_buffers(void **state)
+{
+	static const char req[] =
+		"POST /f HTTP/1.1\r\nHost: a\r\n"
+		"Accept-Encoding: gzip\r\nReferer:  http://a/b?c=1 \r\n"
+		"Accept-Language: en-US\r\nConnection: keep-alive\r\n"
+		"accept-encoding: br\r\nContent-Length: 2\r\n\r\nok";
+	struct fx *f = fx_new(4, 4096, 1, 1);
+
+	(void)state;
+	rec.wants_body = 1;
+	assert_int_equal(fx_feed(f, req, 1), HTTP_CONTINUE);
+	assert_buf(0, IPS_BUF_ACCEPT_ENC, "gzip, br");
+	assert_buf(0, IPS_BUF_REFERER, "http://a/b?c=1");
+	assert_buf(0, IPS_BUF_ACCEPT_LANG, "en-US");
+	assert_buf(0, IPS_BUF_CONNECTION, "keep-alive");
+	assert_buf(0, IPS_BUF_CONTENT_LEN, "2");
+	assert_buf(0, IPS_BUF_ACCEPT, NULL);
 	fx_free(f);
 }
 
@@ -1864,6 +1892,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buffers),
+		cmocka_unit_test(test_value_buffers),
 		cmocka_unit_test(test_buffers_minimal),
 		cmocka_unit_test(test_buffers_absolute_and_repeats),
 		cmocka_unit_test(test_split_equivalence),
