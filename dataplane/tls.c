@@ -1,0 +1,291 @@
+/*
+ * tls.c - the server's side of a TLS handshake, up to its certificates
+ * (see tls.h).
+ *
+ * Two layers, each a saved state resumed at any byte: the record layer
+ * (5-byte headers, payloads of handshake records) feeds the handshake
+ * layer (4-byte message headers, messages skipped in bulk but for the
+ * Certificate message, whose certificate_list is walked entry by entry
+ * and each entry copied into the buffer the caller lent).  Lengths that
+ * disagree with their container end the parsing as malformed: a client
+ * would abort the handshake there, so nothing after it is a certificate
+ * it would use.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "tls.h"
+
+enum tls_record_state {
+	TLS_REC_HEADER = 0,     /* reading a record header */
+	TLS_REC_PAYLOAD,        /* inside a handshake record */
+	TLS_FINISHED,           /* TLS_DONE returned */
+	TLS_BAD,                /* TLS_MALFORMED returned */
+};
+
+enum tls_handshake_state {
+	TLS_HS_MSG_HEADER = 0,  /* type(1) length(3) */
+	TLS_HS_SKIP,            /* a message other than Certificate */
+	TLS_HS_LIST_LEN,        /* certificate_list length(3) */
+	TLS_HS_CERT_LEN,        /* an entry's length(3) */
+	TLS_HS_CERT_BYTES,      /* an entry's DER bytes */
+};
+
+#define TLS_CT_CHANGE_CIPHER_SPEC 20
+#define TLS_CT_ALERT              21
+#define TLS_CT_HANDSHAKE          22
+#define TLS_CT_APPLICATION_DATA   23
+#define TLS_HS_CERTIFICATE        11
+
+static uint32_t
+tls_u24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static uint32_t
+tls_min(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The lent buffer goes back, once per cert_buffer call. */
+static void
+tls_return_buffer(struct tls_server *ts, const struct tls_sink *sink,
+                  void *arg)
+{
+	if (ts->lent)
+		sink->certs_end(arg);
+	ts->lent = 0;
+	ts->buf = NULL;
+	ts->cap = 0;
+}
+
+static int
+tls_stop(struct tls_server *ts, int r, const struct tls_sink *sink, void *arg)
+{
+	tls_return_buffer(ts, sink, arg);
+	ts->state = r == TLS_DONE ? TLS_FINISHED : TLS_BAD;
+	return r;
+}
+
+/* Collect want bytes of a header or length into ts->field across pieces.
+ * Returns 1 once it holds them (field_len reset for the next one). */
+static int
+tls_take_field(struct tls_server *ts, const uint8_t **p, uint32_t *n,
+               uint8_t want)
+{
+	uint32_t k = tls_min(want - ts->field_len, *n);
+
+	memcpy(ts->field + ts->field_len, *p, k);
+	ts->field_len = (uint8_t)(ts->field_len + k);
+	*p += k;
+	*n -= k;
+	if (ts->field_len < want)
+		return 0;
+	ts->field_len = 0;
+	return 1;
+}
+
+/* A record header is complete: only handshake records are followed; the
+ * first other record means the certificates (if any) are past. */
+static int
+tls_record_begin(struct tls_server *ts)
+{
+	const uint8_t *h = ts->hdr;
+	uint32_t len = (uint32_t)h[3] << 8 | h[4];
+
+	if (h[1] != 3 || h[2] > 4)
+		return TLS_MALFORMED;
+	if (h[0] == TLS_CT_CHANGE_CIPHER_SPEC || h[0] == TLS_CT_ALERT ||
+	    h[0] == TLS_CT_APPLICATION_DATA)
+		return TLS_DONE;
+	if (h[0] != TLS_CT_HANDSHAKE || len == 0 || len > TLS_RECORD_MAX)
+		return TLS_MALFORMED;
+	ts->rec_left = len;
+	ts->state = TLS_REC_PAYLOAD;
+	return TLS_CONTINUE;
+}
+
+/* A message header is complete. */
+static int
+tls_message_begin(struct tls_server *ts, const struct tls_sink *sink,
+                  void *arg)
+{
+	ts->msg_left = tls_u24(ts->field + 1);
+	if (ts->msg_left > TLS_MESSAGE_MAX)
+		return TLS_MALFORMED;
+	if (ts->field[0] != TLS_HS_CERTIFICATE) {
+		ts->hs_state = ts->msg_left ? TLS_HS_SKIP : TLS_HS_MSG_HEADER;
+		return TLS_CONTINUE;
+	}
+	if (ts->msg_left < 3)
+		return TLS_MALFORMED;
+	ts->cap = 0;
+	ts->buf = sink->cert_buffer(arg, &ts->cap);
+	ts->lent = 1;
+	if (ts->buf == NULL)
+		ts->cap = 0;
+	ts->hs_state = TLS_HS_LIST_LEN;
+	return TLS_CONTINUE;
+}
+
+/* After a certificate_list length or an entry: the next entry, or the end
+ * of the message and of what is inspected. */
+static int
+tls_next_entry(struct tls_server *ts)
+{
+	if (ts->list_left == 0)
+		return TLS_DONE;
+	if (ts->list_left < 3)
+		return TLS_MALFORMED;
+	ts->hs_state = TLS_HS_CERT_LEN;
+	return TLS_CONTINUE;
+}
+
+static int
+tls_list_begin(struct tls_server *ts)
+{
+	ts->list_left = tls_u24(ts->field);
+	ts->msg_left -= 3;
+	if (ts->list_left != ts->msg_left)
+		return TLS_MALFORMED;
+	return tls_next_entry(ts);
+}
+
+static int
+tls_cert_end(struct tls_server *ts, const struct tls_sink *sink, void *arg)
+{
+	if (ts->buf != NULL)
+		sink->cert(arg, ts->buf, tls_min(ts->cert_len, ts->cap),
+		           ts->cert_len > ts->cap);
+	else
+		sink->cert(arg, NULL, ts->cert_len, 0);
+	ts->n_certs++;
+	return tls_next_entry(ts);
+}
+
+static int
+tls_entry_begin(struct tls_server *ts, const struct tls_sink *sink, void *arg)
+{
+	ts->cert_len = tls_u24(ts->field);
+	ts->cert_have = 0;
+	ts->list_left -= 3;
+	ts->msg_left -= 3;
+	if (ts->cert_len > ts->list_left)
+		return TLS_MALFORMED;
+	if (ts->cert_len == 0)
+		return tls_cert_end(ts, sink, arg);
+	ts->hs_state = TLS_HS_CERT_BYTES;
+	return TLS_CONTINUE;
+}
+
+/* Bytes of an entry: copied while the lent buffer has room. */
+static int
+tls_entry_bytes(struct tls_server *ts, const uint8_t **p, uint32_t *n,
+                const struct tls_sink *sink, void *arg)
+{
+	uint32_t k = tls_min(ts->cert_len - ts->cert_have, *n);
+
+	if (ts->buf != NULL && ts->cert_have < ts->cap)
+		memcpy(ts->buf + ts->cert_have, *p,
+		       tls_min(k, ts->cap - ts->cert_have));
+	ts->cert_have += k;
+	ts->list_left -= k;
+	ts->msg_left -= k;
+	*p += k;
+	*n -= k;
+	return ts->cert_have == ts->cert_len ? tls_cert_end(ts, sink, arg)
+	                                     : TLS_CONTINUE;
+}
+
+/* n payload bytes of handshake records. */
+static int
+tls_handshake_bytes(struct tls_server *ts, const uint8_t *p, uint32_t n,
+                    const struct tls_sink *sink, void *arg)
+{
+	int r = TLS_CONTINUE;
+
+	while (n > 0 && r == TLS_CONTINUE) {
+		uint32_t k;
+
+		switch (ts->hs_state) {
+		case TLS_HS_MSG_HEADER:
+			if (tls_take_field(ts, &p, &n, 4))
+				r = tls_message_begin(ts, sink, arg);
+			break;
+		case TLS_HS_SKIP:
+			k = tls_min(ts->msg_left, n);
+			ts->msg_left -= k;
+			p += k;
+			n -= k;
+			if (ts->msg_left == 0)
+				ts->hs_state = TLS_HS_MSG_HEADER;
+			break;
+		case TLS_HS_LIST_LEN:
+			if (tls_take_field(ts, &p, &n, 3))
+				r = tls_list_begin(ts);
+			break;
+		case TLS_HS_CERT_LEN:
+			if (tls_take_field(ts, &p, &n, 3))
+				r = tls_entry_begin(ts, sink, arg);
+			break;
+		default:
+			r = tls_entry_bytes(ts, &p, &n, sink, arg);
+			break;
+		}
+	}
+	return r;
+}
+
+int
+tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+                const struct tls_sink *sink, void *arg)
+{
+	if (ts->state == TLS_FINISHED)
+		return TLS_DONE;
+	if (ts->state == TLS_BAD)
+		return TLS_MALFORMED;
+	while (len > 0) {
+		uint32_t n;
+		int r;
+
+		if (ts->state == TLS_REC_HEADER) {
+			n = tls_min(5 - ts->hdr_len, len);
+			memcpy(ts->hdr + ts->hdr_len, p, n);
+			ts->hdr_len = (uint8_t)(ts->hdr_len + n);
+			p += n;
+			len -= n;
+			if (ts->hdr_len < 5)
+				break;
+			ts->hdr_len = 0;
+			r = tls_record_begin(ts);
+			if (r != TLS_CONTINUE)
+				return tls_stop(ts, r, sink, arg);
+			continue;
+		}
+		n = tls_min(ts->rec_left, len);
+		r = tls_handshake_bytes(ts, p, n, sink, arg);
+		if (r != TLS_CONTINUE)
+			return tls_stop(ts, r, sink, arg);
+		p += n;
+		len -= n;
+		ts->rec_left -= n;
+		if (ts->rec_left == 0)
+			ts->state = TLS_REC_HEADER;
+	}
+	return TLS_CONTINUE;
+}
+
+int
+tls_server_ended(const struct tls_server *ts)
+{
+	return ts->state == TLS_FINISHED || ts->state == TLS_BAD;
+}
+
+void
+tls_server_release(struct tls_server *ts, const struct tls_sink *sink,
+                   void *arg)
+{
+	tls_return_buffer(ts, sink, arg);
+}

@@ -1,0 +1,362 @@
+/*
+ * test_tls.c - unit tests for dataplane/tls.c: the server's handshake
+ * framed into records and messages every way a network cuts it, each
+ * certificate handed whole, and every length that disagrees with its
+ * container malformed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tls.h"
+
+/* ---- a recording sink --------------------------------------------------- */
+
+#define REC_MAX_CERTS 8
+
+struct rec {
+	uint8_t buf[4096];
+	uint32_t cap;           /* lent: this much of buf; 0: lend nothing */
+	int buffers, ends;
+	int n;                  /* certificates handed */
+	uint8_t der[REC_MAX_CERTS][4096];
+	uint32_t len[REC_MAX_CERTS];
+	int had_buf[REC_MAX_CERTS];
+	int truncated[REC_MAX_CERTS];
+};
+
+static uint8_t *
+rec_buffer(void *arg, uint32_t *cap)
+{
+	struct rec *r = arg;
+
+	r->buffers++;
+	*cap = r->cap;
+	return r->cap ? r->buf : NULL;
+}
+
+static void
+rec_cert(void *arg, const uint8_t *der, uint32_t len, int truncated)
+{
+	struct rec *r = arg;
+
+	assert_true(r->n < REC_MAX_CERTS);
+	r->had_buf[r->n] = der != NULL;
+	if (der != NULL) {
+		assert_true(len <= r->cap);
+		memcpy(r->der[r->n], der, len);
+	}
+	r->len[r->n] = len;
+	r->truncated[r->n] = truncated;
+	r->n++;
+}
+
+static void
+rec_end(void *arg)
+{
+	((struct rec *)arg)->ends++;
+}
+
+static const struct tls_sink sink = { rec_buffer, rec_cert, rec_end };
+
+/* ---- building a server's flight ------------------------------------------ */
+
+struct msg {
+	uint8_t b[8192];
+	uint32_t len;
+};
+
+static void
+put(struct msg *m, const void *p, uint32_t n)
+{
+	assert_true(m->len + n <= sizeof(m->b));
+	memcpy(m->b + m->len, p, n);
+	m->len += n;
+}
+
+static void
+put24(struct msg *m, uint32_t v)
+{
+	uint8_t b[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(m, b, 3);
+}
+
+static void
+put_handshake(struct msg *m, uint8_t type, const struct msg *body)
+{
+	put(m, &type, 1);
+	put24(m, body->len);
+	put(m, body->b, body->len);
+}
+
+static void
+put_server_hello(struct msg *m)
+{
+	struct msg body = { .len = 0 };
+	static const uint8_t tail[] = { 0x00, 0xc0, 0x2f, 0x00 };
+
+	put(&body, "\x03\x03", 2);
+	put(&body, "0123456789abcdef0123456789abcdef", 32);
+	put(&body, tail, sizeof(tail));
+	put_handshake(m, 2, &body);
+}
+
+/* A Certificate message of n certificates. */
+static void
+put_certificate(struct msg *m, const char *const *certs, int n)
+{
+	struct msg list = { .len = 0 }, body = { .len = 0 };
+
+	for (int i = 0; i < n; i++) {
+		put24(&list, (uint32_t)strlen(certs[i]));
+		put(&list, certs[i], (uint32_t)strlen(certs[i]));
+	}
+	put24(&body, list.len);
+	put(&body, list.b, list.len);
+	put_handshake(m, 11, &body);
+}
+
+/* msgs wrapped in records of at most rec_size payload bytes. */
+static void
+put_records(struct msg *out, uint8_t type, const struct msg *msgs,
+            uint32_t rec_size)
+{
+	for (uint32_t at = 0; at < msgs->len; at += rec_size) {
+		uint32_t n = msgs->len - at < rec_size ? msgs->len - at
+		                                       : rec_size;
+		uint8_t h[5] = { type, 3, 3, (uint8_t)(n >> 8), (uint8_t)n };
+
+		put(out, h, 5);
+		put(out, msgs->b + at, n);
+	}
+}
+
+static const char *const two_certs[] = {
+	"0\x82 first certificate CN=evil.example",
+	"0\x82 second certificate O=Example CA",
+};
+
+/* ServerHello, Certificate, ServerHelloDone in records of rec_size. */
+static void
+flight(struct msg *out, uint32_t rec_size)
+{
+	struct msg msgs = { .len = 0 }, done = { .len = 0 };
+
+	put_server_hello(&msgs);
+	put_certificate(&msgs, two_certs, 2);
+	put_handshake(&msgs, 14, &done);
+	put_records(out, 22, &msgs, rec_size);
+}
+
+/* Feed data in pieces of step bytes; returns the last result. */
+static int
+feed(struct tls_server *ts, struct rec *r, const struct msg *m, uint32_t step)
+{
+	int res = TLS_CONTINUE;
+
+	for (uint32_t at = 0; at < m->len && res == TLS_CONTINUE; at += step) {
+		uint32_t n = m->len - at < step ? m->len - at : step;
+
+		res = tls_server_data(ts, m->b + at, n, &sink, r);
+	}
+	return res;
+}
+
+static void
+assert_two_certs(const struct rec *r)
+{
+	assert_int_equal(r->n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r->len[i], strlen(two_certs[i]));
+		assert_memory_equal(r->der[i], two_certs[i], r->len[i]);
+		assert_false(r->truncated[i]);
+	}
+	assert_int_equal(r->buffers, 1);
+	assert_int_equal(r->ends, 1);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* One record, then one byte at a time, then records cut mid-message and
+ * mid-length: the same two certificates, then TLS_DONE. */
+static void
+test_flight_any_cut(void **state)
+{
+	static const uint32_t steps[] = { 100000, 1, 2, 3, 7, 64 };
+	static const uint32_t recs[] = { 16384, 1, 5, 41, 100 };
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
+		for (size_t c = 0; c < sizeof(recs) / sizeof(recs[0]); c++) {
+			struct tls_server ts = { 0 };
+			struct rec r = { .cap = sizeof(r.buf) };
+			struct msg m = { .len = 0 };
+
+			flight(&m, recs[c]);
+			assert_int_equal(feed(&ts, &r, &m, steps[s]), TLS_DONE);
+			assert_two_certs(&r);
+			assert_int_equal(ts.n_certs, 2);
+			assert_true(tls_server_ended(&ts));
+			/* done stays done, reading nothing */
+			assert_int_equal(tls_server_data(&ts, m.b, 1, &sink, &r),
+			                 TLS_DONE);
+			assert_int_equal(r.n, 2);
+		}
+}
+
+/* A certificate longer than the lent buffer: its prefix, flagged. */
+static void
+test_truncated_and_no_buffer(void **state)
+{
+	struct tls_server ts = { 0 };
+	struct rec r = { .cap = 10 };
+	struct msg m = { .len = 0 };
+
+	(void)state;
+	flight(&m, 16384);
+	assert_int_equal(feed(&ts, &r, &m, 9), TLS_DONE);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.len[0], 10);
+	assert_true(r.truncated[0]);
+	assert_memory_equal(r.der[0], two_certs[0], 10);
+	assert_int_equal(r.ends, 1);
+
+	memset(&ts, 0, sizeof(ts));
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(feed(&ts, &r, &m, 100000), TLS_DONE);
+	assert_int_equal(r.n, 2);
+	assert_false(r.had_buf[0]);
+	assert_int_equal(r.len[1], strlen(two_certs[1]));
+	assert_int_equal(r.buffers, 1);
+	assert_int_equal(r.ends, 1);
+}
+
+/* TLS 1.3's flight (ServerHello, then ChangeCipherSpec and encrypted
+ * records) and a resumed 1.2 session: done, no certificate. */
+static void
+test_no_certificate_shapes(void **state)
+{
+	struct msg hello = { .len = 0 }, m = { .len = 0 };
+	struct msg ccs = { .b = { 1 }, .len = 1 };
+	struct msg app = { .len = 0 };
+	struct tls_server ts = { 0 };
+	struct rec r = { .cap = 64 };
+
+	(void)state;
+	put_server_hello(&hello);
+	put_records(&m, 22, &hello, 16384);
+	put_records(&m, 20, &ccs, 16384);
+	put(&app, "encrypted", 9);
+	put_records(&m, 23, &app, 16384);
+	assert_int_equal(feed(&ts, &r, &m, 3), TLS_DONE);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.buffers, 0);
+	assert_int_equal(r.ends, 0);
+}
+
+static int
+malformed(const struct msg *m, struct rec *r)
+{
+	struct tls_server ts = { 0 };
+	int res = feed(&ts, r, m, 1);
+
+	/* stays malformed */
+	if (res == TLS_MALFORMED) {
+		assert_true(tls_server_ended(&ts));
+		assert_int_equal(tls_server_data(&ts, m->b, 1, &sink, r),
+		                 TLS_MALFORMED);
+	}
+	return res;
+}
+
+/* Not TLS as a client would take it: the buffer still goes back once. */
+static void
+test_malformed(void **state)
+{
+	static const uint8_t http[] = "HTTP/1.1 200 OK\r\n\r\n";
+	static const uint8_t bad_version[] = { 22, 2, 0, 0, 4, 2, 0, 0, 0 };
+	static const uint8_t zero_len[] = { 22, 3, 3, 0, 0 };
+	static const uint8_t huge[] = { 22, 3, 3, 0x48, 0x01 };
+	struct msg m = { .len = 0 }, body = { .len = 0 }, msgs = { .len = 0 };
+	struct rec r = { .cap = 64 };
+
+	(void)state;
+	put(&m, http, sizeof(http) - 1);
+	assert_int_equal(malformed(&m, &r), TLS_MALFORMED);
+	m.len = 0;
+	put(&m, bad_version, sizeof(bad_version));
+	assert_int_equal(malformed(&m, &r), TLS_MALFORMED);
+	m.len = 0;
+	put(&m, zero_len, sizeof(zero_len));
+	assert_int_equal(malformed(&m, &r), TLS_MALFORMED);
+	m.len = 0;
+	put(&m, huge, sizeof(huge));
+	assert_int_equal(malformed(&m, &r), TLS_MALFORMED);
+	assert_int_equal(r.buffers, 0);
+
+	/* an entry that runs past the list, inside a consistent message */
+	put24(&body, 10);
+	put24(&body, 20);
+	put(&body, "0123456", 7);
+	put_handshake(&msgs, 11, &body);
+	m.len = 0;
+	put_records(&m, 22, &msgs, 16384);
+	memset(&r, 0, sizeof(r));
+	r.cap = 64;
+	assert_int_equal(malformed(&m, &r), TLS_MALFORMED);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.buffers, 1);
+	assert_int_equal(r.ends, 1);
+
+	/* a list length that disagrees with the message's */
+	body.len = msgs.len = 0;
+	put24(&body, 5);
+	put(&body, "\x00\x00\x01X", 4);
+	put_handshake(&msgs, 11, &body);
+	m.len = 0;
+	put_records(&m, 22, &msgs, 16384);
+	memset(&r, 0, sizeof(r));
+	r.cap = 64;
+	assert_int_equal(malformed(&m, &r), TLS_MALFORMED);
+	assert_int_equal(r.ends, 1);
+}
+
+/* The flow ends midway: a lent buffer goes back, once. */
+static void
+test_release_midway(void **state)
+{
+	struct tls_server ts = { 0 };
+	struct rec r = { .cap = 64 };
+	struct msg m = { .len = 0 };
+
+	(void)state;
+	flight(&m, 16384);
+	assert_int_equal(tls_server_data(&ts, m.b, m.len - 30, &sink, &r),
+	                 TLS_CONTINUE);
+	assert_int_equal(r.buffers, 1);
+	assert_int_equal(r.ends, 0);
+	assert_false(tls_server_ended(&ts));
+	tls_server_release(&ts, &sink, &r);
+	assert_int_equal(r.ends, 1);
+	tls_server_release(&ts, &sink, &r);
+	assert_int_equal(r.ends, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flight_any_cut),
+		cmocka_unit_test(test_truncated_and_no_buffer),
+		cmocka_unit_test(test_no_certificate_shapes),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_release_midway),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
