@@ -637,7 +637,7 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 	    (r->reject != 0) != (r->action == IPS_ACTION_REJECT))
 		return bi_fail(in, "sid %u: reject variant %#x", r->sid,
 		               r->reject);
-	if (r->proto > IPS_PROTO_TCP)
+	if (r->proto > IPS_PROTO_TLS)
 		return bi_fail(in, "sid %u: protocol %u", r->sid, r->proto);
 	if (cls != BUNDLE_NULL_STR) {
 		if (cls >= n_classes)
@@ -900,14 +900,6 @@ bundle_check_header(const uint8_t *buf, size_t len, const char *name,
 	return 0;
 }
 
-/* Which Hyperscan mode each buffer's db must be in (detect.c scans the
- * body and the raw stream in streaming mode, the rest in block mode). */
-static int
-bundle_streaming(unsigned b)
-{
-	return b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM;
-}
-
 static int
 bundle_load_db(struct ips_detect_db *db, unsigned b, const uint8_t *p,
                size_t n, const char *name, char *err, size_t errlen)
@@ -922,7 +914,7 @@ bundle_load_db(struct ips_detect_db *db, unsigned b, const uint8_t *p,
 		                  "Hyperscan database (error %d)", name,
 		                  ips_buffer_name(b), rc);
 	stream = strstr(info, "Mode: STREAM") != NULL;
-	ok_mode = stream == bundle_streaming(b) &&
+	ok_mode = stream == ips_buffer_streaming(b) &&
 	          (stream || strstr(info, "Mode: BLOCK") != NULL);
 	if (!ok_mode) {
 		bundle_err(err, errlen, "%s: %s database in the wrong mode (%s)",

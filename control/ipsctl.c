@@ -552,8 +552,7 @@ ctl_print_buffers(const struct ips_detect_db *db)
 			hs_database_size(db->db[b], &size);
 		printf("  %-20s %6u rules %6u patterns %10zu bytes %s\n",
 		       ips_buffer_name(b), rules, pats, size,
-		       b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM
-		       ? "stream" : "block");
+		       ips_buffer_streaming(b) ? "stream" : "block");
 	}
 }
 

@@ -53,13 +53,6 @@ rc_literal_regex(const uint8_t *b, uint32_t len, int endswith)
 	return s;
 }
 
-/* Buffers that pass in pieces and are never held whole. */
-static int
-rc_streaming(unsigned buf)
-{
-	return buf == IPS_BUF_REQUEST_BODY || buf == IPS_BUF_STREAM;
-}
-
 /* A pcre's Hyperscan expression: the body, with (?x) in front for the
  * extended flag Hyperscan has no HS_FLAG_* for. */
 static char *
@@ -386,8 +379,8 @@ rc_compile_buffer(struct ips_detect_db *db, unsigned buf,
 		x.n++;
 	}
 	rc = hs_compile_ext_multi(x.expr, x.flags, x.ids, x.ext, x.n,
-	                          rc_streaming(buf) ? HS_MODE_STREAM
-	                                            : HS_MODE_BLOCK,
+	                          ips_buffer_streaming(buf) ? HS_MODE_STREAM
+	                                                    : HS_MODE_BLOCK,
 	                          NULL, &db->db[buf], &ce);
 	if (rc != HS_SUCCESS) {
 		if (ce != NULL && ce->expression >= 0 &&

@@ -1392,13 +1392,55 @@ rp_check_relative(struct rp_ctx *c)
 	return 0;
 }
 
-/* The raw stream is inspected as it passes, to_server only, and decided
- * on its own: what cannot be done exactly is refused, naming why. */
+/* tls.certs holds the server's certificates: Suricata inspects it to the
+ * client, on flows its protocol detection calls TLS (any port), alone. */
+static int
+rp_check_tls(struct rp_ctx *c, const char *open)
+{
+	int has_certs = 0;
+
+	for (uint32_t i = 0; i < c->r.n_conds; i++) {
+		if (c->r.conds[i].buffer != IPS_BUF_TLS_CERTS)
+			return rp_error(c, c->cond_pos[i], "tls.certs cannot be "
+			                "combined with other buffers in one rule");
+		has_certs = 1;
+	}
+	if (!has_certs)
+		return rp_error(c, open, "tls rule without tls.certs content "
+		                "or pcre is not supported");
+	if (c->r.proto == IPS_PROTO_HTTP)
+		return rp_error(c, open, "tls.certs in an http rule never "
+		                "matches (use protocol tls)");
+	if (c->r.flow_flags & IPS_FLOW_TO_SERVER)
+		return rp_error(c, open, "tls.certs with flow:to_server never "
+		                "matches (certificates go to the client)");
+	if (c->r.bidirectional)
+		return rp_error(c, open, "'<>' with tls.certs is not supported");
+	/* tcp with tls.certs: Suricata's app-layer keyword makes it tls */
+	c->r.proto = IPS_PROTO_TLS;
+	return 0;
+}
+
+static int
+rp_has_buffer(const struct rp_ctx *c, uint8_t b)
+{
+	for (uint32_t i = 0; i < c->r.n_conds; i++)
+		if (c->r.conds[i].buffer == b)
+			return 1;
+	return 0;
+}
+
+/* The raw stream is inspected as it passes, each direction on its own (a
+ * rule with no flow direction on both, its header read the way the bytes
+ * go), and decided on its own: what cannot be done exactly is refused,
+ * naming why. */
 static int
 rp_check_stream(struct rp_ctx *c, const char *open)
 {
 	int has_stream = 0, has_http = 0;
 
+	if (c->r.proto == IPS_PROTO_TLS || rp_has_buffer(c, IPS_BUF_TLS_CERTS))
+		return rp_check_tls(c, open);
 	for (uint32_t i = 0; i < c->r.n_conds; i++) {
 		const struct ips_cond *cd = &c->r.conds[i];
 
@@ -1432,24 +1474,6 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 	if (!has_stream && !has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
 		return rp_error(c, open, "flow:to_client without content is not "
 		                "supported (responses are not inspected)");
-	if (has_stream && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
-		return rp_error(c, open, "flow:to_client on the raw stream is "
-		                "not supported (only client-to-server bytes are "
-		                "inspected)");
-	/* With any destination port and no to_server Suricata matches the
-	 * rule against the server's bytes too (a packet from the server fits
-	 * "any any -> any any"): inspecting only the client's would be a
-	 * quieter, partial rule.  A destination port list names the server
-	 * side, so the rule is about the client's bytes. */
-	if (has_stream && !(c->r.flow_flags & IPS_FLOW_TO_SERVER) &&
-	    (c->r.dport.n_ranges == 0 || c->r.dport.negated))
-		return rp_error(c, open, "content/pcre on the raw stream needs "
-		                "flow:to_server (server-to-client bytes are not "
-		                "inspected)");
-	if (has_stream && c->r.bidirectional)
-		return rp_error(c, open, "'<>' on the raw stream is not "
-		                "supported (only client-to-server bytes are "
-		                "inspected)");
 	if (c->r.proto == IPS_PROTO_TCP && c->r.n_conds == 0)
 		return rp_error(c, open, "tcp rule without content or pcre is "
 		                "not supported");
@@ -1890,6 +1914,7 @@ static const struct rp_keyword {
 	  IPS_BUF_CONTENT_LEN },
 	{ "http.request_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_REQUEST_BODY },
+	{ "tls.certs", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_CERTS },
 	{ "http_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI },
 	{ "http_raw_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI_RAW },
 	{ "http_method", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_METHOD },
@@ -2069,6 +2094,8 @@ rp_header(struct rp_ctx *c, const char **pp, const char *e)
 		return -1;
 	if (rp_word_is(ts, te, "tcp"))
 		c->r.proto = IPS_PROTO_TCP;
+	else if (rp_word_is(ts, te, "tls"))
+		c->r.proto = IPS_PROTO_TLS;
 	else if (!rp_word_is(ts, te, "http"))
 		return rp_error(c, ts, "unsupported protocol '%.*s'%s",
 		                (int)(te - ts), ts, rp_proto_why(ts, te));

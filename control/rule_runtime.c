@@ -39,6 +39,7 @@ static const char *const rr_buffer_names[IPS_BUF_COUNT] = {
 	[IPS_BUF_CONTENT_LEN] = "http.content_len",
 	[IPS_BUF_REQUEST_BODY] = "http.request_body",
 	[IPS_BUF_STREAM] = "stream",
+	[IPS_BUF_TLS_CERTS] = "tls.certs",
 };
 
 static const char *const rr_action_names[IPS_ACTION_COUNT] = {
@@ -52,6 +53,12 @@ const char *
 ips_buffer_name(enum ips_buffer b)
 {
 	return (unsigned)b < IPS_BUF_COUNT ? rr_buffer_names[b] : "?";
+}
+
+int
+ips_buffer_streaming(enum ips_buffer b)
+{
+	return b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM;
 }
 
 const char *

@@ -41,9 +41,13 @@ enum ips_action {
  * when the request headers end and are scanned in Hyperscan block mode; the
  * body is scanned in streaming mode as it passes.  IPS_BUF_STREAM is the
  * content/pcre written with no sticky buffer (Suricata's payload/raw
- * stream): the reassembled client-to-server bytes of the TCP connection,
+ * stream): the reassembled bytes of one direction of the TCP connection
+ * (the client's; the server's for flow:to_client or no direction),
  * whatever its protocol, scanned in streaming mode as they pass; its
- * offset/depth count from the first byte of the connection. */
+ * offset/depth count from that direction's first byte.
+ * IPS_BUF_TLS_CERTS is Suricata's tls.certs, a multi-buffer: each
+ * certificate (DER) of the server's TLS 1.2 Certificate message on its
+ * own, scanned in block mode; a rule's conditions hold within one. */
 enum ips_buffer {
 	IPS_BUF_METHOD = 0,     /* http.method */
 	IPS_BUF_URI,            /* http.uri, normalized */
@@ -63,7 +67,8 @@ enum ips_buffer {
 	IPS_BUF_CONNECTION,     /* http.connection */
 	IPS_BUF_CONTENT_LEN,    /* http.content_len */
 	IPS_BUF_REQUEST_BODY,   /* http.request_body, de-chunked */
-	IPS_BUF_STREAM,         /* no sticky buffer: client->server stream */
+	IPS_BUF_STREAM,         /* no sticky buffer: a direction's stream */
+	IPS_BUF_TLS_CERTS,      /* tls.certs: one server certificate */
 	IPS_BUF_COUNT
 };
 
@@ -74,10 +79,13 @@ enum ips_buffer {
 
 /* Rule header protocol.  An http rule's raw-stream conditions apply only to
  * flows the HTTP stage inspects (Suricata: app-layer protocol http); a tcp
- * rule's to every TCP flow its header ports and addresses match. */
+ * rule's to every TCP flow its header ports and addresses match; a tls
+ * rule's to flows whose server's bytes read as a TLS handshake, on any
+ * port. */
 enum ips_proto {
 	IPS_PROTO_HTTP = 0,
 	IPS_PROTO_TCP,
+	IPS_PROTO_TLS,
 };
 
 enum ips_cond_kind {
@@ -351,6 +359,10 @@ void ips_ruleset_free(struct ips_ruleset *rs);
 
 /* Names as written in rules: "http.uri", "drop", ... */
 const char *ips_buffer_name(enum ips_buffer b);
+/* 1 for the buffers that pass in pieces, never held whole, and are
+ * scanned in Hyperscan streaming mode (the request body, the raw stream);
+ * 0 for those scanned whole in block mode. */
+int ips_buffer_streaming(enum ips_buffer b);
 const char *ips_action_name(enum ips_action a);
 
 /*

@@ -143,7 +143,7 @@ CHECK_RULES = (
     "# one good rule, three bad ones\n"
     'alert http any any -> any any (msg:"ok"; http.uri; content:"a"; '
     'pcre:"/b(c)\\1/R"; sid:1;)\n'
-    'alert tls any any -> any any (msg:"tls"; sid:2;)\n'
+    'alert smtp any any -> any any (msg:"smtp"; sid:2;)\n'
     'alert http any any -> any any (msg:"kw"; http.uri; content:"a"; '
     'dsize:3; sid:3;)\n'
     'alert http any any -> any any (msg:"flag"; pcre:"/x/S"; sid:4;)\n')
@@ -162,7 +162,7 @@ def test_ipsctl_check_json(tmp_path):
     errs = [(e["file"], e["line"], e["keyword"], e["reason"])
             for e in obj["errors"]]
     assert errs == [
-        (str(rules), 3, "protocol", "unsupported protocol 'tls'"),
+        (str(rules), 3, "protocol", "unsupported protocol 'smtp'"),
         (str(rules), 4, "dsize", "unsupported keyword 'dsize'"),
         (str(rules), 5, "pcre", "pcre flag 'S': buffer http.stat_code is "
          "not supported"),
@@ -177,7 +177,7 @@ def test_ipsctl_check_report_tallies_reasons(tmp_path):
     proc = ipsctl(tmp_path, "check", "--report", rules)
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
-    assert "unsupported protocol 'tls': 2" in lines, proc.stdout
+    assert "unsupported protocol 'smtp': 2" in lines, proc.stdout
     assert "unsupported keyword 'dsize': 2" in lines, proc.stdout
     assert lines[-1].startswith("2 rules ok, 6 errors (25.0% accepted)")
 

@@ -20,7 +20,7 @@
 /* Every part of the rule model the bundle carries: each action, header
  * addresses and ports (negated too), classtype and priority, nocase,
  * offset/depth, pcre, negation, distance/within, endswith, the body and
- * the raw stream. */
+ * the raw stream, the tls protocol and tls.certs. */
 static const char *const tb_rules[] = {
 	"drop http any any -> any any (msg:\"uri passwd\"; "
 	"flow:to_server,established; http.uri; content:\"/etc/passwd\"; "
@@ -44,6 +44,8 @@ static const char *const tb_rules[] = {
 	"depth:64; sid:108;)",
 	"alert http any any -> any any (msg:\"no method\"; http.method; "
 	"content:!\"GET\"; sid:109;)",
+	"drop tls any 443 -> any any (msg:\"cert\"; flow:to_client; "
+	"tls.certs; content:\"|55 04 03|\"; pcre:\"/^.evil/R\"; sid:110;)",
 	NULL,
 };
 

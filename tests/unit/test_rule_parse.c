@@ -570,6 +570,22 @@ test_raw_stream(void **state)
 	assert_int_equal(r->conds[2].retry_next, 1);
 	ips_ruleset_free(&rs);
 
+	/* each direction is inspected: to_client, neither, '<>' */
+	r = parse_one(&rs, "alert tcp any 6379 -> any any (msg:\"m\"; "
+	              "flow:established,to_client; content:\"-ERR\"; sid:6;)");
+	assert_int_equal(r->flow_flags & IPS_FLOW_TO_CLIENT, IPS_FLOW_TO_CLIENT);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_STREAM);
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert tcp any any -> any any (msg:\"m\"; "
+	              "content:\"uid=0(root)\"; sid:7;)");
+	assert_int_equal(r->flow_flags & (IPS_FLOW_TO_CLIENT |
+	                                  IPS_FLOW_TO_SERVER), 0);
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert tcp any any <> any 6379 (msg:\"m\"; "
+	              "content:\"x\"; sid:8;)");
+	assert_true(r->bidirectional);
+	ips_ruleset_free(&rs);
+
 	/* a tcp rule may use HTTP buffers: it then applies to HTTP */
 	r = parse_one(&rs, "alert tcp any any -> any any (msg:\"m\"; "
 	              "http.uri; content:\"/x\"; sid:4;)");
@@ -610,30 +626,59 @@ test_raw_stream_errors(void **state)
 	             "flow:to_client; http.header; content:\"x\"; sid:1;)",
 	             "t.rules:7:31: flow:to_client with http.* buffers is not "
 	             "supported (responses are not inspected)");
-	expect_error("alert tcp any any -> any any (msg:\"m\"; "
-	             "flow:to_client; content:\"x\"; sid:1;)",
-	             "t.rules:7:30: flow:to_client on the raw stream is not "
-	             "supported (only client-to-server bytes are inspected)");
-	expect_error("alert tcp any any -> any any (msg:\"m\"; "
-	             "content:\"x\"; sid:1;)",
-	             "t.rules:7:30: content/pcre on the raw stream needs "
-	             "flow:to_server (server-to-client bytes are not "
-	             "inspected)");
-	expect_error("alert tcp any any -> any !80 (msg:\"m\"; "
-	             "content:\"x\"; sid:1;)",
-	             "t.rules:7:30: content/pcre on the raw stream needs "
-	             "flow:to_server (server-to-client bytes are not "
-	             "inspected)");
-	expect_error("alert tcp any any <> any 6379 (msg:\"m\"; "
-	             "content:\"x\"; sid:1;)",
-	             "t.rules:7:31: '<>' on the raw stream is not supported "
-	             "(only client-to-server bytes are inspected)");
 	expect_error("alert tcp any any -> any any (msg:\"m\"; dsize:>10; "
 	             "content:\"x\"; sid:1;)",
 	             "t.rules:7:40: unsupported keyword 'dsize'");
 	expect_error("alert tcp any any -> any 22 (msg:\"m\"; sid:1;)",
 	             "t.rules:7:29: tcp rule without content or pcre is not "
 	             "supported");
+}
+
+/* tls.certs: the server's certificates, to the client, on tls flows. */
+static void
+test_tls_certs(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert tls $EXTERNAL_NET any -> $HOME_NET any "
+	              "(msg:\"m\"; flow:established,to_client; tls.certs; "
+	              "content:\"|55 04 03|\"; pcre:\"/^.[a-z]+/R\"; "
+	              "content:!\"good\"; distance:0; sid:1;)");
+	assert_int_equal(r->proto, IPS_PROTO_TLS);
+	assert_int_equal(r->n_conds, 3);
+	for (uint32_t i = 0; i < r->n_conds; i++)
+		assert_int_equal(r->conds[i].buffer, IPS_BUF_TLS_CERTS);
+	assert_true(r->conds[2].negated);
+	ips_ruleset_free(&rs);
+	/* tcp with an app-layer keyword is Suricata's tls */
+	r = parse_one(&rs, "alert tcp any 443 -> any any (msg:\"m\"; "
+	              "tls.certs; content:\"x\"; sid:2;)");
+	assert_int_equal(r->proto, IPS_PROTO_TLS);
+	ips_ruleset_free(&rs);
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "flow:to_server; tls.certs; content:\"x\"; sid:1;)",
+	             "t.rules:7:30: tls.certs with flow:to_server never "
+	             "matches (certificates go to the client)");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "tls.certs; content:\"x\"; http.uri; content:\"y\"; "
+	             "sid:1;)",
+	             "t.rules:7:74: tls.certs cannot be combined with other "
+	             "buffers in one rule");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "tls.certs; content:\"x\"; sid:1;)",
+	             "t.rules:7:31: tls.certs in an http rule never matches "
+	             "(use protocol tls)");
+	expect_error("alert tls any any -> any any (msg:\"m\"; sid:1;)",
+	             "t.rules:7:30: tls rule without tls.certs content or "
+	             "pcre is not supported");
+	expect_error("alert tls any any <> any any (msg:\"m\"; "
+	             "tls.certs; content:\"x\"; sid:1;)",
+	             "t.rules:7:30: '<>' with tls.certs is not supported");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "tls.sni; content:\"x\"; sid:1;)",
+	             "t.rules:7:40: unsupported keyword 'tls.sni'");
 }
 
 static void
@@ -951,6 +996,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_raw_stream),
 		cmocka_unit_test(test_raw_stream_errors),
+		cmocka_unit_test(test_tls_certs),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),
 		cmocka_unit_test(test_file_multiline_and_errors),
