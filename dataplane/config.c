@@ -127,6 +127,10 @@ config_defaults(struct ips_config *c)
 		/* only flows in their first 8 KiB hold one, and only while
 		 * a rule needs it: 16 MiB per worker */
 		.raw_windows = 2048,
+		/* a server holds one from the first to the last byte of its
+		 * Certificate message, a round trip or two: 8 MiB per worker,
+		 * only with tls.certs rules */
+		.tls_handshakes = 256,
 		.frag_datagrams = 4096,
 		.frag_timeout_ms = 2000,
 		.alert_ring = 4096,
@@ -1066,6 +1070,7 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(body_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(raw_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(raw_windows, 1, CFG_MAX_POOL),
+	CFG_LIMIT(tls_handshakes, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),
 	CFG_LIMIT(alert_ring, 1, CFG_MAX_POOL),

@@ -47,8 +47,9 @@
  *     http_header_bytes = 16384;       request line + headers
  *     http_header_arenas = 256;        large arenas (heads over ~3 KiB)
  *     body_streams = 1024;             concurrent body scans per worker
- *     raw_streams = 65536;             TCP flows scanned as a raw stream
+ *     raw_streams = 65536;             TCP flow directions scanned raw
  *     raw_windows = 2048;              of them holding their first 8 KiB
+ *     tls_handshakes = 256;            TLS servers mid Certificate message
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
  *     frag_timeout_ms = 2000;
  *     alert_ring = 4096;               EVE records in flight per worker
@@ -174,6 +175,7 @@ struct config_limits {
 	uint32_t body_streams;
 	uint32_t raw_streams;
 	uint32_t raw_windows;
+	uint32_t tls_handshakes;
 	uint32_t frag_datagrams;
 	uint32_t frag_timeout_ms;
 	uint32_t alert_ring;

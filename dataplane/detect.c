@@ -39,6 +39,7 @@
  * be remembered: header-only rules and single-condition raw rules (a
  * streaming SINGLEMATCH pattern reports once per stream anyway). */
 #define DETECT_IN_CALL    0x20
+#define DETECT_AT_CERT    0x40  /* tls.certs rule: at detect_tls_cert */
 
 /* One flow's raw stream: its Hyperscan stream and the patterns its
  * multi-condition rules have matched so far. */
@@ -49,6 +50,15 @@ struct detect_raw_slot {
 	struct hold_node hold;          /* its place in the pool */
 	struct hold_node win_hold;      /* its window's, while it has one */
 	struct detect_txn dt;           /* dt.body_buf: the window */
+};
+
+/* One TLS flow's Certificate message in progress: the certificate being
+ * reassembled and the rules fired on the flow's certificates so far. */
+struct detect_tls_slot {
+	struct detect_tls *tls;         /* the flow's state that holds it */
+	struct hold_node hold;          /* its place in the pool */
+	uint8_t *buf;                   /* DETECT_TLS_CERT_BYTES */
+	struct detect_txn dt;
 };
 
 /*
@@ -89,6 +99,15 @@ struct detect_set {
 	uint8_t **win_free;
 	uint32_t n_win, n_win_free;
 	struct hold_pool win_hold;
+	/* Certificate message slots of TLS flows, likewise; none without a
+	 * tls.certs rule */
+	struct detect_tls_slot *tls_slots;
+	struct detect_tls_slot **tls_free;
+	uint8_t *tls_mem;
+	uint32_t n_tls, n_tls_free;
+	uint8_t has_tls;                /* a rule inspects tls.certs */
+	uint8_t has_raw_server;         /* a raw rule reads server bytes */
+	struct hold_pool tls_hold;
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
 	 * call; with thousands of rules, "GET" alone can be hundreds of
@@ -143,6 +162,8 @@ struct detect_call {
 	const struct detect_raw *raw;   /* raw stream call, else NULL */
 	uint8_t faults;                 /* DETECT_FAULT_* met by evaluation */
 	uint8_t body_more;              /* detect_body: the body goes on */
+	uint8_t to_client;              /* the server's bytes: a certificate,
+	                                 * the server's raw stream */
 };
 
 /* ---- setup ------------------------------------------------------------ */
@@ -192,7 +213,9 @@ detect_rule_when(struct detect_set *s)
 
 			neg_body |= p->negated && p->buffer == IPS_BUF_REQUEST_BODY;
 		}
-		if (m->buffers & (1u << IPS_BUF_STREAM))
+		if (m->buffers & (1u << IPS_BUF_TLS_CERTS))
+			s->rule_when[r] = DETECT_AT_CERT | DETECT_IN_CALL;
+		else if (m->buffers & (1u << IPS_BUF_STREAM))
 			s->rule_when[r] = DETECT_AT_STREAM |
 				(db->rules.rules[r].n_conds == 1 ? DETECT_IN_CALL
 				                                 : 0);
@@ -368,6 +391,52 @@ detect_open_raw(struct detect_set *s, uint32_t n, char *err,
 	return 0;
 }
 
+/* Whether any raw-stream rule applies to the server's bytes (to_client,
+ * or no direction). */
+static int
+detect_set_reads_server_stream(const struct detect_set *s)
+{
+	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
+		if ((s->db->meta[r].buffers & (1u << IPS_BUF_STREAM)) &&
+		    !(s->db->rules.rules[r].flow_flags & IPS_FLOW_TO_SERVER))
+			return 1;
+	return 0;
+}
+
+/* Whether any rule inspects tls.certs. */
+static int
+detect_set_inspects_certs(const struct detect_set *s)
+{
+	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
+		if (s->db->meta[r].buffers & (1u << IPS_BUF_TLS_CERTS))
+			return 1;
+	return 0;
+}
+
+static int
+detect_open_tls(struct detect_set *s, uint32_t n, char *err, size_t errlen)
+{
+	s->has_tls = (uint8_t)detect_set_inspects_certs(s);
+	if (n == 0 || !s->has_tls)
+		return 0;
+	s->tls_slots = calloc(n, sizeof(*s->tls_slots));
+	s->tls_free = calloc(n, sizeof(*s->tls_free));
+	s->tls_mem = malloc((size_t)n * DETECT_TLS_CERT_BYTES);
+	if (s->tls_slots == NULL || s->tls_free == NULL || s->tls_mem == NULL) {
+		snprintf(err, errlen, "detect: out of memory for %u TLS "
+		         "certificate slots of %u bytes", n,
+		         DETECT_TLS_CERT_BYTES);
+		return -1;
+	}
+	s->n_tls = n;
+	for (uint32_t i = 0; i < n; i++) {
+		s->tls_slots[i].buf = s->tls_mem +
+		                      (size_t)i * DETECT_TLS_CERT_BYTES;
+		s->tls_free[s->n_tls_free++] = &s->tls_slots[i];
+	}
+	return 0;
+}
+
 /* ---- sets: one per (worker, db) ---------------------------------------- */
 
 struct detect_set *
@@ -404,17 +473,21 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	}
 	detect_rule_when(s);
 	detect_pick_triggers(s);
+	s->has_raw_server = (uint8_t)detect_set_reads_server_stream(s);
 	hold_pool_init(&s->body_hold, dw->pools.body_streams,
 	               dw->pools.source_share_pct);
 	hold_pool_init(&s->raw_hold, dw->pools.raw_streams,
 	               dw->pools.source_share_pct);
 	hold_pool_init(&s->win_hold, dw->pools.raw_windows,
 	               dw->pools.source_share_pct);
+	hold_pool_init(&s->tls_hold, dw->pools.tls_handshakes,
+	               dw->pools.source_share_pct);
 	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
 	    detect_open_streams(s, dw->pools.body_streams, err, errlen) < 0 ||
 	    detect_open_bodies(s, dw->pools.body_streams, err, errlen) < 0 ||
 	    detect_open_raw(s, dw->pools.raw_streams, err, errlen) < 0 ||
-	    detect_open_windows(s, dw->pools.raw_windows, err, errlen) < 0)
+	    detect_open_windows(s, dw->pools.raw_windows, err, errlen) < 0 ||
+	    detect_open_tls(s, dw->pools.tls_handshakes, err, errlen) < 0)
 		goto fail;
 	return s;
 fail:
@@ -441,6 +514,9 @@ detect_set_free(struct detect_set *s)
 	free(s->body_free);
 	free(s->win_mem);
 	free(s->win_free);
+	free(s->tls_slots);
+	free(s->tls_free);
+	free(s->tls_mem);
 	free(s->rule_when);
 	free(s->hits);
 	free(s->call_bits);
@@ -562,6 +638,12 @@ int
 detect_wants_raw(const struct detect_worker *dw)
 {
 	return dw->cur->db->db[IPS_BUF_STREAM] != NULL;
+}
+
+int
+detect_wants_raw_server(const struct detect_worker *dw)
+{
+	return dw->cur->has_raw_server && detect_wants_raw(dw);
 }
 
 uint32_t
@@ -709,7 +791,7 @@ detect_verify(struct detect_call *c, const struct ips_rule *rule,
 {
 	int fault = 0;
 
-	for (unsigned b = 0; b <= IPS_BUF_STREAM; b++) {
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++) {
 		const uint8_t *p = NULL;
 		uint32_t len = 0;
 		/* the raw stream goes on while the flow does */
@@ -746,8 +828,9 @@ detect_buffers_present(const struct detect_call *c,
 	const uint8_t *p;
 	uint32_t len;
 
-	for (unsigned b = 0; b < IPS_BUF_STREAM; b++)
-		if ((m->buffers & (1u << b)) && !detect_buffer_of(c, b, &p, &len))
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
+		if (b != IPS_BUF_STREAM && (m->buffers & (1u << b)) &&
+		    !detect_buffer_of(c, b, &p, &len))
 			return 0;
 	return 1;
 }
@@ -842,8 +925,10 @@ detect_threshold_allows(struct detect_call *c, const struct ips_rule *r)
 
 	if (th->type == IPS_THRESH_NONE)
 		return 1;
+	/* the rule's src: the server when it reads server to client */
 	if (c->t != NULL && th->track != IPS_TRACK_RULE)
-		addr = th->track == IPS_TRACK_SRC ? c->t->src : c->t->dst;
+		addr = (th->track == IPS_TRACK_SRC) != c->to_client ? c->t->src
+		                                                     : c->t->dst;
 	e = detect_thresh_slot(c->s, r->sid, addr);
 	if (e->sid == 0 || now - e->start_ms >= (uint64_t)th->seconds * 1000) {
 		/* a new window, begun by this match */
@@ -900,19 +985,25 @@ detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 }
 
 /* The rule header: addresses, ports, and for the raw stream of an `http`
- * rule, that the flow is HTTP (Suricata's app-layer protocol check). */
+ * rule, that the flow is HTTP (Suricata's app-layer protocol check).  The
+ * server's bytes (a certificate, its raw stream) go server to client: the
+ * rule's source is then the server. */
 static int
 detect_header_holds(const struct detect_call *c, const struct ips_rule *rule)
 {
 	const struct detect_tuple *t = c->t;
 
-	if (rule->flow_flags & IPS_FLOW_TO_CLIENT)
-		return 0;               /* requests only: never to_client */
+	if (rule->flow_flags & (c->to_client ? IPS_FLOW_TO_SERVER
+	                                     : IPS_FLOW_TO_CLIENT))
+		return 0;
 	if (c->raw != NULL && rule->proto == IPS_PROTO_HTTP &&
 	    !c->raw->app_http)
 		return 0;
-	return t == NULL ||
-	       ips_rule_match_tuple(rule, t->src, t->sport, t->dst, t->dport);
+	if (t == NULL)
+		return 1;
+	return c->to_client
+	       ? ips_rule_match_tuple(rule, t->dst, t->dport, t->src, t->sport)
+	       : ips_rule_match_tuple(rule, t->src, t->sport, t->dst, t->dport);
 }
 
 static void
@@ -1167,6 +1258,12 @@ static const struct detect_evict_kind detect_raw_evict_kind = {
 	"raw_stream_evicted", "raw_stream_share_evicted",
 };
 
+static const struct detect_evict_kind detect_tls_evict_kind = {
+	offsetof(struct worker_stats, detect_tls_evicted),
+	offsetof(struct worker_stats, detect_tls_share_evicted),
+	"tls_cert_evicted", "tls_cert_share_evicted",
+};
+
 /* A holder of pool p gives up its stream to a newcomer from src: count
  * it and report its owner, for the caller to end its flow.  Returns 0, or
  * -1 when res has no room (then nothing may be evicted). */
@@ -1288,7 +1385,8 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 		hs_database_t *hdb = s->db->db[b];
 
 		if (b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM ||
-		    hdb == NULL || bufs->ptr[b] == NULL)
+		    b == IPS_BUF_TLS_CERTS || hdb == NULL ||
+		    bufs->ptr[b] == NULL)
 			continue;
 		s->ws->detect_scans++;
 		s->ws->detect_bytes_scanned += bufs->len[b];
@@ -1477,7 +1575,7 @@ detect_window_passed(struct detect_raw_slot *rs)
 
 int
 detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
-                int app_http, const void *owner,
+                int flags, const void *owner,
                 const struct detect_tuple *t, struct detect_result *res)
 {
 	struct detect_set *s = dw->cur;
@@ -1487,7 +1585,8 @@ detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
 
 	memset(raw, 0, sizeof(*raw));
 	raw->opened = 1;
-	raw->app_http = app_http != 0;
+	raw->app_http = (flags & DETECT_RAW_APP_HTTP) != 0;
+	raw->server = (flags & DETECT_RAW_SERVER) != 0;
 	raw->owner = owner;
 	if (detect_raw_evict(dw, s, src, res) != 0 || s->n_raw_free == 0) {
 		s->ws->detect_raw_pool_full++;
@@ -1512,7 +1611,7 @@ detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 	struct detect_raw_slot *rs = raw->slot;
 	struct detect_set *s = rs ? rs->set : dw->cur;
 	struct detect_call c = { s, rs ? &rs->dt : NULL, NULL, t, res,
-	                         DETECT_NONE, raw, 0 };
+	                         DETECT_NONE, raw, 0, 0, raw->server };
 
 	if (raw->fault != 0) {
 		detect_fault(&c, raw->fault);
@@ -1558,4 +1657,129 @@ detect_raw_close(struct detect_worker *dw, struct detect_raw *raw)
 		s->users--;
 	}
 	memset(raw, 0, sizeof(*raw));
+}
+
+/* ---- tls.certs -------------------------------------------------------- */
+
+int
+detect_wants_tls(const struct detect_worker *dw)
+{
+	return dw->cur->has_tls;
+}
+
+/* Make room in a full certificate pool (or beyond the source's share):
+ * the flow whose message made no progress for longest gives up its
+ * slot, and its flow ends.  Returns 0, or -1 when nothing can be
+ * evicted. */
+static int
+detect_tls_evict(struct detect_worker *dw, struct detect_set *s, uint16_t src,
+                 struct detect_result *res)
+{
+	struct hold_node *n = hold_victim(&s->tls_hold, src);
+	struct detect_tls *victim;
+
+	if (n == NULL)
+		return 0;
+	victim = hold_entry(n, struct detect_tls_slot, hold)->tls;
+	if (detect_evict_report(s, &s->tls_hold, src, res,
+	                        &detect_tls_evict_kind, victim->owner) != 0)
+		return -1;
+	detect_tls_end(dw, victim);
+	victim->fault = DETECT_FAULT_TLS_POOL_FULL;
+	return 0;
+}
+
+uint8_t *
+detect_tls_begin(struct detect_worker *dw, struct detect_tls *tls,
+                 const void *owner, const struct detect_tuple *t,
+                 struct detect_result *res, uint32_t *cap)
+{
+	struct detect_set *s = dw->cur;
+	uint16_t src = t != NULL ? hold_src_bucket(t->src, t->ip_version,
+	                                           dw->src_seed)
+	                         : HOLD_SRC_NONE;
+	struct detect_tls_slot *ts;
+
+	detect_tls_end(dw, tls);
+	tls->owner = owner;
+	tls->fault = 0;
+	*cap = 0;
+	if (!s->has_tls)
+		return NULL;
+	if (detect_tls_evict(dw, s, src, res) != 0 || s->n_tls_free == 0) {
+		s->ws->detect_tls_pool_full++;
+		tls->fault = DETECT_FAULT_TLS_POOL_FULL;
+		return NULL;
+	}
+	ts = s->tls_free[--s->n_tls_free];
+	ts->tls = tls;
+	tls->slot = ts;
+	hold_take(&s->tls_hold, &ts->hold, src, ++dw->tick);
+	detect_txn_begin(dw, &ts->dt);
+	*cap = DETECT_TLS_CERT_BYTES;
+	return ts->buf;
+}
+
+int
+detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
+                const uint8_t *der, uint32_t len, int truncated,
+                const struct detect_tuple *t, struct detect_result *res)
+{
+	struct detect_tls_slot *ts = tls->slot;
+	struct detect_set *s;
+	struct detect_bufs bufs;
+	struct detect_call c = { NULL, NULL, &bufs, t, res, DETECT_NONE, NULL,
+	                         0, 0, 1 };
+	hs_database_t *hdb;
+
+	if (ts == NULL || der == NULL) {
+		/* no slot: refused or evicted (a fault), or no rule then */
+		detect_fault(&c, tls->fault);
+		return DETECT_NONE;
+	}
+	s = ts->dt.set;
+	c.s = s;
+	c.dt = &ts->dt;
+	hold_progress(&s->tls_hold, &ts->hold, ++dw->tick);
+	s->ws->detect_tls_certs++;
+	if (truncated) {
+		/* what lies past the prefix is unseen: undecided */
+		s->ws->detect_tls_cert_truncated++;
+		c.faults |= DETECT_FAULT_INSPECT_LIMIT;
+	}
+	if (ts->dt.passed) {
+		detect_fault(&c, c.faults);
+		return DETECT_NONE;
+	}
+	memset(&bufs, 0, sizeof(bufs));
+	bufs.ptr[IPS_BUF_TLS_CERTS] = der;
+	bufs.len[IPS_BUF_TLS_CERTS] = len;
+	hdb = s->db->db[IPS_BUF_TLS_CERTS];
+	if (hdb != NULL) {
+		s->ws->detect_scans++;
+		s->ws->detect_bytes_scanned += len;
+		if (hs_scan(hdb, (const char *)der, len, 0, s->scratch,
+		            detect_on_match, &c) != HS_SUCCESS) {
+			s->ws->detect_scan_errors++;
+			c.faults |= DETECT_FAULT_SCAN_ERROR;
+		}
+	}
+	detect_evaluate(&c, DETECT_AT_CERT);
+	return c.verdict;
+}
+
+void
+detect_tls_end(struct detect_worker *dw, struct detect_tls *tls)
+{
+	struct detect_tls_slot *ts = tls->slot;
+
+	if (ts != NULL) {
+		struct detect_set *s = ts->dt.set;
+
+		hold_release(&s->tls_hold, &ts->hold);
+		detect_txn_abort(dw, &ts->dt);
+		ts->tls = NULL;
+		s->tls_free[s->n_tls_free++] = ts;
+	}
+	tls->slot = NULL;
 }

@@ -19,10 +19,20 @@
  *
  * Life of a flow's raw stream (rules with content/pcre and no sticky
  * buffer), driven by the stream stage for every TCP flow when
- * detect_wants_raw():
+ * detect_wants_raw(), and for its server's bytes too when
+ * detect_wants_raw_server():
  *   detect_raw_open -> detect_raw_data* -> detect_raw_close
- * A raw rule fires at most once per flow, when all its conditions have
- * matched in the client-to-server bytes so far.
+ * A raw rule fires at most once per flow and direction, when all its
+ * conditions have matched in that direction's bytes so far: a to_server
+ * rule on the client's, a to_client rule on the server's (its header read
+ * server to client), a rule with neither on each.
+ *
+ * Life of a TLS flow's certificates (tls.certs rules), driven by the
+ * stream stage as the server's Certificate message passes:
+ *   detect_tls_begin -> detect_tls_cert* -> detect_tls_end
+ * Each certificate is one buffer (Suricata's multi-buffer): a rule's
+ * conditions hold within one certificate, and it fires at most once per
+ * flow.  Its header is matched server to client, as the rule reads.
  *
  * Inspection that cannot be completed (Hyperscan error, a stream pool
  * empty) is not a rule match: it is reported as a DETECT_FAULT_* bit in
@@ -140,7 +150,10 @@ enum detect_verdict {
 #define DETECT_FAULT_INSPECT_LIMIT  0x08    /* a rule's inspection reached
                                              * the PCRE2 match limit or the
                                              * recursion limit, or PCRE2
-                                             * failed: undecided */
+                                             * failed, or a certificate
+                                             * was longer than its buffer:
+                                             * undecided */
+#define DETECT_FAULT_TLS_POOL_FULL  0x10    /* no certificate buffer */
 
 /* A holder that lost its body or raw stream to a newcomer (the pool was
  * full and it had made no progress for longest, or its source held its
@@ -193,9 +206,27 @@ struct detect_raw {
 	                             * raw stream is evicted */
 	uint8_t opened;             /* detect_raw_open was called */
 	uint8_t app_http;           /* the HTTP stage inspects the flow */
+	uint8_t server;             /* the server-to-client stream */
 	uint8_t fault;              /* DETECT_FAULT_* that stopped the scan:
 	                             * reported for every later byte */
 };
+
+/* Per-flow tls.certs state, embedded in the stream stage's flow state.
+ * While the Certificate message passes, a slot of the worker's pool holds
+ * the certificate being reassembled and the rules fired on the flow. */
+struct detect_tls_slot;
+
+struct detect_tls {
+	struct detect_tls_slot *slot;   /* NULL: no message in progress */
+	const void *owner;          /* the caller's handle, reported when the
+	                             * slot is evicted */
+	uint8_t fault;              /* DETECT_FAULT_* for later certificates */
+};
+
+/* Bytes of one certificate held for inspection (real chains' largest,
+ * with long subjectAltName lists, stay far below); a longer one is
+ * inspected on this prefix and reported DETECT_FAULT_INSPECT_LIMIT. */
+#define DETECT_TLS_CERT_BYTES 32768
 
 /* Report owner's flow as evicted (layer, event: static) in res.  Returns
  * 0, or -1 when res has no room: then the caller must evict nothing. */
@@ -228,8 +259,10 @@ detect_report_evicted(struct detect_result *res, const void *owner,
  */
 struct detect_pools {
 	uint32_t body_streams;      /* requests scanning a body at once */
-	uint32_t raw_streams;       /* TCP flows scanned as a raw stream */
+	uint32_t raw_streams;       /* TCP flow directions scanned raw */
 	uint32_t raw_windows;       /* raw streams holding their window */
+	uint32_t tls_handshakes;    /* TLS flows in their Certificate
+	                             * message at once */
 	uint32_t source_share_pct;  /* 0 = no limit */
 };
 
@@ -324,12 +357,21 @@ int detect_wants_body(const struct detect_worker *dw);
  * need not call detect_raw_*.  Thread: the worker. */
 int detect_wants_raw(const struct detect_worker *dw);
 
+/* A raw stream's flags (detect_raw_open). */
+#define DETECT_RAW_APP_HTTP 0x1     /* the HTTP stage inspects the flow (raw
+                                     * conditions of `http` rules apply
+                                     * only then) */
+#define DETECT_RAW_SERVER   0x2     /* the server's bytes, not the client's */
+
+/* Whether any raw-stream rule reads the server's bytes (to_client or no
+ * direction).  Thread: the worker. */
+int detect_wants_raw_server(const struct detect_worker *dw);
+
 /*
- * Start inspecting a flow's client-to-server stream: take a raw stream
- * from the worker's pool.  Call once, before the flow's first byte, and
- * only when detect_wants_raw(dw) (otherwise there is no pool).
- * app_http: the HTTP stage inspects this flow (raw conditions of `http`
- * rules apply only then).
+ * Start inspecting one direction of a flow's stream: take a raw stream
+ * from the worker's pool.  Call once, before that direction's first
+ * byte, and only when detect_wants_raw(dw) (otherwise there is no pool).
+ * flags: DETECT_RAW_*.
  *
  * A full pool gives the raw stream of the flow that made no progress for
  * longest to the newcomer (one whose source holds its share of the pool
@@ -343,11 +385,11 @@ int detect_wants_raw(const struct detect_worker *dw);
  * starting later would shift every offset and depth).  Thread: the worker.
  */
 int detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
-                    int app_http, const void *owner,
+                    int flags, const void *owner,
                     const struct detect_tuple *t, struct detect_result *res);
 
 /*
- * Scan the next len client-to-server bytes of the flow (in order, each
+ * Scan the next len bytes of the flow's direction (in order, each
  * byte once) and evaluate the raw rules whose conditions are now all met
  * and whose header matches t.  Fired rules are added to res as by
  * detect_headers.  Returns the strongest enum detect_verdict fired by this
@@ -363,6 +405,37 @@ int detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
 /* The flow is gone: return its raw stream to the pool and zero raw.  Safe
  * on a zeroed or refused raw.  Thread: the worker. */
 void detect_raw_close(struct detect_worker *dw, struct detect_raw *raw);
+
+/* Whether any rule inspects tls.certs: without one the stream stage need
+ * not follow TLS servers.  Thread: the worker. */
+int detect_wants_tls(const struct detect_worker *dw);
+
+/*
+ * A TLS flow's Certificate message begins: take a slot from the pool and
+ * return its certificate buffer (*cap bytes), or NULL.  A full pool gives
+ * the slot of the flow that made no progress for longest to the newcomer
+ * (the victim's owner goes to res->evicted for the caller to end its
+ * flow, as detect_raw_open); with none to be had, detect_tls_pool_full is
+ * counted and each of this flow's certificates reports
+ * DETECT_FAULT_TLS_POOL_FULL.  t: the flow, to_server orientation.
+ */
+uint8_t *detect_tls_begin(struct detect_worker *dw, struct detect_tls *tls,
+                          const void *owner, const struct detect_tuple *t,
+                          struct detect_result *res, uint32_t *cap);
+
+/*
+ * One certificate of the message, in the buffer detect_tls_begin lent
+ * (der NULL: none was).  truncated: only its first len bytes were kept.
+ * Scans it and evaluates the tls.certs rules.  Returns the strongest
+ * enum detect_verdict fired by this call; fired rules are added to res.
+ */
+int detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
+                    const uint8_t *der, uint32_t len, int truncated,
+                    const struct detect_tuple *t, struct detect_result *res);
+
+/* The message ended, or the flow did: the slot goes back to the pool.
+ * Safe on a zeroed tls or one whose slot was evicted. */
+void detect_tls_end(struct detect_worker *dw, struct detect_tls *tls);
 
 /* Raw streams currently taken from the pool (for stats and tests). */
 uint32_t detect_raw_in_use(const struct detect_worker *dw);

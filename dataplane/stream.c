@@ -459,52 +459,28 @@ stream_http_ended(int r, struct pkt_ctx *ctx)
 	return r == HTTP_DROP_POLICY;
 }
 
-/*
- * Server bytes are not held (nothing inspects responses to drop them):
- * in-order ones go to the response tracker, which only needs to know
- * where each response starts; a gap means it cannot know any more.
- */
-static void
-stream_server_bytes(struct stream_worker *sw, struct stream_flow *sf,
-                    struct stream_dir *d, struct rte_mbuf *m,
-                    struct pkt_ctx *ctx)
-{
-	const struct stream_seg *ms = stream_seg(m);
-	uint32_t e = ms->seq + ms->len;
-
-	if (!SEQ_GT(e, d->next_seq))
-		return;     /* nothing new: a retransmission */
-	if (SEQ_GT(ms->seq, d->next_seq)) {
-		http_response_gap(sw->http, &sf->http);
-		d->next_seq = e;
-		return;
-	}
-	stream_http_ended(stream_feed_http(sw, sf, m,
-	                                   ms->off + (d->next_seq - ms->seq),
-	                                   e - d->next_seq, ctx), ctx);
-	d->next_seq = e;
-}
-
-/* Hand len new client bytes at frame offset off to the raw stream path,
+/* Hand len new bytes at frame offset off to one direction's raw stream,
  * one contiguous piece per mbuf segment.  The raw stream is opened at the
- * flow's first byte, once the HTTP-by-content decision is made. */
+ * direction's first byte (the client's once the HTTP-by-content decision
+ * is made); flags: DETECT_RAW_SERVER for the server's bytes. */
 static void
 stream_feed_raw(struct stream_worker *sw, struct stream_flow *sf,
-                struct rte_mbuf *m, uint32_t off, uint32_t len,
-                struct pkt_ctx *ctx)
+                struct detect_raw *raw, int flags, struct rte_mbuf *m,
+                uint32_t off, uint32_t len, struct pkt_ctx *ctx)
 {
 	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
 
-	if (!sf->raw.opened)
-		detect_raw_open(sw->detect, &sf->raw, sf->inspect, sf,
-		                &ctx->tuple, &ctx->res);
+	if (!raw->opened)
+		detect_raw_open(sw->detect, raw,
+		                flags | (sf->inspect ? DETECT_RAW_APP_HTTP : 0),
+		                sf, &ctx->tuple, &ctx->res);
 	for (; seg != NULL && len > 0 && ctx->res.verdict < DETECT_DROP;
 	     seg = seg->next, off = 0) {
 		uint32_t n = seg->data_len - off < len ? seg->data_len - off
 		                                       : len;
 
 		BENCH_ENTER(BENCH_DETECT);
-		detect_raw_data(sw->detect, &sf->raw,
+		detect_raw_data(sw->detect, raw,
 		                rte_pktmbuf_mtod_offset(seg, uint8_t *, off), n,
 		                &ctx->tuple, &ctx->res);
 		BENCH_LEAVE();
@@ -652,7 +628,8 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 	/* A flow HTTP rules already dropped needs no raw verdict. */
 	if (ctx->res.verdict < DETECT_DROP &&
 	    (stream_raw(sw) || sf->raw.slot != NULL))
-		stream_feed_raw(sw, sf, m, new_off, new_len, ctx);
+		stream_feed_raw(sw, sf, &sf->raw, 0, m, new_off, new_len,
+		                ctx);
 	if (ctx->res.verdict >= DETECT_DROP) {
 		ws->drop_rule++;
 		stream_block(ctx, sf, seg_seq);
@@ -681,6 +658,186 @@ stream_take_evictions(struct pkt_ctx *ctx)
 			pkt_ctx_evict(ctx, e->owner, e->layer, e->event);
 	}
 	ctx->res.n_evicted = 0;
+}
+
+/* ---- the server's TLS handshake (tls.certs) ------------------------------ */
+
+/* What the TLS parser's sink needs.  ctx is NULL when the flow ends:
+ * tls_server_release then only returns the buffer (certs_end). */
+struct stream_tls_call {
+	struct stream_worker *sw;
+	struct stream_flow *sf;
+	struct pkt_ctx *ctx;
+};
+
+static uint8_t *
+stream_tls_cert_buffer(void *arg, uint32_t *cap)
+{
+	struct stream_tls_call *tc = arg;
+
+	return detect_tls_begin(tc->sw->detect, &tc->sf->tls_certs, tc->sf,
+	                        &tc->ctx->tuple, &tc->ctx->res, cap);
+}
+
+static void
+stream_tls_cert(void *arg, const uint8_t *der, uint32_t len, int truncated)
+{
+	struct stream_tls_call *tc = arg;
+
+	BENCH_ENTER(BENCH_DETECT);
+	detect_tls_cert(tc->sw->detect, &tc->sf->tls_certs, der, len,
+	                truncated, &tc->ctx->tuple, &tc->ctx->res);
+	BENCH_LEAVE();
+}
+
+static void
+stream_tls_certs_end(void *arg)
+{
+	struct stream_tls_call *tc = arg;
+
+	detect_tls_end(tc->sw->detect, &tc->sf->tls_certs);
+}
+
+static const struct tls_sink stream_tls_sink = {
+	stream_tls_cert_buffer, stream_tls_cert, stream_tls_certs_end,
+};
+
+/* Are the server's bytes of this (non-HTTP) flow followed to its
+ * certificates?  Only while tls.certs rules are loaded, or a message
+ * begun under them goes on. */
+static int
+stream_tls_follows(const struct stream_worker *sw,
+                   const struct stream_flow *sf)
+{
+	return sw->detect != NULL && !tls_server_ended(&sf->tls) &&
+	       (sf->tls_certs.slot != NULL || detect_wants_tls(sw->detect));
+}
+
+static void
+stream_tls_stopped(struct stream_worker *sw, struct stream_flow *sf, int r)
+{
+	if (r == TLS_MALFORMED)
+		sw->ws->tls_server_not_tls++;
+	else if (sf->tls.n_certs != 0)
+		sw->ws->tls_server_handshakes++;
+}
+
+/* Hand len new server bytes at frame offset off to the TLS parser. */
+static void
+stream_feed_tls(struct stream_worker *sw, struct stream_flow *sf,
+                struct rte_mbuf *m, uint32_t off, uint32_t len,
+                struct pkt_ctx *ctx)
+{
+	struct stream_tls_call tc = { sw, sf, ctx };
+	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
+	int r = TLS_CONTINUE;
+
+	for (; seg != NULL && len > 0 && r == TLS_CONTINUE;
+	     seg = seg->next, off = 0) {
+		uint32_t n = seg->data_len - off < len ? seg->data_len - off
+		                                       : len;
+
+		r = tls_server_data(&sf->tls,
+		                    rte_pktmbuf_mtod_offset(seg, uint8_t *, off),
+		                    n, &stream_tls_sink, &tc);
+		len -= n;
+	}
+	if (r != TLS_CONTINUE)
+		stream_tls_stopped(sw, sf, r);
+}
+
+/* What reads the server's bytes of this flow now. */
+#define STREAM_SRV_HTTP 0x1     /* the response tracker */
+#define STREAM_SRV_TLS  0x2     /* the TLS parser, for tls.certs */
+#define STREAM_SRV_RAW  0x4     /* the server's raw stream */
+
+/* The server's raw stream is read while rules want it, and once opened
+ * for as long as it has a slot or a fault to report. */
+static int
+stream_server_raw(const struct stream_worker *sw, const struct stream_flow *sf)
+{
+	const struct detect_raw *raw = &sf->raw_server;
+
+	if (raw->opened)
+		return raw->slot != NULL || raw->fault != 0;
+	return sw->detect != NULL && detect_wants_raw_server(sw->detect);
+}
+
+static unsigned
+stream_server_readers(const struct stream_worker *sw,
+                      const struct stream_flow *sf)
+{
+	unsigned r = 0;
+
+	if (sf->inspect)
+		r |= STREAM_SRV_HTTP;
+	else if (stream_tls_follows(sw, sf))
+		r |= STREAM_SRV_TLS;
+	if (stream_server_raw(sw, sf))
+		r |= STREAM_SRV_RAW;
+	return r;
+}
+
+/*
+ * The server's bytes are not held: in-order ones go to what reads them
+ * (the response tracker of an HTTP flow, the TLS parser, the server's raw
+ * stream).  The response tracker alone only needs to know where each
+ * response starts: past a gap it knows no more, and the bytes go on.
+ * When rules read the server's bytes, a segment ahead of the next byte is
+ * dropped instead (the server sends it again): the client must not hold
+ * bytes the rules have not seen.  A retransmission of bytes already
+ * passed goes on (the client keeps the copy it has).  A drop verdict
+ * drops the packet that completed the match and blocks the flow.
+ */
+static void
+stream_server_input(struct stream_worker *sw, struct stream_flow *sf,
+                    struct stream_dir *d, struct rte_mbuf *m,
+                    struct pkt_ctx *ctx)
+{
+	const struct stream_seg *ms = stream_seg(m);
+	uint32_t e = ms->seq + ms->len, start = d->next_seq;
+	uint32_t off = ms->off + (start - ms->seq), len = e - start;
+	unsigned readers = stream_server_readers(sw, sf);
+
+	if (readers == 0 || !SEQ_GT(e, start)) {
+		if (SEQ_GT(e, start))
+			d->next_seq = e;
+		pkt_ctx_emit(ctx, m, PKT_FORWARD);
+		return;
+	}
+	if (SEQ_GT(ms->seq, start)) {
+		if (readers == STREAM_SRV_HTTP) {
+			http_response_gap(sw->http, &sf->http);
+			d->next_seq = e;
+			pkt_ctx_emit(ctx, m, PKT_FORWARD);
+			return;
+		}
+		sw->ws->drop_server_out_of_order++;
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+		return;
+	}
+	d->next_seq = e;
+	if (readers & STREAM_SRV_HTTP)
+		stream_http_ended(stream_feed_http(sw, sf, m, off, len, ctx),
+		                  ctx);
+	if (readers & STREAM_SRV_TLS)
+		stream_feed_tls(sw, sf, m, off, len, ctx);
+	if ((readers & STREAM_SRV_RAW) && ctx->res.verdict < DETECT_DROP)
+		stream_feed_raw(sw, sf, &sf->raw_server, DETECT_RAW_SERVER, m,
+		                off, len, ctx);
+	if (unlikely(ctx->res.n_evicted != 0))
+		stream_take_evictions(ctx);
+	if (ctx->res.verdict >= DETECT_DROP) {
+		/* the client's next byte is this packet's first */
+		d->next_seq = start;
+		sw->ws->drop_rule++;
+		stream_block(ctx, sf, sf->dir[STREAM_CLIENT].next_seq);
+		pkt_ctx_emit(ctx, m, PKT_DROP);
+	} else if (ctx->res.faults != 0) {
+		pkt_ctx_emit_uninspected(ctx, m);
+	} else {
+		pkt_ctx_emit(ctx, m, PKT_FORWARD);
+	}
 }
 
 /* Release held segments the new in-order bytes have reached. */
@@ -853,12 +1010,11 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	seg->len = pm->payload_len;
 	seg->next = NULL;
 
-	if (!ctx->to_server && sf->inspect) {
-		stream_server_bytes(sw, sf, d, m, ctx);
-		pkt_ctx_emit(ctx, m, PKT_FORWARD);
+	if (!ctx->to_server) {
+		stream_server_input(sw, sf, d, m, ctx);
 		return;
 	}
-	if (!ctx->to_server || !stream_client_inspected(sw, sf)) {
+	if (!stream_client_inspected(sw, sf)) {
 		/* Not inspected: keep sequence tracking for resets only. */
 		if (SEQ_GT(seg->seq + seg->len, d->next_seq))
 			d->next_seq = seg->seq + seg->len;
@@ -958,11 +1114,13 @@ stream_take_fin(struct stream_worker *sw, struct stream_flow *sf,
 		return 0;
 	d->next_seq++;          /* the FIN takes one sequence number */
 	d->fin = 1;
-	if (to_server && sf->raw.slot != NULL) {
-		/* the client sends no more: its raw stream goes back to the
+	if ((to_server ? sf->raw.slot : sf->raw_server.slot) != NULL) {
+		struct detect_raw *raw = to_server ? &sf->raw : &sf->raw_server;
+
+		/* this side sends no more: its raw stream goes back to the
 		 * pool now, not when the closed flow expires */
-		detect_raw_close(sw->detect, &sf->raw);
-		sf->raw.opened = 1;
+		detect_raw_close(sw->detect, raw);
+		raw->opened = 1;
 	}
 	return 1;
 }
@@ -997,6 +1155,11 @@ stream_flow_release(struct stream_worker *sw, struct stream_flow *sf,
 	stream_dir_release(sw, &sf->dir[STREAM_SERVER], held);
 	hold_release(&sw->held, &sf->held_node);
 	http_flow_release(sw->http, &sf->http);
-	if (sw->detect != NULL)
+	if (sw->detect != NULL) {
+		struct stream_tls_call tc = { sw, sf, NULL };
+
 		detect_raw_close(sw->detect, &sf->raw);
+		detect_raw_close(sw->detect, &sf->raw_server);
+		tls_server_release(&sf->tls, &stream_tls_sink, &tc);
+	}
 }

@@ -47,6 +47,7 @@
 #include "http.h"
 #include "pkt_ctx.h"
 #include "stats.h"
+#include "tls.h"
 
 struct rte_mbuf;
 struct stream_worker;
@@ -93,6 +94,11 @@ struct stream_flow {
 	                             * out of order, by last progress */
 	struct http_flow http;
 	struct detect_raw raw;      /* raw stream inspection of client bytes */
+	struct detect_raw raw_server;   /* and of the server's, while rules
+	                                 * read them */
+	struct tls_server tls;      /* the server's TLS handshake, followed
+	                             * while tls.certs rules are loaded */
+	struct detect_tls tls_certs;    /* its certificates' inspection */
 	uint32_t client_ack;        /* last ACK number the client sent */
 	uint8_t inspect : 1;        /* client bytes go to HTTP */
 	uint8_t probed : 1;         /* HTTP-by-content decision made */

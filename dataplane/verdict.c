@@ -489,6 +489,8 @@ static const struct verdict_fault {
 	              "body_stream_pool_full"),
 	VERDICT_FAULT(DETECT_FAULT_INSPECT_LIMIT, inspect_limit,
 	              "inspect_limit"),
+	VERDICT_FAULT(DETECT_FAULT_TLS_POOL_FULL, tls_pool_full,
+	              "tls_cert_pool_full"),
 #undef VERDICT_FAULT
 };
 

@@ -160,6 +160,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 		.body_streams = c->limits.body_streams,
 		.raw_streams = c->limits.raw_streams,
 		.raw_windows = c->limits.raw_windows,
+		.tls_handshakes = c->limits.tls_handshakes,
 		.source_share_pct = c->limits.source_share,
 	};
 	w->detect = detect_worker_create(db, &pools, &w->stats, why,

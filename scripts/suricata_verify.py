@@ -86,6 +86,8 @@ KNOWN_FAILURES = {
                        "the stream stage does not take data from a SYN",
     "tcp-fastopen-02": "the request travels in the SYN (TCP Fast Open); "
                        "the stream stage does not take data from a SYN",
+    "tcp-fastopen-06": "the request travels in the SYN (TCP Fast Open); "
+                       "the stream stage does not take data from a SYN",
 }
 
 ALERT_KEYS = {"event_type", "alert.signature_id", "alert.action",

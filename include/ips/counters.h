@@ -151,6 +151,9 @@
 	X(drop_stream_gap_timeout)  /* ... the held segments */         \
 	X(drop_stream_kept_full)    /* new bytes could not be kept */  \
 	X(stream_window_clamped)    /* server window lowered to keep */\
+	X(tls_server_handshakes)    /* servers followed to their certs */\
+	X(tls_server_not_tls)       /* server bytes not TLS: not followed */\
+	X(drop_server_out_of_order) /* ahead, its bytes inspected */\
 	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
 
@@ -206,6 +209,12 @@
 	X(detect_raw_window_evicted) /* taken from the stalled longest */  \
 	X(detect_raw_window_pool_full) /* none for a new stream */         \
 	X(detect_raw_window_passed) /* the stream went past its window */ \
+	/* tls.certs: certificate buffers of TLS flows */                  \
+	X(detect_tls_certs)         /* certificates inspected */          \
+	X(detect_tls_cert_truncated) /* longer than a buffer: prefix */   \
+	X(detect_tls_evicted)       /* taken from the stalled longest */  \
+	X(detect_tls_share_evicted) /* its source held its share */       \
+	X(detect_tls_pool_full)     /* none for a Certificate message */  \
 	X(detect_inspect_limit)     /* PCRE2 / inspection limit reached */\
 	X(detect_pcre_runs)         /* buffer inspections run */          \
 	X(detect_threshold_suppressed) /* matches threshold kept quiet */ \
@@ -223,11 +232,13 @@
 	X(drop_detect_body_pool_full) /* no body stream for a request */   \
 	X(drop_detect_raw_pool_full)  /* no raw stream for a TCP flow */   \
 	X(drop_detect_inspect_limit)  /* a PCRE2 or inspection limit */    \
+	X(drop_detect_tls_pool_full)  /* no buffer for a certificate */    \
 	/* ... = "bypass": forwarded uninspected (not drops) */            \
 	X(bypass_detect_scan_error)                                        \
 	X(bypass_detect_body_pool_full)                                    \
 	X(bypass_detect_raw_pool_full)                                     \
 	X(bypass_detect_inspect_limit)                                     \
+	X(bypass_detect_tls_pool_full)                                     \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \

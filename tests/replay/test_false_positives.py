@@ -334,6 +334,10 @@ ET_EXPECTED_ALERTS = {
     # web-application-activity): a policy rule that flags every DELETE;
     # methods.pcap sends three.
     (2101603, "methods.pcap"): "every DELETE request is its target",
+    # "ET ATTACK_RESPONSE Output of id command from HTTP server" (raw
+    # stream, no direction: the server's bytes too): testmyids.com serves
+    # "uid=0(root) gid=0(root) groups=0(root)" precisely to trip it.
+    (2019284, "testmyids.pcap"): "the page is the output of id",
 }
 
 

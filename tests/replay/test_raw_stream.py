@@ -1,7 +1,8 @@
 """test_raw_stream - raw-stream rules (tcp, or content with no sticky
-buffer) on any TCP protocol, a full raw/body stream pool (the holder
-stalled longest gives up its stream), and policy.detect_error for bytes
-detection could not inspect (Hyperscan scan error).
+buffer) on any TCP protocol, in each direction, a full raw/body stream
+pool (the holder stalled longest gives up its stream), and
+policy.detect_error for bytes detection could not inspect (Hyperscan
+scan error).
 
 The rules are this file's own (RAW_RULES); pool sizes and policies come
 from conf_variant copies of replay.conf.  Scan errors are injected with
@@ -13,7 +14,7 @@ from scapy.layers.inet import IP, TCP
 from checks import (assert_accounting, assert_alert, assert_no_drops,
                     assert_same_frames, frames)
 from conftest import conf_variant, hsfault_env
-from tcpgen import TcpFlow, client_payload_stream, interleave
+from tcpgen import TcpFlow, client_payload_stream, interleave, payload_stream
 
 RAW_RULES = """\
 drop tcp any any -> any 6379 (msg:"TEST redis CONFIG SET"; flow:to_server,established; content:"CONFIG"; nocase; content:"SET"; nocase; sid:9100001; rev:1;)
@@ -328,3 +329,66 @@ def test_window_rule_split_and_its_negative_cases(run_replay, pcap,
         attack[:done * 6]
     assert res.counters["detect_raw_window_passed"] == 0
     assert_accounting(res, len(wire))
+
+
+SERVER_RULES = """\
+drop tcp any 6379 -> any any (msg:"TEST redis error to the client"; flow:established,to_client; content:"-ERR unknown"; sid:9100101; rev:1;)
+alert tcp any any -> any any (msg:"TEST id output either way"; content:"uid=0(root)"; sid:9100102; rev:1;)
+"""
+
+
+def test_server_bytes_rule_drops_the_completing_server_packet(
+        run_replay, pcap, rules_file, tmp_path):
+    """A to_client raw rule reads the server's bytes: the server packet
+    that completes the match is dropped and the flow blocked; the rule
+    with no direction fires on the client's bytes of another flow and on
+    an HTTP response (its raw bytes, on an HTTP flow)."""
+    redis = TcpFlow(client=("192.0.2.40", 42100), server=REDIS[1])
+    redis.handshake()
+    redis.send(b"*1\r\n$4\r\nFLUB\r\n")
+    reply = redis.send(b"-ERR unknown command 'FLUB'\r\n", 6,
+                       from_client=False)
+    redis.close()
+    web = TcpFlow(client=("192.0.2.41", 42101), server=("198.51.100.41", 80))
+    web.handshake()
+    web.send(b"GET /cgi-bin/id HTTP/1.1\r\nHost: h\r\n\r\n")
+    web.send(b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\n"
+             b"uid=0(root) gid=0(root)\r\n\r\n", 20, from_client=False)
+    web.close()
+    packets = redis.packets + web.packets
+    res = run_replay(pcap(packets), rules=rules_file(tmp_path, SERVER_RULES,
+                                                     "srv.rules"))
+
+    # "-ERR unknown" ends in the second 6-byte server segment
+    server = redis.server_packets()
+    assert [f for f in res.rev_frames if f in frames(server)] == \
+        frames(server[:server.index(reply[1])])
+    assert res.drops["rule"] == 1
+    assert sorted(a["alert"]["signature_id"] for a in res.alerts) == \
+        [9100101, 9100102], res.alerts
+    assert res.counters["drop_server_out_of_order"] == 0
+    assert_accounting(res, len(packets))
+
+
+def test_server_segment_ahead_is_dropped_while_its_bytes_are_read(
+        run_replay, pcap, rules_file, tmp_path):
+    """While rules read the server's bytes, a server segment beyond the
+    next byte is dropped and its retransmission inspected in order: the
+    match split across the reordered segments is found."""
+    flow = TcpFlow(client=("192.0.2.42", 42102), server=REDIS[1])
+    flow.handshake()
+    flow.send(b"*1\r\n$4\r\nFLUB\r\n")
+    reply = flow.send(b"-ERR unknown command\r\n", 5, from_client=False)
+    i, j = flow.packets.index(reply[1]), flow.packets.index(reply[2])
+    flow.packets[i], flow.packets[j] = flow.packets[j], flow.packets[i]
+    flow.packets.insert(j + 1, reply[2].copy())
+    flow.close()
+    res = run_replay(pcap(flow.packets), rules=rules_file(
+        tmp_path, SERVER_RULES.replace("drop tcp", "alert tcp"), "srv.rules"))
+
+    assert res.drops == {"server_out_of_order": 1}, res.drops
+    assert [a["alert"]["signature_id"] for a in res.alerts] == [9100101]
+    assert payload_stream(res.rev_packets, flow.server) == \
+        b"-ERR unknown command\r\n"
+    assert_accounting(res, len(flow.packets))
+

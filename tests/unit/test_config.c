@@ -114,6 +114,7 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->body_streams, 1024);
 	assert_int_equal(l->raw_streams, 65536);
 	assert_int_equal(l->raw_windows, 2048);
+	assert_int_equal(l->tls_handshakes, 256);
 	assert_int_equal(l->frag_datagrams, 4096);
 	assert_int_equal(l->frag_timeout_ms, 2000);
 	assert_int_equal(l->alert_ring, 4096);
@@ -219,7 +220,7 @@ static const char test_full_conf[] =
 	"  http_header_bytes = 16385; http_header_arenas = 9;\n"
 	"  body_streams = 1025;\n"
 	"  raw_streams = 7;\n"
-	"  raw_windows = 5;\n"
+	"  raw_windows = 5; tls_handshakes = 3;\n"
 	"  frag_datagrams = 4098; frag_timeout_ms = 2001;\n"
 	"  alert_ring = 4099; mbufs = 100000L;\n"
 	"  source_share = 100; http_header_timeout = 11;\n"
@@ -300,6 +301,7 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(l->body_streams, 1025);
 	assert_int_equal(l->raw_streams, 7);
 	assert_int_equal(l->raw_windows, 5);
+	assert_int_equal(l->tls_handshakes, 3);
 	assert_int_equal(l->frag_datagrams, 4098);
 	assert_int_equal(l->frag_timeout_ms, 2001);
 	assert_int_equal(l->alert_ring, 4099);
@@ -688,6 +690,8 @@ test_err_ranges(void **state)
 	                  "limits.raw_streams: 0 out of range");
 	test_expect_error("limits = { raw_windows = 0; };", 1,
 	                  "limits.raw_windows: 0 out of range");
+	test_expect_error("limits = { tls_handshakes = 0; };", 1,
+	                  "limits.tls_handshakes: 0 out of range");
 	test_expect_error("limits = { http_header_arenas = 0; };", 1,
 	                  "limits.http_header_arenas: 0 out of range");
 	test_expect_error("limits = { stream_kept_bytes_per_flow = 65535; };", 1,

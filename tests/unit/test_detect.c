@@ -78,6 +78,7 @@ fx_new(const char *const *rules, uint32_t streams)
 	if (f->db == NULL)
 		fail_msg("compile: %s", err);
 	pools.body_streams = pools.raw_streams = pools.raw_windows = streams;
+	pools.tls_handshakes = streams;
 	if (fx_raw_windows != 0)
 		pools.raw_windows = fx_raw_windows;
 	f->dw = detect_worker_create(f->db, &pools, &f->ws, err, sizeof(err));
@@ -899,6 +900,281 @@ test_raw_pool_full(void **state)
 	fx_free(f);
 }
 
+/* Each direction is its own stream: a to_client rule reads the server's
+ * bytes (its header server to client), a to_server rule the client's, a
+ * rule with neither both, each firing once per direction. */
+static void
+test_raw_server_direction(void **state)
+{
+	static const char *const rules[] = {
+		"drop tcp any 6379 -> any any (msg:\"srv\"; "
+		"flow:established,to_client; content:\"-ERR unknown\"; sid:1;)",
+		"alert tcp any any -> any 6379 (msg:\"cli\"; flow:to_server; "
+		"content:\"-ERR unknown\"; sid:2;)",
+		"alert tcp any any -> any any (msg:\"both\"; "
+		"content:\"uid=0(root)\"; sid:3;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+	struct detect_raw cli = { 0 }, srv = { 0 };
+
+	(void)state;
+	f->t.dport = 6379;
+	assert_true(detect_wants_raw_server(f->dw));
+	assert_int_equal(detect_raw_open(f->dw, &srv, DETECT_RAW_SERVER, NULL,
+	                                 NULL, NULL), 0);
+	assert_int_equal(detect_raw_open(f->dw, &cli, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(fx_raw(f, &srv, "-ERR unknown command"), DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	assert_false(fired_sid(f, 2));
+	memset(&f->res, 0, sizeof(f->res));
+	assert_int_equal(fx_raw(f, &cli, "-ERR unknown"), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	assert_false(fired_sid(f, 1));
+	memset(&f->res, 0, sizeof(f->res));
+	assert_int_equal(fx_raw(f, &srv, "uid=0(root) gid=0"), DETECT_ALERT);
+	assert_true(fired_sid(f, 3));
+	memset(&f->res, 0, sizeof(f->res));
+	assert_int_equal(fx_raw(f, &cli, "uid=0(root)"), DETECT_ALERT);
+	assert_true(fired_sid(f, 3));
+	detect_raw_close(f->dw, &srv);
+	detect_raw_close(f->dw, &cli);
+	/* the to_client header names the server's port as its source */
+	f->t.dport = 6380;
+	memset(&f->res, 0, sizeof(f->res));
+	detect_raw_open(f->dw, &srv, DETECT_RAW_SERVER, NULL, NULL, NULL);
+	assert_int_equal(fx_raw(f, &srv, "-ERR unknown"), DETECT_NONE);
+	detect_raw_close(f->dw, &srv);
+	fx_free(f);
+}
+
+static void
+test_raw_server_not_wanted(void **state)
+{
+	static const char *const rules[] = {
+		"alert tcp any any -> any 6379 (msg:\"cli\"; flow:to_server; "
+		"content:\"x\"; sid:1;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 1);
+
+	(void)state;
+	assert_true(detect_wants_raw(f->dw));
+	assert_false(detect_wants_raw_server(f->dw));
+	fx_free(f);
+}
+
+/* ---- tls.certs ---------------------------------------------------------- */
+
+/* One Certificate message of certs (NULL-ended) on tls: each copied into
+ * the lent buffer and inspected.  Returns the strongest verdict. */
+static int
+fx_certs_on(struct fixture *f, struct detect_tls *tls,
+            const char *const *certs)
+{
+	uint32_t cap = 0;
+	uint8_t *buf;
+	int v = DETECT_NONE;
+
+	memset(&f->res, 0, sizeof(f->res));
+	buf = detect_tls_begin(f->dw, tls, tls, &f->t, &f->res, &cap);
+	assert_non_null(buf);
+	assert_int_equal(cap, DETECT_TLS_CERT_BYTES);
+	for (uint32_t i = 0; certs[i] != NULL; i++) {
+		uint32_t len = (uint32_t)strlen(certs[i]);
+		int r;
+
+		memcpy(buf, certs[i], len);
+		r = detect_tls_cert(f->dw, tls, buf, len, 0, &f->t, &f->res);
+		v = r > v ? r : v;
+	}
+	detect_tls_end(f->dw, tls);
+	assert_null(tls->slot);
+	return v;
+}
+
+static int
+fx_certs(struct fixture *f, const char *const *certs)
+{
+	struct detect_tls tls = { 0 };
+
+	return fx_certs_on(f, &tls, certs);
+}
+
+/* Each keyword's must-match and must-not, relative and negated, within
+ * one certificate. */
+static void
+test_tls_certs_match_and_not(void **state)
+{
+	static const char *const rules[] = {
+		"drop tls any any -> any any (msg:\"cn\"; "
+		"flow:established,to_client; tls.certs; content:\"|55 04 03|\"; "
+		"content:\"evil.example\"; distance:1; within:13; sid:1;)",
+		"alert tls any any -> any any (msg:\"pcre R\"; tls.certs; "
+		"content:\"O=\"; pcre:\"/^[0-9]{4}x/R\"; sid:2;)",
+		"alert tls any any -> any any (msg:\"neg\"; tls.certs; "
+		"content:\"CN=\"; content:!\"Org\"; distance:0; sid:3;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+	const char *const cn[] = { "..\x55\x04\x03\x0c" "evil.example..", NULL };
+	const char *const cn_far[] = {
+		"..\x55\x04\x03\x0c" "..........evil.example", NULL };
+	const char *const o_ok[] = { "O=2024x", NULL };
+	const char *const o_bad[] = { "O=202x4", NULL };
+	const char *const neg_hit[] = { "Org CN=host", NULL };
+	const char *const neg_miss[] = { "CN=host Org", NULL };
+
+	(void)state;
+	assert_int_equal(fx_certs(f, cn), DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	assert_int_equal(fx_certs(f, cn_far), DETECT_NONE);
+	assert_int_equal(fx_certs(f, o_ok), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	assert_int_equal(fx_certs(f, o_bad), DETECT_NONE);
+	assert_int_equal(fx_certs(f, neg_hit), DETECT_ALERT);
+	assert_true(fired_sid(f, 3));
+	assert_int_equal(fx_certs(f, neg_miss), DETECT_NONE);
+	assert_int_equal(f->res.faults, 0);
+	assert_int_equal(f->ws.detect_tls_certs, 6);
+	fx_free(f);
+}
+
+/* tls.certs is a multi-buffer: conditions hold within one certificate,
+ * and a rule fires once per flow whichever certificates match. */
+static void
+test_tls_certs_multi_buffer(void **state)
+{
+	static const char *const rules[] = {
+		"alert tls any any -> any any (msg:\"both\"; tls.certs; "
+		"content:\"AAAA\"; content:\"BBBB\"; sid:1;)",
+		"alert tls any any -> any any (msg:\"one\"; tls.certs; "
+		"content:\"CCCC\"; sid:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+	const char *const split[] = { "AAAA", "BBBB", NULL };
+	const char *const whole[] = { "xx", "BBBB AAAA", NULL };
+	const char *const twice[] = { "CCCC", "CCCC", "CCCC", NULL };
+
+	(void)state;
+	assert_int_equal(fx_certs(f, split), DETECT_NONE);
+	assert_int_equal(fx_certs(f, whole), DETECT_ALERT);
+	assert_int_equal(f->res.n_fired, 1);
+	assert_int_equal(fx_certs(f, twice), DETECT_ALERT);
+	assert_int_equal(f->res.n_fired, 1);
+	fx_free(f);
+}
+
+/* The rule reads server to client: its source is the flow's server.  A
+ * tls rule is never decided on a request, nor an http rule on a
+ * certificate. */
+static void
+test_tls_certs_header_and_isolation(void **state)
+{
+	static const char *const rules[] = {
+		"alert tls 192.0.2.10 80 -> 198.51.100.1 any (msg:\"srv\"; "
+		"tls.certs; content:\"CERT\"; sid:1;)",
+		"alert tls 198.51.100.1 any -> 192.0.2.10 any (msg:\"cli\"; "
+		"tls.certs; content:\"CERT\"; sid:2;)",
+		"alert tls any any -> any any (msg:\"neg only\"; tls.certs; "
+		"content:!\"zzz\"; sid:3;)",
+		"alert http any any -> any any (msg:\"uri\"; http.uri; "
+		"content:\"CERT\"; sid:4;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+	const char *const cert[] = { "CERT", NULL };
+
+	(void)state;
+	assert_int_equal(fx_certs(f, cert), DETECT_ALERT);
+	assert_true(fired_sid(f, 1));
+	assert_false(fired_sid(f, 2));
+	assert_true(fired_sid(f, 3));
+	assert_false(fired_sid(f, 4));
+	fx_request(f, "/CERT");
+	fx_txn(f);
+	assert_true(fired_sid(f, 4));
+	assert_false(fired_sid(f, 3));
+	assert_int_equal(f->res.n_fired, 1);
+	fx_free(f);
+}
+
+/* A full pool: the server that stalled longest gives up its slot (its
+ * flow is reported for the caller to end) and its later certificates are
+ * faults; a certificate longer than the buffer is a fault too. */
+static void
+test_tls_certs_pool_and_truncation(void **state)
+{
+	static const char *const rules[] = {
+		"drop tls any any -> any any (msg:\"x\"; tls.certs; "
+		"content:\"evil\"; sid:1;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 1);
+	struct detect_tls a = { 0 }, b = { 0 };
+	uint32_t cap;
+	uint8_t *buf;
+
+	(void)state;
+	assert_true(detect_wants_tls(f->dw));
+	memset(&f->res, 0, sizeof(f->res));
+	assert_non_null(detect_tls_begin(f->dw, &a, &a, &f->t, &f->res, &cap));
+	buf = detect_tls_begin(f->dw, &b, &b, &f->t, &f->res, &cap);
+	assert_non_null(buf);
+	assert_int_equal(f->res.n_evicted, 1);
+	assert_ptr_equal(f->res.evicted[0].owner, &a);
+	assert_int_equal(f->ws.detect_tls_evicted, 1);
+	assert_null(a.slot);
+	assert_int_equal(detect_tls_cert(f->dw, &a, NULL, 4, 0, &f->t,
+	                                 &f->res), DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_TLS_POOL_FULL);
+	f->res.faults = 0;
+	memcpy(buf, "evil", 4);
+	assert_int_equal(detect_tls_cert(f->dw, &b, buf, 4, 0, &f->t, &f->res),
+	                 DETECT_DROP);
+	assert_int_equal(f->res.faults, 0);
+	/* a prefix without the match: undecided, not clean */
+	memset(&f->res, 0, sizeof(f->res));
+	memcpy(buf, "good", 4);
+	assert_int_equal(detect_tls_cert(f->dw, &b, buf, 4, 1, &f->t, &f->res),
+	                 DETECT_NONE);
+	assert_int_equal(f->res.faults, DETECT_FAULT_INSPECT_LIMIT);
+	assert_int_equal(f->ws.detect_tls_cert_truncated, 1);
+	detect_tls_end(f->dw, &b);
+	detect_tls_end(f->dw, &a);
+	/* the pool has its slot back */
+	memset(&f->res, 0, sizeof(f->res));
+	assert_non_null(detect_tls_begin(f->dw, &a, &a, &f->t, &f->res, &cap));
+	assert_int_equal(f->res.n_evicted, 0);
+	detect_tls_end(f->dw, &a);
+	fx_free(f);
+}
+
+/* Without tls.certs rules nothing is allocated and nothing is asked. */
+static void
+test_tls_not_wanted(void **state)
+{
+	static const char *const rules[] = {
+		"alert http any any -> any any (msg:\"u\"; http.uri; "
+		"content:\"x\"; sid:1;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 2);
+	struct detect_tls t = { 0 };
+	uint32_t cap = 7;
+
+	(void)state;
+	assert_false(detect_wants_tls(f->dw));
+	assert_null(detect_tls_begin(f->dw, &t, &t, &f->t, &f->res, &cap));
+	assert_int_equal(cap, 0);
+	assert_int_equal(detect_tls_cert(f->dw, &t, NULL, 3, 0, &f->t,
+	                                 &f->res), DETECT_NONE);
+	assert_int_equal(f->res.faults, 0);
+	detect_tls_end(f->dw, &t);
+	fx_free(f);
+}
+
 /* A Hyperscan error is a fault for the verdict stage, never a rule drop;
  * a stream that missed bytes stays a fault. */
 static void
@@ -1538,6 +1814,13 @@ main(void)
 		cmocka_unit_test(test_raw_header_and_conjunction),
 		cmocka_unit_test(test_raw_pool_full),
 		cmocka_unit_test(test_raw_not_wanted),
+		cmocka_unit_test(test_raw_server_direction),
+		cmocka_unit_test(test_raw_server_not_wanted),
+		cmocka_unit_test(test_tls_certs_match_and_not),
+		cmocka_unit_test(test_tls_certs_multi_buffer),
+		cmocka_unit_test(test_tls_certs_header_and_isolation),
+		cmocka_unit_test(test_tls_certs_pool_and_truncation),
+		cmocka_unit_test(test_tls_not_wanted),
 		cmocka_unit_test(test_scan_error_is_fault),
 	};
 
