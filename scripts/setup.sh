@@ -18,6 +18,7 @@ PACKAGES=(
   nginx-light                        # e2e: the nginx pods (test_http_servers, test_l3_gateway)
   nftables                           # e2e: a loss after the gateway (test_stream_window.py)
   wrk apache2-utils                  # e2e load test through the gateway (wrk; ab as a fallback)
+  openssl                            # e2e: a TLS server and client (test_tls_live.py)
 )
 
 missing=()

@@ -1,0 +1,116 @@
+"""test_tls_live - tls.certs rules on a real TLS stack: OpenSSL's server
+and client in their own namespaces, the gateway between them as a bump in
+the wire (net_af_packet), certificates made by openssl for the test.
+
+    [ips-tls-cli] cli0 <-veth-> tlspub [gateway] tlspriv <-veth-> srv0 [ips-tls-srv]
+       192.0.2.50/24                                          192.0.2.60/24
+
+A server presenting the "evil" certificate (TLS 1.2) is cut off before
+the client has it; the same rules let a benign certificate through on any
+port; TLS 1.3 encrypts its certificates, so they are not inspected (as in
+Suricata), and the handshake completes.  Needs root; fails, never skips.
+Every client is bounded by its timeout; the servers and the gateway are
+stopped and the namespaces removed after the module.
+"""
+import os
+
+import pytest
+
+from netns import (BINARY, Topology, eve_alerts, sh, start_gateway, stop,
+                   wait_until)
+
+import subprocess
+
+CLI_NS, SRV_NS = "ips-tls-cli", "ips-tls-srv"
+CLIENT_IP, SERVER_IP = "192.0.2.50", "192.0.2.60"
+TOPO = Topology(CLI_NS, SRV_NS, "tlspub", "tlspriv", CLIENT_IP, SERVER_IP)
+EVIL_SID, EVIL_CN_SID = 9200001, 9200002
+
+RULES = """\
+drop tls any any -> any any (msg:"E2E evil certificate"; flow:established,to_client; tls.certs; content:"c2.evil.example"; sid:9200001; rev:1;)
+alert tls any any -> any any (msg:"E2E evil CN, relative pcre"; flow:established,to_client; tls.certs; content:"|55 04 03|"; pcre:"/^.{1,2}c2\\.evil\\.example/R"; sid:9200002; rev:1;)
+"""
+
+# name -> (subject, port the server listens on, TLS versions it offers)
+SERVERS = {
+    "evil12": ("/CN=c2.evil.example/O=E2E", 443, ["-tls1_2"]),
+    "good12": ("/CN=www.good.example/O=E2E", 8443, ["-tls1_2"]),
+    "evil13": ("/CN=c2.evil.example/O=E2E", 9443, ["-tls1_3"]),
+}
+
+
+def make_cert(tmp, name, subject):
+    key, crt = tmp / (name + ".key"), tmp / (name + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "2", "-subj", subject, "-keyout",
+                    str(key), "-out", str(crt)], check=True,
+                   capture_output=True, timeout=60)
+    return key, crt
+
+
+def start_tls_server(tmp, name):
+    subject, port, versions = SERVERS[name]
+    key, crt = make_cert(tmp, name, subject)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", SRV_NS, "openssl", "s_server", "-quiet",
+         "-www", "-accept", "%s:%d" % (SERVER_IP, port), "-cert", str(crt),
+         "-key", str(key)] + versions,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def curl_tls(port, max_time=5):
+    """curl over TLS to the server's port; (exit code, HTTP status)."""
+    r = sh("curl", "-s", "-k", "-o", "/dev/null", "-w", "%{http_code}",
+           "--max-time", str(max_time), "https://%s:%d/" % (SERVER_IP, port),
+           ns=CLI_NS, check=False, timeout=max_time + 10)
+    return r.returncode, r.stdout
+
+
+@pytest.fixture(scope="module")
+def testbed(tmp_path_factory):
+    assert os.geteuid() == 0, "the end-to-end test needs root (netns, af_packet)"
+    assert BINARY.exists(), "build the gateway first: %s" % BINARY
+    tmp = tmp_path_factory.mktemp("tls")
+    procs = []
+    try:
+        TOPO.create()
+        (tmp / "tls.rules").write_text(RULES)
+        conf = tmp / "tls.conf"
+        conf.write_text(TOPO.gateway_conf(["tls.rules"]))
+        for name in SERVERS:
+            procs.append(start_tls_server(tmp, name))
+        eve = tmp / "eve.json"
+        gw = start_gateway(conf, eve)
+        procs.append(gw)
+        wait_until(lambda: curl_tls(8443, max_time=2) == (0, "200"),
+                   "a TLS request to reach the benign server", gw)
+        yield {"gw": gw, "eve": eve}
+    finally:
+        stop(procs)
+        TOPO.destroy()
+
+
+def test_benign_certificate_passes_on_any_port(testbed):
+    for _ in range(3):
+        assert curl_tls(8443) == (0, "200")
+    assert not eve_alerts(testbed["eve"], EVIL_SID, wait=0.5)
+
+
+def test_evil_certificate_is_cut_before_the_client_has_it(testbed):
+    code, status = curl_tls(443, max_time=4)
+    # no handshake, so no HTTP status at all
+    assert code != 0 and status in ("000", ""), (code, status)
+    alerts = eve_alerts(testbed["eve"], EVIL_SID)
+    assert alerts, "no EVE alert for the evil certificate"
+    assert alerts[0]["alert"]["action"] == "blocked"
+    assert eve_alerts(testbed["eve"], EVIL_CN_SID)
+    # the server is still there: the benign one still answers
+    assert curl_tls(8443) == (0, "200")
+
+
+def test_tls13_certificates_are_not_visible(testbed):
+    """TLS 1.3 sends its Certificate encrypted: nothing to inspect, the
+    handshake completes (Suricata does not see it either)."""
+    before = len(eve_alerts(testbed["eve"], EVIL_SID, wait=0.2))
+    assert curl_tls(9443) == (0, "200")
+    assert len(eve_alerts(testbed["eve"], EVIL_SID, wait=0.5)) == before
