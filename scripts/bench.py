@@ -643,7 +643,13 @@ def phase_scale_et_open(tools, res, work, pcap, truth, conf1, repeat,
         rules=s["rules"], set="ET Open accepted",
         compile_seconds=float(m.group(1)) if m else None,
         gateway=config_figures(s, pk, frame_bytes), matching_limit=lim,
-        alerts=s["alerts"], acceptance=out.strip()))
+        alerts=s["alerts"], acceptance=out.strip(),
+        # both scan the HTTP buffers and each raw flow direction the
+        # rules read: the same bytes, unless a drop cut a flow short
+        coverage=dict(hsbench_bytes_scanned=h["bytes_scanned"],
+                      gateway_detect_bytes_scanned=s["counters"].get(
+                          "detect_bytes_scanned"),
+                      raw_directions=h.get("raw_directions"))))
 
 
 BUNDLE_LOAD_RE = re.compile(r"rules from bundle .* loaded in ([0-9.]+) s")

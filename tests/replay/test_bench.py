@@ -114,6 +114,12 @@ def test_signature_scale(quick):
     assert all(a["rules"] < b["rules"] for a, b in zip(synthetic,
                                                         synthetic[1:]))
     assert et["rules"] > rows[0]["rules"] and "accepted" in et["acceptance"]
+    # the matching limit scans what the gateway scans: HTTP buffers and
+    # both raw directions (ET Open reads the server's bytes too)
+    cov = et["coverage"]
+    assert cov["raw_directions"] == "both", cov
+    assert cov["hsbench_bytes_scanned"] == \
+        cov["gateway_detect_bytes_scanned"] > 0, cov
     for r in rows:
         assert _positive(r["compile_seconds"])
         assert _positive(r["gateway"]["gbps"])

@@ -9,10 +9,14 @@
  * in order and run the gateway's own HTTP stage over them.  The detect
  * stage is replaced (linker --wrap) by recorders that copy every buffer
  * HTTP hands to detection into one arena: header-side buffers per
- * transaction, and body pieces in the order they arrive.
+ * transaction, and body pieces in the order they arrive.  When raw-stream
+ * rules are loaded, each segment's new bytes are recorded too, per flow
+ * direction, as the gateway scans them: every TCP flow's client bytes,
+ * and its server's when a rule reads them (flow:to_client, no direction).
  * Phase 2 (timed): scan the arena with the databases the gateway uses:
  * hs_scan per header-side buffer (block mode), a reused stream per
- * transaction body (hs_reset_stream / hs_scan_stream), as detect.c does.
+ * transaction body and per raw flow direction (hs_reset_stream /
+ * hs_scan_stream), as detect.c does.
  * Prints one JSON line: bytes, scans, seconds, Gbit/s, matches.
  *
  * The capture must be loss-free and in order (the traffic generator's
@@ -33,13 +37,15 @@
 
 /* ---- the arena of recorded scans ---------------------------------------- */
 
-enum rec_kind { REC_HEADER = 0, REC_BODY_BEGIN, REC_BODY, REC_BODY_END };
+enum rec_kind { REC_HEADER = 0, REC_BODY_BEGIN, REC_BODY, REC_BODY_END,
+                REC_RAW };
 
 struct rec {
 	uint8_t kind;
 	uint8_t buffer;         /* enum ips_buffer, REC_HEADER */
 	uint32_t len;
 	uint64_t off;           /* into arena */
+	uint64_t dir;           /* REC_RAW: flow direction, in flow order */
 };
 
 static uint8_t *arena;
@@ -76,6 +82,7 @@ record(uint8_t kind, uint8_t buffer, const uint8_t *p, uint32_t len)
 	recs[n_recs].buffer = buffer;
 	recs[n_recs].len = len;
 	recs[n_recs].off = arena_len;
+	recs[n_recs].dir = 0;
 	n_recs++;
 	if (len > 0)
 		memcpy(arena + arena_len, p, len);
@@ -154,8 +161,14 @@ struct flow_slot {
 	uint32_t cli_ip, srv_ip;
 	uint16_t cli_port, srv_port;
 	uint32_t next_seq;
+	uint32_t srv_next_seq;
+	uint64_t id;            /* per SYN: raw directions 2 id, 2 id + 1 */
 	struct http_flow http;
 };
+
+/* Which raw directions the rules read (set from the db). */
+static int follow_raw_client, follow_raw_server;
+static uint64_t flows_started, server_bytes_fed;
 
 static struct flow_slot *flows;
 static uint64_t flow_cap;
@@ -198,18 +211,20 @@ be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* One Ethernet/IPv4/TCP frame: client data goes to HTTP in order. */
+/* One Ethernet/IPv4/TCP frame: in-order client data goes to HTTP (on an
+ * HTTP port) and to the client's raw stream, in-order server data to the
+ * server's raw stream, as the rules read them.  Returns client bytes. */
 static uint64_t
 feed_frame(struct http_worker *hw, const uint8_t *p, uint32_t len,
            const uint16_t *http_ports, unsigned n_ports)
 {
 	static const struct detect_tuple tuple;
 	struct detect_result res;
-	uint32_t ihl, thl, ip_len, sip, dip, seq, plen;
+	uint32_t ihl, thl, ip_len, sip, dip, seq, plen, *next;
 	uint16_t sport, dport;
 	const uint8_t *ip = p + 14, *tcp, *payload;
 	struct flow_slot *f;
-	int to_server = 0;
+	int http = 0, from_client;
 
 	if (len < 14 + 20 || be16(p + 12) != 0x0800 || (ip[0] >> 4) != 4 ||
 	    ip[9] != 6)
@@ -227,23 +242,45 @@ feed_frame(struct http_worker *hw, const uint8_t *p, uint32_t len,
 	seq = be32(tcp + 4);
 	payload = tcp + thl;
 	plen = ip_len - ihl - thl;
-	for (unsigned i = 0; i < n_ports; i++)
-		to_server |= dport == http_ports[i];
-	if (!to_server)
-		return 0;
-	f = flow_find(sip, sport, dip, dport, 1);
-	if (tcp[13] & 0x02) {           /* SYN */
+	if ((tcp[13] & 0x12) == 0x02) {         /* SYN: a flow begins */
+		f = flow_find(sip, sport, dip, dport, 1);
 		if (f->http.txn != NULL || f->http.state != 0)
 			http_flow_release(hw, &f->http);
 		memset(&f->http, 0, sizeof(f->http));
 		f->next_seq = seq + 1;
+		f->id = flows_started++;
 		return 0;
 	}
-	if (plen == 0 || seq != f->next_seq)
+	f = flow_find(sip, sport, dip, dport, 0);
+	from_client = f != NULL;
+	if (f == NULL && (f = flow_find(dip, dport, sip, sport, 0)) == NULL)
+		return 0;               /* begun before the capture */
+	if (tcp[13] & 0x02) {                   /* SYN-ACK */
+		f->srv_next_seq = seq + 1;
+		return 0;
+	}
+	next = from_client ? &f->next_seq : &f->srv_next_seq;
+	if (plen == 0 || seq != *next)
 		return 0;               /* in-order captures only: see above */
-	f->next_seq += plen;
-	memset(&res, 0, sizeof(res));
-	http_request_data(hw, &f->http, payload, plen, &tuple, &res);
+	*next += plen;
+	if (!from_client) {
+		if (follow_raw_server) {
+			record(REC_RAW, IPS_BUF_STREAM, payload, plen);
+			recs[n_recs - 1].dir = 2 * f->id + 1;
+		}
+		server_bytes_fed += plen;
+		return 0;
+	}
+	for (unsigned i = 0; i < n_ports; i++)
+		http |= f->srv_port == http_ports[i];
+	if (http) {
+		memset(&res, 0, sizeof(res));
+		http_request_data(hw, &f->http, payload, plen, &tuple, &res);
+	}
+	if (follow_raw_client) {
+		record(REC_RAW, IPS_BUF_STREAM, payload, plen);
+		recs[n_recs - 1].dir = 2 * f->id;
+	}
 	return plen;
 }
 
@@ -295,10 +332,57 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Raw records by flow direction, each direction's in arrival order: the
+ * gateway keeps one stream per direction open; here one stream is reset
+ * between directions (the same scans, one stream's memory). */
+static uint64_t *raw_order;
+static uint64_t n_raw;
+
+static int
+raw_cmp(const void *a, const void *b)
+{
+	const struct rec *x = &recs[*(const uint64_t *)a];
+	const struct rec *y = &recs[*(const uint64_t *)b];
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void
+order_raw(void)
+{
+	raw_order = malloc((n_recs ? n_recs : 1) * sizeof(*raw_order));
+	if (raw_order == NULL)
+		die("%s", "out of memory");
+	for (uint64_t i = 0; i < n_recs; i++)
+		if (recs[i].kind == REC_RAW)
+			raw_order[n_raw++] = i;
+	qsort(raw_order, n_raw, sizeof(*raw_order), raw_cmp);
+}
+
+static void
+scan_raw(hs_stream_t *raw, hs_scratch_t *scratch, uint64_t *bytes,
+         uint64_t *scans, uint64_t *matches)
+{
+	for (uint64_t i = 0; i < n_raw; i++) {
+		const struct rec *r = &recs[raw_order[i]];
+
+		if (i > 0 && recs[raw_order[i - 1]].dir != r->dir)
+			hs_reset_stream(raw, 0, NULL, NULL, NULL);
+		hs_scan_stream(raw, (const char *)arena + r->off, r->len, 0,
+		               scratch, on_match, matches);
+		*bytes += r->len;
+		(*scans)++;
+	}
+	if (n_raw > 0)
+		hs_reset_stream(raw, 0, NULL, NULL, NULL);
+}
+
 static double
 scan_all(const struct ips_detect_db *db, hs_scratch_t *scratch,
-         hs_stream_t *stream, uint64_t *bytes, uint64_t *scans,
-         uint64_t *matches)
+         hs_stream_t *stream, hs_stream_t *raw, uint64_t *bytes,
+         uint64_t *scans, uint64_t *matches)
 {
 	double t0 = now_s();
 
@@ -323,11 +407,27 @@ scan_all(const struct ips_detect_db *db, hs_scratch_t *scratch,
 		case REC_BODY_END:
 			hs_reset_stream(stream, 0, scratch, on_match, matches);
 			continue;
+		case REC_RAW:
+			continue;       /* scan_raw, by direction */
 		}
 		*bytes += r->len;
 		(*scans)++;
 	}
+	if (raw != NULL)
+		scan_raw(raw, scratch, bytes, scans, matches);
 	return now_s() - t0;
+}
+
+/* The raw directions the gateway scans with these rules (detect.c: every
+ * client stream; the server's when a rule has no to_server). */
+static void
+raw_directions(const struct ips_detect_db *db)
+{
+	follow_raw_client = db->db[IPS_BUF_STREAM] != NULL;
+	for (uint32_t r = 0; follow_raw_client && r < db->rules.n_rules; r++)
+		if ((db->meta[r].buffers & (1u << IPS_BUF_STREAM)) &&
+		    !(db->rules.rules[r].flow_flags & IPS_FLOW_TO_SERVER))
+			follow_raw_server = 1;
 }
 
 static void
@@ -406,14 +506,19 @@ main(int argc, char **argv)
 	hw = http_worker_create(&hc, dw, &ws);
 	if (hw == NULL)
 		die("%s", "http worker");
+	raw_directions(db);
 	uint64_t fed = extract(pcap, hw);
 
+	order_raw();
 	hs_scratch_t *scratch = NULL;
-	hs_stream_t *stream = NULL;
+	hs_stream_t *stream = NULL, *raw = NULL;
 	if (ips_detect_db_alloc_scratch(db, &scratch, err, sizeof(err)) != 0)
 		die("%s", err);
 	if (db->db[IPS_BUF_REQUEST_BODY] != NULL &&
 	    hs_open_stream(db->db[IPS_BUF_REQUEST_BODY], 0, &stream) != HS_SUCCESS)
+		die("%s", "hs_open_stream");
+	if (follow_raw_client &&
+	    hs_open_stream(db->db[IPS_BUF_STREAM], 0, &raw) != HS_SUCCESS)
 		die("%s", "hs_open_stream");
 
 	/* Best of `repeat` passes: the figure is the cost of matching, not
@@ -422,16 +527,19 @@ main(int argc, char **argv)
 	uint64_t bytes = 0, scans = 0, matches = 0;
 	for (unsigned i = 0; i < repeat; i++) {
 		uint64_t b = 0, s = 0, m = 0;
-		double t = scan_all(db, scratch, stream, &b, &s, &m);
+		double t = scan_all(db, scratch, stream, raw, &b, &s, &m);
 
 		if (i == 0 || t < best)
 			best = t;
 		bytes = b; scans = s; matches = m;
 	}
-	printf("{\"client_bytes_fed\":%llu,\"requests\":%llu,\"bytes_scanned\":%llu,"
+	printf("{\"client_bytes_fed\":%llu,\"server_bytes_fed\":%llu,"
+	       "\"raw_directions\":\"%s\",\"requests\":%llu,\"bytes_scanned\":%llu,"
 	       "\"scans\":%llu,\"matches\":%llu,\"seconds\":%.6f,\"gbps\":%.3f,"
 	       "\"rules\":%u,\"compile_seconds\":%.3f}\n",
-	       (unsigned long long)fed, (unsigned long long)ws.http_requests,
+	       (unsigned long long)fed, (unsigned long long)server_bytes_fed,
+	       follow_raw_server ? "both" : follow_raw_client ? "client" : "none",
+	       (unsigned long long)ws.http_requests,
 	       (unsigned long long)bytes, (unsigned long long)scans,
 	       (unsigned long long)matches, best,
 	       best > 0 ? (double)bytes * 8 / best / 1e9 : 0.0,
