@@ -310,7 +310,7 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 				m->n_positive += !cd->negated;
 			}
 			m->buffers |= 1u << cd->buffer;
-			if (cd->buffer == IPS_BUF_REQUEST_BODY)
+			if (ips_buffer_is_body(cd->buffer))
 				m->needs_body = 1;
 		}
 		if (m->n_positive == 0)

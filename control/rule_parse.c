@@ -739,7 +739,7 @@ static const struct {
 	{ 'W', IPS_BUF_HOST, "http.host" },
 	{ 'D', -1, "http.header.raw" },
 	{ 'Z', -1, "http.host.raw" },
-	{ 'S', -1, "http.stat_code" },
+	{ 'S', IPS_BUF_STAT_CODE, "http.stat_code" },
 	{ 'Y', -1, "http.stat_msg" },
 	{ 'Q', -1, "file.data" },
 };
@@ -1430,6 +1430,46 @@ rp_has_buffer(const struct rp_ctx *c, uint8_t b)
 	return 0;
 }
 
+/* http.stat_code and the response body (http.response_body, and file_data
+ * as Suricata reads it on a response) are the response's: read server to
+ * client, on HTTP flows, with no request buffer (the gateway inspects a
+ * response on its own; Suricata's file_data on a request, an upload's
+ * file, is not produced). */
+static int
+rp_check_response(struct rp_ctx *c, const char *open)
+{
+	for (uint32_t i = 0; i < c->r.n_conds; i++)
+		if (!((1u << c->r.conds[i].buffer) & IPS_BUF_RESPONSE_MASK))
+			return rp_error(c, c->cond_pos[i], "%s cannot be combined "
+			                "with response buffers in one rule",
+			                c->r.conds[i].buffer == IPS_BUF_STREAM
+			                ? "content/pcre without a sticky buffer "
+			                  "(raw stream)"
+			                : ips_buffer_name(c->r.conds[i].buffer));
+	if (c->r.proto != IPS_PROTO_HTTP)
+		return rp_error(c, open, "response buffers need protocol http");
+	if (c->r.flow_flags & IPS_FLOW_TO_SERVER)
+		return rp_error(c, open, "response buffers with flow:to_server "
+		                "are not supported (file_data of uploads is not "
+		                "produced)");
+	if (c->r.bidirectional)
+		return rp_error(c, open, "'<>' with response buffers is not "
+		                "supported");
+	/* the buffer says the direction, as in Suricata */
+	c->r.flow_flags |= IPS_FLOW_TO_CLIENT;
+	return 0;
+}
+
+static uint32_t
+rp_buffers(const struct rp_ctx *c)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = 0; i < c->r.n_conds; i++)
+		m |= 1u << c->r.conds[i].buffer;
+	return m;
+}
+
 /* The raw stream is inspected as it passes, each direction on its own (a
  * rule with no flow direction on both, its header read the way the bytes
  * go), and decided on its own: what cannot be done exactly is refused,
@@ -1441,6 +1481,8 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 
 	if (c->r.proto == IPS_PROTO_TLS || rp_has_buffer(c, IPS_BUF_TLS_CERTS))
 		return rp_check_tls(c, open);
+	if (rp_buffers(c) & IPS_BUF_RESPONSE_MASK)
+		return rp_check_response(c, open);
 	for (uint32_t i = 0; i < c->r.n_conds; i++) {
 		const struct ips_cond *cd = &c->r.conds[i];
 
@@ -1469,8 +1511,9 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 	 * inspects the response's (http.header) or waits for it: a rule that
 	 * would never fire is refused. */
 	if (has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
-		return rp_error(c, open, "flow:to_client with http.* buffers is "
-		                "not supported (responses are not inspected)");
+		return rp_error(c, open, "flow:to_client with request buffers "
+		                "is not supported (response headers are not "
+		                "inspected)");
 	if (!has_stream && !has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
 		return rp_error(c, open, "flow:to_client without content is not "
 		                "supported (responses are not inspected)");
@@ -1915,6 +1958,14 @@ static const struct rp_keyword {
 	{ "http.request_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_REQUEST_BODY },
 	{ "tls.certs", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_CERTS },
+	{ "http.stat_code", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_STAT_CODE },
+	{ "http.response_body", rp_kw_sticky, RP_VAL_NONE,
+	  IPS_BUF_RESPONSE_BODY },
+	{ "file_data", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_RESPONSE_BODY },
+	{ "file.data", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_RESPONSE_BODY },
+	{ "http_stat_code", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_STAT_CODE },
+	{ "http_server_body", rp_kw_legacy_buf, RP_VAL_NONE,
+	  IPS_BUF_RESPONSE_BODY },
 	{ "http_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI },
 	{ "http_raw_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI_RAW },
 	{ "http_method", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_METHOD },

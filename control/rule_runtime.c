@@ -40,6 +40,8 @@ static const char *const rr_buffer_names[IPS_BUF_COUNT] = {
 	[IPS_BUF_REQUEST_BODY] = "http.request_body",
 	[IPS_BUF_STREAM] = "stream",
 	[IPS_BUF_TLS_CERTS] = "tls.certs",
+	[IPS_BUF_STAT_CODE] = "http.stat_code",
+	[IPS_BUF_RESPONSE_BODY] = "http.response_body",
 };
 
 static const char *const rr_action_names[IPS_ACTION_COUNT] = {
@@ -58,7 +60,13 @@ ips_buffer_name(enum ips_buffer b)
 int
 ips_buffer_streaming(enum ips_buffer b)
 {
-	return b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM;
+	return ips_buffer_is_body(b) || b == IPS_BUF_STREAM;
+}
+
+int
+ips_buffer_is_body(enum ips_buffer b)
+{
+	return b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_RESPONSE_BODY;
 }
 
 const char *

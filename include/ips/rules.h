@@ -47,7 +47,11 @@ enum ips_action {
  * offset/depth count from that direction's first byte.
  * IPS_BUF_TLS_CERTS is Suricata's tls.certs, a multi-buffer: each
  * certificate (DER) of the server's TLS 1.2 Certificate message on its
- * own, scanned in block mode; a rule's conditions hold within one. */
+ * own, scanned in block mode; a rule's conditions hold within one.
+ * IPS_BUF_STAT_CODE and IPS_BUF_RESPONSE_BODY belong to one HTTP response
+ * (flow:to_client rules): the status code when the response head ends
+ * (block mode), the body de-chunked and decompressed as it passes
+ * (streaming mode). */
 enum ips_buffer {
 	IPS_BUF_METHOD = 0,     /* http.method */
 	IPS_BUF_URI,            /* http.uri, normalized */
@@ -69,6 +73,9 @@ enum ips_buffer {
 	IPS_BUF_REQUEST_BODY,   /* http.request_body, de-chunked */
 	IPS_BUF_STREAM,         /* no sticky buffer: a direction's stream */
 	IPS_BUF_TLS_CERTS,      /* tls.certs: one server certificate */
+	IPS_BUF_STAT_CODE,      /* http.stat_code: the response's 3 digits */
+	IPS_BUF_RESPONSE_BODY,  /* http.response_body, file_data: de-chunked,
+	                         * decompressed */
 	IPS_BUF_COUNT
 };
 
@@ -76,6 +83,10 @@ enum ips_buffer {
 
 #define IPS_BUF_HEADER_SIDE_MASK \
 	(((1u << IPS_BUF_HTTP_COUNT) - 1) & ~(1u << IPS_BUF_REQUEST_BODY))
+
+/* The buffers of an HTTP response. */
+#define IPS_BUF_RESPONSE_MASK \
+	((1u << IPS_BUF_STAT_CODE) | (1u << IPS_BUF_RESPONSE_BODY))
 
 /* Rule header protocol.  An http rule's raw-stream conditions apply only to
  * flows the HTTP stage inspects (Suricata: app-layer protocol http); a tcp
@@ -360,9 +371,11 @@ void ips_ruleset_free(struct ips_ruleset *rs);
 /* Names as written in rules: "http.uri", "drop", ... */
 const char *ips_buffer_name(enum ips_buffer b);
 /* 1 for the buffers that pass in pieces, never held whole, and are
- * scanned in Hyperscan streaming mode (the request body, the raw stream);
+ * scanned in Hyperscan streaming mode (the bodies, the raw stream);
  * 0 for those scanned whole in block mode. */
 int ips_buffer_streaming(enum ips_buffer b);
+/* 1 for the request and response bodies. */
+int ips_buffer_is_body(enum ips_buffer b);
 const char *ips_action_name(enum ips_action a);
 
 /*

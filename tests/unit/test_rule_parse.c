@@ -624,8 +624,8 @@ test_raw_stream_errors(void **state)
 	             "stream is not supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "flow:to_client; http.header; content:\"x\"; sid:1;)",
-	             "t.rules:7:31: flow:to_client with http.* buffers is not "
-	             "supported (responses are not inspected)");
+	             "t.rules:7:31: flow:to_client with request buffers is "
+	             "not supported (response headers are not inspected)");
 	expect_error("alert tcp any any -> any any (msg:\"m\"; dsize:>10; "
 	             "content:\"x\"; sid:1;)",
 	             "t.rules:7:40: unsupported keyword 'dsize'");
@@ -679,6 +679,68 @@ test_tls_certs(void **state)
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "tls.sni; content:\"x\"; sid:1;)",
 	             "t.rules:7:40: unsupported keyword 'tls.sni'");
+}
+
+/* The response's buffers: read server to client, alone in their rule. */
+static void
+test_response_buffers(void **state)
+{
+	static const struct {
+		const char *opt;
+		uint8_t buffer;
+	} kw[] = {
+		{ "http.response_body; content:\"x\";", IPS_BUF_RESPONSE_BODY },
+		{ "file_data; content:\"x\";", IPS_BUF_RESPONSE_BODY },
+		{ "file.data; content:\"x\";", IPS_BUF_RESPONSE_BODY },
+		{ "content:\"x\"; http_server_body;", IPS_BUF_RESPONSE_BODY },
+		{ "http.stat_code; content:\"200\";", IPS_BUF_STAT_CODE },
+		{ "content:\"200\"; http_stat_code;", IPS_BUF_STAT_CODE },
+		{ "pcre:\"/^2/S\";", IPS_BUF_STAT_CODE },
+	};
+	struct ips_ruleset rs = { 0 };
+	char text[256];
+	const struct ips_rule *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
+		snprintf(text, sizeof(text), "alert http any any -> any any "
+		         "(msg:\"m\"; %s sid:1;)", kw[i].opt);
+		r = parse_one(&rs, text);
+		assert_int_equal(r->conds[0].buffer, kw[i].buffer);
+		/* the buffer says the direction */
+		assert_true(r->flow_flags & IPS_FLOW_TO_CLIENT);
+		ips_ruleset_free(&rs);
+	}
+	r = parse_one(&rs, "alert http $EXTERNAL_NET any -> $HOME_NET any "
+	              "(msg:\"m\"; flow:established,from_server; "
+	              "http.stat_code; content:\"200\"; file_data; "
+	              "content:\"<script\"; content:\"eval(\"; distance:0; "
+	              "content:!\"benign\"; sid:2;)");
+	assert_int_equal(r->n_conds, 4);
+	assert_int_equal(r->conds[1].buffer, IPS_BUF_RESPONSE_BODY);
+	assert_true(r->conds[3].negated);
+	ips_ruleset_free(&rs);
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flow:to_server; file_data; content:\"x\"; sid:1;)",
+	             "t.rules:7:31: response buffers with flow:to_server are "
+	             "not supported (file_data of uploads is not produced)");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "http.uri; content:\"x\"; file_data; content:\"y\"; "
+	             "sid:1;)",
+	             "t.rules:7:51: http.uri cannot be combined with response "
+	             "buffers in one rule");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; file_data; content:\"y\"; sid:1;)",
+	             "t.rules:7:41: content/pcre without a sticky buffer (raw "
+	             "stream) cannot be combined with response buffers in one "
+	             "rule");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; "
+	             "file_data; content:\"y\"; sid:1;)",
+	             "t.rules:7:30: response buffers need protocol http");
+	expect_error("alert http any any <> any any (msg:\"m\"; "
+	             "file_data; content:\"y\"; sid:1;)",
+	             "t.rules:7:31: '<>' with response buffers is not "
+	             "supported");
 }
 
 static void
@@ -774,8 +836,8 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "content:\"\"; sid:1;)", "t.rules:7:59: empty content");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "pcre:\"/x/S\"; sid:1;)",
-	             "t.rules:7:60: pcre flag 'S': buffer http.stat_code is "
+	             "pcre:\"/x/Y\"; sid:1;)",
+	             "t.rules:7:60: pcre flag 'Y': buffer http.stat_msg is "
 	             "not supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "pcre:\"/x/O\"; sid:1;)",
@@ -997,6 +1059,7 @@ main(void)
 		cmocka_unit_test(test_raw_stream),
 		cmocka_unit_test(test_raw_stream_errors),
 		cmocka_unit_test(test_tls_certs),
+		cmocka_unit_test(test_response_buffers),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),
 		cmocka_unit_test(test_file_multiline_and_errors),
