@@ -40,6 +40,34 @@
  * streaming SINGLEMATCH pattern reports once per stream anyway). */
 #define DETECT_IN_CALL    0x20
 #define DETECT_AT_CERT    0x40  /* tls.certs rule: at detect_tls_cert */
+/* A response rule: evaluated in response transactions only (the
+ * DETECT_AT_HEADERS/BODY/END bits then name the response's phases). */
+#define DETECT_RESPONSE   0x80
+
+/* The bodies of one direction: request or response transactions. */
+enum { DETECT_DIR_REQUEST = 0, DETECT_DIR_RESPONSE, DETECT_DIRS };
+
+static const uint8_t detect_body_buffer[DETECT_DIRS] = {
+	IPS_BUF_REQUEST_BODY, IPS_BUF_RESPONSE_BODY,
+};
+static const uint32_t detect_body_bytes[DETECT_DIRS] = {
+	DETECT_BODY_INSPECT_BYTES, DETECT_RESP_BODY_INSPECT_BYTES,
+};
+
+/* One direction's bodies in progress: a Hyperscan stream each against
+ * that direction's body database, a held buffer each when rules inspect
+ * the body whole, and their holders stalled longest first (hold.h: one
+ * place covers the pair). */
+struct detect_bodies {
+	hs_stream_t **streams;          /* every body stream, for teardown */
+	hs_stream_t **free_streams;     /* stack of idle ones */
+	uint32_t n_streams, n_free;
+	uint8_t *mem;                   /* held bodies; none without a rule
+	                                 * that inspects the body whole */
+	uint8_t **free_bufs;
+	uint32_t n_bufs, n_bufs_free;
+	struct hold_pool hold;
+};
 
 /* One flow's raw stream: its Hyperscan stream and the patterns its
  * multi-condition rules have matched so far. */
@@ -75,24 +103,15 @@ struct detect_set {
 	const struct ips_detect_db *db;
 	struct worker_stats *ws;        /* the worker's */
 	hs_scratch_t *scratch;
-	hs_stream_t **streams;          /* every body stream, for teardown */
-	hs_stream_t **free_streams;     /* stack of idle ones */
-	uint32_t n_streams, n_free;
+	struct detect_bodies bodies[DETECT_DIRS];
 	struct detect_raw_slot *raw_slots;      /* every raw slot */
 	struct detect_raw_slot **raw_free;      /* stack of idle ones */
 	uint32_t n_raw, n_raw_free;
-	/* Holders of body and raw streams, stalled longest first (hold.h) */
-	struct hold_pool body_hold;
+	/* Holders of raw streams, stalled longest first (hold.h) */
 	struct hold_pool raw_hold;
 	uint8_t *rule_when;             /* DETECT_AT_* per rule */
 	struct detect_inspect *di;      /* the worker's PCRE2 state */
 	struct detect_thresh *thresh;   /* the worker's threshold table */
-	/* Held request bodies (DETECT_BODY_INSPECT_BYTES each) for rules
-	 * that inspect the body by position or pcre; none without such a
-	 * rule. */
-	uint8_t *body_mem;
-	uint8_t **body_free;
-	uint32_t n_body, n_body_free;
 	/* Raw stream windows (DETECT_RAW_WINDOW_BYTES each), likewise, and
 	 * their holders stalled longest first */
 	uint8_t *win_mem;
@@ -107,6 +126,8 @@ struct detect_set {
 	uint32_t n_tls, n_tls_free;
 	uint8_t has_tls;                /* a rule inspects tls.certs */
 	uint8_t has_raw_server;         /* a raw rule reads server bytes */
+	uint8_t has_response;           /* a rule reads HTTP responses */
+	uint32_t share_pct;             /* pools' source share */
 	struct hold_pool tls_hold;
 	/* Patterns matched in the current call that need not outlive it:
 	 * those of header-only rules (decided in the same detect_headers
@@ -142,9 +163,10 @@ struct detect_worker {
 	struct detect_set *published;   /* written by the service thread */
 	struct worker_stats *ws;
 	struct worker_stats own_stats;  /* when the caller passes none */
-	/* Transactions in progress on a set with body rules: after a reload
-	 * to rules without any, their bodies must still reach them. */
-	uint32_t body_txns;
+	/* Transactions in progress on a set with body rules, per direction:
+	 * after a reload to rules without any, their bodies must still reach
+	 * them. */
+	uint32_t body_txns[DETECT_DIRS];
 	struct detect_pools pools;
 	uint32_t src_seed;              /* hold.h source buckets */
 	uint64_t tick;                  /* progress order of stream holders */
@@ -172,7 +194,7 @@ static int
 detect_body_prefix_safe(const struct ips_rule *rule)
 {
 	for (uint32_t i = 0; i < rule->n_conds; i++)
-		if (rule->conds[i].buffer == IPS_BUF_REQUEST_BODY &&
+		if (ips_buffer_is_body(rule->conds[i].buffer) &&
 		    !detect_inspect_prefix_safe(&rule->conds[i]))
 			return 0;
 	return 1;
@@ -211,7 +233,7 @@ detect_rule_when(struct detect_set *s)
 			const struct ips_pattern *p =
 				&db->patterns[m->first_pattern + i];
 
-			neg_body |= p->negated && p->buffer == IPS_BUF_REQUEST_BODY;
+			neg_body |= p->negated && ips_buffer_is_body(p->buffer);
 		}
 		if (m->buffers & (1u << IPS_BUF_TLS_CERTS))
 			s->rule_when[r] = DETECT_AT_CERT | DETECT_IN_CALL;
@@ -237,15 +259,26 @@ detect_rule_when(struct detect_set *s)
 		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body &&
 		    !detect_body_prefix_safe(&db->rules.rules[r]))
 			s->rule_when[r] = DETECT_AT_END | DETECT_VERIFY;
+		if (m->buffers & IPS_BUF_RESPONSE_MASK)
+			s->rule_when[r] |= DETECT_RESPONSE;
 	}
 }
 
-/* Whether any rule inspects the held request body. */
+/* The direction whose transactions evaluate rule r. */
 static int
-detect_set_holds_body(const struct detect_set *s)
+detect_rule_dir(const struct detect_set *s, uint32_t r)
+{
+	return (s->rule_when[r] & DETECT_RESPONSE) ? DETECT_DIR_RESPONSE
+	                                           : DETECT_DIR_REQUEST;
+}
+
+/* Whether any rule inspects the held body of direction dir. */
+static int
+detect_set_holds_body(const struct detect_set *s, int dir)
 {
 	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
-		if ((s->rule_when[r] & DETECT_VERIFY) && s->db->meta[r].needs_body)
+		if ((s->rule_when[r] & DETECT_VERIFY) &&
+		    s->db->meta[r].needs_body && detect_rule_dir(s, r) == dir)
 			return 1;
 	return 0;
 }
@@ -255,8 +288,8 @@ detect_set_holds_body(const struct detect_set *s)
 static int
 detect_trigger_better(const struct ips_cond *cand, const struct ips_cond *best)
 {
-	int cb = cand->buffer == IPS_BUF_REQUEST_BODY;
-	int bb = best->buffer == IPS_BUF_REQUEST_BODY;
+	int cb = ips_buffer_is_body(cand->buffer);
+	int bb = ips_buffer_is_body(best->buffer);
 
 	if (cb != bb)
 		return cb;
@@ -303,24 +336,25 @@ detect_open_hs(hs_database_t *hdb, uint32_t n, hs_stream_t **out,
 }
 
 static int
-detect_open_streams(struct detect_set *s, uint32_t n, char *err,
+detect_open_streams(struct detect_set *s, int dir, uint32_t n, char *err,
                     size_t errlen)
 {
-	hs_database_t *body = s->db->db[IPS_BUF_REQUEST_BODY];
+	hs_database_t *body = s->db->db[detect_body_buffer[dir]];
+	struct detect_bodies *bp = &s->bodies[dir];
 
 	if (body == NULL || n == 0)
 		return 0;
-	s->streams = calloc(n, sizeof(*s->streams));
-	s->free_streams = calloc(n, sizeof(*s->free_streams));
-	if (s->streams == NULL || s->free_streams == NULL) {
+	bp->streams = calloc(n, sizeof(*bp->streams));
+	bp->free_streams = calloc(n, sizeof(*bp->free_streams));
+	if (bp->streams == NULL || bp->free_streams == NULL) {
 		snprintf(err, errlen, "detect: out of memory for %u streams", n);
 		return -1;
 	}
-	s->n_streams = n;
-	if (detect_open_hs(body, n, s->streams, "body", err, errlen) < 0)
+	bp->n_streams = n;
+	if (detect_open_hs(body, n, bp->streams, "body", err, errlen) < 0)
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
-		s->free_streams[s->n_free++] = s->streams[i];
+		bp->free_streams[bp->n_free++] = bp->streams[i];
 	return 0;
 }
 
@@ -343,15 +377,32 @@ detect_open_buffers(uint32_t n, uint32_t size, uint8_t **mem,
 }
 
 static int
-detect_open_bodies(struct detect_set *s, uint32_t n, char *err,
+detect_open_bodies(struct detect_set *s, int dir, uint32_t n, char *err,
                    size_t errlen)
 {
-	if (n == 0 || !detect_set_holds_body(s))
+	struct detect_bodies *bp = &s->bodies[dir];
+
+	hold_pool_init(&bp->hold, n, s->share_pct);
+	if (detect_open_streams(s, dir, n, err, errlen) < 0)
+		return -1;
+	if (n == 0 || !detect_set_holds_body(s, dir))
 		return 0;
-	s->n_body = n;
-	return detect_open_buffers(n, DETECT_BODY_INSPECT_BYTES, &s->body_mem,
-	                           &s->body_free, &s->n_body_free,
+	bp->n_bufs = n;
+	return detect_open_buffers(n, detect_body_bytes[dir], &bp->mem,
+	                           &bp->free_bufs, &bp->n_bufs_free,
 	                           "held bodies", err, errlen);
+}
+
+static void
+detect_close_bodies(struct detect_bodies *bp)
+{
+	/* a half-opened pool has NULLs at its end */
+	for (uint32_t i = 0; i < bp->n_streams && bp->streams[i]; i++)
+		hs_close_stream(bp->streams[i], NULL, NULL, NULL);
+	free(bp->streams);
+	free(bp->free_streams);
+	free(bp->mem);
+	free(bp->free_bufs);
 }
 
 static int
@@ -461,6 +512,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	s->ws = dw->ws;
 	s->di = &dw->inspect;
 	s->thresh = dw->thresh;
+	s->share_pct = dw->pools.source_share_pct;
 	s->rule_when = calloc(nr ? nr : 1, 1);
 	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
 	s->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
@@ -474,8 +526,8 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	detect_rule_when(s);
 	detect_pick_triggers(s);
 	s->has_raw_server = (uint8_t)detect_set_reads_server_stream(s);
-	hold_pool_init(&s->body_hold, dw->pools.body_streams,
-	               dw->pools.source_share_pct);
+	for (uint32_t r = 0; r < nr; r++)
+		s->has_response |= detect_rule_dir(s, r) == DETECT_DIR_RESPONSE;
 	hold_pool_init(&s->raw_hold, dw->pools.raw_streams,
 	               dw->pools.source_share_pct);
 	hold_pool_init(&s->win_hold, dw->pools.raw_windows,
@@ -483,8 +535,10 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	hold_pool_init(&s->tls_hold, dw->pools.tls_handshakes,
 	               dw->pools.source_share_pct);
 	if (ips_detect_db_alloc_scratch(db, &s->scratch, err, errlen) < 0 ||
-	    detect_open_streams(s, dw->pools.body_streams, err, errlen) < 0 ||
-	    detect_open_bodies(s, dw->pools.body_streams, err, errlen) < 0 ||
+	    detect_open_bodies(s, DETECT_DIR_REQUEST, dw->pools.body_streams,
+	                       err, errlen) < 0 ||
+	    detect_open_bodies(s, DETECT_DIR_RESPONSE,
+	                       dw->pools.response_bodies, err, errlen) < 0 ||
 	    detect_open_raw(s, dw->pools.raw_streams, err, errlen) < 0 ||
 	    detect_open_windows(s, dw->pools.raw_windows, err, errlen) < 0 ||
 	    detect_open_tls(s, dw->pools.tls_handshakes, err, errlen) < 0)
@@ -500,18 +554,14 @@ detect_set_free(struct detect_set *s)
 {
 	if (s == NULL)
 		return;
+	for (int d = 0; d < DETECT_DIRS; d++)
+		detect_close_bodies(&s->bodies[d]);
 	/* a half-opened pool has NULLs at its end */
-	for (uint32_t i = 0; i < s->n_streams && s->streams[i]; i++)
-		hs_close_stream(s->streams[i], NULL, NULL, NULL);
 	for (uint32_t i = 0; i < s->n_raw && s->raw_slots[i].hs; i++)
 		hs_close_stream(s->raw_slots[i].hs, NULL, NULL, NULL);
 	hs_free_scratch(s->scratch);
-	free(s->streams);
-	free(s->free_streams);
 	free(s->raw_slots);
 	free(s->raw_free);
-	free(s->body_mem);
-	free(s->body_free);
 	free(s->win_mem);
 	free(s->win_free);
 	free(s->tls_slots);
@@ -620,18 +670,26 @@ detect_worker_free(struct detect_worker *dw)
 	free(dw);
 }
 
-/* Whether a rule of the set inspects the request body (by Hyperscan
- * or in the held body). */
+/* Whether a rule of the set inspects the body of direction dir (by
+ * Hyperscan or in the held body). */
 static int
-detect_set_has_body(const struct detect_set *s)
+detect_set_has_body(const struct detect_set *s, int dir)
 {
-	return s->db->db[IPS_BUF_REQUEST_BODY] != NULL || s->n_body > 0;
+	return s->db->db[detect_body_buffer[dir]] != NULL ||
+	       s->bodies[dir].n_bufs > 0;
 }
 
 int
 detect_wants_body(const struct detect_worker *dw)
 {
-	return detect_set_has_body(dw->cur) || dw->body_txns > 0;
+	return detect_set_has_body(dw->cur, DETECT_DIR_REQUEST) ||
+	       dw->body_txns[DETECT_DIR_REQUEST] > 0;
+}
+
+int
+detect_wants_response(const struct detect_worker *dw)
+{
+	return dw->cur->has_response || dw->body_txns[DETECT_DIR_RESPONSE] > 0;
 }
 
 int
@@ -756,7 +814,7 @@ detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
 	if (detect_in_matched(c->dt, pid) || detect_in_call(c->s, pid))
 		return 1;
 	return c->dt->overflow && when != DETECT_AT_HEADERS &&
-	       p->buffer != IPS_BUF_REQUEST_BODY;
+	       !ips_buffer_is_body(p->buffer);
 }
 
 /* ---- inspection of the held buffers ----------------------------------- */
@@ -770,7 +828,7 @@ static int
 detect_buffer_of(const struct detect_call *c, unsigned b, const uint8_t **p,
                  uint32_t *len)
 {
-	if (b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM) {
+	if (ips_buffer_is_body(b) || b == IPS_BUF_STREAM) {
 		*p = c->dt->body_buf;
 		*len = c->dt->body_len;
 		return b == IPS_BUF_STREAM ? c->dt->body_buf != NULL
@@ -796,7 +854,7 @@ detect_verify(struct detect_call *c, const struct ips_rule *rule,
 		uint32_t len = 0;
 		/* the raw stream goes on while the flow does */
 		int more = b == IPS_BUF_STREAM ||
-		           (b == IPS_BUF_REQUEST_BODY && c->body_more);
+		           (ips_buffer_is_body(b) && c->body_more);
 
 		if (!(m->buffers & (1u << b)))
 			continue;
@@ -1070,7 +1128,8 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	const struct ips_rule *rule = &c->s->db->rules.rules[r];
 	struct detect_txn *dt = c->dt;
 
-	if (!(c->s->rule_when[r] & when) || detect_already_fired(dt, r))
+	if (!(c->s->rule_when[r] & when) || detect_already_fired(dt, r) ||
+	    detect_rule_dir(c->s, r) != dt->response)
 		return;
 	c->s->ws->detect_rules_evaluated++;
 	if (!detect_conditions_hold(c, r, when) || !detect_header_holds(c, rule))
@@ -1198,13 +1257,27 @@ detect_txn_set(const struct detect_worker *dw, const struct detect_txn *dt)
 	return dt->set != NULL ? dt->set : dw->cur;
 }
 
-void
-detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
+static void
+detect_txn_start(struct detect_worker *dw, struct detect_txn *dt,
+                 int response)
 {
 	detect_txn_reset(dt);
 	dt->set = dw->cur;
+	dt->response = (uint8_t)response;
 	dt->set->users++;
-	dw->body_txns += detect_set_has_body(dt->set);
+	dw->body_txns[response] += detect_set_has_body(dt->set, response);
+}
+
+void
+detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
+{
+	detect_txn_start(dw, dt, DETECT_DIR_REQUEST);
+}
+
+void
+detect_response_begin(struct detect_worker *dw, struct detect_txn *dt)
+{
+	detect_txn_start(dw, dt, DETECT_DIR_RESPONSE);
 }
 
 /* The transaction is over: its set may be retired once no other uses it. */
@@ -1213,7 +1286,8 @@ detect_txn_leave(struct detect_worker *dw, struct detect_txn *dt)
 {
 	if (dt->set != NULL) {
 		dt->set->users--;
-		dw->body_txns -= detect_set_has_body(dt->set);
+		dw->body_txns[dt->response] -=
+			detect_set_has_body(dt->set, dt->response);
 	}
 	dt->set = NULL;
 }
@@ -1222,10 +1296,11 @@ static void
 detect_release_stream(struct detect_set *s, struct detect_txn *dt,
                       struct detect_call *c)
 {
+	struct detect_bodies *bp = &s->bodies[dt->response];
 	hs_stream_t *hs = dt->body_stream;
 
 	/* its place in the body pool goes with its stream and buffer */
-	hold_release(&s->body_hold, &dt->hold);
+	hold_release(&bp->hold, &dt->hold);
 	if (hs == NULL)
 		return;
 	/* With a callback, reset reports matches that complete at end of
@@ -1233,7 +1308,7 @@ detect_release_stream(struct detect_set *s, struct detect_txn *dt,
 	if (hs_reset_stream(hs, 0, c ? s->scratch : NULL,
 	                    c ? detect_on_match : NULL, c) != HS_SUCCESS)
 		s->ws->detect_scan_errors++;
-	s->free_streams[s->n_free++] = hs;
+	bp->free_streams[bp->n_free++] = hs;
 	dt->body_stream = NULL;
 }
 
@@ -1246,10 +1321,13 @@ struct detect_evict_kind {
 	const char *share_event;
 };
 
-static const struct detect_evict_kind detect_body_evict_kind = {
-	offsetof(struct worker_stats, detect_body_stream_evicted),
-	offsetof(struct worker_stats, detect_body_stream_share_evicted),
-	"body_stream_evicted", "body_stream_share_evicted",
+static const struct detect_evict_kind detect_body_evict_kind[DETECT_DIRS] = {
+	{ offsetof(struct worker_stats, detect_body_stream_evicted),
+	  offsetof(struct worker_stats, detect_body_stream_share_evicted),
+	  "body_stream_evicted", "body_stream_share_evicted" },
+	{ offsetof(struct worker_stats, detect_response_body_evicted),
+	  offsetof(struct worker_stats, detect_response_body_share_evicted),
+	  "response_body_evicted", "response_body_share_evicted" },
 };
 
 static const struct detect_evict_kind detect_raw_evict_kind = {
@@ -1285,8 +1363,10 @@ detect_evict_report(struct detect_set *s, const struct hold_pool *p,
 static void
 detect_release_body(struct detect_set *s, struct detect_txn *dt)
 {
+	struct detect_bodies *bp = &s->bodies[dt->response];
+
 	if (dt->body_buf != NULL)
-		s->body_free[s->n_body_free++] = dt->body_buf;
+		bp->free_bufs[bp->n_bufs_free++] = dt->body_buf;
 	dt->body_buf = NULL;
 	dt->body_len = 0;
 }
@@ -1296,17 +1376,19 @@ detect_release_body(struct detect_set *s, struct detect_txn *dt)
  * stream and held buffer.  Returns 0, or -1 when nothing can be
  * evicted. */
 static int
-detect_body_evict(struct detect_set *s, uint16_t src,
+detect_body_evict(struct detect_set *s, int dir, uint16_t src,
                   struct detect_result *res)
 {
-	struct hold_node *n = hold_victim(&s->body_hold, src);
+	struct hold_pool *pool = &s->bodies[dir].hold;
+	struct hold_node *n = hold_victim(pool, src);
 	struct detect_txn *victim;
 
 	if (n == NULL)
 		return 0;
 	victim = hold_entry(n, struct detect_txn, hold);
-	if (detect_evict_report(s, &s->body_hold, src, res,
-	                        &detect_body_evict_kind, victim->owner) != 0)
+	if (detect_evict_report(s, pool, src, res,
+	                        &detect_body_evict_kind[dir],
+	                        victim->owner) != 0)
 		return -1;
 	detect_release_stream(s, victim, NULL);
 	detect_release_body(s, victim);
@@ -1318,7 +1400,7 @@ detect_body_evict(struct detect_set *s, uint16_t src,
  * What the body of dt needs from the pool, on its first bytes: a
  * Hyperscan stream when the set scans bodies, a buffer when rules inspect
  * the body whole (both pools have one entry per body_streams, and one
- * place in body_hold covers the pair).  Returns -1 (body_fault set) when
+ * place in the direction's hold pool covers the pair).  Returns -1 (body_fault set) when
  * nothing could be had; later bytes only mark progress.
  */
 static int
@@ -1326,36 +1408,37 @@ detect_body_take(struct detect_worker *dw, struct detect_set *s,
                  struct detect_txn *dt, const struct detect_tuple *t,
                  struct detect_result *res)
 {
-	int want_stream = s->db->db[IPS_BUF_REQUEST_BODY] != NULL;
-	int want_buf = s->n_body != 0;
+	struct detect_bodies *bp = &s->bodies[dt->response];
+	int want_stream = s->db->db[detect_body_buffer[dt->response]] != NULL;
+	int want_buf = bp->n_bufs != 0;
 	uint16_t src;
 
 	if (hold_is_linked(&dt->hold)) {
-		hold_progress(&s->body_hold, &dt->hold, ++dw->tick);
+		hold_progress(&bp->hold, &dt->hold, ++dw->tick);
 		return 0;
 	}
 	if (!want_stream && !want_buf)
 		return 0;
 	src = hold_src_bucket(t->src, t->ip_version, dw->src_seed);
-	if (detect_body_evict(s, src, res) != 0 ||
-	    (want_stream && s->n_free == 0) ||
-	    (want_buf && s->n_body_free == 0)) {
+	if (detect_body_evict(s, dt->response, src, res) != 0 ||
+	    (want_stream && bp->n_free == 0) ||
+	    (want_buf && bp->n_bufs_free == 0)) {
 		s->ws->detect_stream_pool_full++;
 		dt->body_fault = DETECT_FAULT_BODY_POOL_FULL;
 		return -1;
 	}
 	if (want_stream)
-		dt->body_stream = s->free_streams[--s->n_free];
+		dt->body_stream = bp->free_streams[--bp->n_free];
 	if (want_buf) {
-		dt->body_buf = s->body_free[--s->n_body_free];
+		dt->body_buf = bp->free_bufs[--bp->n_bufs_free];
 		dt->body_len = 0;
 	}
-	hold_take(&s->body_hold, &dt->hold, src, ++dw->tick);
+	hold_take(&bp->hold, &dt->hold, src, ++dw->tick);
 	return 0;
 }
 
-/* Keep the first DETECT_BODY_INSPECT_BYTES of the body for the rules
- * that inspect it whole (dt->body_buf from detect_body_take). */
+/* Keep the first detect_body_bytes of the body for the rules that
+ * inspect it whole (dt->body_buf from detect_body_take). */
 static void
 detect_hold_body(struct detect_txn *dt, const uint8_t *data, uint32_t len)
 {
@@ -1363,7 +1446,7 @@ detect_hold_body(struct detect_txn *dt, const uint8_t *data, uint32_t len)
 
 	if (dt->body_buf == NULL)
 		return;
-	room = DETECT_BODY_INSPECT_BYTES - dt->body_len;
+	room = detect_body_bytes[dt->response] - dt->body_len;
 	dt->body_cut |= len > room;
 	len = len < room ? len : room;
 	memcpy(dt->body_buf + dt->body_len, data, len);
@@ -1376,7 +1459,8 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0 };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0,
+	                         0, dt->response };
 
 	dt->headers_done = 1;
 	if (dt->passed)
@@ -1384,9 +1468,8 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
 		hs_database_t *hdb = s->db->db[b];
 
-		if (b == IPS_BUF_REQUEST_BODY || b == IPS_BUF_STREAM ||
-		    b == IPS_BUF_TLS_CERTS || hdb == NULL ||
-		    bufs->ptr[b] == NULL)
+		if (ips_buffer_streaming(b) || b == IPS_BUF_TLS_CERTS ||
+		    hdb == NULL || bufs->ptr[b] == NULL)
 			continue;
 		s->ws->detect_scans++;
 		s->ws->detect_bytes_scanned += bufs->len[b];
@@ -1408,7 +1491,8 @@ detect_body(struct detect_worker *dw, struct detect_txn *dt,
             struct detect_result *res)
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
-	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0, 1 };
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0, 1,
+	                         dt->response };
 
 	if (dt->passed || len == 0)
 		return DETECT_NONE;
@@ -1454,7 +1538,7 @@ detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
 {
 	struct detect_set *s = detect_txn_set(dw, dt);
 	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0,
-	                         dt->body_cut };
+	                         dt->body_cut, dt->response };
 
 	detect_release_stream(s, dt, &c);
 	if (!dt->passed)

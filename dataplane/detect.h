@@ -93,6 +93,9 @@ struct detect_tuple {
  * stream still sees every byte.  One buffer per body stream, allocated
  * with the rule set and only when a rule needs it. */
 #define DETECT_BODY_INSPECT_BYTES 32768
+/* The same for a response body (Suricata's
+ * response-body-minimal-inspect-size, 40 KiB by default). */
+#define DETECT_RESP_BODY_INSPECT_BYTES 40960
 /* Bytes of a client stream held for the raw-stream rules Hyperscan cannot
  * decide alone (distance/within, pcre R or back-references, isdataat,
  * byte_test, byte_jump: ips_cond_needs_window): such rules see the first
@@ -122,6 +125,7 @@ struct detect_txn {
 	uint8_t overflow;
 	uint8_t body_seen;          /* a body byte passed: the request has
 	                             * an http.request_body */
+	uint8_t response;           /* a response's transaction */
 	uint8_t *body_buf;          /* the held body, from the set's pool,
 	                             * when a rule inspects it (else NULL);
 	                             * in a raw stream's state: its window */
@@ -154,6 +158,10 @@ enum detect_verdict {
                                              * was longer than its buffer:
                                              * undecided */
 #define DETECT_FAULT_TLS_POOL_FULL  0x10    /* no certificate buffer */
+#define DETECT_FAULT_RESPONSE       0x20    /* a response that cannot be
+                                             * inspected: no transaction
+                                             * free, a body that does not
+                                             * decode, stacked codings */
 
 /* A holder that lost its body or raw stream to a newcomer (the pool was
  * full and it had made no progress for longest, or its source held its
@@ -259,6 +267,7 @@ detect_report_evicted(struct detect_result *res, const void *owner,
  */
 struct detect_pools {
 	uint32_t body_streams;      /* requests scanning a body at once */
+	uint32_t response_bodies;   /* responses scanning a body at once */
 	uint32_t raw_streams;       /* TCP flow directions scanned raw */
 	uint32_t raw_windows;       /* raw streams holding their window */
 	uint32_t tls_handshakes;    /* TLS flows in their Certificate
@@ -352,6 +361,22 @@ void detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt);
 
 /* Whether any rule inspects the request body (lets HTTP skip body work). */
 int detect_wants_body(const struct detect_worker *dw);
+
+/*
+ * Responses (http.stat_code, http.response_body / file_data rules) are
+ * transactions too, driven by the HTTP stage as the server's bytes pass:
+ *   detect_response_begin -> detect_headers -> detect_body* ->
+ *   detect_txn_end (or detect_txn_abort)
+ * bufs holds the response's buffers (IPS_BUF_STAT_CODE); the body is
+ * de-chunked and decompressed.  Only response rules are evaluated, their
+ * header read server to client; the body pool is the response's
+ * (pools->response_bodies).
+ */
+void detect_response_begin(struct detect_worker *dw, struct detect_txn *dt);
+
+/* Whether any rule inspects responses: without one the HTTP stage need
+ * not follow them beyond their framing. */
+int detect_wants_response(const struct detect_worker *dw);
 
 /* Whether any rule inspects the raw stream: without one the stream stage
  * need not call detect_raw_*.  Thread: the worker. */

@@ -210,6 +210,8 @@
 	X(detect_raw_window_pool_full) /* none for a new stream */         \
 	X(detect_raw_window_passed) /* the stream went past its window */ \
 	/* tls.certs: certificate buffers of TLS flows */                  \
+	X(detect_response_body_evicted) /* response body stream lost */  \
+	X(detect_response_body_share_evicted) /* ... its source's share */ \
 	X(detect_tls_certs)         /* certificates inspected */          \
 	X(detect_tls_cert_truncated) /* longer than a buffer: prefix */   \
 	X(detect_tls_evicted)       /* taken from the stalled longest */  \

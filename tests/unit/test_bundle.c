@@ -310,7 +310,9 @@ test_round_trip_detects_the_same(void **state)
 	assert_int_equal(back->generation, 77);
 	tb_same_rules(orig, back);
 
-	static const struct detect_pools pools = { 4, 4, 4, 0 };
+	static const struct detect_pools pools = {
+		.body_streams = 4, .response_bodies = 4, .raw_streams = 4,
+		.raw_windows = 4 };
 
 	ra->dw = detect_worker_create(orig, &pools, &ra->ws, err, sizeof(err));
 	rb->dw = detect_worker_create(back, &pools, &rb->ws, err, sizeof(err));

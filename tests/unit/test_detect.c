@@ -78,6 +78,7 @@ fx_new(const char *const *rules, uint32_t streams)
 	if (f->db == NULL)
 		fail_msg("compile: %s", err);
 	pools.body_streams = pools.raw_streams = pools.raw_windows = streams;
+	pools.response_bodies = streams;
 	pools.tls_handshakes = streams;
 	if (fx_raw_windows != 0)
 		pools.raw_windows = fx_raw_windows;
@@ -396,6 +397,89 @@ test_negated_body_at_end(void **state)
 	assert_int_equal(detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t,
 	                                &f->res), DETECT_ALERT);
 	assert_true(fired_sid(f, 2));
+	fx_free(f);
+}
+
+/* One response: status code at its head, body in pieces, then its end. */
+static int
+fx_response(struct fixture *f, const char *status, const char *const *body)
+{
+	int v, r;
+
+	memset(&f->bufs, 0, sizeof(f->bufs));
+	memset(&f->res, 0, sizeof(f->res));
+	fx_set(f, IPS_BUF_STAT_CODE, status);
+	detect_response_begin(f->dw, &f->dt);
+	v = detect_headers(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	for (; body != NULL && *body != NULL; body++) {
+		r = detect_body(f->dw, &f->dt, (const uint8_t *)*body,
+		                (uint32_t)strlen(*body), &f->bufs, &f->t, &f->res);
+		v = r > v ? r : v;
+	}
+	r = detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	return r > v ? r : v;
+}
+
+/* Response rules: evaluated in response transactions only, their header
+ * read server to client, the body's conditions across pieces; request
+ * rules never in a response. */
+static void
+test_response_rules(void **state)
+{
+	static const char *const rules[] = {
+		/* the server (192.0.2.10:80) is the rule's source */
+		"drop http 192.0.2.10 80 -> any any (msg:\"sc\"; "
+		"flow:established,to_client; http.stat_code; content:\"200\"; "
+		"file_data; content:\"<script\"; content:\"eval(\"; "
+		"distance:0; within:40; sid:1;)",
+		"alert http any any -> any any (msg:\"neg\"; "
+		"http.response_body; content:\"Index of\"; "
+		"content:!\"Apache\"; sid:2;)",
+		"alert http any any -> any any (msg:\"pcre\"; file.data; "
+		"pcre:\"/^MZ.{2}\\x90/s\"; sid:3;)",
+		"alert http 192.0.2.10 any -> any any (msg:\"wrong way\"; "
+		"flow:to_server; http.uri; content:\"/\"; sid:4;)",
+		"alert http any any -> any any (msg:\"code\"; "
+		"http.stat_code; content:\"404\"; sid:5;)",
+		NULL,
+	};
+	static const char *const split[] = {
+		"<html><scr", "ipt>var a=1;ev", "al(x)</script>", NULL,
+	};
+	static const char *const far[] = {
+		"<script>", "                                             ",
+		"eval(", NULL,
+	};
+	static const char *const listing[] = { "<h1>Index of /", NULL };
+	static const char *const apache[] = {
+		"<h1>Index of /", "</h1><address>Apache</address>", NULL,
+	};
+	static const char *const pe[] = { "MZ\x01\x02\x90rest", NULL };
+	struct fixture *f = fx_new(rules, 2);
+
+	(void)state;
+	assert_true(detect_wants_response(f->dw));
+	assert_int_equal(fx_response(f, "200", split), DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	assert_int_equal(f->res.n_fired, 1);
+	/* within: too far apart; another status: no */
+	assert_int_equal(fx_response(f, "200", far), DETECT_NONE);
+	assert_int_equal(fx_response(f, "302", split), DETECT_NONE);
+	/* negated: decided at the end of the body */
+	assert_int_equal(fx_response(f, "200", listing), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	assert_int_equal(fx_response(f, "200", apache), DETECT_NONE);
+	assert_int_equal(fx_response(f, "200", pe), DETECT_ALERT);
+	assert_true(fired_sid(f, 3));
+	assert_int_equal(fx_response(f, "404", NULL), DETECT_ALERT);
+	assert_true(fired_sid(f, 5));
+	/* a request with the same bytes fires no response rule */
+	fx_request(f, "/");
+	assert_int_equal(fx_body_txn(f, NULL), DETECT_NONE);
+	assert_int_equal(f->res.n_fired, 0);
+	/* the server's address is the rule's source: from another, no */
+	f->t.dst[15] = 11;
+	assert_int_equal(fx_response(f, "200", split), DETECT_NONE);
 	fx_free(f);
 }
 
@@ -1792,6 +1876,7 @@ main(void)
 		cmocka_unit_test(test_multi_buffer_conjunction),
 		cmocka_unit_test(test_body_split),
 		cmocka_unit_test(test_negated_body_at_end),
+		cmocka_unit_test(test_response_rules),
 		cmocka_unit_test(test_body_word_boundary_progressive),
 		cmocka_unit_test(test_pass_hides_drop),
 		cmocka_unit_test(test_fires_once),
