@@ -131,6 +131,12 @@ config_defaults(struct ips_config *c)
 		 * Certificate message, a round trip or two: 8 MiB per worker,
 		 * only with tls.certs rules */
 		.tls_handshakes = 256,
+		/* a response holds one from its head to its last body byte,
+		 * only while response rules are loaded; its 48 KiB gzip
+		 * state is touched only by a compressed body */
+		.http_responses = 256,
+		/* Suricata's response-body-limit */
+		.http_response_body = 102400,
 		.frag_datagrams = 4096,
 		.frag_timeout_ms = 2000,
 		.alert_ring = 4096,
@@ -1071,6 +1077,8 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(raw_streams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(raw_windows, 1, CFG_MAX_POOL),
 	CFG_LIMIT(tls_handshakes, 1, CFG_MAX_POOL),
+	CFG_LIMIT(http_responses, 1, CFG_MAX_POOL),
+	CFG_LIMIT(http_response_body, 1024, 64u << 20),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),
 	CFG_LIMIT(alert_ring, 1, CFG_MAX_POOL),

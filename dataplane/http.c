@@ -56,7 +56,8 @@
  * would read a larger value as negative. */
 #define HTTP_LEN_MAX ((uint64_t)INT64_MAX)
 
-_Static_assert(sizeof(struct http_flow) <= 64,
+/* 64 bytes of parser and framing state, 16 for the response inspected */
+_Static_assert(sizeof(struct http_flow) <= 80,
                "http_flow is embedded in every flow: keep it small");
 
 enum http_state {
@@ -157,6 +158,7 @@ struct http_worker {
 	uint64_t body_timeout_tsc;
 	uint32_t src_seed;          /* hold.h source buckets */
 	struct hold_pool hold;      /* transactions in use, stalled first */
+	struct http_responses *responses;
 };
 
 _Static_assert(sizeof(struct http_txn) <= HTTP_TXN_BYTES / 2,
@@ -260,6 +262,8 @@ http_conf_init(struct http_conf *hc, const struct ips_config *c)
 	hc->source_share_pct = c->limits.source_share;
 	hc->header_timeout_s = c->limits.http_header_timeout;
 	hc->body_timeout_s = c->limits.http_body_timeout;
+	hc->max_responses = c->limits.http_responses;
+	hc->response_body = c->limits.http_response_body;
 }
 
 static struct http_txn *
@@ -345,6 +349,16 @@ http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
 	    sizeof(hw->src_seed))
 		hw->src_seed = (uint32_t)(uintptr_t)hw;
 	hw->arena_bytes = (uint32_t)http_arena_bytes(conf->max_header_bytes);
+	if (conf->max_responses != 0) {
+		hw->responses = http_responses_create(conf->max_responses,
+		                                      conf->response_body,
+		                                      conf->source_share_pct,
+		                                      dw, ws);
+		if (hw->responses == NULL) {
+			http_worker_free(hw);
+			return NULL;
+		}
+	}
 	if (http_pools_create(hw) < 0) {
 		http_worker_free(hw);
 		return NULL;
@@ -357,6 +371,7 @@ http_worker_free(struct http_worker *hw)
 {
 	if (hw == NULL)
 		return;
+	http_responses_free(hw->responses);
 	free(hw->arena_free);
 	free(hw->arenas);
 	free(hw->txn_slots);
@@ -367,6 +382,13 @@ uint32_t
 http_txns_in_use(const struct http_worker *hw)
 {
 	return hw->in_use;
+}
+
+uint32_t
+http_response_txns_in_use(const struct http_worker *hw)
+{
+	return hw->responses != NULL ? http_responses_in_use(hw->responses)
+	                             : 0;
 }
 
 uint32_t
@@ -495,6 +517,7 @@ void
 http_flow_release(struct http_worker *hw, struct http_flow *hf)
 {
 	http_txn_put(hw, hf);
+	http_response_abort(hw->responses, &hf->rf);
 	memset(hf, 0, sizeof(*hf));
 }
 
@@ -1667,14 +1690,32 @@ http_request_eof(struct http_worker *hw, struct http_flow *hf,
 /* ---- responses ---------------------------------------------------------- */
 
 int
-http_response_data(struct http_worker *hw, struct http_flow *hf,
-                   const uint8_t *data, uint32_t len)
+http_inspects_responses(const struct http_worker *hw,
+                        const struct http_flow *hf)
 {
+	return hw->responses != NULL &&
+	       !(hf->flags & (HTTP_FLOW_DEAD | HTTP_FLOW_TUNNEL)) &&
+	       (hf->rf.followed || detect_wants_response(hw->dw));
+}
+
+int
+http_response_data(struct http_worker *hw, struct http_flow *hf,
+                   const uint8_t *data, uint32_t len,
+                   const struct detect_tuple *t, struct detect_result *res)
+{
+	struct http_response_call rc = { hw->responses, &hf->rf, hf->owner,
+	                                 t, res };
+	/* a response followed from its head is followed to its end, even
+	 * past a reload to rules without response rules */
+	const struct http_resp_sink *sink =
+		http_inspects_responses(hw, hf) ? &http_response_sink : NULL;
+
 	if (hf->flags & (HTTP_FLOW_DEAD | HTTP_FLOW_TUNNEL))
 		return HTTP_CONTINUE;
-	switch (http_resp_data(&hf->resp, data, len)) {
+	switch (http_resp_data(&hf->resp, data, len, sink, &rc)) {
 	case HTTP_RESP_LOST:
 		hw->ws->http_response_lost++;
+		http_response_abort(hw->responses, &hf->rf);
 		return HTTP_CONTINUE;
 	case HTTP_RESP_TUNNEL:
 		/* Not every server that answers 2xx to CONNECT or 101 stops
@@ -1690,8 +1731,20 @@ http_response_data(struct http_worker *hw, struct http_flow *hf,
 }
 
 void
+http_response_eof(struct http_worker *hw, struct http_flow *hf,
+                  const struct detect_tuple *t, struct detect_result *res)
+{
+	struct http_response_call rc = { hw->responses, &hf->rf, hf->owner,
+	                                 t, res };
+
+	if (http_inspects_responses(hw, hf))
+		http_resp_eof(&hf->resp, &http_response_sink, &rc);
+}
+
+void
 http_response_gap(struct http_worker *hw, struct http_flow *hf)
 {
+	http_response_abort(hw->responses, &hf->rf);
 	if (!(hf->flags & HTTP_FLOW_DEAD) &&
 	    http_resp_gap(&hf->resp) == HTTP_RESP_LOST)
 		hw->ws->http_response_lost++;

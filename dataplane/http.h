@@ -42,6 +42,7 @@
 
 #include "detect.h"
 #include "http_resp.h"
+#include "http_response.h"
 #include "stats.h"
 
 struct http_worker;
@@ -68,6 +69,8 @@ struct http_conf {
 	                             * 0 = never */
 	uint32_t body_timeout_s;    /* a body without progress this long
 	                             * ends its flow; 0 = never */
+	uint32_t max_responses;     /* responses inspected at once */
+	uint32_t response_body;     /* body bytes inspected per response */
 	uint64_t tsc_hz;            /* the caller's clock, for the timeouts */
 };
 
@@ -81,6 +84,7 @@ struct http_flow {
 	uint16_t flags;             /* http.c HTTP_FLOW_* */
 	uint16_t n_requests;        /* completed on this flow, saturating */
 	struct http_resp resp;      /* where the server's responses are */
+	struct http_response_flow rf;   /* the response being inspected */
 };
 
 enum http_result {
@@ -132,13 +136,27 @@ int http_request_eof(struct http_worker *hw, struct http_flow *hf,
                      struct detect_result *res);
 
 /*
- * Feed the next len bytes of the server-to-client stream, in order.  Only
- * response framing is read, to learn whether a CONNECT or Upgrade request
- * opened a tunnel.  Returns HTTP_TUNNEL when it did (now), otherwise
- * HTTP_CONTINUE.
+ * Feed the next len bytes of the server-to-client stream, in order.
+ * Response framing is read, to learn whether a CONNECT or Upgrade request
+ * opened a tunnel; while response rules are loaded each response is
+ * inspected too (http_response.h), fired rules added to res.  Returns
+ * HTTP_TUNNEL when a tunnel opened (now), otherwise HTTP_CONTINUE.
  */
 int http_response_data(struct http_worker *hw, struct http_flow *hf,
-                       const uint8_t *data, uint32_t len);
+                       const uint8_t *data, uint32_t len,
+                       const struct detect_tuple *t,
+                       struct detect_result *res);
+
+/* The server's FIN came in order: a body delimited by the close ends,
+ * its end-of-body rules decided (added to res). */
+void http_response_eof(struct http_worker *hw, struct http_flow *hf,
+                       const struct detect_tuple *t,
+                       struct detect_result *res);
+
+/* Whether the flow's responses are inspected now: then every server byte
+ * must be fed in order (a gap cannot be skipped). */
+int http_inspects_responses(const struct http_worker *hw,
+                            const struct http_flow *hf);
 
 /* Server bytes were forwarded without being fed (a gap in the server
  * stream): response framing is lost, a tunnel will not be trusted. */
@@ -171,6 +189,9 @@ void http_expire(struct http_worker *hw, uint64_t now_tsc,
 
 /* Transactions currently taken from the pool (for stats and tests). */
 uint32_t http_txns_in_use(const struct http_worker *hw);
+
+/* Response transactions currently taken (for stats and tests). */
+uint32_t http_response_txns_in_use(const struct http_worker *hw);
 
 /* Large header arenas currently taken (for stats and tests). */
 uint32_t http_header_arenas_in_use(const struct http_worker *hw);

@@ -47,6 +47,9 @@ enum http_resp_state {
 #define HDR_CAND_TE  0x2
 #define HDR_CL       0x4
 #define HDR_TE       0x8
+#define HDR_CAND_CE  0x10
+#define HDR_CE       0x20
+#define HDR_CANDS    (HDR_CAND_CL | HDR_CAND_TE | HDR_CAND_CE)
 
 #define HTTP_RESP_F_CL      0x01    /* Content-Length seen */
 #define HTTP_RESP_F_TE      0x02    /* Transfer-Encoding seen */
@@ -56,6 +59,21 @@ enum http_resp_state {
 static const char http_resp_cl[] = "content-length";
 static const char http_resp_te[] = "transfer-encoding";
 static const char http_resp_chunked[] = "chunked";
+static const char http_resp_ce[] = "content-encoding";
+
+/* The Content-Encoding tokens libhtp knows. */
+static const struct {
+	const char *name;
+	uint8_t len;
+	uint8_t coding;
+} http_resp_codings[] = {
+	{ "gzip", 4, HTTP_RESP_CODING_GZIP },
+	{ "x-gzip", 6, HTTP_RESP_CODING_GZIP },
+	{ "deflate", 7, HTTP_RESP_CODING_DEFLATE },
+	{ "x-deflate", 9, HTTP_RESP_CODING_DEFLATE },
+	{ "identity", 8, HTTP_RESP_CODING_NONE },
+};
+#define HTTP_RESP_CODING_CANDS 0x1f
 
 static uint8_t
 http_resp_lower(uint8_t c)
@@ -108,12 +126,24 @@ http_resp_next(struct http_resp *r)
 	r->pos = 0;
 	r->hdr = 0;
 	r->bits = 0;
+	r->coding = HTTP_RESP_CODING_NONE;
+}
+
+/* A response ended: hand it out, then read the next one. */
+static void
+http_resp_done(struct http_resp *r, const struct http_resp_sink *sink,
+               void *arg)
+{
+	http_resp_next(r);
+	if (sink != NULL)
+		sink->end(arg);
 }
 
 /* The empty line after a response head: RFC 9112 §6.3 in order.
  * Returns enum http_resp_result. */
 static int
-http_resp_head_end(struct http_resp *r)
+http_resp_head_end(struct http_resp *r, const struct http_resp_sink *sink,
+                   void *arg)
 {
 	uint16_t s = r->status;
 	bool head, connect, upgrade;
@@ -149,8 +179,10 @@ http_resp_head_end(struct http_resp *r)
 		r->state = RS_TUNNEL;
 		return HTTP_RESP_TUNNEL;
 	}
+	if (sink != NULL)
+		sink->head(arg, s, r->coding);
 	if (head || s == 204 || s == 304) {
-		http_resp_next(r);
+		http_resp_done(r, sink, arg);
 	} else if (r->bits & HTTP_RESP_F_TE) {
 		uint8_t chunked = r->bits & HTTP_RESP_F_CHUNKED;
 
@@ -159,9 +191,13 @@ http_resp_head_end(struct http_resp *r)
 	} else if (r->bits & HTTP_RESP_F_CL) {
 		uint64_t n = r->left;
 
-		http_resp_next(r);
-		r->left = n;
-		r->state = n ? RS_BODY : RS_START;
+		if (n == 0) {
+			http_resp_done(r, sink, arg);
+		} else {
+			http_resp_next(r);
+			r->left = n;
+			r->state = RS_BODY;
+		}
 	} else {
 		r->state = RS_CLOSE;
 	}
@@ -181,6 +217,9 @@ http_resp_name_narrow(uint8_t cand, unsigned pos, uint8_t c)
 	if ((cand & HDR_CAND_TE) &&
 	    (pos >= sizeof(http_resp_te) - 1 || http_resp_te[pos] != l))
 		cand &= (uint8_t)~HDR_CAND_TE;
+	if ((cand & HDR_CAND_CE) &&
+	    (pos >= sizeof(http_resp_ce) - 1 || http_resp_ce[pos] != l))
+		cand &= (uint8_t)~HDR_CAND_CE;
 	return cand;
 }
 
@@ -205,7 +244,10 @@ http_resp_name_end(struct http_resp *r)
 		r->hdr = HDR_CL;
 	else if ((cand & HDR_CAND_TE) && r->pos == sizeof(http_resp_te) - 1)
 		r->hdr = HDR_TE;
+	else if ((cand & HDR_CAND_CE) && r->pos == sizeof(http_resp_ce) - 1)
+		r->hdr = HDR_CE;
 	r->pos = 0;
+	r->ce_cand = HTTP_RESP_CODING_CANDS;
 	if (r->hdr == HDR_TE) {
 		r->bits |= HTTP_RESP_F_TE | HTTP_RESP_F_TOK_OK;
 		r->bits &= (uint8_t)~HTTP_RESP_F_CHUNKED;
@@ -251,9 +293,51 @@ http_resp_te_byte(struct http_resp *r, uint8_t c)
 		r->pos++;
 }
 
+/* A Content-Encoding token ended (r->pos bytes long): add its coding. */
+static void
+http_resp_ce_token(struct http_resp *r)
+{
+	uint8_t coding = HTTP_RESP_CODING_OTHER;
+
+	if (r->pos == 0)
+		return;                 /* an empty list element */
+	for (unsigned i = 0; i < sizeof(http_resp_codings) /
+	                         sizeof(http_resp_codings[0]); i++)
+		if ((r->ce_cand & (1u << i)) &&
+		    r->pos == http_resp_codings[i].len)
+			coding = http_resp_codings[i].coding;
+	if (coding != HTTP_RESP_CODING_NONE)
+		r->coding = r->coding == HTTP_RESP_CODING_NONE
+		            ? coding : HTTP_RESP_CODING_STACKED;
+	r->pos = 0;
+	r->ce_cand = HTTP_RESP_CODING_CANDS;
+}
+
+/* One byte of a Content-Encoding value: a list of tokens; blanks are
+ * ignored. */
+static void
+http_resp_ce_byte(struct http_resp *r, uint8_t c)
+{
+	if (http_resp_blank(c))
+		return;
+	if (c == ',') {
+		http_resp_ce_token(r);
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(http_resp_codings) /
+	                         sizeof(http_resp_codings[0]); i++)
+		if (r->pos >= http_resp_codings[i].len ||
+		    http_resp_codings[i].name[r->pos] != http_resp_lower(c))
+			r->ce_cand &= (uint8_t)~(1u << i);
+	if (r->pos < UINT8_MAX)
+		r->pos++;
+}
+
 static void
 http_resp_value_end(struct http_resp *r)
 {
+	if (r->hdr == HDR_CE)
+		http_resp_ce_token(r);
 	if (r->hdr == HDR_TE) {
 		if ((r->bits & HTTP_RESP_F_TOK_OK) &&
 		    r->pos == sizeof(http_resp_chunked) - 1)
@@ -314,7 +398,8 @@ http_resp_status_byte(struct http_resp *r, uint8_t c)
 /* Header-section bytes.  Returns enum http_resp_result, or -1 when the
  * byte does not fit. */
 static int
-http_resp_header_byte(struct http_resp *r, uint8_t c)
+http_resp_header_byte(struct http_resp *r, uint8_t c,
+                      const struct http_resp_sink *sink, void *arg)
 {
 	switch (r->state) {
 	case RS_HDR_START:
@@ -323,11 +408,11 @@ http_resp_header_byte(struct http_resp *r, uint8_t c)
 			return HTTP_RESP_MORE;
 		}
 		if (c == '\n')
-			return http_resp_head_end(r);
+			return http_resp_head_end(r, sink, arg);
 		if (http_resp_blank(c))
 			return -1;      /* obs-fold in a response: give up */
 		r->state = RS_HDR_NAME;
-		r->hdr = HDR_CAND_CL | HDR_CAND_TE;
+		r->hdr = HDR_CANDS;
 		r->pos = 0;
 		__attribute__((fallthrough));
 	case RS_HDR_NAME:
@@ -356,6 +441,8 @@ http_resp_header_byte(struct http_resp *r, uint8_t c)
 		if (r->hdr == HDR_CL) {
 			if (!http_resp_cl_byte(r, c))
 				return -1;
+		} else if (r->hdr == HDR_CE) {
+			http_resp_ce_byte(r, c);
 		} else {
 			http_resp_te_byte(r, c);
 		}
@@ -367,14 +454,15 @@ http_resp_header_byte(struct http_resp *r, uint8_t c)
 	default:    /* RS_HEAD_END_LF */
 		if (c != '\n')
 			return -1;
-		return http_resp_head_end(r);
+		return http_resp_head_end(r, sink, arg);
 	}
 }
 
 /* Chunk framing bytes (not the data).  Returns false when the byte does
  * not fit. */
 static bool
-http_resp_chunk_byte(struct http_resp *r, uint8_t c)
+http_resp_chunk_byte(struct http_resp *r, uint8_t c,
+                     const struct http_resp_sink *sink, void *arg)
 {
 	int d = http_hex_digit(c);
 
@@ -410,7 +498,7 @@ http_resp_chunk_byte(struct http_resp *r, uint8_t c)
 		if (c == '\r')
 			return true;
 		if (c == '\n') {
-			http_resp_next(r);
+			http_resp_done(r, sink, arg);
 			return true;
 		}
 		r->state = RS_TRAILER_LINE;
@@ -469,7 +557,8 @@ http_resp_run_name(struct http_resp *r, const uint8_t *p, uint32_t len)
 /* One step from p: consumes at least one byte.  Returns the bytes used
  * and sets *res. */
 static uint32_t
-http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res)
+http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res,
+               const struct http_resp_sink *sink, void *arg)
 {
 	uint32_t n;
 	int rc;
@@ -485,14 +574,19 @@ http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res)
 	case RS_CHUNK_DATA:
 		n = r->left < len ? (uint32_t)r->left : len;
 		r->left -= n;
+		if (sink != NULL)
+			sink->body(arg, p, n);
 		if (r->left == 0) {
 			if (r->state == RS_BODY)
-				http_resp_next(r);
+				http_resp_done(r, sink, arg);
 			else
 				r->state = RS_CHUNK_DATA_END;
 		}
 		return n;
 	case RS_CLOSE:
+		if (sink != NULL)
+			sink->body(arg, p, len);
+		return len;
 	case RS_TUNNEL:
 	case RS_LOST:
 		return len;
@@ -507,10 +601,10 @@ http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res)
 	case RS_HDR_VALUE:
 	case RS_HDR_SKIP:
 	case RS_HEAD_END_LF:
-		rc = http_resp_header_byte(r, *p);
+		rc = http_resp_header_byte(r, *p, sink, arg);
 		break;
 	default:
-		rc = http_resp_chunk_byte(r, *p) ? HTTP_RESP_MORE : -1;
+		rc = http_resp_chunk_byte(r, *p, sink, arg) ? HTTP_RESP_MORE : -1;
 		break;
 	}
 	if (rc < 0) {
@@ -522,7 +616,8 @@ http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res)
 }
 
 int
-http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len)
+http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
+               const struct http_resp_sink *sink, void *arg)
 {
 	uint32_t i = 0;
 	int res = HTTP_RESP_MORE;
@@ -530,6 +625,17 @@ http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len)
 	if (r->state == RS_LOST || r->state == RS_TUNNEL)
 		return HTTP_RESP_MORE;
 	while (i < len && res == HTTP_RESP_MORE)
-		i += http_resp_step(r, p + i, len - i, &res);
+		i += http_resp_step(r, p + i, len - i, &res, sink, arg);
 	return res;
+}
+
+int
+http_resp_eof(struct http_resp *r, const struct http_resp_sink *sink,
+              void *arg)
+{
+	if (r->state != RS_CLOSE)
+		return 0;
+	http_resp_done(r, sink, arg);
+	r->state = RS_LOST;     /* nothing follows a close */
+	return 1;
 }

@@ -12,7 +12,10 @@
  *
  * The tracker reads the server-to-client stream in order, byte by byte,
  * keeps a fixed 32 bytes per flow and copies nothing: status code, the
- * Content-Length and Transfer-Encoding values, chunk framing.  It follows
+ * Content-Length, Transfer-Encoding and Content-Encoding values, chunk
+ * framing.  When response rules are loaded the caller passes a sink and
+ * is handed each final response's head (status, coding), its body bytes
+ * de-chunked (still content-coded) and its end.  It follows
  * RFC 9112 §6.3 (no body for HEAD, 1xx, 204, 304; chunked wins; else
  * Content-Length; else until close).  Anything it cannot follow exactly
  * (a gap in the server stream, a malformed status line or length, more
@@ -47,7 +50,29 @@ struct http_resp {
 	uint8_t pos;            /* progress in the current token */
 	uint8_t hdr;            /* header being read: http_resp.c enum */
 	uint8_t bits;           /* http_resp.c HTTP_RESP_F_* */
-	uint8_t pad;
+	uint8_t coding;         /* HTTP_RESP_CODING_* of the response */
+	uint8_t ce_cand;        /* Content-Encoding token candidates */
+};
+
+/* The response body's content coding (Content-Encoding), as libhtp reads
+ * it for Suricata: gzip and deflate are decoded; any other single coding
+ * is inspected as it is (Suricata does not decode it either); several
+ * codings stacked are not followed. */
+#define HTTP_RESP_CODING_NONE     0   /* none or identity */
+#define HTTP_RESP_CODING_GZIP     1   /* gzip, x-gzip */
+#define HTTP_RESP_CODING_DEFLATE  2   /* deflate, x-deflate */
+#define HTTP_RESP_CODING_OTHER    3   /* br, zstd, ...: as it is */
+#define HTTP_RESP_CODING_STACKED  4   /* more than one coding */
+
+/* What the tracker hands a caller that follows responses (may be NULL).
+ * Interim (1xx) responses and tunnels are not handed out. */
+struct http_resp_sink {
+	/* A final response's head ended. */
+	void (*head)(void *arg, uint16_t status, unsigned coding);
+	/* Its body's next bytes, de-chunked, in order. */
+	void (*body)(void *arg, const uint8_t *p, uint32_t len);
+	/* It ended (right after head when it has no body). */
+	void (*end)(void *arg);
 };
 
 enum http_resp_result {
@@ -70,7 +95,13 @@ void http_resp_expect(struct http_resp *r, unsigned kind);
  * tracker did; the bytes after it are not looked at (nor are any later
  * ones: both ends are final).
  */
-int http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len);
+int http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
+                   const struct http_resp_sink *sink, void *arg);
+
+/* The server closed its side: a body delimited by the close ends
+ * (sink->end).  Returns 1 when one did. */
+int http_resp_eof(struct http_resp *r, const struct http_resp_sink *sink,
+                  void *arg);
 
 /* Server bytes were skipped (a gap): give up.  Returns HTTP_RESP_LOST
  * the first time, HTTP_RESP_MORE when already lost. */

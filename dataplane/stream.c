@@ -431,7 +431,8 @@ stream_feed_http(struct stream_worker *sw, struct stream_flow *sf,
 			r = ctx->to_server
 			    ? http_request_data(sw->http, &sf->http, p, n,
 			                        &ctx->tuple, &ctx->res)
-			    : http_response_data(sw->http, &sf->http, p, n);
+			    : http_response_data(sw->http, &sf->http, p, n,
+			                         &ctx->tuple, &ctx->res);
 			BENCH_LEAVE();
 		}
 		if (r != HTTP_CONTINUE)
@@ -538,20 +539,25 @@ stream_block(struct pkt_ctx *ctx, struct stream_flow *sf, uint32_t seg_seq)
 		ctx->rst_pending = 1;
 }
 
-/* A client FIN right after the last byte inspected: the request it cuts
- * short (or whose body ran to the end of the flow) is decided now, before
- * the FIN reaches the server.  Leaves a drop in ctx->res. */
+/* A FIN right after the last byte inspected: the client's decides the
+ * request it cuts short (or whose body ran to the end of the flow) before
+ * the FIN reaches the server; the server's, a response body delimited by
+ * the close, before it reaches the client.  Leaves a drop in ctx->res. */
 static void
-stream_client_eof(struct stream_worker *sw, struct stream_flow *sf,
-                  uint32_t end, struct pkt_ctx *ctx)
+stream_eof(struct stream_worker *sw, struct stream_flow *sf, uint32_t end,
+           struct pkt_ctx *ctx)
 {
 	const struct pkt_meta *pm = &ctx->pm;
 
-	if (!sf->inspect || sw->http == NULL || !ctx->to_server ||
+	if (!sf->inspect || sw->http == NULL ||
 	    !(pm->tcp_flags & PKT_TCP_FIN) || ctx->res.verdict >= DETECT_DROP ||
 	    pm->seq + pm->payload_len != end)
 		return;
-	(void)http_request_eof(sw->http, &sf->http, &ctx->tuple, &ctx->res);
+	if (ctx->to_server)
+		(void)http_request_eof(sw->http, &sf->http, &ctx->tuple,
+		                       &ctx->res);
+	else
+		http_response_eof(sw->http, &sf->http, &ctx->tuple, &ctx->res);
 }
 
 /*
@@ -624,7 +630,7 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 			return;
 		}
 	}
-	stream_client_eof(sw, sf, e, ctx);
+	stream_eof(sw, sf, e, ctx);
 	/* A flow HTTP rules already dropped needs no raw verdict. */
 	if (ctx->res.verdict < DETECT_DROP &&
 	    (stream_raw(sw) || sf->raw.slot != NULL))
@@ -806,7 +812,8 @@ stream_server_input(struct stream_worker *sw, struct stream_flow *sf,
 		return;
 	}
 	if (SEQ_GT(ms->seq, start)) {
-		if (readers == STREAM_SRV_HTTP) {
+		if (readers == STREAM_SRV_HTTP &&
+		    !http_inspects_responses(sw->http, &sf->http)) {
 			http_response_gap(sw->http, &sf->http);
 			d->next_seq = e;
 			pkt_ctx_emit(ctx, m, PKT_FORWARD);
@@ -817,9 +824,11 @@ stream_server_input(struct stream_worker *sw, struct stream_flow *sf,
 		return;
 	}
 	d->next_seq = e;
-	if (readers & STREAM_SRV_HTTP)
+	if (readers & STREAM_SRV_HTTP) {
 		stream_http_ended(stream_feed_http(sw, sf, m, off, len, ctx),
 		                  ctx);
+		stream_eof(sw, sf, e, ctx);
+	}
 	if (readers & STREAM_SRV_TLS)
 		stream_feed_tls(sw, sf, m, off, len, ctx);
 	if ((readers & STREAM_SRV_RAW) && ctx->res.verdict < DETECT_DROP)
@@ -983,10 +992,10 @@ stream_input(struct stream_worker *sw, struct stream_flow *sf,
 	}
 	if (pm->payload_len == 0 && !ctx->flow_blocked && d->seq_known &&
 	    stream_client_inspected(sw, sf)) {
-		stream_client_eof(sw, sf, d->next_seq, ctx);
+		stream_eof(sw, sf, d->next_seq, ctx);
 		if (ctx->res.verdict >= DETECT_DROP) {
 			ws->drop_rule++;
-			stream_block(ctx, sf, d->next_seq);
+			stream_block(ctx, sf, sf->dir[STREAM_CLIENT].next_seq);
 			pkt_ctx_emit(ctx, m, PKT_DROP);
 			return;
 		}

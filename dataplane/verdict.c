@@ -491,6 +491,7 @@ static const struct verdict_fault {
 	              "inspect_limit"),
 	VERDICT_FAULT(DETECT_FAULT_TLS_POOL_FULL, tls_pool_full,
 	              "tls_cert_pool_full"),
+	VERDICT_FAULT(DETECT_FAULT_RESPONSE, response, "response_uninspected"),
 #undef VERDICT_FAULT
 };
 

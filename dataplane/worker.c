@@ -161,6 +161,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 		.raw_streams = c->limits.raw_streams,
 		.raw_windows = c->limits.raw_windows,
 		.tls_handshakes = c->limits.tls_handshakes,
+		.response_bodies = c->limits.http_responses,
 		.source_share_pct = c->limits.source_share,
 	};
 	w->detect = detect_worker_create(db, &pools, &w->stats, why,

@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential pkg-config meson ninja-build git
   dpdk dpdk-dev libdpdk-dev libhyperscan-dev libjansson-dev libconfig-dev
   libpcre2-dev                       # pcre confirmation (PCRE2 + JIT)
+  zlib1g-dev                         # gzip/deflate response bodies
   libpcap-dev libcmocka-dev
   clang libclang-rt-14-dev          # libFuzzer, sanitizers
   python3 python3-scapy python3-pytest python3-matplotlib python3-yaml

@@ -180,6 +180,13 @@
 	X(http_bypass_header_arena_full) /* no large arena, bypass */   \
 	X(http_tunnel_opened)        /* 101, 2xx to CONNECT: HTTP ended */\
 	X(http_response_lost)        /* framing lost: no tunnel trusted */\
+	X(http_responses_inspected)  /* for response rules */             \
+	X(http_response_pool_full)   /* none to inspect one: a fault */   \
+	X(http_response_evicted)     /* taken from the stalled longest */ \
+	X(http_response_share_evicted) /* its source held its share */    \
+	X(http_response_coding_stacked) /* several codings: a fault */    \
+	X(http_response_decode_error) /* gzip/deflate broken: a fault */  \
+	X(http_response_body_limit)  /* rest of a body not inspected */   \
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \
@@ -235,12 +242,14 @@
 	X(drop_detect_raw_pool_full)  /* no raw stream for a TCP flow */   \
 	X(drop_detect_inspect_limit)  /* a PCRE2 or inspection limit */    \
 	X(drop_detect_tls_pool_full)  /* no buffer for a certificate */    \
+	X(drop_detect_response)       /* a response not inspectable */     \
 	/* ... = "bypass": forwarded uninspected (not drops) */            \
 	X(bypass_detect_scan_error)                                        \
 	X(bypass_detect_body_pool_full)                                    \
 	X(bypass_detect_raw_pool_full)                                     \
 	X(bypass_detect_inspect_limit)                                     \
 	X(bypass_detect_tls_pool_full)                                     \
+	X(bypass_detect_response)                                          \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \

@@ -38,6 +38,10 @@ static const char *const fuzz_rules[] = {
 	"http.host; content:\"x\"; http.header; content:\"X-\"; sid:3; rev:1;)",
 	"reject http any any -> any any (msg:\"cookie\"; flow:to_server; "
 	"http.cookie; content:\"zz\"; sid:4; rev:1;)",
+	/* responses: status code, and a body inflated when coded */
+	"drop http any any -> any any (msg:\"resp\"; http.stat_code; "
+	"content:\"200\"; file_data; content:\"<script\"; "
+	"pcre:\"/^[a-z]+/R\"; sid:5; rev:1;)",
 };
 
 static struct worker_stats fuzz_ws;
@@ -63,7 +67,9 @@ fuzz_http_init(void)
 		fprintf(stderr, "fuzz_http: compile: %s\n", err);
 		abort();
 	}
-	static const struct detect_pools pools = { 2, 2, 2, 0 };
+	static const struct detect_pools pools = {
+		.body_streams = 2, .response_bodies = 2, .raw_streams = 2,
+		.raw_windows = 2 };
 
 	fuzz_dw = detect_worker_create(db, &pools, &fuzz_ws, err, sizeof(err));
 	if (fuzz_dw == NULL) {
@@ -75,6 +81,9 @@ fuzz_http_init(void)
 		struct http_conf conf = { 2, (p & 4) ? 4096 : 256,
 		                          (uint8_t)(p & 1), (uint8_t)((p >> 1) & 1),
 		                          0, 1 };
+
+		conf.max_responses = 2;
+		conf.response_body = 1024;
 		fuzz_hw[p] = http_worker_create(&conf, fuzz_dw, &fuzz_ws);
 		if (fuzz_hw[p] == NULL)
 			abort();
@@ -111,7 +120,7 @@ fuzz_http_feed(struct http_worker *hw, struct http_flow *hf, int to_server,
 		     ? http_request_data(hw, hf, p + pieces[i][0],
 		                         (uint32_t)pieces[i][1], &t, res)
 		     : http_response_data(hw, hf, p + pieces[i][0],
-		                          (uint32_t)pieces[i][1]);
+		                          (uint32_t)pieces[i][1], &t, res);
 		if (o->rc == HTTP_CONTINUE)
 			o->rc = rc;
 	}

@@ -108,6 +108,30 @@ __wrap_detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
 	memset(dt, 0, sizeof(*dt));
 }
 
+/* Responses are followed when rules read them, as the gateway does. */
+static int follow_responses;
+
+int
+__wrap_detect_wants_response(const struct detect_worker *dw)
+{
+	(void)dw;
+	return follow_responses;
+}
+
+void
+__wrap_detect_response_begin(struct detect_worker *dw, struct detect_txn *dt)
+{
+	__wrap_detect_txn_begin(dw, dt);
+	dt->response = 1;
+}
+
+/* The body buffer of a transaction's direction. */
+static uint8_t
+body_buffer(const struct detect_txn *dt)
+{
+	return dt->response ? IPS_BUF_RESPONSE_BODY : IPS_BUF_REQUEST_BODY;
+}
+
 int
 __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                       const struct detect_bufs *bufs,
@@ -115,7 +139,7 @@ __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 {
 	(void)dw; (void)t; (void)res;
 	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
-		if (b != IPS_BUF_REQUEST_BODY && bufs->ptr[b] != NULL)
+		if (!ips_buffer_is_body(b) && bufs->ptr[b] != NULL)
 			record(REC_HEADER, (uint8_t)b, bufs->ptr[b], bufs->len[b]);
 	dt->headers_done = 1;
 	return DETECT_NONE;
@@ -129,10 +153,10 @@ __wrap_detect_body(struct detect_worker *dw, struct detect_txn *dt,
 {
 	(void)dw; (void)bufs; (void)t; (void)res;
 	if (dt->body_stream == NULL) {
-		record(REC_BODY_BEGIN, IPS_BUF_REQUEST_BODY, NULL, 0);
+		record(REC_BODY_BEGIN, body_buffer(dt), NULL, 0);
 		dt->body_stream = (void *)1;    /* "a body is open" */
 	}
-	record(REC_BODY, IPS_BUF_REQUEST_BODY, data, len);
+	record(REC_BODY, body_buffer(dt), data, len);
 	return DETECT_NONE;
 }
 
@@ -143,7 +167,7 @@ __wrap_detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
 {
 	(void)dw; (void)bufs; (void)t; (void)res;
 	if (dt->body_stream != NULL)
-		record(REC_BODY_END, IPS_BUF_REQUEST_BODY, NULL, 0);
+		record(REC_BODY_END, body_buffer(dt), NULL, 0);
 	dt->body_stream = NULL;
 	return DETECT_NONE;
 }
@@ -213,7 +237,8 @@ be16(const uint8_t *p)
 
 /* One Ethernet/IPv4/TCP frame: in-order client data goes to HTTP (on an
  * HTTP port) and to the client's raw stream, in-order server data to the
- * server's raw stream, as the rules read them.  Returns client bytes. */
+ * HTTP response inspection and the server's raw stream, as the rules
+ * read them.  Returns client bytes. */
 static uint64_t
 feed_frame(struct http_worker *hw, const uint8_t *p, uint32_t len,
            const uint16_t *http_ports, unsigned n_ports)
@@ -263,7 +288,14 @@ feed_frame(struct http_worker *hw, const uint8_t *p, uint32_t len,
 	if (plen == 0 || seq != *next)
 		return 0;               /* in-order captures only: see above */
 	*next += plen;
+	for (unsigned i = 0; i < n_ports; i++)
+		http |= f->srv_port == http_ports[i];
 	if (!from_client) {
+		if (http && follow_responses) {
+			memset(&res, 0, sizeof(res));
+			http_response_data(hw, &f->http, payload, plen, &tuple,
+			                   &res);
+		}
 		if (follow_raw_server) {
 			record(REC_RAW, IPS_BUF_STREAM, payload, plen);
 			recs[n_recs - 1].dir = 2 * f->id + 1;
@@ -271,8 +303,6 @@ feed_frame(struct http_worker *hw, const uint8_t *p, uint32_t len,
 		server_bytes_fed += plen;
 		return 0;
 	}
-	for (unsigned i = 0; i < n_ports; i++)
-		http |= f->srv_port == http_ports[i];
 	if (http) {
 		memset(&res, 0, sizeof(res));
 		http_request_data(hw, &f->http, payload, plen, &tuple, &res);
@@ -381,7 +411,7 @@ scan_raw(hs_stream_t *raw, hs_scratch_t *scratch, uint64_t *bytes,
 
 static double
 scan_all(const struct ips_detect_db *db, hs_scratch_t *scratch,
-         hs_stream_t *stream, hs_stream_t *raw, uint64_t *bytes,
+         hs_stream_t *const *streams, hs_stream_t *raw, uint64_t *bytes,
          uint64_t *scans, uint64_t *matches)
 {
 	double t0 = now_s();
@@ -389,6 +419,7 @@ scan_all(const struct ips_detect_db *db, hs_scratch_t *scratch,
 	for (uint64_t i = 0; i < n_recs; i++) {
 		const struct rec *r = &recs[i];
 		hs_database_t *d = db->db[r->buffer];
+		hs_stream_t *stream = streams[r->buffer];
 
 		if (d == NULL)
 			continue;       /* no rule reads it: detect skips it too */
@@ -487,7 +518,9 @@ main(int argc, char **argv)
 	struct ips_detect_db *db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (db == NULL)
 		die("%s", err);
-	static const struct detect_pools pools = { 16, 16, 16, 0 };
+	static const struct detect_pools pools = {
+		.body_streams = 16, .response_bodies = 16, .raw_streams = 16,
+		.raw_windows = 16 };
 	struct detect_worker *dw = detect_worker_create(db, &pools, NULL, err,
 	                                                sizeof(err));
 	struct worker_stats ws;
@@ -496,7 +529,9 @@ main(int argc, char **argv)
 	 * progress at once), at the gateway's default header limit. */
 	struct http_conf hc = { .max_txns = 8192, .max_header_bytes = 16384,
 	                        .drop_ambiguous = 0, .drop_malformed = 0,
-	                        .max_header_arenas = 8192 };
+	                        .max_header_arenas = 8192,
+	                        .max_responses = 8192,
+	                        .response_body = 102400 };
 	struct http_worker *hw;
 
 	flow_cap = 1u << 22;
@@ -507,16 +542,19 @@ main(int argc, char **argv)
 	if (hw == NULL)
 		die("%s", "http worker");
 	raw_directions(db);
+	follow_responses = db->db[IPS_BUF_STAT_CODE] != NULL ||
+	                   db->db[IPS_BUF_RESPONSE_BODY] != NULL;
 	uint64_t fed = extract(pcap, hw);
 
 	order_raw();
 	hs_scratch_t *scratch = NULL;
-	hs_stream_t *stream = NULL, *raw = NULL;
+	hs_stream_t *streams[IPS_BUF_COUNT] = { NULL }, *raw = NULL;
 	if (ips_detect_db_alloc_scratch(db, &scratch, err, sizeof(err)) != 0)
 		die("%s", err);
-	if (db->db[IPS_BUF_REQUEST_BODY] != NULL &&
-	    hs_open_stream(db->db[IPS_BUF_REQUEST_BODY], 0, &stream) != HS_SUCCESS)
-		die("%s", "hs_open_stream");
+	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
+		if (ips_buffer_is_body(b) && db->db[b] != NULL &&
+		    hs_open_stream(db->db[b], 0, &streams[b]) != HS_SUCCESS)
+			die("%s", "hs_open_stream");
 	if (follow_raw_client &&
 	    hs_open_stream(db->db[IPS_BUF_STREAM], 0, &raw) != HS_SUCCESS)
 		die("%s", "hs_open_stream");
@@ -527,7 +565,7 @@ main(int argc, char **argv)
 	uint64_t bytes = 0, scans = 0, matches = 0;
 	for (unsigned i = 0; i < repeat; i++) {
 		uint64_t b = 0, s = 0, m = 0;
-		double t = scan_all(db, scratch, stream, raw, &b, &s, &m);
+		double t = scan_all(db, scratch, streams, raw, &b, &s, &m);
 
 		if (i == 0 || t < best)
 			best = t;

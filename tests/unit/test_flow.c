@@ -49,10 +49,21 @@ __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf)
 
 int
 __wrap_http_response_data(struct http_worker *hw, struct http_flow *hf,
-                          const uint8_t *data, uint32_t len)
+                          const uint8_t *data, uint32_t len,
+                          const struct detect_tuple *t,
+                          struct detect_result *res)
 {
+	(void)t; (void)res;
 	(void)hw; (void)hf; (void)data; (void)len;
 	return HTTP_CONTINUE;
+}
+
+int
+__wrap_http_inspects_responses(const struct http_worker *hw,
+                               const struct http_flow *hf)
+{
+	(void)hw; (void)hf;
+	return 0;
 }
 
 void

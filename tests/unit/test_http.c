@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 #include <htp/htp.h>
+#include <zlib.h>
 
 #include "http.h"
 #include "wrap_detect.h"
@@ -47,6 +48,7 @@ struct rec_txn {
 	int bodies;
 	int ended;
 	int aborted;
+	int response;               /* begun by detect_response_begin */
 };
 
 static struct {
@@ -54,6 +56,7 @@ static struct {
 	int n_txn;
 	int n_headers, n_body, n_end, n_abort;
 	int wants_body;
+	int wants_response;
 	int verdict_headers, verdict_body, verdict_end;
 	int bufs_changed;           /* bufs differed between calls */
 } rec;
@@ -117,7 +120,8 @@ __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 		assert_true(bufs->len[i] <= REC_BUF);
 		assert_true(bufs->ptr[i] != NULL || bufs->len[i] == 0);
 		r->len[i] = bufs->len[i];
-		r->off[i] = bufs->ptr[i] - bufs->ptr[IPS_BUF_METHOD];
+		if (bufs->ptr[IPS_BUF_METHOD] != NULL)
+			r->off[i] = bufs->ptr[i] - bufs->ptr[IPS_BUF_METHOD];
 		if (bufs->len[i])
 			memcpy(r->buf[i], bufs->ptr[i], bufs->len[i]);
 	}
@@ -177,6 +181,21 @@ __wrap_detect_wants_body(const struct detect_worker *dw)
 {
 	(void)dw;
 	return rec.wants_body;
+}
+
+void
+__wrap_detect_response_begin(struct detect_worker *dw, struct detect_txn *dt)
+{
+	__wrap_detect_txn_begin(dw, dt);
+	dt->response = 1;
+	rec_of(dt)->response = 1;
+}
+
+int
+__wrap_detect_wants_response(const struct detect_worker *dw)
+{
+	(void)dw;
+	return rec.wants_response;
 }
 
 /* ---- fixture ----------------------------------------------------------- */
@@ -240,7 +259,7 @@ fx_pieces(struct fx *f, const char *s, size_t len, unsigned piece,
 		r = to_server ? http_request_data(f->hw, &f->hf, p + off,
 		                                  (uint32_t)n, &f->t, &f->res)
 		              : http_response_data(f->hw, &f->hf, p + off,
-		                                   (uint32_t)n);
+		                                   (uint32_t)n, &f->t, &f->res);
 		if (rc == HTTP_CONTINUE)
 			rc = r;
 		off += n;
@@ -1015,6 +1034,243 @@ test_upgrade_not_trusted(void **state)
 	}
 }
 
+/* ---- response inspection (http_response.c) ------------------------------ */
+
+/* A worker that inspects responses: n at once, body_limit bytes each. */
+static struct fx *
+fx_new_responses(uint32_t n, uint32_t body_limit)
+{
+	struct http_conf conf = { .max_txns = 8, .max_header_bytes = 4096,
+	                          .drop_ambiguous = 1, .drop_malformed = 1,
+	                          .max_header_arenas = 2,
+	                          .max_responses = n,
+	                          .response_body = body_limit };
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->hw = http_worker_create(&conf, NULL, &f->ws);
+	assert_non_null(f->hw);
+	rec_reset();
+	rec.wants_response = 1;
+	return f;
+}
+
+static void
+fx_free_responses(struct fx *f)
+{
+	http_flow_release(f->hw, &f->hf);
+	assert_int_equal(http_response_txns_in_use(f->hw), 0);
+	fx_free(f);
+}
+
+/* in, content-coded: bits 31 gzip, 15 zlib (deflate), -15 raw deflate */
+static size_t
+zcode(uint8_t *out, size_t cap, const char *in, int bits)
+{
+	z_stream z;
+	size_t n;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, bits, 8,
+	                              Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)strlen(in);
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	n = cap - z.avail_out;
+	deflateEnd(&z);
+	return n;
+}
+
+/* Response txn i (after `requests` request txns) saw status and body. */
+static void
+assert_response(int txn, const char *status, const char *body)
+{
+	const struct rec_txn *r = &rec.txn[txn];
+
+	assert_int_equal(r->response, 1);
+	assert_buf(txn, IPS_BUF_STAT_CODE, status);
+	if (r->body_len != strlen(body) || memcmp(r->body, body, r->body_len))
+		fail_msg("txn %d body: got \"%.*s\", want \"%s\"", txn,
+		         (int)r->body_len, r->body, body);
+	assert_int_equal(r->ended, 1);
+}
+
+/* Content-Length, chunked and close-delimited bodies reach detection
+ * de-chunked, in any cut, each response its own transaction. */
+static void
+test_response_framings(void **state)
+{
+	static const char responses[] =
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+		"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3;ext=1\r\n<sc\r\n5\r\nript>\r\n0\r\nT: x\r\n\r\n"
+		"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"
+		"HTTP/1.0 500 Oops\r\n\r\nuntil close";
+
+	(void)state;
+	for (unsigned piece = 0; piece < 4; piece++) {
+		struct fx *f = fx_new_responses(2, 4096);
+
+		fx_feed(f, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"
+		           "GET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.0\r\n\r\n",
+		        piece);
+		assert_int_equal(fx_respond(f, responses, piece), HTTP_CONTINUE);
+		assert_response(4, "200", "hello");
+		assert_response(5, "404", "<script>");
+		assert_response(6, "304", "");
+		assert_int_equal(rec.txn[7].ended, 0);   /* until the close */
+		http_response_eof(f->hw, &f->hf, &f->t, &f->res);
+		assert_response(7, "500", "until close");
+		assert_int_equal(f->ws.http_responses_inspected, 4);
+		assert_int_equal(f->res.faults, 0);
+		fx_free_responses(f);
+	}
+}
+
+/* gzip, zlib-wrapped and raw deflate bodies are inflated (as libhtp
+ * does for Suricata); any other coding is inspected as it is. */
+static void
+test_response_decoded(void **state)
+{
+	static const char plain[] = "<html><script>eval(unescape('%u9090'))"
+	                            "</script></html>";
+	static const struct { const char *ce; int bits; } codings[] = {
+		{ "gzip", 31 }, { "x-gzip", 31 }, { "deflate", 15 },
+		{ "Deflate", -15 }, { "identity, gzip", 31 },
+	};
+	char resp[1024];
+	uint8_t coded[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
+		for (unsigned piece = 0; piece < 4; piece++) {
+			size_t n = zcode(coded, sizeof(coded), plain,
+			                 codings[i].bits);
+			int h = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+			                 "Content-Encoding: %s\r\nContent-Length: "
+			                 "%zu\r\n\r\n", codings[i].ce, n);
+			struct fx *f = fx_new_responses(2, 4096);
+
+			memcpy(resp + h, coded, n);
+			fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+			fx_pieces(f, resp, (size_t)h + n, piece, 0);
+			assert_response(1, "200", plain);
+			assert_int_equal(f->res.faults, 0);
+			fx_free_responses(f);
+		}
+	}
+	/* br is not decoded by libhtp: the rules see it as it is */
+	struct fx *f = fx_new_responses(2, 4096);
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(f, "HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n"
+	              "Content-Length: 4\r\n\r\n\x1b\x03\x01\x01", 0);
+	assert_response(1, "200", "\x1b\x03\x01\x01");
+	fx_free_responses(f);
+}
+
+/* What cannot be inspected is a fault for policy.detect_error, and the
+ * end of such a body decides nothing. */
+static void
+test_response_faults(void **state)
+{
+	static const char broken[] = "HTTP/1.1 200 OK\r\nContent-Encoding: "
+		"gzip\r\nContent-Length: 6\r\n\r\nnotgz!";
+	static const char stacked[] = "HTTP/1.1 200 OK\r\nContent-Encoding: "
+		"gzip\r\nContent-Encoding: deflate\r\nContent-Length: 2\r\n"
+		"\r\nxx";
+	struct fx *f = fx_new_responses(2, 4096);
+
+	(void)state;
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(f, broken, 0);
+	assert_int_equal(f->ws.http_response_decode_error, 1);
+	assert_true(f->res.faults & DETECT_FAULT_RESPONSE);
+	assert_int_equal(rec.txn[2].ended, 0);
+	assert_int_equal(rec.txn[2].aborted, 1);
+	f->res.faults = 0;
+	fx_respond(f, stacked, 0);
+	assert_int_equal(f->ws.http_response_coding_stacked, 1);
+	assert_true(f->res.faults & DETECT_FAULT_RESPONSE);
+	assert_int_equal(rec.txn[3].bodies, 0);
+	assert_int_equal(rec.txn[3].aborted, 1);
+	fx_free_responses(f);
+}
+
+/* The body limit (Suricata's response-body-limit) bounds what is
+ * inspected, and what a compressed body costs to inflate. */
+static void
+test_response_body_limit(void **state)
+{
+	static char big[8192];
+	char resp[2048];
+	uint8_t coded[1024];
+	struct fx *f = fx_new_responses(2, 1024);
+	size_t n;
+	int h;
+
+	(void)state;
+	memset(big, 'A', sizeof(big) - 1);
+	n = zcode(coded, sizeof(coded), big, 31);
+	h = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Encoding: "
+	             "gzip\r\nContent-Length: %zu\r\n\r\n", n);
+	memcpy(resp + h, coded, n);
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_pieces(f, resp, (size_t)h + n, 0, 0);
+	assert_int_equal(rec.txn[1].body_len, 1024);
+	assert_int_equal(rec.txn[1].ended, 1);
+	assert_int_equal(f->ws.http_response_body_limit, 1);
+	assert_int_equal(f->res.faults, 0);
+	fx_free_responses(f);
+}
+
+/* A full pool: the response stalled longest gives its place (its flow
+ * reported for reset), not the newcomer. */
+static void
+test_response_pool_full(void **state)
+{
+	struct fx *f = fx_new_responses(1, 4096);
+	struct http_flow other;
+	static const int owner_a, owner_b;
+
+	(void)state;
+	memset(&other, 0, sizeof(other));
+	f->hf.owner = &owner_a;
+	other.owner = &owner_b;
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(f, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0);
+	assert_int_equal(http_response_txns_in_use(f->hw), 1);
+	http_request_data(f->hw, &other, (const uint8_t *)"GET / HTTP/1.1\r\n"
+	                  "\r\n", 18, &f->t, &f->res);
+	http_response_data(f->hw, &other, (const uint8_t *)"HTTP/1.1 200 OK"
+	                   "\r\nContent-Length: 2\r\n\r\nok", 41, &f->t,
+	                   &f->res);
+	assert_int_equal(f->ws.http_response_evicted, 1);
+	assert_int_equal(f->res.n_evicted, 1);
+	assert_ptr_equal(f->res.evicted[0].owner, &owner_a);
+	assert_response(3, "200", "ok");
+	assert_int_equal(rec.txn[1].aborted, 1);
+	assert_int_equal(f->res.faults, 0);
+	http_flow_release(f->hw, &other);
+	fx_free_responses(f);
+}
+
+/* Without response rules nothing is begun. */
+static void
+test_response_not_wanted(void **state)
+{
+	struct fx *f = fx_new_responses(2, 4096);
+
+	(void)state;
+	rec.wants_response = 0;
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(f, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0);
+	assert_int_equal(rec.n_txn, 1);
+	assert_int_equal(f->ws.http_responses_inspected, 0);
+	fx_free_responses(f);
+}
+
 /* A gap in the server stream: the tracker gives up, counted once. */
 static void
 test_response_gap(void **state)
@@ -1589,7 +1845,7 @@ test_create_limits(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_null(http_worker_create(&bad[i], NULL, &ws));
-	assert_true(sizeof(struct http_flow) <= 64);
+	assert_true(sizeof(struct http_flow) <= 80);
 }
 
 /* ---- differential test against libhtp ------------------------------------ */
@@ -1914,6 +2170,12 @@ main(void)
 		cmocka_unit_test(test_upgrade_after_pipelined_responses),
 		cmocka_unit_test(test_upgrade_not_trusted),
 		cmocka_unit_test(test_response_gap),
+		cmocka_unit_test(test_response_framings),
+		cmocka_unit_test(test_response_decoded),
+		cmocka_unit_test(test_response_faults),
+		cmocka_unit_test(test_response_body_limit),
+		cmocka_unit_test(test_response_pool_full),
+		cmocka_unit_test(test_response_not_wanted),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_pool_evicts_stalled),

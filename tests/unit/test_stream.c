@@ -71,14 +71,25 @@ static unsigned response_gaps;
 
 int
 __wrap_http_response_data(struct http_worker *hw, struct http_flow *hf,
-                          const uint8_t *data, uint32_t len)
+                          const uint8_t *data, uint32_t len,
+                          const struct detect_tuple *t,
+                          struct detect_result *res)
 {
+	(void)t; (void)res;
 	(void)hw; (void)hf;
 	assert_true(responded_len + len < sizeof(responded));
 	memcpy(responded + responded_len, data, len);
 	responded_len += len;
 	responded[responded_len] = '\0';
 	return strstr(responded, "101") != NULL ? HTTP_TUNNEL : HTTP_CONTINUE;
+}
+
+int
+__wrap_http_inspects_responses(const struct http_worker *hw,
+                               const struct http_flow *hf)
+{
+	(void)hw; (void)hf;
+	return 0;
 }
 
 void

@@ -25,5 +25,8 @@ int __wrap_detect_txn_end(struct detect_worker *dw, struct detect_txn *dt,
                           struct detect_result *res);
 void __wrap_detect_txn_abort(struct detect_worker *dw, struct detect_txn *dt);
 int __wrap_detect_wants_body(const struct detect_worker *dw);
+void __wrap_detect_response_begin(struct detect_worker *dw,
+                                  struct detect_txn *dt);
+int __wrap_detect_wants_response(const struct detect_worker *dw);
 
 #endif /* IPS_TEST_WRAP_DETECT_H */

@@ -16,7 +16,11 @@ int __wrap_http_request_data(struct http_worker *hw, struct http_flow *hf,
 int __wrap_http_probe_request(const uint8_t *data, uint32_t len);
 void __wrap_http_flow_release(struct http_worker *hw, struct http_flow *hf);
 int __wrap_http_response_data(struct http_worker *hw, struct http_flow *hf,
-                              const uint8_t *data, uint32_t len);
+                              const uint8_t *data, uint32_t len,
+                              const struct detect_tuple *t,
+                              struct detect_result *res);
+int __wrap_http_inspects_responses(const struct http_worker *hw,
+                                   const struct http_flow *hf);
 void __wrap_http_response_gap(struct http_worker *hw, struct http_flow *hf);
 
 #endif /* IPS_TEST_WRAP_HTTP_H */

@@ -1,0 +1,355 @@
+/*
+ * http_response.c - response transactions and body decoding (see
+ * http_response.h).
+ *
+ * Shape: the tracker calls head, body*, end per final response; head
+ * takes a transaction from the pool and scans the status code, body
+ * decodes and scans, end decides what waited for the end of the body and
+ * gives the transaction back.  A transaction is in hold.h order: progress
+ * is a body byte, so the one stalled longest is first to give way.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <zlib.h>
+
+#include "hold.h"
+#include "http_response.h"
+
+/* zlib's inflate state (about 7 KiB) and its 32 KiB window, with room. */
+#define HTTP_ZMEM_BYTES (48u * 1024)
+/* Decoded bytes handed to detection per inflate call. */
+#define HTTP_INFLATE_CHUNK 16384
+
+struct http_rtxn {
+	struct detect_txn dt;
+	struct detect_bufs bufs;        /* the status code */
+	struct hold_node hold;          /* its place in the pool */
+	struct http_response_flow *rf;  /* the flow holding it */
+	const void *owner;
+	struct http_rtxn *next_free;
+	z_stream z;
+	uint8_t *zmem;                  /* HTTP_ZMEM_BYTES, zlib's only heap */
+	uint32_t zused;
+	uint32_t body_seen;             /* decoded bytes inspected */
+	uint8_t stat[3];
+	uint8_t coding;                 /* HTTP_RESP_CODING_* */
+	uint8_t z_live;                 /* inflateInit2 done, not ended */
+	uint8_t body_over;              /* limit reached or the coded stream
+	                                 * ended: later bytes not inspected */
+};
+
+struct http_responses {
+	struct http_rtxn *slots;
+	struct http_rtxn *free_list;
+	uint8_t *zmem;                  /* n arenas, calloc'd: a page costs
+	                                 * nothing until a body inflates */
+	uint32_t n, in_use;
+	uint32_t body_limit;
+	uint32_t src_seed;              /* hold.h source buckets */
+	uint64_t tick;
+	struct hold_pool hold;
+	struct detect_worker *dw;
+	struct worker_stats *ws;
+	uint8_t out[HTTP_INFLATE_CHUNK];
+};
+
+/* ---- pool --------------------------------------------------------------- */
+
+struct http_responses *
+http_responses_create(uint32_t n, uint32_t body_limit, uint32_t share_pct,
+                      struct detect_worker *dw, struct worker_stats *ws)
+{
+	struct http_responses *hr;
+
+	if (n == 0)
+		return NULL;
+	hr = calloc(1, sizeof(*hr));
+	if (hr == NULL)
+		return NULL;
+	hr->slots = calloc(n, sizeof(*hr->slots));
+	hr->zmem = calloc(n, HTTP_ZMEM_BYTES);
+	if (hr->slots == NULL || hr->zmem == NULL) {
+		http_responses_free(hr);
+		return NULL;
+	}
+	hr->n = n;
+	hr->body_limit = body_limit;
+	hr->dw = dw;
+	hr->ws = ws;
+	hold_pool_init(&hr->hold, n, share_pct);
+	/* keyed: the sources hashed are the attacker's choice */
+	if (getrandom(&hr->src_seed, sizeof(hr->src_seed), 0) !=
+	    sizeof(hr->src_seed))
+		hr->src_seed = (uint32_t)(uintptr_t)hr;
+	for (uint32_t i = n; i-- > 0;) {
+		hr->slots[i].zmem = hr->zmem + (size_t)i * HTTP_ZMEM_BYTES;
+		hr->slots[i].next_free = hr->free_list;
+		hr->free_list = &hr->slots[i];
+	}
+	return hr;
+}
+
+void
+http_responses_free(struct http_responses *hr)
+{
+	if (hr == NULL)
+		return;
+	free(hr->zmem);
+	free(hr->slots);
+	free(hr);
+}
+
+uint32_t
+http_responses_in_use(const struct http_responses *hr)
+{
+	return hr->in_use;
+}
+
+/* zlib allocates only from the transaction's arena: no heap per packet.
+ * Freed all at once when the transaction ends. */
+static voidpf
+http_zalloc(voidpf opaque, uInt items, uInt size)
+{
+	struct http_rtxn *rt = opaque;
+	size_t n = ((size_t)items * size + 15) & ~(size_t)15;
+	void *p;
+
+	if (n > HTTP_ZMEM_BYTES - rt->zused)
+		return Z_NULL;
+	p = rt->zmem + rt->zused;
+	rt->zused += (uint32_t)n;
+	return p;
+}
+
+static void
+http_zfree(voidpf opaque, voidpf p)
+{
+	(void)opaque, (void)p;
+}
+
+/* Give rt back to the pool; its detection transaction already ended. */
+static void
+http_rtxn_put(struct http_responses *hr, struct http_rtxn *rt)
+{
+	if (rt->z_live)
+		inflateEnd(&rt->z);
+	rt->z_live = 0;
+	rt->zused = 0;
+	hold_release(&hr->hold, &rt->hold);
+	rt->rf->rtxn = NULL;
+	rt->rf = NULL;
+	rt->next_free = hr->free_list;
+	hr->free_list = rt;
+	hr->in_use--;
+}
+
+void
+http_response_abort(struct http_responses *hr, struct http_response_flow *rf)
+{
+	struct http_rtxn *rt = rf->rtxn;
+
+	rf->followed = 0;
+	rf->fault = 0;
+	if (hr == NULL || rt == NULL)
+		return;
+	detect_txn_abort(hr->dw, &rt->dt);
+	http_rtxn_put(hr, rt);
+}
+
+/* A transaction for a new response: a free one, or the place of the one
+ * stalled longest (or this source's own oldest past its share), whose
+ * flow is reported for the caller to reset.  NULL when none can be had. */
+static struct http_rtxn *
+http_rtxn_get(struct http_response_call *c, uint16_t src)
+{
+	struct http_responses *hr = c->hr;
+	struct hold_node *n = hold_victim(&hr->hold, src);
+	struct http_rtxn *rt;
+
+	if (n != NULL) {
+		struct http_rtxn *victim = hold_entry(n, struct http_rtxn, hold);
+		int share = hold_src_count(&hr->hold, src) >= hr->hold.share_max;
+
+		if (detect_report_evicted(c->res, victim->owner, "http",
+		                          share ? "response_share_evicted"
+		                                : "response_evicted") != 0)
+			return NULL;
+		if (share)
+			hr->ws->http_response_share_evicted++;
+		else
+			hr->ws->http_response_evicted++;
+		http_response_abort(hr, victim->rf);
+	}
+	rt = hr->free_list;
+	if (rt == NULL)
+		return NULL;
+	hr->free_list = rt->next_free;
+	hr->in_use++;
+	hold_take(&hr->hold, &rt->hold, src, ++hr->tick);
+	return rt;
+}
+
+/* ---- the sink --------------------------------------------------------- */
+
+/* This response's bytes cannot all be inspected: say so for each. */
+static void
+http_response_fault(struct http_response_call *c, uint8_t fault)
+{
+	c->rf->fault |= fault;
+	c->res->faults |= c->rf->fault;
+}
+
+static void
+http_response_head(void *arg, uint16_t status, unsigned coding)
+{
+	struct http_response_call *c = arg;
+	struct http_responses *hr = c->hr;
+	struct http_rtxn *rt;
+	uint16_t src;
+
+	/* a response whose end was never handed (framing lost) */
+	http_response_abort(hr, c->rf);
+	c->rf->followed = 1;
+	src = hold_src_bucket(c->t->src, c->t->ip_version, hr->src_seed);
+	rt = http_rtxn_get(c, src);
+	if (rt == NULL) {
+		hr->ws->http_response_pool_full++;
+		http_response_fault(c, DETECT_FAULT_RESPONSE);
+		return;
+	}
+	hr->ws->http_responses_inspected++;
+	c->rf->rtxn = rt;
+	rt->rf = c->rf;
+	rt->owner = c->owner;
+	rt->coding = (uint8_t)coding;
+	rt->body_seen = 0;
+	rt->body_over = 0;
+	rt->stat[0] = (uint8_t)('0' + status / 100 % 10);
+	rt->stat[1] = (uint8_t)('0' + status / 10 % 10);
+	rt->stat[2] = (uint8_t)('0' + status % 10);
+	memset(&rt->bufs, 0, sizeof(rt->bufs));
+	rt->bufs.ptr[IPS_BUF_STAT_CODE] = rt->stat;
+	rt->bufs.len[IPS_BUF_STAT_CODE] = 3;
+	detect_response_begin(hr->dw, &rt->dt);
+	rt->dt.owner = c->owner;
+	detect_headers(hr->dw, &rt->dt, &rt->bufs, c->t, c->res);
+	if (coding == HTTP_RESP_CODING_STACKED) {
+		/* libhtp decodes up to two layers; not followed here */
+		hr->ws->http_response_coding_stacked++;
+		http_response_fault(c, DETECT_FAULT_RESPONSE);
+	}
+}
+
+/* Decoded body bytes to detection, up to the body limit. */
+static void
+http_response_scan(struct http_response_call *c, struct http_rtxn *rt,
+                   const uint8_t *p, uint32_t len)
+{
+	uint32_t room = c->hr->body_limit - rt->body_seen;
+
+	if (len > room) {
+		len = room;
+		rt->body_over = 1;
+		c->hr->ws->http_response_body_limit++;
+	}
+	rt->body_seen += len;
+	detect_body(c->hr->dw, &rt->dt, p, len, &rt->bufs, c->t, c->res);
+}
+
+/* The first coded byte says how: gzip, or deflate with the zlib wrapper
+ * RFC 9110 names or (what servers also send, and clients accept) the
+ * raw deflate stream, told apart by the zlib header's CM nibble. */
+static int
+http_response_inflate_init(struct http_rtxn *rt, uint8_t first)
+{
+	int bits = rt->coding == HTTP_RESP_CODING_GZIP ? 15 + 16
+	           : (first & 0x0f) == 8 && (first >> 4) <= 7 ? 15 : -15;
+
+	memset(&rt->z, 0, sizeof(rt->z));
+	rt->z.zalloc = http_zalloc;
+	rt->z.zfree = http_zfree;
+	rt->z.opaque = rt;
+	if (inflateInit2(&rt->z, bits) != Z_OK)
+		return -1;
+	rt->z_live = 1;
+	return 0;
+}
+
+static void
+http_response_inflate(struct http_response_call *c, struct http_rtxn *rt,
+                      const uint8_t *p, uint32_t len)
+{
+	struct http_responses *hr = c->hr;
+
+	if (!rt->z_live && http_response_inflate_init(rt, p[0]) < 0) {
+		hr->ws->http_response_decode_error++;
+		http_response_fault(c, DETECT_FAULT_RESPONSE);
+		return;
+	}
+	rt->z.next_in = (Bytef *)(uintptr_t)p;
+	rt->z.avail_in = len;
+	while (rt->z.avail_in > 0 && !rt->body_over) {
+		uint32_t n;
+		int rc;
+
+		rt->z.next_out = hr->out;
+		rt->z.avail_out = sizeof(hr->out);
+		rc = inflate(&rt->z, Z_NO_FLUSH);
+		n = (uint32_t)(sizeof(hr->out) - rt->z.avail_out);
+		if (n > 0)
+			http_response_scan(c, rt, hr->out, n);
+		if (rc == Z_STREAM_END) {
+			rt->body_over = 1;  /* what follows is not decoded */
+		} else if (rc != Z_OK) {
+			/* a client shows no such body: no match can be had,
+			 * nor can its absence be told */
+			hr->ws->http_response_decode_error++;
+			http_response_fault(c, DETECT_FAULT_RESPONSE);
+			return;
+		}
+	}
+}
+
+static void
+http_response_body(void *arg, const uint8_t *p, uint32_t len)
+{
+	struct http_response_call *c = arg;
+	struct http_rtxn *rt = c->rf->rtxn;
+
+	if (c->rf->fault != 0) {
+		c->res->faults |= c->rf->fault;
+		return;
+	}
+	if (rt == NULL || rt->body_over || len == 0)
+		return;
+	hold_progress(&c->hr->hold, &rt->hold, ++c->hr->tick);
+	if (rt->coding == HTTP_RESP_CODING_GZIP ||
+	    rt->coding == HTTP_RESP_CODING_DEFLATE)
+		http_response_inflate(c, rt, p, len);
+	else
+		http_response_scan(c, rt, p, len);
+}
+
+static void
+http_response_end(void *arg)
+{
+	struct http_response_call *c = arg;
+	struct http_rtxn *rt = c->rf->rtxn;
+
+	if (c->rf->fault != 0) {
+		/* a body not wholly seen decides nothing at its end */
+		c->res->faults |= c->rf->fault;
+		http_response_abort(c->hr, c->rf);
+		return;
+	}
+	c->rf->followed = 0;
+	if (rt == NULL)
+		return;
+	detect_txn_end(c->hr->dw, &rt->dt, &rt->bufs, c->t, c->res);
+	http_rtxn_put(c->hr, rt);
+}
+
+const struct http_resp_sink http_response_sink = {
+	http_response_head, http_response_body, http_response_end,
+};
