@@ -1118,6 +1118,7 @@ detect_report(struct detect_call *c, const struct ips_rule *rule)
 	f->action = rule->action;
 	f->reject = rule->reject;
 	f->priority = rule->priority;
+	f->to_client = c->to_client;
 	f->msg = rule->msg;
 	f->classtype = rule->classtype;
 }

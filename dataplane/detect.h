@@ -183,6 +183,8 @@ struct detect_fired {
 	uint8_t action;             /* enum ips_action */
 	uint8_t reject;             /* IPS_REJECT_* of a reject rule */
 	uint8_t priority;
+	uint8_t to_client;          /* fired on the server's bytes: the
+	                             * server is the alert's source */
 	const char *msg;            /* owned by the db: valid until the worker */
 	const char *classtype;      /* next reports RCU quiescence; may be NULL */
 };

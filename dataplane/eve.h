@@ -25,7 +25,8 @@ struct eve_record {
 	uint8_t ip_version;
 	uint8_t proto;
 	uint8_t blocked;            /* alert: the packet was not forwarded */
-	uint8_t src[16];            /* the client */
+	uint8_t src[16];            /* the client; an alert's: the sender
+	                             * of the bytes it fired on */
 	uint8_t dst[16];
 	uint16_t sport;
 	uint16_t dport;

@@ -102,6 +102,21 @@ verdict_record_tuple(struct eve_record *rec, const struct pkt_ctx *ctx)
 	rec->ip_version = ctx->pm.ip_version;
 }
 
+/* An alert on the server's bytes names the server as its source, as
+ * Suricata's does (the packet's sender). */
+static void
+verdict_record_swap(struct eve_record *rec)
+{
+	uint8_t a[16];
+	uint16_t port = rec->sport;
+
+	memcpy(a, rec->src, 16);
+	memcpy(rec->src, rec->dst, 16);
+	memcpy(rec->dst, a, 16);
+	rec->sport = rec->dport;
+	rec->dport = port;
+}
+
 static void
 verdict_push(struct verdict_worker *vw)
 {
@@ -120,6 +135,8 @@ verdict_log_alerts(struct verdict_worker *vw, const struct pkt_ctx *ctx)
 
 		memset(rec, 0, sizeof(*rec));
 		verdict_record_tuple(rec, ctx);
+		if (f->to_client)
+			verdict_record_swap(rec);
 		rec->type = EVE_ALERT;
 		rec->alert_id = vw->conf.alert_id_base + ++vw->alert_seq;
 		if (f->action == IPS_ACTION_REJECT) {
