@@ -135,8 +135,11 @@ config_defaults(struct ips_config *c)
 		 * only while response rules are loaded; its 48 KiB gzip
 		 * state is touched only by a compressed body */
 		.http_responses = 256,
-		/* Suricata's response-body-limit */
-		.http_response_body = 102400,
+		/* a content-coded body holds one while it passes, only while
+		 * body rules are loaded: 48 KiB each, touched only then */
+		.http_decoders = 256,
+		/* Suricata's response-body-limit (and request-body-limit) */
+		.http_body_limit = 102400,
 		.frag_datagrams = 4096,
 		.frag_timeout_ms = 2000,
 		.alert_ring = 4096,
@@ -1078,7 +1081,8 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(raw_windows, 1, CFG_MAX_POOL),
 	CFG_LIMIT(tls_handshakes, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_responses, 1, CFG_MAX_POOL),
-	CFG_LIMIT(http_response_body, 1024, 64u << 20),
+	CFG_LIMIT(http_decoders, 1, CFG_MAX_POOL),
+	CFG_LIMIT(http_body_limit, 1024, 64u << 20),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),
 	CFG_LIMIT(alert_ring, 1, CFG_MAX_POOL),

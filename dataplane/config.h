@@ -51,7 +51,8 @@
  *     raw_windows = 2048;              of them holding their first 8 KiB
  *     tls_handshakes = 256;            TLS servers mid Certificate message
  *     http_responses = 256;            responses inspected at once
- *     http_response_body = 102400;     body bytes inspected per response
+ *     http_decoders = 256;             gzip/deflate bodies decoded at once
+ *     http_body_limit = 102400;        decoded body bytes inspected
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
  *     frag_timeout_ms = 2000;
  *     alert_ring = 4096;               EVE records in flight per worker
@@ -179,7 +180,8 @@ struct config_limits {
 	uint32_t raw_windows;
 	uint32_t tls_handshakes;
 	uint32_t http_responses;
-	uint32_t http_response_body;
+	uint32_t http_decoders;
+	uint32_t http_body_limit;
 	uint32_t frag_datagrams;
 	uint32_t frag_timeout_ms;
 	uint32_t alert_ring;

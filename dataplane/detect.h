@@ -158,10 +158,11 @@ enum detect_verdict {
                                              * was longer than its buffer:
                                              * undecided */
 #define DETECT_FAULT_TLS_POOL_FULL  0x10    /* no certificate buffer */
-#define DETECT_FAULT_RESPONSE       0x20    /* a response that cannot be
-                                             * inspected: no transaction
-                                             * free, a body that does not
-                                             * decode, stacked codings */
+#define DETECT_FAULT_RESPONSE       0x20    /* no response transaction */
+#define DETECT_FAULT_DECODE         0x40    /* a content-coded body that
+                                             * cannot be decoded: bad
+                                             * bytes, stacked codings, no
+                                             * decoder free */
 
 /* A holder that lost its body or raw stream to a newcomer (the pool was
  * full and it had made no progress for longest, or its source held its

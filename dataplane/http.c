@@ -100,6 +100,7 @@ enum http_hdr_kind {
 	HTTP_HDR_TE,
 	HTTP_HDR_HOST,
 	HTTP_HDR_UPGRADE,
+	HTTP_HDR_CE,
 };
 
 /*
@@ -137,6 +138,12 @@ struct http_txn {
 	uint8_t last_kind;          /* enum http_hdr_kind, for obs-fold */
 	uint8_t resp_kind;          /* HTTP_RESP_REQ_*: HEAD, CONNECT, Upgrade */
 	uint8_t detect_live;        /* detect_txn_begin'd, not ended */
+	uint8_t coding;             /* Content-Encoding: HTTP_RESP_CODING_* */
+	uint8_t dec_taken;          /* dec was had (NULL since: evicted) */
+	uint8_t body_over;          /* decoded body ended or at its limit */
+	uint8_t decode_fault;       /* the body could not be decoded */
+	uint32_t body_decoded;      /* decoded bytes inspected */
+	struct http_decoder *dec;   /* a coded body's, from its first byte */
 };
 
 struct http_worker {
@@ -159,6 +166,7 @@ struct http_worker {
 	uint32_t src_seed;          /* hold.h source buckets */
 	struct hold_pool hold;      /* transactions in use, stalled first */
 	struct http_responses *responses;
+	struct http_decoders *decoders;
 };
 
 _Static_assert(sizeof(struct http_txn) <= HTTP_TXN_BYTES / 2,
@@ -263,7 +271,8 @@ http_conf_init(struct http_conf *hc, const struct ips_config *c)
 	hc->header_timeout_s = c->limits.http_header_timeout;
 	hc->body_timeout_s = c->limits.http_body_timeout;
 	hc->max_responses = c->limits.http_responses;
-	hc->response_body = c->limits.http_response_body;
+	hc->max_decoders = c->limits.http_decoders;
+	hc->body_limit = c->limits.http_body_limit;
 }
 
 static struct http_txn *
@@ -349,11 +358,17 @@ http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
 	    sizeof(hw->src_seed))
 		hw->src_seed = (uint32_t)(uintptr_t)hw;
 	hw->arena_bytes = (uint32_t)http_arena_bytes(conf->max_header_bytes);
+	hw->decoders = http_decoders_create(conf->max_decoders,
+	                                    conf->source_share_pct, ws);
+	if (hw->decoders == NULL) {
+		http_worker_free(hw);
+		return NULL;
+	}
 	if (conf->max_responses != 0) {
 		hw->responses = http_responses_create(conf->max_responses,
-		                                      conf->response_body,
+		                                      conf->body_limit,
 		                                      conf->source_share_pct,
-		                                      dw, ws);
+		                                      hw->decoders, dw, ws);
 		if (hw->responses == NULL) {
 			http_worker_free(hw);
 			return NULL;
@@ -372,6 +387,7 @@ http_worker_free(struct http_worker *hw)
 	if (hw == NULL)
 		return;
 	http_responses_free(hw->responses);
+	http_decoders_free(hw->decoders);
 	free(hw->arena_free);
 	free(hw->arenas);
 	free(hw->txn_slots);
@@ -382,6 +398,12 @@ uint32_t
 http_txns_in_use(const struct http_worker *hw)
 {
 	return hw->in_use;
+}
+
+uint32_t
+http_decoders_in_use_of(const struct http_worker *hw)
+{
+	return http_decoders_in_use(hw->decoders);
 }
 
 uint32_t
@@ -459,6 +481,7 @@ http_txn_put(struct http_worker *hw, struct http_flow *hf)
 	if (txn->detect_live)
 		detect_txn_abort(hw->dw, &txn->dt);
 	txn->detect_live = 0;
+	http_decoder_put(hw->decoders, &txn->dec);
 	hold_release(&hw->hold, &txn->hold);
 	txn->hf = NULL;
 	if (http_txn_is_large(txn))
@@ -690,6 +713,9 @@ http_txn_get(struct http_call *c)
 	txn->te_seen = txn->te_chunked = txn->te_last_chunked = 0;
 	txn->last_kind = HTTP_HDR_OTHER;
 	txn->resp_kind = 0;
+	txn->coding = HTTP_RESP_CODING_NONE;
+	txn->dec_taken = txn->body_over = txn->decode_fault = 0;
+	txn->body_decoded = 0;
 	c->hf->txn = txn;
 	detect_txn_begin(hw->dw, &txn->dt);
 	txn->dt.owner = c->hf->owner;
@@ -728,10 +754,16 @@ http_request_end(struct http_call *c)
 	struct http_txn *txn = hf->txn;
 	int v;
 
-	BENCH_ENTER(BENCH_DETECT);
-	v = detect_txn_end(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
-	BENCH_LEAVE();
-	txn->detect_live = 0;
+	v = DETECT_NONE;
+	/* a body not wholly seen decides nothing at its end: the abort is
+	 * http_txn_put's */
+	if (!txn->decode_fault) {
+		BENCH_ENTER(BENCH_DETECT);
+		v = detect_txn_end(c->hw->dw, &txn->dt, &txn->bufs, c->t,
+		                   c->res);
+		BENCH_LEAVE();
+		txn->detect_live = 0;
+	}
 	http_txn_put(c->hw, hf);
 	hf->state = HTTP_ST_START;
 	hf->body_left = 0;
@@ -748,20 +780,81 @@ http_request_done(struct http_call *c)
 }
 
 static void
-http_body(struct http_call *c, const uint8_t *p, uint32_t n)
+http_body_scan(struct http_call *c, const uint8_t *p, uint32_t n)
 {
 	struct http_txn *txn = c->hf->txn;
 	int v;
 
-	c->hw->ws->http_body_bytes += n;
-	if (n != 0)
-		hold_progress(&c->hw->hold, &txn->hold, c->hw->now);
-	if (n == 0 || !detect_wants_body(c->hw->dw))
-		return;
 	BENCH_ENTER(BENCH_DETECT);
 	v = detect_body(c->hw->dw, &txn->dt, p, n, &txn->bufs, c->t, c->res);
 	BENCH_LEAVE();
 	http_verdict(c, v);
+}
+
+/* A decoded piece of a coded body, up to the body limit (Suricata's
+ * request-body-limit); 1 once it is reached. */
+static int
+http_body_decoded(void *arg, const uint8_t *p, uint32_t n)
+{
+	struct http_call *c = arg;
+	struct http_txn *txn = c->hf->txn;
+	uint32_t room = c->hw->conf.body_limit - txn->body_decoded;
+
+	if (n > room) {
+		n = room;
+		txn->body_over = 1;
+		c->hw->ws->http_body_limit_reached++;
+	}
+	txn->body_decoded += n;
+	if (n > 0)
+		http_body_scan(c, p, n);
+	return txn->body_over;
+}
+
+/* A gzip or deflate body is inspected decoded, as Suricata 7.0.16 does
+ * (libhtp's request decompression; http_inflate.h: what is not coded is
+ * inspected as it is).  Without a decoder, with codings stacked, or
+ * bytes that stop decoding, the body cannot be inspected: a fault for
+ * policy.detect_error, and its end decides nothing. */
+static void
+http_body_inflate(struct http_call *c, const uint8_t *p, uint32_t n)
+{
+	struct http_txn *txn = c->hf->txn;
+	int rc = -1;
+
+	if (!txn->dec_taken && txn->coding != HTTP_RESP_CODING_STACKED) {
+		txn->dec_taken = 1;
+		http_decoder_take(c->hw->decoders, &txn->dec, txn->coding,
+		                  c->hf->owner, c->t, c->res);
+	}
+	if (txn->coding == HTTP_RESP_CODING_STACKED && !txn->decode_fault)
+		c->hw->ws->http_coding_stacked++;
+	if (txn->dec != NULL && !txn->decode_fault)
+		rc = http_decoder_data(c->hw->decoders, txn->dec, p, n,
+		                       http_body_decoded, c);
+	if (rc > 0)
+		txn->body_over = 1;
+	if (rc < 0) {
+		txn->decode_fault = 1;
+		c->res->faults |= DETECT_FAULT_DECODE;
+	}
+}
+
+static void
+http_body(struct http_call *c, const uint8_t *p, uint32_t n)
+{
+	struct http_txn *txn = c->hf->txn;
+
+	c->hw->ws->http_body_bytes += n;
+	if (n != 0)
+		hold_progress(&c->hw->hold, &txn->hold, c->hw->now);
+	if (n == 0 || !detect_wants_body(c->hw->dw) || txn->body_over)
+		return;
+	if (txn->coding == HTTP_RESP_CODING_NONE ||
+	    txn->coding == HTTP_RESP_CODING_OTHER)
+		http_body_scan(c, p, n);
+	else
+		http_body_inflate(c, p, n);
 }
 
 /* ---- request head: lines ---------------------------------------------- */
@@ -945,6 +1038,8 @@ http_hdr_kind(const struct http_hdr *h)
 		return HTTP_HDR_HOST;
 	if (http_ieq(h->name, h->name_len, "upgrade"))
 		return HTTP_HDR_UPGRADE;
+	if (http_ieq(h->name, h->name_len, "content-encoding"))
+		return HTTP_HDR_CE;
 	return HTTP_HDR_OTHER;
 }
 
@@ -1059,6 +1154,10 @@ http_header_line(struct http_call *c, const uint8_t *line, uint32_t len)
 		return false;
 	case HTTP_HDR_UPGRADE:
 		txn->resp_kind |= HTTP_RESP_REQ_UPGRADE;
+		return false;
+	case HTTP_HDR_CE:
+		txn->coding = (uint8_t)http_resp_coding(txn->coding, h.value,
+		                                        h.value_len);
 		return false;
 	case HTTP_HDR_OTHER:
 		break;

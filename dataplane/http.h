@@ -70,7 +70,8 @@ struct http_conf {
 	uint32_t body_timeout_s;    /* a body without progress this long
 	                             * ends its flow; 0 = never */
 	uint32_t max_responses;     /* responses inspected at once */
-	uint32_t response_body;     /* body bytes inspected per response */
+	uint32_t max_decoders;      /* coded bodies decoded at once */
+	uint32_t body_limit;        /* decoded bytes inspected per body */
 	uint64_t tsc_hz;            /* the caller's clock, for the timeouts */
 };
 
@@ -189,6 +190,9 @@ void http_expire(struct http_worker *hw, uint64_t now_tsc,
 
 /* Transactions currently taken from the pool (for stats and tests). */
 uint32_t http_txns_in_use(const struct http_worker *hw);
+
+/* Body decoders currently taken (for stats and tests). */
+uint32_t http_decoders_in_use_of(const struct http_worker *hw);
 
 /* Response transactions currently taken (for stats and tests). */
 uint32_t http_response_txns_in_use(const struct http_worker *hw);

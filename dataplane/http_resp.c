@@ -629,6 +629,20 @@ http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
 	return res;
 }
 
+unsigned
+http_resp_coding(unsigned coding, const uint8_t *value, uint32_t len)
+{
+	struct http_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.coding = (uint8_t)coding;
+	r.ce_cand = HTTP_RESP_CODING_CANDS;
+	for (uint32_t i = 0; i < len; i++)
+		http_resp_ce_byte(&r, value[i]);
+	http_resp_ce_token(&r);
+	return r.coding;
+}
+
 int
 http_resp_eof(struct http_resp *r, const struct http_resp_sink *sink,
               void *arg)

@@ -98,6 +98,12 @@ void http_resp_expect(struct http_resp *r, unsigned kind);
 int http_resp_data(struct http_resp *r, const uint8_t *p, uint32_t len,
                    const struct http_resp_sink *sink, void *arg);
 
+/* The coding after a Content-Encoding value (a list), given the coding
+ * of those before it: what the tracker reads on a response, for a
+ * request's header. */
+unsigned http_resp_coding(unsigned coding, const uint8_t *value,
+                          uint32_t len);
+
 /* The server closed its side: a body delimited by the close ends
  * (sink->end).  Returns 1 when one did. */
 int http_resp_eof(struct http_resp *r, const struct http_resp_sink *sink,

@@ -11,15 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <zlib.h>
 
 #include "hold.h"
 #include "http_response.h"
-
-/* zlib's inflate state (about 7 KiB) and its 32 KiB window, with room. */
-#define HTTP_ZMEM_BYTES (48u * 1024)
-/* Decoded bytes handed to detection per inflate call. */
-#define HTTP_INFLATE_CHUNK 16384
 
 struct http_rtxn {
 	struct detect_txn dt;
@@ -28,13 +22,12 @@ struct http_rtxn {
 	struct http_response_flow *rf;  /* the flow holding it */
 	const void *owner;
 	struct http_rtxn *next_free;
-	z_stream z;
-	uint8_t *zmem;                  /* HTTP_ZMEM_BYTES, zlib's only heap */
-	uint32_t zused;
+	struct http_decoder *dec;       /* a coded body's, from its first
+	                                 * byte */
 	uint32_t body_seen;             /* decoded bytes inspected */
 	uint8_t stat[3];
 	uint8_t coding;                 /* HTTP_RESP_CODING_* */
-	uint8_t z_live;                 /* inflateInit2 done, not ended */
+	uint8_t dec_taken;              /* dec was had (NULL since: evicted) */
 	uint8_t body_over;              /* limit reached or the coded stream
 	                                 * ended: later bytes not inspected */
 };
@@ -42,8 +35,7 @@ struct http_rtxn {
 struct http_responses {
 	struct http_rtxn *slots;
 	struct http_rtxn *free_list;
-	uint8_t *zmem;                  /* n arenas, calloc'd: a page costs
-	                                 * nothing until a body inflates */
+	struct http_decoders *decoders; /* the worker's, shared with requests */
 	uint32_t n, in_use;
 	uint32_t body_limit;
 	uint32_t src_seed;              /* hold.h source buckets */
@@ -51,13 +43,13 @@ struct http_responses {
 	struct hold_pool hold;
 	struct detect_worker *dw;
 	struct worker_stats *ws;
-	uint8_t out[HTTP_INFLATE_CHUNK];
 };
 
 /* ---- pool --------------------------------------------------------------- */
 
 struct http_responses *
 http_responses_create(uint32_t n, uint32_t body_limit, uint32_t share_pct,
+                      struct http_decoders *decoders,
                       struct detect_worker *dw, struct worker_stats *ws)
 {
 	struct http_responses *hr;
@@ -68,12 +60,12 @@ http_responses_create(uint32_t n, uint32_t body_limit, uint32_t share_pct,
 	if (hr == NULL)
 		return NULL;
 	hr->slots = calloc(n, sizeof(*hr->slots));
-	hr->zmem = calloc(n, HTTP_ZMEM_BYTES);
-	if (hr->slots == NULL || hr->zmem == NULL) {
+	if (hr->slots == NULL) {
 		http_responses_free(hr);
 		return NULL;
 	}
 	hr->n = n;
+	hr->decoders = decoders;
 	hr->body_limit = body_limit;
 	hr->dw = dw;
 	hr->ws = ws;
@@ -83,7 +75,6 @@ http_responses_create(uint32_t n, uint32_t body_limit, uint32_t share_pct,
 	    sizeof(hr->src_seed))
 		hr->src_seed = (uint32_t)(uintptr_t)hr;
 	for (uint32_t i = n; i-- > 0;) {
-		hr->slots[i].zmem = hr->zmem + (size_t)i * HTTP_ZMEM_BYTES;
 		hr->slots[i].next_free = hr->free_list;
 		hr->free_list = &hr->slots[i];
 	}
@@ -95,7 +86,6 @@ http_responses_free(struct http_responses *hr)
 {
 	if (hr == NULL)
 		return;
-	free(hr->zmem);
 	free(hr->slots);
 	free(hr);
 }
@@ -106,36 +96,11 @@ http_responses_in_use(const struct http_responses *hr)
 	return hr->in_use;
 }
 
-/* zlib allocates only from the transaction's arena: no heap per packet.
- * Freed all at once when the transaction ends. */
-static voidpf
-http_zalloc(voidpf opaque, uInt items, uInt size)
-{
-	struct http_rtxn *rt = opaque;
-	size_t n = ((size_t)items * size + 15) & ~(size_t)15;
-	void *p;
-
-	if (n > HTTP_ZMEM_BYTES - rt->zused)
-		return Z_NULL;
-	p = rt->zmem + rt->zused;
-	rt->zused += (uint32_t)n;
-	return p;
-}
-
-static void
-http_zfree(voidpf opaque, voidpf p)
-{
-	(void)opaque, (void)p;
-}
-
 /* Give rt back to the pool; its detection transaction already ended. */
 static void
 http_rtxn_put(struct http_responses *hr, struct http_rtxn *rt)
 {
-	if (rt->z_live)
-		inflateEnd(&rt->z);
-	rt->z_live = 0;
-	rt->zused = 0;
+	http_decoder_put(hr->decoders, &rt->dec);
 	hold_release(&hr->hold, &rt->hold);
 	rt->rf->rtxn = NULL;
 	rt->rf = NULL;
@@ -225,6 +190,7 @@ http_response_head(void *arg, uint16_t status, unsigned coding)
 	rt->coding = (uint8_t)coding;
 	rt->body_seen = 0;
 	rt->body_over = 0;
+	rt->dec_taken = 0;
 	rt->stat[0] = (uint8_t)('0' + status / 100 % 10);
 	rt->stat[1] = (uint8_t)('0' + status / 10 % 10);
 	rt->stat[2] = (uint8_t)('0' + status % 10);
@@ -236,8 +202,8 @@ http_response_head(void *arg, uint16_t status, unsigned coding)
 	detect_headers(hr->dw, &rt->dt, &rt->bufs, c->t, c->res);
 	if (coding == HTTP_RESP_CODING_STACKED) {
 		/* libhtp decodes up to two layers; not followed here */
-		hr->ws->http_response_coding_stacked++;
-		http_response_fault(c, DETECT_FAULT_RESPONSE);
+		hr->ws->http_coding_stacked++;
+		http_response_fault(c, DETECT_FAULT_DECODE);
 	}
 }
 
@@ -251,64 +217,47 @@ http_response_scan(struct http_response_call *c, struct http_rtxn *rt,
 	if (len > room) {
 		len = room;
 		rt->body_over = 1;
-		c->hr->ws->http_response_body_limit++;
+		c->hr->ws->http_body_limit_reached++;
 	}
 	rt->body_seen += len;
 	detect_body(c->hr->dw, &rt->dt, p, len, &rt->bufs, c->t, c->res);
 }
 
-/* The first coded byte says how: gzip, or deflate with the zlib wrapper
- * RFC 9110 names or (what servers also send, and clients accept) the
- * raw deflate stream, told apart by the zlib header's CM nibble. */
+/* A decoded piece: inspect it; 1 once the body limit is reached. */
 static int
-http_response_inflate_init(struct http_rtxn *rt, uint8_t first)
+http_response_decoded(void *arg, const uint8_t *p, uint32_t len)
 {
-	int bits = rt->coding == HTTP_RESP_CODING_GZIP ? 15 + 16
-	           : (first & 0x0f) == 8 && (first >> 4) <= 7 ? 15 : -15;
+	struct http_response_call *c = arg;
+	struct http_rtxn *rt = c->rf->rtxn;
 
-	memset(&rt->z, 0, sizeof(rt->z));
-	rt->z.zalloc = http_zalloc;
-	rt->z.zfree = http_zfree;
-	rt->z.opaque = rt;
-	if (inflateInit2(&rt->z, bits) != Z_OK)
-		return -1;
-	rt->z_live = 1;
-	return 0;
+	http_response_scan(c, rt, p, len);
+	return rt->body_over;
 }
 
+/* A coded body's bytes: a decoder from the pool on the first, then
+ * decoded (http_inflate.h: what is not coded is inspected as it is); a
+ * body that stops decoding cannot be inspected. */
 static void
 http_response_inflate(struct http_response_call *c, struct http_rtxn *rt,
                       const uint8_t *p, uint32_t len)
 {
-	struct http_responses *hr = c->hr;
+	int rc;
 
-	if (!rt->z_live && http_response_inflate_init(rt, p[0]) < 0) {
-		hr->ws->http_response_decode_error++;
-		http_response_fault(c, DETECT_FAULT_RESPONSE);
+	if (!rt->dec_taken) {
+		rt->dec_taken = 1;
+		http_decoder_take(c->hr->decoders, &rt->dec, rt->coding, c->owner,
+		                  c->t, c->res);
+	}
+	if (rt->dec == NULL) {          /* none to be had, or taken since */
+		http_response_fault(c, DETECT_FAULT_DECODE);
 		return;
 	}
-	rt->z.next_in = (Bytef *)(uintptr_t)p;
-	rt->z.avail_in = len;
-	while (rt->z.avail_in > 0 && !rt->body_over) {
-		uint32_t n;
-		int rc;
-
-		rt->z.next_out = hr->out;
-		rt->z.avail_out = sizeof(hr->out);
-		rc = inflate(&rt->z, Z_NO_FLUSH);
-		n = (uint32_t)(sizeof(hr->out) - rt->z.avail_out);
-		if (n > 0)
-			http_response_scan(c, rt, hr->out, n);
-		if (rc == Z_STREAM_END) {
-			rt->body_over = 1;  /* what follows is not decoded */
-		} else if (rc != Z_OK) {
-			/* a client shows no such body: no match can be had,
-			 * nor can its absence be told */
-			hr->ws->http_response_decode_error++;
-			http_response_fault(c, DETECT_FAULT_RESPONSE);
-			return;
-		}
-	}
+	rc = http_decoder_data(c->hr->decoders, rt->dec, p, len,
+	                       http_response_decoded, c);
+	if (rc > 0)
+		rt->body_over = 1;
+	else if (rc < 0)
+		http_response_fault(c, DETECT_FAULT_DECODE);
 }
 
 static void

@@ -12,15 +12,15 @@
  * at its end.  Does not own the flow (http.c does) nor act on a verdict
  * (the stream stage drops the server's packet and blocks the flow).
  *
- * Bounds, all taken at start: http_responses transactions per worker,
- * each with a 48 KiB zlib arena (touched only by a compressed body: zlib
- * allocates from it, never from the heap); http_response_body bytes of
- * each body inspected after decoding (Suricata's response-body-limit),
- * which also bounds what a compressed body can cost to inflate.  A full
- * pool takes the place of the response that stalled longest (its flow is
- * reported in res->evicted and reset), never the newcomer's; with none to
- * take, or a body that cannot be decoded, the response's bytes carry
- * DETECT_FAULT_RESPONSE for policy.detect_error.
+ * Bounds, all taken at start: http_responses transactions per worker (a
+ * coded body also holds a decoder from http_inflate.h's pool);
+ * http_body_limit bytes of each body inspected after decoding (Suricata's
+ * response-body-limit), which also bounds what a compressed body can cost
+ * to inflate.  A full pool takes the place of the response that stalled
+ * longest (its flow is reported in res->evicted and reset), never the
+ * newcomer's; with none to take the response's bytes carry
+ * DETECT_FAULT_RESPONSE, a body that cannot be decoded
+ * DETECT_FAULT_DECODE, for policy.detect_error.
  *
  * No allocation, syscall or logging per packet.  Thread: the worker.
  */
@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "http_inflate.h"
 #include "http_resp.h"
 #include "stats.h"
 
@@ -55,10 +56,11 @@ struct http_response_call {
 };
 
 /* n transactions, body_limit bytes inspected per body, share_pct of the
- * pool per source (0: no limit).  Returns NULL when out of memory or n
- * is 0 (setup only). */
+ * pool per source (0: no limit); coded bodies take a decoder from
+ * decoders.  Returns NULL when out of memory or n is 0 (setup only). */
 struct http_responses *http_responses_create(uint32_t n, uint32_t body_limit,
                                              uint32_t share_pct,
+                                             struct http_decoders *decoders,
                                              struct detect_worker *dw,
                                              struct worker_stats *ws);
 void http_responses_free(struct http_responses *hr);

@@ -509,6 +509,7 @@ static const struct verdict_fault {
 	VERDICT_FAULT(DETECT_FAULT_TLS_POOL_FULL, tls_pool_full,
 	              "tls_cert_pool_full"),
 	VERDICT_FAULT(DETECT_FAULT_RESPONSE, response, "response_uninspected"),
+	VERDICT_FAULT(DETECT_FAULT_DECODE, decode, "body_undecodable"),
 #undef VERDICT_FAULT
 };
 

@@ -88,11 +88,6 @@ KNOWN_FAILURES = {
                        "the stream stage does not take data from a SYN",
     "tcp-fastopen-06": "the request travels in the SYN (TCP Fast Open); "
                        "the stream stage does not take data from a SYN",
-    "http-post-data-decompression": "the request body is gzip-coded: "
-                                    "Suricata 7.0.16 inflates request "
-                                    "bodies, the gateway inspects them "
-                                    "as sent (response bodies only are "
-                                    "inflated)",
 }
 
 ALERT_KEYS = {"event_type", "alert.signature_id", "alert.action",

@@ -184,9 +184,12 @@
 	X(http_response_pool_full)   /* none to inspect one: a fault */   \
 	X(http_response_evicted)     /* taken from the stalled longest */ \
 	X(http_response_share_evicted) /* its source held its share */    \
-	X(http_response_coding_stacked) /* several codings: a fault */    \
-	X(http_response_decode_error) /* gzip/deflate broken: a fault */  \
-	X(http_response_body_limit)  /* rest of a body not inspected */   \
+	X(http_coding_stacked)       /* several codings: a fault */      \
+	X(http_decode_error)         /* gzip/deflate broken: a fault */  \
+	X(http_decoder_pool_full)    /* none for a coded body: a fault */\
+	X(http_decoder_evicted)      /* taken from the stalled longest */ \
+	X(http_decoder_share_evicted) /* its source held its share */     \
+	X(http_body_limit_reached)   /* rest of a body not inspected */   \
 	X(drop_http_ambiguous)       /* smuggling ambiguity, policy */   \
 	X(drop_http_malformed)                                            \
 	X(drop_http_header_too_long)                                      \
@@ -243,6 +246,7 @@
 	X(drop_detect_inspect_limit)  /* a PCRE2 or inspection limit */    \
 	X(drop_detect_tls_pool_full)  /* no buffer for a certificate */    \
 	X(drop_detect_response)       /* a response not inspectable */     \
+	X(drop_detect_decode)         /* a coded body not decodable */     \
 	/* ... = "bypass": forwarded uninspected (not drops) */            \
 	X(bypass_detect_scan_error)                                        \
 	X(bypass_detect_body_pool_full)                                    \
@@ -250,6 +254,7 @@
 	X(bypass_detect_inspect_limit)                                     \
 	X(bypass_detect_tls_pool_full)                                     \
 	X(bypass_detect_response)                                          \
+	X(bypass_detect_decode)                                            \
 	X(eve_ring_full)          /* alert record lost, never blocks */
 
 #define IPS_COUNTERS(X)          \

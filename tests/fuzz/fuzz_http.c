@@ -83,7 +83,8 @@ fuzz_http_init(void)
 		                          0, 1 };
 
 		conf.max_responses = 2;
-		conf.response_body = 1024;
+		conf.max_decoders = 2;
+		conf.body_limit = 1024;
 		fuzz_hw[p] = http_worker_create(&conf, fuzz_dw, &fuzz_ws);
 		if (fuzz_hw[p] == NULL)
 			abort();

@@ -531,7 +531,8 @@ main(int argc, char **argv)
 	                        .drop_ambiguous = 0, .drop_malformed = 0,
 	                        .max_header_arenas = 8192,
 	                        .max_responses = 8192,
-	                        .response_body = 102400 };
+	                        .max_decoders = 8192,
+	                        .body_limit = 102400 };
 	struct http_worker *hw;
 
 	flow_cap = 1u << 22;

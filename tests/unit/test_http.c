@@ -1044,7 +1044,8 @@ fx_new_responses(uint32_t n, uint32_t body_limit)
 	                          .drop_ambiguous = 1, .drop_malformed = 1,
 	                          .max_header_arenas = 2,
 	                          .max_responses = n,
-	                          .response_body = body_limit };
+	                          .max_decoders = n,
+	                          .body_limit = body_limit };
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
@@ -1170,8 +1171,10 @@ test_response_decoded(void **state)
 	fx_free_responses(f);
 }
 
-/* What cannot be inspected is a fault for policy.detect_error, and the
- * end of such a body decides nothing. */
+/* Bytes that do not decode are inspected as they are (libhtp's
+ * passthrough, Suricata issue 6959); stacked codings cannot be inspected:
+ * a fault for policy.detect_error, and the end of such a body decides
+ * nothing. */
 static void
 test_response_faults(void **state)
 {
@@ -1185,14 +1188,12 @@ test_response_faults(void **state)
 	(void)state;
 	fx_feed(f, "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0);
 	fx_respond(f, broken, 0);
-	assert_int_equal(f->ws.http_response_decode_error, 1);
-	assert_true(f->res.faults & DETECT_FAULT_RESPONSE);
-	assert_int_equal(rec.txn[2].ended, 0);
-	assert_int_equal(rec.txn[2].aborted, 1);
-	f->res.faults = 0;
+	assert_int_equal(f->ws.http_decode_error, 1);
+	assert_response(2, "200", "notgz!");
+	assert_int_equal(f->res.faults, 0);
 	fx_respond(f, stacked, 0);
-	assert_int_equal(f->ws.http_response_coding_stacked, 1);
-	assert_true(f->res.faults & DETECT_FAULT_RESPONSE);
+	assert_int_equal(f->ws.http_coding_stacked, 1);
+	assert_true(f->res.faults & DETECT_FAULT_DECODE);
 	assert_int_equal(rec.txn[3].bodies, 0);
 	assert_int_equal(rec.txn[3].aborted, 1);
 	fx_free_responses(f);
@@ -1220,7 +1221,7 @@ test_response_body_limit(void **state)
 	fx_pieces(f, resp, (size_t)h + n, 0, 0);
 	assert_int_equal(rec.txn[1].body_len, 1024);
 	assert_int_equal(rec.txn[1].ended, 1);
-	assert_int_equal(f->ws.http_response_body_limit, 1);
+	assert_int_equal(f->ws.http_body_limit_reached, 1);
 	assert_int_equal(f->res.faults, 0);
 	fx_free_responses(f);
 }
@@ -1253,6 +1254,98 @@ test_response_pool_full(void **state)
 	assert_int_equal(rec.txn[1].aborted, 1);
 	assert_int_equal(f->res.faults, 0);
 	http_flow_release(f->hw, &other);
+	fx_free_responses(f);
+}
+
+/* A request body sent gzip- or deflate-coded is inspected decoded, as
+ * Suricata 7.0.16 inspects it; one that does not decode, as it is. */
+static void
+test_request_body_decoded(void **state)
+{
+	static const char plain[] = "q=' UNION SELECT password FROM users--";
+	uint8_t coded[256];
+	char req[1024];
+	static const int forms[] = { 31, 15, -15 };   /* gzip, deflate x2 */
+
+	(void)state;
+	for (size_t k = 0; k < 3; k++) {
+		int b = forms[k];
+
+		for (unsigned piece = 0; piece < 4; piece++) {
+			size_t n = zcode(coded, sizeof(coded), plain, b);
+			int h = snprintf(req, sizeof(req), "POST /q HTTP/1.1\r\n"
+			                 "Content-Encoding: %s\r\n"
+			                 "Content-Length: %zu\r\n\r\n",
+			                 b == 31 ? "gzip" : "deflate", n);
+			struct fx *f = fx_new_responses(2, 4096);
+
+			memcpy(req + h, coded, n);
+			fx_feed_len(f, req, (size_t)h + n, piece);
+			assert_int_equal(rec.txn[0].body_len, strlen(plain));
+			assert_memory_equal(rec.txn[0].body, plain, strlen(plain));
+			assert_int_equal(rec.txn[0].ended, 1);
+			assert_int_equal(f->res.faults, 0);
+			assert_int_equal(http_decoders_in_use_of(f->hw), 0);
+			fx_free_responses(f);
+		}
+	}
+	struct fx *f = fx_new_responses(2, 4096);
+	fx_feed(f, "POST /q HTTP/1.1\r\nContent-Encoding: gzip\r\n"
+	           "Content-Length: 5\r\n\r\nplain", 0);
+	assert_int_equal(f->ws.http_decode_error, 1);     /* passed through */
+	assert_int_equal(rec.txn[0].body_len, 5);
+	assert_int_equal(rec.txn[0].ended, 1);
+	assert_int_equal(f->res.faults, 0);
+	fx_free_responses(f);
+	/* bytes after the coded stream's end are inspected as they are: a
+	 * small gzip member cannot hide what follows it */
+	for (unsigned piece = 0; piece < 4; piece++) {
+		size_t n = zcode(coded, sizeof(coded), "a=1", 31);
+		int h = snprintf(req, sizeof(req), "POST /q HTTP/1.1\r\n"
+		                 "Content-Encoding: gzip\r\nContent-Length: "
+		                 "%zu\r\n\r\n", n + 6);
+
+		f = fx_new_responses(2, 4096);
+		memcpy(req + h, coded, n);
+		memcpy(req + h + n, "&evil=", 6);
+		fx_feed_len(f, req, (size_t)h + n + 6, piece);
+		assert_int_equal(rec.txn[0].body_len, 9);
+		assert_memory_equal(rec.txn[0].body, "a=1&evil=", 9);
+		assert_int_equal(f->res.faults, 0);
+		fx_free_responses(f);
+	}
+	/* bytes that stop decoding after some did: a fault */
+	{
+		size_t n = zcode(coded, sizeof(coded), plain, 31);
+		int h = snprintf(req, sizeof(req), "POST /q HTTP/1.1\r\n"
+		                 "Content-Encoding: gzip\r\nContent-Length: "
+		                 "%zu\r\n\r\n", n);
+
+		memcpy(req + h, coded, n);
+		req[h + n - 8] ^= 0x55;          /* its CRC: checked at the end */
+		f = fx_new_responses(2, 4096);
+		fx_feed_len(f, req, (size_t)h + n, 0);
+		assert_int_equal(f->ws.http_decode_error, 1);
+		assert_true(f->res.faults & DETECT_FAULT_DECODE);
+		assert_int_equal(rec.txn[0].aborted, 1);
+		fx_free_responses(f);
+	}
+	/* stacked codings: a fault, the end decides nothing */
+	f = fx_new_responses(2, 4096);
+	fx_feed(f, "POST /q HTTP/1.1\r\nContent-Encoding: gzip, deflate\r\n"
+	           "Content-Length: 5\r\n\r\nplain", 0);
+	assert_int_equal(f->ws.http_coding_stacked, 1);
+	assert_true(f->res.faults & DETECT_FAULT_DECODE);
+	assert_int_equal(rec.txn[0].ended, 0);
+	assert_int_equal(rec.txn[0].aborted, 1);
+	fx_free_responses(f);
+	/* identity and unknown codings: as sent */
+	f = fx_new_responses(2, 4096);
+	fx_feed(f, "POST /q HTTP/1.1\r\nContent-Encoding: identity\r\n"
+	           "Content-Encoding: br\r\nContent-Length: 5\r\n\r\nplain",
+	        1);
+	assert_int_equal(rec.txn[0].body_len, 5);
+	assert_int_equal(f->res.faults, 0);
 	fx_free_responses(f);
 }
 
@@ -2176,6 +2269,7 @@ main(void)
 		cmocka_unit_test(test_response_body_limit),
 		cmocka_unit_test(test_response_pool_full),
 		cmocka_unit_test(test_response_not_wanted),
+		cmocka_unit_test(test_request_body_decoded),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_pool_evicts_stalled),
