@@ -115,6 +115,9 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->raw_streams, 65536);
 	assert_int_equal(l->raw_windows, 2048);
 	assert_int_equal(l->tls_handshakes, 256);
+	assert_int_equal(l->http_responses, 256);
+	assert_int_equal(l->http_decoders, 256);
+	assert_int_equal(l->http_body_limit, 102400);
 	assert_int_equal(l->frag_datagrams, 4096);
 	assert_int_equal(l->frag_timeout_ms, 2000);
 	assert_int_equal(l->alert_ring, 4096);
@@ -692,6 +695,12 @@ test_err_ranges(void **state)
 	                  "limits.raw_windows: 0 out of range");
 	test_expect_error("limits = { tls_handshakes = 0; };", 1,
 	                  "limits.tls_handshakes: 0 out of range");
+	test_expect_error("limits = { http_responses = 0; };", 1,
+	                  "limits.http_responses: 0 out of range");
+	test_expect_error("limits = { http_decoders = 0; };", 1,
+	                  "limits.http_decoders: 0 out of range");
+	test_expect_error("limits = { http_body_limit = 1023; };", 1,
+	                  "limits.http_body_limit: 1023 out of range");
 	test_expect_error("limits = { http_header_arenas = 0; };", 1,
 	                  "limits.http_header_arenas: 0 out of range");
 	test_expect_error("limits = { stream_kept_bytes_per_flow = 65535; };", 1,
