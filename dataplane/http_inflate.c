@@ -16,8 +16,9 @@
 #define HTTP_INFLATE_CHUNK 16384
 /* Coded bytes kept while nothing has decoded yet: a body that is not
  * coded fails within its first bytes (gzip's magic, zlib's header check)
- * and is then handed out whole from here.  Longer (a gzip header with a
- * long name) and still failing: a fault. */
+ * and is then handed out whole from here.  A failure past them (a gzip
+ * header with a long name, then junk) is a fault.  Decided by where in
+ * the body zlib failed, never by how the body was cut. */
 #define HTTP_INFLATE_PREFIX 64
 
 struct http_decoder {
@@ -28,9 +29,8 @@ struct http_decoder {
 	uint8_t live;                   /* inflateInit2 done, not ended */
 	uint8_t produced;               /* a byte decoded */
 	uint8_t raw;                    /* the rest is handed out as it is */
-	uint8_t pre_over;               /* more than the prefix passed */
-	uint8_t pre_len;
-	uint8_t pre[HTTP_INFLATE_PREFIX];
+	uint32_t fed;                   /* coded bytes fed before this call */
+	uint8_t pre[HTTP_INFLATE_PREFIX];   /* the first of them */
 	struct hold_node hold;
 	struct http_decoder **slot;     /* the holder's pointer to it */
 	const void *owner;
@@ -126,7 +126,8 @@ http_decoder_put(struct http_decoders *pd, struct http_decoder **slot)
 		inflateEnd(&d->z);
 	d->live = 0;
 	d->used = 0;
-	d->produced = d->raw = d->pre_over = d->pre_len = 0;
+	d->produced = d->raw = 0;
+	d->fed = 0;
 	hold_release(&pd->hold, &d->hold);
 	d->slot = NULL;
 	d->next_free = pd->free_list;
@@ -202,33 +203,33 @@ http_decoder_raw(struct http_decoder *d, const uint8_t *p, uint32_t len,
 	return len > 0 && out(arg, p, len) != 0;
 }
 
-/* The bytes do not decode.  Before anything did, the body is not coded:
- * it all goes out as it is, the kept prefix first. */
+/* The bytes do not decode.  Before anything did, and within the first
+ * HTTP_INFLATE_PREFIX bytes, the body is not coded: it all goes out as it
+ * is, the kept prefix first. */
 static int
 http_decoder_error(struct http_decoders *pd, struct http_decoder *d,
                    const uint8_t *p, uint32_t len, http_decoded_fn out,
                    void *arg)
 {
+	uint32_t at = d->fed + (len - d->z.avail_in);
+
 	pd->ws->http_decode_error++;
-	if (d->produced || d->pre_over)
+	if (d->produced || at > HTTP_INFLATE_PREFIX)
 		return -1;
-	if (d->pre_len > 0 && http_decoder_raw(d, d->pre, d->pre_len, out, arg))
+	if (d->fed > 0 && http_decoder_raw(d, d->pre, d->fed, out, arg))
 		return 1;
 	return http_decoder_raw(d, p, len, out, arg);
 }
 
-/* Nothing decoded yet: keep these bytes for http_decoder_error. */
+/* Count these bytes fed, keeping them while within the prefix. */
 static void
 http_decoder_keep(struct http_decoder *d, const uint8_t *p, uint32_t len)
 {
-	if (d->produced || d->pre_over)
-		return;
-	if (len > (uint32_t)(HTTP_INFLATE_PREFIX - d->pre_len)) {
-		d->pre_over = 1;
-		return;
-	}
-	memcpy(d->pre + d->pre_len, p, len);
-	d->pre_len = (uint8_t)(d->pre_len + len);
+	if (d->fed < HTTP_INFLATE_PREFIX)
+		memcpy(d->pre + d->fed, p,
+		       len < HTTP_INFLATE_PREFIX - d->fed
+		       ? len : HTTP_INFLATE_PREFIX - d->fed);
+	d->fed = len > UINT32_MAX - d->fed ? UINT32_MAX : d->fed + len;
 }
 
 int
