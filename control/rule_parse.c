@@ -740,7 +740,7 @@ static const struct {
 	{ 'D', -1, "http.header.raw" },
 	{ 'Z', -1, "http.host.raw" },
 	{ 'S', IPS_BUF_STAT_CODE, "http.stat_code" },
-	{ 'Y', -1, "http.stat_msg" },
+	{ 'Y', IPS_BUF_STAT_MSG, "http.stat_msg" },
 	{ 'Q', -1, "file.data" },
 };
 
@@ -1470,6 +1470,28 @@ rp_buffers(const struct rp_ctx *c)
 	return m;
 }
 
+/* In a rule on the response (flow:to_client, or a response buffer),
+ * Suricata's http.header, http.header_names, http.cookie and
+ * http.content_type read the response's head. */
+static void
+rp_remap_response_head(struct rp_ctx *c)
+{
+	static const uint8_t map[][2] = {
+		{ IPS_BUF_HEADER, IPS_BUF_RESP_HEADER },
+		{ IPS_BUF_HEADER_NAMES, IPS_BUF_RESP_HEADER_NAMES },
+		{ IPS_BUF_COOKIE, IPS_BUF_RESP_COOKIE },
+		{ IPS_BUF_CONTENT_TYPE, IPS_BUF_RESP_CONTENT_TYPE },
+	};
+
+	if (!(c->r.flow_flags & IPS_FLOW_TO_CLIENT) &&
+	    !(rp_buffers(c) & IPS_BUF_RESPONSE_MASK))
+		return;
+	for (uint32_t i = 0; i < c->r.n_conds; i++)
+		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+			if (c->r.conds[i].buffer == map[k][0])
+				c->r.conds[i].buffer = map[k][1];
+}
+
 /* The raw stream is inspected as it passes, each direction on its own (a
  * rule with no flow direction on both, its header read the way the bytes
  * go), and decided on its own: what cannot be done exactly is refused,
@@ -1481,6 +1503,7 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 
 	if (c->r.proto == IPS_PROTO_TLS || rp_has_buffer(c, IPS_BUF_TLS_CERTS))
 		return rp_check_tls(c, open);
+	rp_remap_response_head(c);
 	if (rp_buffers(c) & IPS_BUF_RESPONSE_MASK)
 		return rp_check_response(c, open);
 	for (uint32_t i = 0; i < c->r.n_conds; i++) {
@@ -1508,12 +1531,12 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 		                "(raw stream) cannot be combined with http.* "
 		                "buffers in one rule");
 	/* The http.* buffers here are the request's; with to_client Suricata
-	 * inspects the response's (http.header) or waits for it: a rule that
-	 * would never fire is refused. */
+	 * inspects them on the request of the response's transaction, which
+	 * this gateway does not tie to its response: refused. */
 	if (has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
 		return rp_error(c, open, "flow:to_client with request buffers "
-		                "is not supported (response headers are not "
-		                "inspected)");
+		                "is not supported (a response is not tied to "
+		                "its request's buffers)");
 	if (!has_stream && !has_http && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
 		return rp_error(c, open, "flow:to_client without content is not "
 		                "supported (responses are not inspected)");
@@ -1964,6 +1987,12 @@ static const struct rp_keyword {
 	{ "file_data", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_RESPONSE_BODY },
 	{ "file.data", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_RESPONSE_BODY },
 	{ "http_stat_code", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_STAT_CODE },
+	{ "http.stat_msg", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_STAT_MSG },
+	{ "http_stat_msg", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_STAT_MSG },
+	{ "http.response_line", rp_kw_sticky, RP_VAL_NONE,
+	  IPS_BUF_RESPONSE_LINE },
+	{ "http.server", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_SERVER },
+	{ "http.location", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_LOCATION },
 	{ "http_server_body", rp_kw_legacy_buf, RP_VAL_NONE,
 	  IPS_BUF_RESPONSE_BODY },
 	{ "http_uri", rp_kw_legacy_buf, RP_VAL_NONE, IPS_BUF_URI },

@@ -42,6 +42,14 @@ static const char *const rr_buffer_names[IPS_BUF_COUNT] = {
 	[IPS_BUF_TLS_CERTS] = "tls.certs",
 	[IPS_BUF_STAT_CODE] = "http.stat_code",
 	[IPS_BUF_RESPONSE_BODY] = "http.response_body",
+	[IPS_BUF_STAT_MSG] = "http.stat_msg",
+	[IPS_BUF_RESPONSE_LINE] = "http.response_line",
+	[IPS_BUF_RESP_HEADER] = "http.header (response)",
+	[IPS_BUF_RESP_HEADER_NAMES] = "http.header_names (response)",
+	[IPS_BUF_RESP_COOKIE] = "http.cookie (response)",
+	[IPS_BUF_RESP_CONTENT_TYPE] = "http.content_type (response)",
+	[IPS_BUF_SERVER] = "http.server",
+	[IPS_BUF_LOCATION] = "http.location",
 };
 
 static const char *const rr_action_names[IPS_ACTION_COUNT] = {

@@ -554,6 +554,30 @@ http_resp_run_name(struct http_resp *r, const uint8_t *p, uint32_t len)
 	return i;
 }
 
+/* Whether the byte at the current state is part of a response head: from
+ * the status line's first byte (not a stray CRLF before it) to the empty
+ * line. */
+static bool
+http_resp_in_head(const struct http_resp *r, uint8_t c)
+{
+	if (r->state == RS_START)
+		return c != '\r' && c != '\n';
+	return r->state >= RS_PROTO && r->state <= RS_HEAD_END_LF;
+}
+
+/* Hand the n head bytes at p to the sink (a status line's first: it
+ * begins). */
+static void
+http_resp_give_head(const struct http_resp *r, const uint8_t *p, uint32_t n,
+                    const struct http_resp_sink *sink, void *arg)
+{
+	if (sink == NULL || !http_resp_in_head(r, *p))
+		return;
+	if (r->state == RS_START)
+		sink->begin(arg);
+	sink->head_bytes(arg, p, n);
+}
+
 /* One step from p: consumes at least one byte.  Returns the bytes used
  * and sets *res. */
 static uint32_t
@@ -565,10 +589,18 @@ http_resp_step(struct http_resp *r, const uint8_t *p, uint32_t len, int *res,
 
 	*res = HTTP_RESP_MORE;
 	n = http_resp_run_to_lf(r, p, len);
-	if (n == 0)
-		n = http_resp_run_name(r, p, len);
-	if (n > 0)
+	if (n > 0) {
+		http_resp_give_head(r, p, n, sink, arg);
 		return n;
+	}
+	if (r->state == RS_HDR_NAME) {
+		n = http_resp_run_name(r, p, len);
+		if (n > 0) {
+			http_resp_give_head(r, p, n, sink, arg);
+			return n;
+		}
+	}
+	http_resp_give_head(r, p, 1, sink, arg);
 	switch (r->state) {
 	case RS_BODY:
 	case RS_CHUNK_DATA:
@@ -647,6 +679,13 @@ int
 http_resp_eof(struct http_resp *r, const struct http_resp_sink *sink,
               void *arg)
 {
+	/* A head cut by the close: what came of it is the response's head,
+	 * as libhtp hands it to Suricata when the connection closes. */
+	if (r->state >= RS_HDR_START && r->state <= RS_HEAD_END_LF &&
+	    r->n_out > 0 && r->status >= 200 && sink != NULL) {
+		sink->head(arg, r->status, r->coding);
+		r->state = RS_CLOSE;
+	}
 	if (r->state != RS_CLOSE)
 		return 0;
 	http_resp_done(r, sink, arg);

@@ -14,8 +14,8 @@
  * keeps a fixed 32 bytes per flow and copies nothing: status code, the
  * Content-Length, Transfer-Encoding and Content-Encoding values, chunk
  * framing.  When response rules are loaded the caller passes a sink and
- * is handed each final response's head (status, coding), its body bytes
- * de-chunked (still content-coded) and its end.  It follows
+ * is handed each response's head bytes, each final response's status and
+ * coding, its body bytes de-chunked (still content-coded) and its end.  It follows
  * RFC 9112 §6.3 (no body for HEAD, 1xx, 204, 304; chunked wins; else
  * Content-Length; else until close).  Anything it cannot follow exactly
  * (a gap in the server stream, a malformed status line or length, more
@@ -67,6 +67,11 @@ struct http_resp {
 /* What the tracker hands a caller that follows responses (may be NULL).
  * Interim (1xx) responses and tunnels are not handed out. */
 struct http_resp_sink {
+	/* A response's status line begins (an interim one's too: the final
+	 * one begins again). */
+	void (*begin)(void *arg);
+	/* Bytes of its head, in order, from "HTTP/" to the empty line. */
+	void (*head_bytes)(void *arg, const uint8_t *p, uint32_t len);
 	/* A final response's head ended. */
 	void (*head)(void *arg, uint16_t status, unsigned coding);
 	/* Its body's next bytes, de-chunked, in order. */
@@ -105,7 +110,8 @@ unsigned http_resp_coding(unsigned coding, const uint8_t *value,
                           uint32_t len);
 
 /* The server closed its side: a body delimited by the close ends
- * (sink->end).  Returns 1 when one did. */
+ * (sink->end), and a head it cut short is handed out as it came
+ * (sink->head, then end).  Returns 1 when a response ended. */
 int http_resp_eof(struct http_resp *r, const struct http_resp_sink *sink,
                   void *arg);
 

@@ -88,6 +88,9 @@ KNOWN_FAILURES = {
                        "the stream stage does not take data from a SYN",
     "tcp-fastopen-06": "the request travels in the SYN (TCP Fast Open); "
                        "the stream stage does not take data from a SYN",
+    "http-not09-file": "the client's bytes are not HTTP, so the gateway "
+                       "does not parse the flow as HTTP; Suricata finds "
+                       "HTTP from the server's response",
 }
 
 ALERT_KEYS = {"event_type", "alert.signature_id", "alert.action",

@@ -182,6 +182,7 @@
 	X(http_response_lost)        /* framing lost: no tunnel trusted */\
 	X(http_responses_inspected)  /* for response rules */             \
 	X(http_response_pool_full)   /* none to inspect one: a fault */   \
+	X(http_response_head_too_long) /* its buffers unbuilt: a fault */ \
 	X(http_response_evicted)     /* taken from the stalled longest */ \
 	X(http_response_share_evicted) /* its source held its share */    \
 	X(http_coding_stacked)       /* several codings: a fault */      \

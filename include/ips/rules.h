@@ -48,10 +48,12 @@ enum ips_action {
  * IPS_BUF_TLS_CERTS is Suricata's tls.certs, a multi-buffer: each
  * certificate (DER) of the server's TLS 1.2 Certificate message on its
  * own, scanned in block mode; a rule's conditions hold within one.
- * IPS_BUF_STAT_CODE and IPS_BUF_RESPONSE_BODY belong to one HTTP response
- * (flow:to_client rules): the status code when the response head ends
- * (block mode), the body de-chunked and decompressed as it passes
- * (streaming mode). */
+ * IPS_BUF_STAT_CODE and the buffers after IPS_BUF_RESPONSE_BODY belong to
+ * one HTTP response's head (flow:to_client rules), complete when it ends
+ * (block mode); IPS_BUF_RESPONSE_BODY is its body, de-chunked and
+ * decompressed, scanned as it passes (streaming mode).  The request's
+ * http.header, http.header_names, http.cookie and http.content_type
+ * keywords name the IPS_BUF_RESP_* ones in a to_client rule. */
 enum ips_buffer {
 	IPS_BUF_METHOD = 0,     /* http.method */
 	IPS_BUF_URI,            /* http.uri, normalized */
@@ -76,6 +78,14 @@ enum ips_buffer {
 	IPS_BUF_STAT_CODE,      /* http.stat_code: the response's 3 digits */
 	IPS_BUF_RESPONSE_BODY,  /* http.response_body, file_data: de-chunked,
 	                         * decompressed */
+	IPS_BUF_STAT_MSG,       /* http.stat_msg: the reason phrase */
+	IPS_BUF_RESPONSE_LINE,  /* http.response_line */
+	IPS_BUF_RESP_HEADER,    /* http.header of a response: no Set-Cookie */
+	IPS_BUF_RESP_HEADER_NAMES,  /* http.header_names of a response */
+	IPS_BUF_RESP_COOKIE,    /* http.cookie of a response: Set-Cookie */
+	IPS_BUF_RESP_CONTENT_TYPE,  /* http.content_type of a response */
+	IPS_BUF_SERVER,         /* http.server */
+	IPS_BUF_LOCATION,       /* http.location */
 	IPS_BUF_COUNT
 };
 
@@ -84,9 +94,11 @@ enum ips_buffer {
 #define IPS_BUF_HEADER_SIDE_MASK \
 	(((1u << IPS_BUF_HTTP_COUNT) - 1) & ~(1u << IPS_BUF_REQUEST_BODY))
 
-/* The buffers of an HTTP response. */
+/* The buffers of an HTTP response: the status code, the body, and from
+ * IPS_BUF_STAT_MSG on those of its head. */
 #define IPS_BUF_RESPONSE_MASK \
-	((1u << IPS_BUF_STAT_CODE) | (1u << IPS_BUF_RESPONSE_BODY))
+	((1u << IPS_BUF_STAT_CODE) | (1u << IPS_BUF_RESPONSE_BODY) | \
+	 (((1u << IPS_BUF_COUNT) - 1) & ~((1u << IPS_BUF_STAT_MSG) - 1)))
 
 /* Rule header protocol.  An http rule's raw-stream conditions apply only to
  * flows the HTTP stage inspects (Suricata: app-layer protocol http); a tcp

@@ -146,7 +146,7 @@ CHECK_RULES = (
     'alert smtp any any -> any any (msg:"smtp"; sid:2;)\n'
     'alert http any any -> any any (msg:"kw"; http.uri; content:"a"; '
     'dsize:3; sid:3;)\n'
-    'alert http any any -> any any (msg:"flag"; pcre:"/x/Y"; sid:4;)\n')
+    'alert http any any -> any any (msg:"flag"; pcre:"/x/D"; sid:4;)\n')
 
 
 def test_ipsctl_check_json(tmp_path):
@@ -164,7 +164,7 @@ def test_ipsctl_check_json(tmp_path):
     assert errs == [
         (str(rules), 3, "protocol", "unsupported protocol 'smtp'"),
         (str(rules), 4, "dsize", "unsupported keyword 'dsize'"),
-        (str(rules), 5, "pcre", "pcre flag 'Y': buffer http.stat_msg is "
+        (str(rules), 5, "pcre", "pcre flag 'D': buffer http.header.raw is "
          "not supported"),
     ], errs
     assert {r["reason"]: r["count"] for r in obj["reasons"]} == {

@@ -185,6 +185,34 @@ def test_clear_text_under_gzip_is_inspected_as_it_is(
     assert_accounting(res, len(flow.packets))
 
 
+def test_et_rule_on_server_header_and_body(run_replay, pcap, rules_file,
+                                           tmp_path):
+    """ET's HFS exploit-kit rule: http.server startswith "HFS" and four
+    contents in the (gzip) body; another server or a body missing one
+    content does not fire."""
+    kit = (b"<script>function triggerBug(){} function exploit(){} "
+           b"function intToStr(){} function strToInt(){}</script>")
+
+    def served(server, body):
+        return (b"HTTP/1.1 200 OK\r\nServer: " + server + b"\r\n"
+                b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+                % len(gzip_coded(body)) + gzip_coded(body))
+    cases = [(served(b"HFS 2.3", kit), True),
+             (served(b"nginx", kit), False),
+             (served(b"HFS 2.3", kit.replace(b"exploit", b"expl0it")),
+              False)]
+    flows = [http_flow(i, resp)[0] for i, (resp, _) in enumerate(cases)]
+    packets = interleave([f.packets for f in flows])
+    rules = rules_file(tmp_path, et_rule(2024677, rules="emerging-exploit"
+                                         ".rules"), "resp.rules")
+    res = run_replay(pcap(packets), rules=rules, conf=et_conf(tmp_path))
+
+    assert [a["dest_ip"] for a in res.alerts] == \
+        [f.client[0] for f, c in zip(flows, cases) if c[1]], res.alerts
+    assert sids(res) == [2024677]
+    assert_accounting(res, len(packets))
+
+
 def test_full_response_pool_takes_the_stalled_longest(
         run_replay, pcap, rules_file, tmp_path):
     """One response transaction per worker: a server that sent half a body

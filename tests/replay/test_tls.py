@@ -29,9 +29,10 @@ def et_conf(tmp_path, **settings):
                         (ET_DIR / "classification.config"), **settings)
 
 
-def et_rule(sid, action="alert"):
-    """ET Open's rule sid, as shipped, with its action replaced."""
-    for line in ET_RULES.read_text().splitlines():
+def et_rule(sid, action="alert", rules=ET_RULES):
+    """ET Open's rule sid, as shipped (in rules: a file of ET_DIR), with
+    its action replaced."""
+    for line in (ET_DIR / rules).read_text().splitlines():
         if line.startswith("alert ") and "sid:%d;" % sid in line:
             return action + line[len("alert"):] + "\n"
     raise KeyError(sid)

@@ -1349,6 +1349,86 @@ test_request_body_decoded(void **state)
 	fx_free_responses(f);
 }
 
+/* The response head's buffers, as libhtp hands them to Suricata, built
+ * from the final response after an interim one, in any cut. */
+static void
+test_response_head_buffers(void **state)
+{
+	static const char resp[] =
+		"HTTP/1.1 100 Continue\r\n\r\n"
+		"HTTP/1.1 302  Found It\r\n"
+		"Server: nginx/1.22.1\r\n"
+		"Set-Cookie: a=1; HttpOnly\r\n"
+		"Content-Type:text/html \r\n"
+		"Set-Cookie: b=2\r\n"
+		"Location: http://evil.example/x\r\n"
+		"Content-Length: 0\r\n\r\n";
+
+	(void)state;
+	for (unsigned piece = 0; piece < 4; piece++) {
+		struct fx *f = fx_new_responses(2, 4096);
+
+		fx_feed(f, "POST / HTTP/1.1\r\nExpect: 100-continue\r\n"
+		           "Content-Length: 0\r\n\r\n", piece);
+		fx_respond(f, resp, piece);
+		assert_response(1, "302", "");
+		assert_buf(1, IPS_BUF_RESPONSE_LINE, "HTTP/1.1 302  Found It");
+		assert_buf(1, IPS_BUF_STAT_MSG, "Found It");
+		assert_buf(1, IPS_BUF_RESP_HEADER,
+		           "Server: nginx/1.22.1\r\nContent-Type: text/html\r\n"
+		           "Location: http://evil.example/x\r\n"
+		           "Content-Length: 0\r\n");
+		assert_buf(1, IPS_BUF_RESP_HEADER_NAMES,
+		           "\r\nServer\r\nSet-Cookie\r\nContent-Type\r\n"
+		           "Set-Cookie\r\nLocation\r\nContent-Length\r\n\r\n");
+		assert_buf(1, IPS_BUF_RESP_COOKIE, "a=1; HttpOnly, b=2");
+		assert_buf(1, IPS_BUF_RESP_CONTENT_TYPE, "text/html");
+		assert_buf(1, IPS_BUF_SERVER, "nginx/1.22.1");
+		assert_buf(1, IPS_BUF_LOCATION, "http://evil.example/x");
+		fx_free_responses(f);
+	}
+	/* a head cut by the server's close: inspected as it came (the
+	 * response of suricata-verify's http-close-headers) */
+	struct fx *c = fx_new_responses(2, 4096);
+	fx_feed(c, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(c, "HTTP/1.0 200 OK\nServer:ng1nx\r\n", 1);
+	assert_int_equal(rec.txn[1].headers, 0);
+	http_response_eof(c->hw, &c->hf, &c->t, &c->res);
+	assert_response(1, "200", "");
+	assert_buf(1, IPS_BUF_RESP_HEADER, "Server: ng1nx\r\n");
+	fx_free_responses(c);
+	/* absent headers, no reason phrase: absent buffers */
+	struct fx *f = fx_new_responses(2, 4096);
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(f, "HTTP/1.1 204\r\n\r\n", 0);
+	assert_buf(1, IPS_BUF_STAT_MSG, NULL);
+	assert_buf(1, IPS_BUF_SERVER, NULL);
+	assert_buf(1, IPS_BUF_RESP_COOKIE, NULL);
+	assert_buf(1, IPS_BUF_RESP_HEADER, "");
+	fx_free_responses(f);
+}
+
+/* A head longer than its room: its buffers cannot be built, a fault. */
+static void
+test_response_head_too_long(void **state)
+{
+	static char resp[9000];
+	struct fx *f = fx_new_responses(2, 4096);
+	int n;
+
+	(void)state;
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nX: ");
+	memset(resp + n, 'a', 8300);
+	strcpy(resp + n + 8300, "\r\nContent-Length: 0\r\n\r\n");
+	fx_feed(f, "GET / HTTP/1.1\r\n\r\n", 0);
+	fx_respond(f, resp, 2);
+	assert_int_equal(f->ws.http_response_head_too_long, 1);
+	assert_true(f->res.faults & DETECT_FAULT_RESPONSE);
+	assert_int_equal(rec.txn[1].headers, 0);
+	assert_int_equal(rec.txn[1].aborted, 1);
+	fx_free_responses(f);
+}
+
 /* Without response rules nothing is begun. */
 static void
 test_response_not_wanted(void **state)
@@ -2270,6 +2350,8 @@ main(void)
 		cmocka_unit_test(test_response_pool_full),
 		cmocka_unit_test(test_response_not_wanted),
 		cmocka_unit_test(test_request_body_decoded),
+		cmocka_unit_test(test_response_head_buffers),
+		cmocka_unit_test(test_response_head_too_long),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_pool_evicts_stalled),

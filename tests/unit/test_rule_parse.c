@@ -623,9 +623,10 @@ test_raw_stream_errors(void **state)
 	             "t.rules:7:68: negated isdataat/byte_test on the raw "
 	             "stream is not supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
-	             "flow:to_client; http.header; content:\"x\"; sid:1;)",
+	             "flow:to_client; http.uri; content:\"x\"; sid:1;)",
 	             "t.rules:7:31: flow:to_client with request buffers is "
-	             "not supported (response headers are not inspected)");
+	             "not supported (a response is not tied to its request's "
+	             "buffers)");
 	expect_error("alert tcp any any -> any any (msg:\"m\"; dsize:>10; "
 	             "content:\"x\"; sid:1;)",
 	             "t.rules:7:40: unsupported keyword 'dsize'");
@@ -696,6 +697,21 @@ test_response_buffers(void **state)
 		{ "http.stat_code; content:\"200\";", IPS_BUF_STAT_CODE },
 		{ "content:\"200\"; http_stat_code;", IPS_BUF_STAT_CODE },
 		{ "pcre:\"/^2/S\";", IPS_BUF_STAT_CODE },
+		{ "http.stat_msg; content:\"OK\";", IPS_BUF_STAT_MSG },
+		{ "pcre:\"/^OK/Y\";", IPS_BUF_STAT_MSG },
+		{ "http.response_line; content:\"HTTP/\";",
+		  IPS_BUF_RESPONSE_LINE },
+		{ "http.server; content:\"nginx\";", IPS_BUF_SERVER },
+		{ "http.location; content:\"http\";", IPS_BUF_LOCATION },
+		/* the request's keywords read the response in its rule */
+		{ "flow:to_client; http.header; content:\"X-\";",
+		  IPS_BUF_RESP_HEADER },
+		{ "flow:from_server; content:\"x\"; http_cookie;",
+		  IPS_BUF_RESP_COOKIE },
+		{ "http.content_type; content:\"text\"; http.server; "
+		  "content:\"x\";", IPS_BUF_RESP_CONTENT_TYPE },
+		{ "flow:to_client; http.header_names; content:\"X\";",
+		  IPS_BUF_RESP_HEADER_NAMES },
 	};
 	struct ips_ruleset rs = { 0 };
 	char text[256];
@@ -836,8 +852,8 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "content:\"\"; sid:1;)", "t.rules:7:59: empty content");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "pcre:\"/x/Y\"; sid:1;)",
-	             "t.rules:7:60: pcre flag 'Y': buffer http.stat_msg is "
+	             "pcre:\"/x/D\"; sid:1;)",
+	             "t.rules:7:60: pcre flag 'D': buffer http.header.raw is "
 	             "not supported");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "pcre:\"/x/O\"; sid:1;)",
