@@ -792,7 +792,8 @@ http_body_scan(struct http_call *c, const uint8_t *p, uint32_t n)
 }
 
 /* A decoded piece of a coded body, up to the body limit (Suricata's
- * request-body-limit); 1 once it is reached. */
+ * request-body-limit).  Returns 1 to stop decoding: the limit reached, or
+ * a drop that ended the transaction (and gave its decoder back) here. */
 static int
 http_body_decoded(void *arg, const uint8_t *p, uint32_t n)
 {
@@ -808,7 +809,7 @@ http_body_decoded(void *arg, const uint8_t *p, uint32_t n)
 	txn->body_decoded += n;
 	if (n > 0)
 		http_body_scan(c, p, n);
-	return txn->body_over;
+	return c->stop || txn->body_over;
 }
 
 /* A gzip or deflate body is inspected decoded, as Suricata 7.0.16 does
@@ -832,6 +833,8 @@ http_body_inflate(struct http_call *c, const uint8_t *p, uint32_t n)
 	if (txn->dec != NULL && !txn->decode_fault)
 		rc = http_decoder_data(c->hw->decoders, txn->dec, p, n,
 		                       http_body_decoded, c);
+	if (c->stop)
+		return;         /* the transaction is gone */
 	if (rc > 0)
 		txn->body_over = 1;
 	if (rc < 0) {

@@ -167,6 +167,8 @@ http_decoder_take(struct http_decoders *pd, struct http_decoder **slot,
 	}
 	pd->free_list = d->next_free;
 	pd->in_use++;
+	d->live = d->produced = d->raw = 0;
+	d->used = d->fed = 0;
 	d->coding = (uint8_t)coding;
 	d->owner = owner;
 	d->slot = slot;

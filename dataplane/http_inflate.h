@@ -51,6 +51,8 @@ struct http_decoder *http_decoder_take(struct http_decoders *pd,
 
 /*
  * Decode the next len coded bytes, handing each decoded piece to out.
+ * out may give the decoder back (its transaction ended) only if it then
+ * returns 1: nothing of d is touched after that.
  * What is not coded is handed out as it is, so that a wrong header hides
  * nothing: a body that does not decode from its first bytes (clear text
  * under "Content-Encoding: gzip", inspected as clear text as libhtp

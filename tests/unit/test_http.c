@@ -1330,6 +1330,37 @@ test_request_body_decoded(void **state)
 		assert_int_equal(rec.txn[0].aborted, 1);
 		fx_free_responses(f);
 	}
+	/* a drop on a decoded piece ends the transaction inside the
+	 * decoder's call: the decoder goes back clean and serves the next
+	 * body (found by fuzz_http) */
+	{
+		size_t n = zcode(coded, sizeof(coded), plain, 31);
+		int h = snprintf(req, sizeof(req), "POST /q HTTP/1.1\r\n"
+		                 "Content-Encoding: gzip\r\nContent-Length: "
+		                 "%zu\r\n\r\n", n);
+		struct http_flow next;
+
+		memcpy(req + h, coded, n);
+		f = fx_new_responses(1, 4096);
+		rec.verdict_body = DETECT_DROP;
+		fx_feed_len(f, req, (size_t)h + n, 0);
+		assert_int_equal(f->res.verdict, DETECT_DROP);
+		assert_int_equal(http_decoders_in_use_of(f->hw), 0);
+		rec.verdict_body = DETECT_NONE;
+		memset(&next, 0, sizeof(next));
+		memset(&f->res, 0, sizeof(f->res));
+		n = zcode(coded, sizeof(coded), "a=1", 31);
+		h = snprintf(req, sizeof(req), "POST /q HTTP/1.1\r\n"
+		             "Content-Encoding: gzip\r\nContent-Length: "
+		             "%zu\r\n\r\n", n);
+		memcpy(req + h, coded, n);
+		http_request_data(f->hw, &next, (const uint8_t *)req,
+		                  (uint32_t)(h + (int)n), &f->t, &f->res);
+		assert_int_equal(rec.txn[1].body_len, 3);
+		assert_memory_equal(rec.txn[1].body, "a=1", 3);
+		http_flow_release(f->hw, &next);
+		fx_free_responses(f);
+	}
 	/* stacked codings: a fault, the end decides nothing */
 	f = fx_new_responses(2, 4096);
 	fx_feed(f, "POST /q HTTP/1.1\r\nContent-Encoding: gzip, deflate\r\n"
