@@ -172,11 +172,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&split, 0, sizeof(split));
 	fuzz_http_run(hw, data + 3, len, srv, 255, &whole);
 	fuzz_http_run(hw, data + 3, len, srv, cut, &split);
-	/* A body rule fires at the end of the piece it matched in, so how
-	 * many body bytes went to detection before the drop depends on the
-	 * pieces; everything else must not. */
-	if (whole.verdict >= DETECT_DROP)
+	/* A body rule fires at the end of the piece it matched in (a coded
+	 * body: of the piece decoded from it), so how many body bytes went
+	 * to detection before the drop, and whether the body limit or a
+	 * decoding error was met by then, depends on the pieces; everything
+	 * else must not. */
+	if (whole.verdict >= DETECT_DROP) {
 		whole.http_body_bytes = split.http_body_bytes;
+		whole.http_body_limit_reached = split.http_body_limit_reached;
+		whole.http_decode_error = split.http_decode_error;
+	}
 	if (memcmp(&whole, &split, sizeof(whole)) != 0) {
 		fprintf(stderr, "fuzz_http: outcome depends on the cut at %u:"
 		        " rc %d/%d verdict %u/%u requests %u/%u\n", cut, whole.rc,
