@@ -75,6 +75,8 @@ struct detect_raw_slot {
 	struct detect_set *set;         /* whose pool it belongs to */
 	hs_stream_t *hs;
 	struct detect_raw *raw;         /* the flow's state that holds it */
+	const void *owner;              /* its caller's handle: reported when
+	                                 * the raw stream is evicted */
 	struct hold_node hold;          /* its place in the pool */
 	struct hold_node win_hold;      /* its window's, while it has one */
 	struct detect_txn dt;           /* dt.body_buf: the window */
@@ -84,6 +86,8 @@ struct detect_raw_slot {
  * reassembled and the rules fired on the flow's certificates so far. */
 struct detect_tls_slot {
 	struct detect_tls *tls;         /* the flow's state that holds it */
+	const void *owner;              /* its caller's handle: reported when
+	                                 * the slot is evicted */
 	struct hold_node hold;          /* its place in the pool */
 	uint8_t *buf;                   /* DETECT_TLS_CERT_BYTES */
 	struct detect_txn dt;
@@ -1572,13 +1576,15 @@ detect_raw_evict(struct detect_worker *dw, struct detect_set *s, uint16_t src,
                  struct detect_result *res)
 {
 	struct hold_node *n = hold_victim(&s->raw_hold, src);
+	struct detect_raw_slot *vs;
 	struct detect_raw *victim;
 
 	if (n == NULL)
 		return 0;
-	victim = hold_entry(n, struct detect_raw_slot, hold)->raw;
+	vs = hold_entry(n, struct detect_raw_slot, hold);
+	victim = vs->raw;
 	if (detect_evict_report(s, &s->raw_hold, src, res,
-	                        &detect_raw_evict_kind, victim->owner) != 0)
+	                        &detect_raw_evict_kind, vs->owner) != 0)
 		return -1;
 	detect_raw_close(dw, victim);
 	/* the victim's flow ends; until it does, nothing of it passes
@@ -1672,7 +1678,6 @@ detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
 	raw->opened = 1;
 	raw->app_http = (flags & DETECT_RAW_APP_HTTP) != 0;
 	raw->server = (flags & DETECT_RAW_SERVER) != 0;
-	raw->owner = owner;
 	if (detect_raw_evict(dw, s, src, res) != 0 || s->n_raw_free == 0) {
 		s->ws->detect_raw_pool_full++;
 		raw->fault = DETECT_FAULT_RAW_POOL_FULL;
@@ -1681,6 +1686,7 @@ detect_raw_open(struct detect_worker *dw, struct detect_raw *raw,
 	raw->slot = s->raw_free[--s->n_raw_free];
 	raw->slot->set = s;
 	raw->slot->raw = raw;
+	raw->slot->owner = owner;
 	hold_take(&s->raw_hold, &raw->slot->hold, src, ++dw->tick);
 	s->users++;
 	detect_txn_reset(&raw->slot->dt);
@@ -1761,13 +1767,15 @@ detect_tls_evict(struct detect_worker *dw, struct detect_set *s, uint16_t src,
                  struct detect_result *res)
 {
 	struct hold_node *n = hold_victim(&s->tls_hold, src);
+	struct detect_tls_slot *vs;
 	struct detect_tls *victim;
 
 	if (n == NULL)
 		return 0;
-	victim = hold_entry(n, struct detect_tls_slot, hold)->tls;
+	vs = hold_entry(n, struct detect_tls_slot, hold);
+	victim = vs->tls;
 	if (detect_evict_report(s, &s->tls_hold, src, res,
-	                        &detect_tls_evict_kind, victim->owner) != 0)
+	                        &detect_tls_evict_kind, vs->owner) != 0)
 		return -1;
 	detect_tls_end(dw, victim);
 	victim->fault = DETECT_FAULT_TLS_POOL_FULL;
@@ -1786,7 +1794,6 @@ detect_tls_begin(struct detect_worker *dw, struct detect_tls *tls,
 	struct detect_tls_slot *ts;
 
 	detect_tls_end(dw, tls);
-	tls->owner = owner;
 	tls->fault = 0;
 	*cap = 0;
 	if (!s->has_tls)
@@ -1798,6 +1805,7 @@ detect_tls_begin(struct detect_worker *dw, struct detect_tls *tls,
 	}
 	ts = s->tls_free[--s->n_tls_free];
 	ts->tls = tls;
+	ts->owner = owner;
 	tls->slot = ts;
 	hold_take(&s->tls_hold, &ts->hold, src, ++dw->tick);
 	detect_txn_begin(dw, &ts->dt);

@@ -213,8 +213,6 @@ struct detect_raw_slot;
 
 struct detect_raw {
 	struct detect_raw_slot *slot;   /* NULL: not open, refused or evicted */
-	const void *owner;          /* the caller's handle, reported when the
-	                             * raw stream is evicted */
 	uint8_t opened;             /* detect_raw_open was called */
 	uint8_t app_http;           /* the HTTP stage inspects the flow */
 	uint8_t server;             /* the server-to-client stream */
@@ -229,8 +227,6 @@ struct detect_tls_slot;
 
 struct detect_tls {
 	struct detect_tls_slot *slot;   /* NULL: no message in progress */
-	const void *owner;          /* the caller's handle, reported when the
-	                             * slot is evicted */
 	uint8_t fault;              /* DETECT_FAULT_* for later certificates */
 };
 
