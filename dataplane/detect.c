@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "detect.h"
 #include "detect_inspect.h"
@@ -635,10 +634,7 @@ detect_worker_create(const struct ips_detect_db *db,
 	}
 	dw->ws = ws ? ws : &dw->own_stats;
 	dw->pools = *pools;
-	/* keyed: the sources hashed are the attacker's choice */
-	if (getrandom(&dw->src_seed, sizeof(dw->src_seed), 0) !=
-	    sizeof(dw->src_seed))
-		dw->src_seed = (uint32_t)(uintptr_t)dw;
+	dw->src_seed = hold_seed(dw);
 	dw->thresh = calloc(DETECT_THRESH_SLOTS, sizeof(*dw->thresh));
 	if (dw->thresh == NULL) {
 		snprintf(err, errlen, "detect: out of memory");

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* Source buckets per pool.  Two sources share a bucket (and so a share)
  * only by a hash collision under a per-process secret seed: a flood from
@@ -81,6 +82,19 @@ hold_pool_init(struct hold_pool *p, uint32_t cap, uint32_t share_pct)
 	p->head.next = p->head.prev = &p->head;
 	p->cap = cap;
 	p->share_max = hold_share_max(cap, share_pct);
+}
+
+/* A pool's secret key for hold_src_bucket: the sources hashed are the
+ * attacker's choice.  From getrandom(2) (setup only, never per packet);
+ * fallback's address if it fails. */
+static inline uint32_t
+hold_seed(const void *fallback)
+{
+	uint32_t seed;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint32_t)(uintptr_t)fallback;
+	return seed;
 }
 
 /* The source bucket of an address (16 bytes, IPv4 in the last 4): the

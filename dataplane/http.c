@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "bench.h"
 #include "config.h"
@@ -353,10 +352,7 @@ http_worker_create(const struct http_conf *conf, struct detect_worker *dw,
 	hw->header_timeout_tsc = (uint64_t)conf->header_timeout_s * conf->tsc_hz;
 	hw->body_timeout_tsc = (uint64_t)conf->body_timeout_s * conf->tsc_hz;
 	hold_pool_init(&hw->hold, conf->max_txns, conf->source_share_pct);
-	/* keyed: the sources hashed are the attacker's choice */
-	if (getrandom(&hw->src_seed, sizeof(hw->src_seed), 0) !=
-	    sizeof(hw->src_seed))
-		hw->src_seed = (uint32_t)(uintptr_t)hw;
+	hw->src_seed = hold_seed(hw);
 	hw->arena_bytes = (uint32_t)http_arena_bytes(conf->max_header_bytes);
 	hw->decoders = http_decoders_create(conf->max_decoders,
 	                                    conf->source_share_pct, ws);

@@ -3,7 +3,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <zlib.h>
 
 #include "hold.h"
@@ -65,10 +64,7 @@ http_decoders_create(uint32_t n, uint32_t share_pct, struct worker_stats *ws)
 	pd->n = n;
 	pd->ws = ws;
 	hold_pool_init(&pd->hold, n, share_pct);
-	/* keyed: the sources hashed are the attacker's choice */
-	if (getrandom(&pd->src_seed, sizeof(pd->src_seed), 0) !=
-	    sizeof(pd->src_seed))
-		pd->src_seed = (uint32_t)(uintptr_t)pd;
+	pd->src_seed = hold_seed(pd);
 	for (uint32_t i = n; i-- > 0;) {
 		pd->all[i].mem = pd->mem + (size_t)i * HTTP_INFLATE_MEM;
 		pd->all[i].next_free = pd->free_list;

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "hold.h"
 #include "http_response.h"
@@ -84,10 +83,7 @@ http_responses_create(uint32_t n, uint32_t body_limit, uint32_t share_pct,
 	hr->dw = dw;
 	hr->ws = ws;
 	hold_pool_init(&hr->hold, n, share_pct);
-	/* keyed: the sources hashed are the attacker's choice */
-	if (getrandom(&hr->src_seed, sizeof(hr->src_seed), 0) !=
-	    sizeof(hr->src_seed))
-		hr->src_seed = (uint32_t)(uintptr_t)hr;
+	hr->src_seed = hold_seed(hr);
 	for (uint32_t i = n; i-- > 0;) {
 		hr->slots[i].arena = hr->arenas + (size_t)i * HTTP_RESP_ARENA;
 		hr->slots[i].next_free = hr->free_list;
