@@ -1368,7 +1368,7 @@ rp_kw_byte_jump(struct rp_ctx *c, const char *kw, const char *s,
 
 /* Relative keywords, once legacy modifiers have assigned buffers: the
  * retry flags of Suricata's inspection (WITHIN_NEXT on a content,
- * RELATIVE_NEXT on a pcre) are derived here, from the content or pcre
+ * RELATIVE_NEXT on either) are derived here, from the content or pcre
  * each relative keyword follows in its buffer. */
 static int
 rp_check_relative(struct rp_ctx *c)
@@ -1385,8 +1385,13 @@ rp_check_relative(struct rp_ctx *c)
 			j--;
 		if (j < 0)
 			continue;   /* relative to the buffer's start */
+		/* Suricata: a content retries for a within, a negated
+		 * content, or any relative keyword but a content (distance
+		 * alone sets DISTANCE_NEXT, which does not retry); a pcre
+		 * for any relative keyword */
 		if (c->r.conds[j].kind == IPS_COND_PCRE ||
-		    (cd->kind == IPS_COND_CONTENT && cd->within != 0))
+		    cd->kind != IPS_COND_CONTENT || cd->within != 0 ||
+		    cd->negated)
 			c->r.conds[j].retry_next = 1;
 	}
 	return 0;

@@ -1547,8 +1547,8 @@ static const char *const kw_rules[] = {
 	/* within: the first "x" fails, the retry at the next one matches */
 	"alert http any any -> any any (msg:\"w\"; http.uri; content:\"/w\"; "
 	"content:\"x\"; content:\"y\"; within:2; sid:14;)",
-	/* a negated relative content with distance only: Suricata does not
-	 * retry the "a" before it */
+	/* a negated relative content with distance only: Suricata retries
+	 * the "a" before it (RELATIVE_NEXT; suricata-verify UriTestSig21) */
 	"alert http any any -> any any (msg:\"nd\"; http.uri; "
 	"content:\"/d\"; content:\"a\"; content:!\"b\"; distance:0; sid:15;)",
 	"alert http any any -> any any (msg:\"ia\"; http.uri; content:\"/i\"; "
@@ -1589,7 +1589,8 @@ static const struct kw_case kw_cases[] = {
 	{ 14, "/wxaaxy", NULL, NULL, NULL, 1 },
 	{ 14, "/wxaay", NULL, NULL, NULL, 0 },
 	{ 15, "/da--", NULL, NULL, NULL, 1 },
-	{ 15, "/da-b-a", NULL, NULL, NULL, 0 },
+	{ 15, "/da-b-a", NULL, NULL, NULL, 1 },
+	{ 15, "/da-b-ab", NULL, NULL, NULL, 0 },
 	{ 16, "/iabc", NULL, NULL, NULL, 1 },
 	{ 16, "/iab", NULL, NULL, NULL, 0 },
 	{ 17, "/j", NULL, NULL, NULL, 1 },

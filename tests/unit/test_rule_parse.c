@@ -333,15 +333,27 @@ test_pcre_relative(void **state)
 	assert_int_equal(r->conds[1].buffer, IPS_BUF_URI);
 	assert_int_equal(r->conds[1].pcre_opts, IPS_PCRE_ANCHORED |
 	                 IPS_PCRE_UNGREEDY | IPS_PCRE_DOLLAR_END);
-	/* the pcre is retried when the within content after it fails */
+	/* the pcre is retried when the within content after it fails, the
+	 * content before it when the relative pcre does */
 	assert_int_equal(r->conds[1].retry_next, 1);
-	assert_int_equal(r->conds[0].retry_next, 0);
+	assert_int_equal(r->conds[0].retry_next, 1);
 	assert_int_equal(r->conds[2].relative, 1);
 	assert_int_equal(r->conds[3].buffer, IPS_BUF_REQUEST_BODY);
 	assert_int_equal(r->conds[4].kind, IPS_COND_ISDATAAT);
 	assert_int_equal(r->conds[4].buffer, IPS_BUF_REQUEST_BODY);
 	assert_int_equal(r->conds[4].negated, 1);
 	assert_int_equal(r->conds[4].offset, 2);
+	assert_int_equal(r->conds[3].retry_next, 1);
+	/* a content retries for a negated relative content or a relative
+	 * isdataat after it, not for a content with distance alone */
+	ips_ruleset_free(&rs);
+	rs = (struct ips_ruleset){ 0 };
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "http.uri; content:\"a\"; content:\"b\"; distance:0; "
+	              "content:!\"c\"; distance:0; content:\"d\"; "
+	              "isdataat:!3,relative; sid:8;)");
+	assert_int_equal(r->conds[0].retry_next, 0);
+	assert_int_equal(r->conds[1].retry_next, 1);
 	assert_int_equal(r->conds[3].retry_next, 1);
 	ips_ruleset_free(&rs);
 }
