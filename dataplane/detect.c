@@ -42,6 +42,10 @@
 /* A response rule: evaluated in response transactions only (the
  * DETECT_AT_HEADERS/BODY/END bits then name the response's phases). */
 #define DETECT_RESPONSE   0x80
+/* A request rule on the request line's buffers only: decided at
+ * detect_request_line when the head is still coming (Suricata inspects
+ * them at that progress), else at detect_headers with the others. */
+#define DETECT_AT_LINE    0x100
 
 /* The bodies of one direction: request or response transactions. */
 enum { DETECT_DIR_REQUEST = 0, DETECT_DIR_RESPONSE, DETECT_DIRS };
@@ -112,7 +116,7 @@ struct detect_set {
 	uint32_t n_raw, n_raw_free;
 	/* Holders of raw streams, stalled longest first (hold.h) */
 	struct hold_pool raw_hold;
-	uint8_t *rule_when;             /* DETECT_AT_* per rule */
+	uint16_t *rule_when;            /* DETECT_AT_* per rule */
 	struct detect_inspect *di;      /* the worker's PCRE2 state */
 	struct detect_thresh *thresh;   /* the worker's threshold table */
 	/* Raw stream windows (DETECT_RAW_WINDOW_BYTES each), likewise, and
@@ -256,7 +260,7 @@ detect_rule_when(struct detect_set *s)
 		/* a window rule decided later must remember its patterns */
 		if ((m->buffers & (1u << IPS_BUF_STREAM)) &&
 		    (s->rule_when[r] & DETECT_VERIFY))
-			s->rule_when[r] &= (uint8_t)~DETECT_IN_CALL;
+			s->rule_when[r] &= (uint16_t)~DETECT_IN_CALL;
 		/* the held body is whole only once it has ended: a rule that
 		 * a longer body could turn false waits for the end */
 		if ((s->rule_when[r] & DETECT_VERIFY) && m->needs_body &&
@@ -264,6 +268,9 @@ detect_rule_when(struct detect_set *s)
 			s->rule_when[r] = DETECT_AT_END | DETECT_VERIFY;
 		if (m->buffers & IPS_BUF_RESPONSE_MASK)
 			s->rule_when[r] |= DETECT_RESPONSE;
+		else if (m->buffers != 0 && !m->needs_body &&
+		         (m->buffers & ~DETECT_LINE_BUFFERS) == 0)
+			s->rule_when[r] |= DETECT_AT_LINE;
 	}
 }
 
@@ -516,7 +523,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	s->di = &dw->inspect;
 	s->thresh = dw->thresh;
 	s->share_pct = dw->pools.source_share_pct;
-	s->rule_when = calloc(nr ? nr : 1, 1);
+	s->rule_when = calloc(nr ? nr : 1, sizeof(*s->rule_when));
 	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
 	s->call_bits = calloc(np / 64 + 1, sizeof(uint64_t));
 	s->call_list = calloc(np ? np : 1, sizeof(uint32_t));
@@ -813,7 +820,8 @@ detect_positive_holds(const struct detect_call *c, uint32_t pid, int when)
 
 	if (detect_in_matched(c->dt, pid) || detect_in_call(c->s, pid))
 		return 1;
-	return c->dt->overflow && when != DETECT_AT_HEADERS &&
+	return c->dt->overflow &&
+	       !(when & (DETECT_AT_HEADERS | DETECT_AT_LINE)) &&
 	       !ips_buffer_is_body(p->buffer);
 }
 
@@ -1131,6 +1139,10 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 
 	if (!(c->s->rule_when[r] & when) || detect_already_fired(dt, r) ||
 	    detect_rule_dir(c->s, r) != dt->response)
+		return;
+	/* decided on the same bytes already */
+	if (when == DETECT_AT_HEADERS && dt->line_done &&
+	    (c->s->rule_when[r] & DETECT_AT_LINE))
 		return;
 	c->s->ws->detect_rules_evaluated++;
 	if (!detect_conditions_hold(c, r, when) || !detect_header_holds(c, rule))
@@ -1454,6 +1466,48 @@ detect_hold_body(struct detect_txn *dt, const uint8_t *data, uint32_t len)
 	dt->body_len += len;
 }
 
+/* Scan the buffers of mask that bufs holds (header-side, whole). */
+static void
+detect_scan_buffers(struct detect_call *c, uint32_t mask)
+{
+	struct detect_set *s = c->s;
+	const struct detect_bufs *bufs = c->bufs;
+
+	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
+		hs_database_t *hdb = s->db->db[b];
+
+		if (!(mask & (1u << b)) || ips_buffer_streaming(b) ||
+		    b == IPS_BUF_TLS_CERTS || hdb == NULL ||
+		    bufs->ptr[b] == NULL)
+			continue;
+		s->ws->detect_scans++;
+		s->ws->detect_bytes_scanned += bufs->len[b];
+		if (hs_scan(hdb, (const char *)bufs->ptr[b], bufs->len[b], 0,
+		            s->scratch, detect_on_match, c) != HS_SUCCESS) {
+			/* may hide a match: policy.detect_error decides */
+			s->ws->detect_scan_errors++;
+			detect_fault(c, DETECT_FAULT_SCAN_ERROR);
+		}
+	}
+}
+
+int
+detect_request_line(struct detect_worker *dw, struct detect_txn *dt,
+                    const struct detect_bufs *bufs,
+                    const struct detect_tuple *t, struct detect_result *res)
+{
+	struct detect_set *s = detect_txn_set(dw, dt);
+	struct detect_call c = { s, dt, bufs, t, res, DETECT_NONE, NULL, 0,
+	                         0, 0 };
+
+	if (dt->passed || dt->line_done || dt->headers_done || dt->response)
+		return DETECT_NONE;
+	dt->line_done = 1;
+	detect_scan_buffers(&c, DETECT_LINE_BUFFERS);
+	detect_evaluate(&c, DETECT_AT_LINE);
+	return c.verdict;
+}
+
 int
 detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                const struct detect_bufs *bufs, const struct detect_tuple *t,
@@ -1466,21 +1520,7 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 	dt->headers_done = 1;
 	if (dt->passed)
 		return DETECT_NONE;
-	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
-		hs_database_t *hdb = s->db->db[b];
-
-		if (ips_buffer_streaming(b) || b == IPS_BUF_TLS_CERTS ||
-		    hdb == NULL || bufs->ptr[b] == NULL)
-			continue;
-		s->ws->detect_scans++;
-		s->ws->detect_bytes_scanned += bufs->len[b];
-		if (hs_scan(hdb, (const char *)bufs->ptr[b], bufs->len[b], 0,
-		            s->scratch, detect_on_match, &c) != HS_SUCCESS) {
-			/* may hide a match: policy.detect_error decides */
-			s->ws->detect_scan_errors++;
-			detect_fault(&c, DETECT_FAULT_SCAN_ERROR);
-		}
-	}
+	detect_scan_buffers(&c, UINT32_MAX);
 	detect_evaluate(&c, DETECT_AT_HEADERS);
 	return c.verdict;
 }

@@ -122,6 +122,7 @@ struct detect_txn {
 	uint32_t n_fired;
 	uint8_t passed;             /* a pass rule fired: no more rules */
 	uint8_t headers_done;
+	uint8_t line_done;          /* detect_request_line ran */
 	uint8_t overflow;
 	uint8_t body_seen;          /* a body byte passed: the request has
 	                             * an http.request_body */
@@ -319,6 +320,26 @@ uint64_t detect_set_hits(const struct detect_set *s, uint32_t rule);
  * initialised).  Every begin is followed by one detect_txn_end or
  * detect_txn_abort: the set counts its users. */
 void detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
+
+/* The buffers of a request line: detect_request_line scans these. */
+#define DETECT_LINE_BUFFERS \
+	((1u << IPS_BUF_METHOD) | (1u << IPS_BUF_URI) | \
+	 (1u << IPS_BUF_URI_RAW) | (1u << IPS_BUF_PROTOCOL) | \
+	 (1u << IPS_BUF_REQUEST_LINE))
+
+/*
+ * The request line is complete but the head is still coming: scan the
+ * line's buffers (http.method, http.uri, http.uri.raw, http.protocol,
+ * http.request_line; bufs need hold no other) and decide the rules that
+ * read only those, as Suricata does at that progress, so they need not
+ * wait for headers that may never end.  At most once per transaction,
+ * before detect_headers (which then leaves those rules alone).  Same
+ * return as detect_headers.
+ */
+int detect_request_line(struct detect_worker *dw, struct detect_txn *dt,
+                        const struct detect_bufs *bufs,
+                        const struct detect_tuple *t,
+                        struct detect_result *res);
 
 /*
  * Scan the header-side buffers and evaluate rules that do not need the

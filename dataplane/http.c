@@ -117,6 +117,7 @@ struct http_txn {
 	struct http_flow *hf;       /* the flow holding it */
 	struct hold_node hold;      /* its place in the pool (hold.h) */
 	uint8_t head_done;          /* the head completed: a body follows */
+	uint8_t line_inspected;     /* http_line_inspect ran (or tried) */
 	uint8_t *raw;               /* the arena in use: request head as
 	                             * received, then normalized copies */
 	uint32_t arena_cap;         /* bytes of that arena */
@@ -703,6 +704,7 @@ http_txn_get(struct http_call *c)
 	txn->uri_off = txn->uri_len = 0;
 	txn->proto_off = txn->proto_len = 0;
 	txn->line_len = txn->head_start = 0;
+	txn->line_inspected = 0;
 	txn->anomalies = 0;
 	txn->cl = 0;
 	txn->n_cl = txn->n_host = 0;
@@ -1361,6 +1363,30 @@ http_build_host(struct http_txn *txn, struct http_out *o)
 	http_buf_settle(txn, o, IPS_BUF_HOST, o->len - n, src, src_len);
 }
 
+/* Set every buffer of the request line (all that txn->bufs holds after
+ * it), the normalized URI written to o.  false = o is too small. */
+static bool
+http_build_line(struct http_txn *txn, struct http_out *o)
+{
+	uint32_t start;
+
+	memset(&txn->bufs, 0, sizeof(txn->bufs));
+	http_buf_set(txn, IPS_BUF_METHOD, txn->raw, txn->method_len);
+	http_buf_set(txn, IPS_BUF_URI_RAW, txn->raw + txn->uri_off,
+	             txn->uri_len);
+	http_buf_set(txn, IPS_BUF_PROTOCOL, txn->raw + txn->proto_off,
+	             txn->proto_len);
+	http_buf_set(txn, IPS_BUF_REQUEST_LINE, txn->raw, txn->line_len);
+	start = o->len;
+	if (txn->uri_len + 1 > o->cap - start)
+		return false;
+	o->len += http_uri_normalize(txn->raw + txn->uri_off, txn->uri_len,
+	                             o->p + start, txn->uri_len + 1, NULL);
+	http_buf_settle(txn, o, IPS_BUF_URI, start, txn->raw + txn->uri_off,
+	                txn->uri_len);
+	return true;
+}
+
 /* Build every header-side buffer into the arena after the head.
  * false = the arena is too small. */
 static bool
@@ -1370,22 +1396,9 @@ http_build(struct http_call *c)
 	struct http_out o = { txn->raw + txn->raw_len, 0,
 	                      txn->arena_cap - txn->raw_len, false };
 	uint32_t count[HTTP_N_VALUE_BUFS] = { 0 };
-	uint32_t n;
 
-	memset(&txn->bufs, 0, sizeof(txn->bufs));
-	http_buf_set(txn, IPS_BUF_METHOD, txn->raw, txn->method_len);
-	http_buf_set(txn, IPS_BUF_URI_RAW, txn->raw + txn->uri_off,
-	             txn->uri_len);
-	http_buf_set(txn, IPS_BUF_PROTOCOL, txn->raw + txn->proto_off,
-	             txn->proto_len);
-	http_buf_set(txn, IPS_BUF_REQUEST_LINE, txn->raw, txn->line_len);
-	if (txn->uri_len + 1 > o.cap)
+	if (!http_build_line(txn, &o))
 		return false;
-	n = http_uri_normalize(txn->raw + txn->uri_off, txn->uri_len, o.p,
-	                       txn->uri_len + 1, NULL);
-	o.len = n;
-	http_buf_settle(txn, &o, IPS_BUF_URI, 0, txn->raw + txn->uri_off,
-	                txn->uri_len);
 	http_build_header(txn, &o, count);
 	http_build_names(txn, &o);
 	http_build_host(txn, &o);
@@ -1427,6 +1440,39 @@ http_head_inspect(struct http_call *c)
 	txn->head_done = 1;
 	hold_progress(&c->hw->hold, &txn->hold, c->hw->now);
 	return false;
+}
+
+/*
+ * This packet ended inside the head, its request line complete: decide
+ * the rules on the line's buffers now (detect_request_line), so a head
+ * that never ends cannot keep them from ever being decided.  A head
+ * whole in one packet skips this: detect_headers decides them.  The
+ * line's buffers are lent for the call; the head's bytes that come next
+ * overwrite the normalized URI.
+ */
+static void
+http_line_inspect(struct http_call *c)
+{
+	struct http_txn *txn = c->hf->txn;
+	struct http_out o = { txn->raw + txn->raw_len, 0,
+	                      txn->arena_cap - txn->raw_len, false };
+	int v;
+
+	txn->line_inspected = 1;
+	if (!http_build_line(txn, &o)) {
+		/* the URI's copy needs the room the whole head will need */
+		if (http_txn_is_large(txn) || !http_txn_grow(c))
+			return;     /* a policy spoke, or decided with the head */
+		o = (struct http_out){ txn->raw + txn->raw_len, 0,
+		                       txn->arena_cap - txn->raw_len, false };
+		if (!http_build_line(txn, &o))
+			return;
+	}
+	BENCH_ENTER(BENCH_DETECT);
+	v = detect_request_line(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
+	BENCH_LEAVE();
+	memset(&txn->bufs, 0, sizeof(txn->bufs));
+	http_verdict(c, v);
 }
 
 /* The empty line: decide the framing, build buffers, run detection. */
@@ -1761,6 +1807,9 @@ http_request_data(struct http_worker *hw, struct http_flow *hf,
 	}
 	while (p < end && !c.stop)
 		p = http_step(&c, p, end);
+	if (!c.stop && hf->state == HTTP_ST_HEAD && hf->txn != NULL &&
+	    hf->txn->head_start != 0 && !hf->txn->line_inspected)
+		http_line_inspect(&c);
 	return c.rc;
 }
 

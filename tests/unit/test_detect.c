@@ -260,6 +260,60 @@ test_negation(void **state)
 	fx_free(f);
 }
 
+/* A head still coming: the request line's rules are decided on its
+ * buffers alone, once; the rules that read a header wait for the head. */
+static void
+test_request_line_stage(void **state)
+{
+	static const char *const rules[] = {
+		"drop http any any -> any any (msg:\"line\"; http.uri; "
+		"content:\"/admin\"; http.method; content:\"GET\"; sid:1;)",
+		"alert http any any -> any any (msg:\"mixed\"; http.uri; "
+		"content:\"/admin\"; http.host; content:\"example\"; sid:2;)",
+		/* suricata-verify UriTestSig21 and 27: a relative match that
+		 * only the second occurrence satisfies */
+		"alert tcp any any -> any any (msg:\"retry\"; uricontent:\"fix\"; "
+		"uricontent:\"this\"; within:6; uricontent:!\"and\"; "
+		"distance:0; sid:3;)",
+		"alert tcp any any -> any any (msg:\"isdataat\"; "
+		"uricontent:\"fix_this\"; isdataat:!10,relative; sid:4;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 0);
+	const char *uri = "/admin/we_need_to_fix_this_and_yes_fix_this_now";
+
+	(void)state;
+	memset(&f->bufs, 0, sizeof(f->bufs));
+	memset(&f->res, 0, sizeof(f->res));
+	fx_set(f, IPS_BUF_METHOD, "GET");
+	fx_set(f, IPS_BUF_URI, uri);
+	fx_set(f, IPS_BUF_URI_RAW, uri);
+	fx_set(f, IPS_BUF_PROTOCOL, "HTTP/1.1");
+	fx_set(f, IPS_BUF_REQUEST_LINE, "GET /admin HTTP/1.1");
+	detect_txn_begin(f->dw, &f->dt);
+	assert_int_equal(detect_request_line(f->dw, &f->dt, &f->bufs, &f->t,
+	                                     &f->res), DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	assert_false(fired_sid(f, 2));
+	assert_true(fired_sid(f, 3));
+	assert_true(fired_sid(f, 4));
+	assert_int_equal(f->res.n_fired, 3);
+	/* a second call is no second inspection */
+	assert_int_equal(detect_request_line(f->dw, &f->dt, &f->bufs, &f->t,
+	                                     &f->res), DETECT_NONE);
+	fx_request(f, uri);
+	assert_int_equal(detect_headers(f->dw, &f->dt, &f->bufs, &f->t,
+	                                &f->res), DETECT_ALERT);
+	assert_int_equal(f->res.n_fired, 1);
+	assert_true(fired_sid(f, 2));
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	/* without the line stage, detect_headers decides them all */
+	fx_request(f, uri);
+	assert_int_equal(fx_txn(f), DETECT_DROP);
+	assert_int_equal(f->res.n_fired, 4);
+	fx_free(f);
+}
+
 static void
 test_pcre(void **state)
 {
@@ -1873,6 +1927,7 @@ main(void)
 		cmocka_unit_test(test_nocase),
 		cmocka_unit_test(test_depth_offset),
 		cmocka_unit_test(test_negation),
+		cmocka_unit_test(test_request_line_stage),
 		cmocka_unit_test(test_pcre),
 		cmocka_unit_test(test_multi_buffer_conjunction),
 		cmocka_unit_test(test_body_split),

@@ -44,6 +44,9 @@ struct rec_txn {
 	uint8_t buf[IPS_BUF_COUNT][REC_BUF];
 	uint8_t body[REC_BODY];
 	uint32_t body_len;
+	int lines;                  /* detect_request_line calls */
+	bool line_only;             /* each saw the line's buffers alone */
+	char line_uri[64];
 	int headers;
 	int bodies;
 	int ended;
@@ -57,7 +60,7 @@ static struct {
 	int n_headers, n_body, n_end, n_abort;
 	int wants_body;
 	int wants_response;
-	int verdict_headers, verdict_body, verdict_end;
+	int verdict_line, verdict_headers, verdict_body, verdict_end;
 	int bufs_changed;           /* bufs differed between calls */
 } rec;
 
@@ -102,6 +105,28 @@ __wrap_detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt)
 	assert_true(rec.n_txn < REC_TXNS);
 	memset(dt, 0, sizeof(*dt));
 	dt->matched[0] = (uint32_t)rec.n_txn++;
+}
+
+int
+__wrap_detect_request_line(struct detect_worker *dw, struct detect_txn *dt,
+                           const struct detect_bufs *bufs,
+                           const struct detect_tuple *t,
+                           struct detect_result *res)
+{
+	struct rec_txn *r = rec_of(dt);
+
+	(void)dw;
+	(void)t;
+	r->line_only = r->lines++ == 0;
+	for (int i = 0; i < IPS_BUF_COUNT; i++)
+		if ((bufs->ptr[i] != NULL) !=
+		    ((DETECT_LINE_BUFFERS & (1u << i)) != 0))
+			r->line_only = false;
+	snprintf(r->line_uri, sizeof(r->line_uri), "%.*s",
+	         (int)bufs->len[IPS_BUF_URI],
+	         (const char *)bufs->ptr[IPS_BUF_URI]);
+	rec_verdict(res, rec.verdict_line);
+	return rec.verdict_line;
 }
 
 int
@@ -874,6 +899,43 @@ test_lenient_then_next_request(void **state)
 		assert_buf(1, IPS_BUF_URI, "/api/v1/secrets");
 		fx_free(f);
 	}
+}
+
+/* A head that spans packets: the rules on the request line are decided
+ * when the packet carrying the line ends, on its buffers alone, so a
+ * head that never ends cannot hold them off; a head whole in one packet
+ * leaves them all to detect_headers. */
+static void
+test_request_line_stage(void **state)
+{
+	struct fx *f = fx_new(2, 4096, 1, 1);
+
+	(void)state;
+	assert_int_equal(fx_feed(f, "GET /a/%2e%2e/b HTTP/1.1\r\nHost: a\r\n\r\n",
+	                         0), HTTP_CONTINUE);
+	assert_int_equal(rec.txn[0].lines, 0);
+	assert_int_equal(rec.txn[0].headers, 1);
+	assert_int_equal(fx_feed(f, "GET /c/%2e%2e/d HTTP/1.1\r\nHost: a\r\n", 0),
+	                 HTTP_CONTINUE);
+	assert_int_equal(fx_feed(f, "User-Agent: x\r\n", 0), HTTP_CONTINUE);
+	assert_int_equal(rec.txn[1].lines, 1);
+	assert_true(rec.txn[1].line_only);
+	assert_string_equal(rec.txn[1].line_uri, "/d");
+	assert_int_equal(rec.txn[1].headers, 0);
+	assert_int_equal(fx_feed(f, "\r\n", 0), HTTP_CONTINUE);
+	assert_int_equal(rec.txn[1].headers, 1);
+	assert_buf(1, IPS_BUF_URI, "/d");
+	assert_buf(1, IPS_BUF_USER_AGENT, "x");
+	/* a drop there stops the request before its head is complete */
+	rec.verdict_line = DETECT_DROP;
+	assert_int_equal(fx_feed(f, "GET /e HTTP/1.1\r\nHo", 0),
+	                 HTTP_CONTINUE);
+	assert_int_equal(f->res.verdict, DETECT_DROP);
+	assert_int_equal(rec.txn[2].lines, 1);
+	assert_int_equal(fx_feed(f, "st: a\r\n\r\n", 0), HTTP_CONTINUE);
+	assert_int_equal(rec.txn[2].headers, 0);
+	assert_int_equal(rec.n_txn, 3);
+	fx_free(f);
 }
 
 /* A bare LF ends a head line for every server: counted, not dropped. */
@@ -2368,6 +2430,7 @@ main(void)
 		cmocka_unit_test(test_absolute_form_host),
 		cmocka_unit_test(test_lenient_then_next_request),
 		cmocka_unit_test(test_bare_lf_head),
+		cmocka_unit_test(test_request_line_stage),
 		cmocka_unit_test(test_connect_needs_server_answer),
 		cmocka_unit_test(test_connect_tunnel_opened),
 		cmocka_unit_test(test_tunnel_still_parses_http),

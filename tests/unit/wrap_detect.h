@@ -10,6 +10,11 @@
 #include "detect.h"
 
 void __wrap_detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
+int __wrap_detect_request_line(struct detect_worker *dw,
+                               struct detect_txn *dt,
+                               const struct detect_bufs *bufs,
+                               const struct detect_tuple *t,
+                               struct detect_result *res);
 int __wrap_detect_headers(struct detect_worker *dw, struct detect_txn *dt,
                           const struct detect_bufs *bufs,
                           const struct detect_tuple *t,
