@@ -73,15 +73,7 @@ NEUTRAL_PREFIXES = ("--set packet-alert-max=",)
 # Failures whose cause is known and lies outside rule evaluation, with it.
 # tests/replay/test_suricata_verify.py keeps this list exact: a new
 # failure, or one of these passing, fails that test.
-_NO_HEADER_END = ("the request's headers never end (the capture stops "
-                  "after the request line and a header); Suricata "
-                  "inspects the URI once the request line is complete, "
-                  "the gateway's HTTP stage when the headers end")
 KNOWN_FAILURES = {
-    "detect-http-uri/DetectEngineHttpRawUriTest29": _NO_HEADER_END,
-    "detect-http-uri/DetectEngineHttpRawUriTest30": _NO_HEADER_END,
-    **{"detect-http-uri/UriTestSig%d" % n: _NO_HEADER_END
-       for n in (17, 18, 19, 20, 21, 22, 25, 26, 27, 33, 34, 37)},
     "tcp-fastopen-01": "the request travels in the SYN (TCP Fast Open); "
                        "the stream stage does not take data from a SYN",
     "tcp-fastopen-02": "the request travels in the SYN (TCP Fast Open); "
