@@ -42,7 +42,7 @@ build_tree() {  # dir, "targets" (empty: all), meson options...
   ninja -C "$dir" $targets >&2
 }
 
-FUZZ_TARGETS="tests/fuzz_decode tests/fuzz_l3 tests/fuzz_http tests/fuzz_http_uri tests/fuzz_tls tests/fuzz_rule_parse tests/fuzz_config tests/fuzz_bundle tests/fuzz_ctl"
+FUZZ_TARGETS="tests/fuzz_decode tests/fuzz_l3 tests/fuzz_http tests/fuzz_http_uri tests/fuzz_tls tests/fuzz_x509 tests/fuzz_rule_parse tests/fuzz_config tests/fuzz_bundle tests/fuzz_ctl"
 
 build_tree build ""
 for arg in "$@"; do
