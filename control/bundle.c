@@ -258,7 +258,7 @@ bo_tables(struct bundle_out *o, const struct ips_detect_db *db)
 		BO_PUT_INT(o, uint32_t, m->first_pattern);
 		BO_PUT_INT(o, uint16_t, m->n_positive);
 		BO_PUT_INT(o, uint16_t, m->n_negated);
-		BO_PUT_INT(o, uint32_t, m->buffers);
+		BO_PUT_INT(o, uint64_t, m->buffers);
 		BO_PUT_INT(o, uint8_t, m->needs_body);
 	}
 	BO_PUT_INT(o, uint32_t, db->n_always);
@@ -752,7 +752,7 @@ bi_tables(struct bundle_in *in, struct ips_detect_db *db)
 			return bi_fail(in, "pattern %u disagrees with its "
 			               "condition", i);
 	}
-	if (bi_count(in, nr, 11, "rule entries") < 0)
+	if (bi_count(in, nr, 17, "rule entries") < 0)
 		return -1;
 	for (uint32_t i = 0; i < nr; i++) {
 		struct ips_rule_meta *m = &db->meta[i];
@@ -761,16 +761,17 @@ bi_tables(struct bundle_in *in, struct ips_detect_db *db)
 		if (BI_U32(in, m->first_pattern) < 0 ||
 		    BI_U16(in, m->n_positive) < 0 ||
 		    BI_U16(in, m->n_negated) < 0 ||
-		    BI_U32(in, m->buffers) < 0 || BI_U8(in, m->needs_body) < 0)
+		    BI_U64(in, m->buffers) < 0 || BI_U8(in, m->needs_body) < 0)
 			return -1;
 		end = (uint64_t)m->first_pattern + m->n_positive + m->n_negated;
 		if (end > db->n_patterns ||
-		    m->buffers >= (1u << IPS_BUF_COUNT))
+		    m->buffers >= IPS_BUF_BIT(IPS_BUF_COUNT))
 			return bi_fail(in, "rule %u: patterns %u+%u outside "
-			               "%u, or buffers 0x%x", i,
+			               "%u, or buffers 0x%llx", i,
 			               m->first_pattern,
 			               m->n_positive + m->n_negated,
-			               db->n_patterns, m->buffers);
+			               db->n_patterns,
+			               (unsigned long long)m->buffers);
 		for (uint64_t p = m->first_pattern; p < end; p++)
 			if (db->patterns[p].rule != i)
 				return bi_fail(in, "rule %u: pattern %llu "
@@ -942,7 +943,7 @@ static int
 bundle_check_dbs(const struct ips_detect_db *db, const char *name, char *err,
                  size_t errlen)
 {
-	uint32_t need = 0;
+	uint64_t need = 0;
 
 	for (uint32_t i = 0; i < db->n_patterns; i++) {
 		const struct ips_pattern *p = &db->patterns[i];
@@ -951,10 +952,10 @@ bundle_check_dbs(const struct ips_detect_db *db, const char *name, char *err,
 		/* rule_compile.c leaves some conditions to the dataplane's
 		 * inspection of the held buffer */
 		if (!cd->hs_skip)
-			need |= 1u << p->buffer;
+			need |= IPS_BUF_BIT(p->buffer);
 	}
 	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
-		if (!!(need & (1u << b)) != (db->db[b] != NULL))
+		if (!!(need & IPS_BUF_BIT(b)) != (db->db[b] != NULL))
 			return bundle_err(err, errlen, "%s: %s database %s",
 			                  name, ips_buffer_name(b),
 			                  db->db[b] ? "has no conditions"

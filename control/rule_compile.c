@@ -309,7 +309,7 @@ rc_build_tables(struct ips_detect_db *db, char *err, size_t errlen)
 				m->n_negated += cd->negated;
 				m->n_positive += !cd->negated;
 			}
-			m->buffers |= 1u << cd->buffer;
+			m->buffers |= IPS_BUF_BIT(cd->buffer);
 			if (ips_buffer_is_body(cd->buffer))
 				m->needs_body = 1;
 		}

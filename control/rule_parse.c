@@ -1397,41 +1397,57 @@ rp_check_relative(struct rp_ctx *c)
 	return 0;
 }
 
-/* tls.certs holds the server's certificates: Suricata inspects it to the
- * client, on flows its protocol detection calls TLS (any port), alone. */
+static uint64_t
+rp_buffers(const struct rp_ctx *c)
+{
+	uint64_t m = 0;
+
+	for (uint32_t i = 0; i < c->r.n_conds; i++)
+		m |= IPS_BUF_BIT(c->r.conds[i].buffer);
+	return m;
+}
+
+/* tls.certs and the tls.cert_* names are the server's certificates:
+ * Suricata inspects them to the client, on flows its protocol detection
+ * calls TLS (any port).  tls.certs, one certificate at a time, stands
+ * alone; the first certificate's names combine with one another. */
 static int
 rp_check_tls(struct rp_ctx *c, const char *open)
 {
-	int has_certs = 0;
+	uint64_t b = rp_buffers(c);
+	const char *what = (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) ? "tls.certs"
+	                                                      : "tls.cert_*";
 
 	for (uint32_t i = 0; i < c->r.n_conds; i++) {
-		if (c->r.conds[i].buffer != IPS_BUF_TLS_CERTS)
-			return rp_error(c, c->cond_pos[i], "tls.certs cannot be "
-			                "combined with other buffers in one rule");
-		has_certs = 1;
-	}
-	if (!has_certs)
-		return rp_error(c, open, "tls rule without tls.certs content "
-		                "or pcre is not supported");
-	if (c->r.proto == IPS_PROTO_HTTP)
-		return rp_error(c, open, "tls.certs in an http rule never "
-		                "matches (use protocol tls)");
-	if (c->r.flow_flags & IPS_FLOW_TO_SERVER)
-		return rp_error(c, open, "tls.certs with flow:to_server never "
-		                "matches (certificates go to the client)");
-	if (c->r.bidirectional)
-		return rp_error(c, open, "'<>' with tls.certs is not supported");
-	/* tcp with tls.certs: Suricata's app-layer keyword makes it tls */
-	c->r.proto = IPS_PROTO_TLS;
-	return 0;
-}
+		uint64_t cb = IPS_BUF_BIT(c->r.conds[i].buffer);
 
-static int
-rp_has_buffer(const struct rp_ctx *c, uint8_t b)
-{
-	for (uint32_t i = 0; i < c->r.n_conds; i++)
-		if (c->r.conds[i].buffer == b)
-			return 1;
+		if (!(b & IPS_BUF_CERT_MASK))
+			return rp_error(c, c->cond_pos[i], "a tls rule reads "
+			                "tls.certs or tls.cert_* only (%s is not "
+			                "supported there)",
+			                c->r.conds[i].buffer == IPS_BUF_STREAM
+			                ? "raw content"
+			                : ips_buffer_name(c->r.conds[i].buffer));
+		if (!(cb & IPS_BUF_CERT_MASK) ||
+		    ((b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) &&
+		     cb != IPS_BUF_BIT(IPS_BUF_TLS_CERTS)))
+			return rp_error(c, c->cond_pos[i], "%s cannot be "
+			                "combined with other buffers in one rule",
+			                what);
+	}
+	if (b == 0)
+		return rp_error(c, open, "tls rule without tls.certs or "
+		                "tls.cert_* content or pcre is not supported");
+	if (c->r.proto == IPS_PROTO_HTTP)
+		return rp_error(c, open, "%s in an http rule never "
+		                "matches (use protocol tls)", what);
+	if (c->r.flow_flags & IPS_FLOW_TO_SERVER)
+		return rp_error(c, open, "%s with flow:to_server never "
+		                "matches (certificates go to the client)", what);
+	if (c->r.bidirectional)
+		return rp_error(c, open, "'<>' with %s is not supported", what);
+	/* tcp with a tls keyword: Suricata's app-layer keyword makes it tls */
+	c->r.proto = IPS_PROTO_TLS;
 	return 0;
 }
 
@@ -1444,7 +1460,7 @@ static int
 rp_check_response(struct rp_ctx *c, const char *open)
 {
 	for (uint32_t i = 0; i < c->r.n_conds; i++)
-		if (!((1u << c->r.conds[i].buffer) & IPS_BUF_RESPONSE_MASK))
+		if (!(IPS_BUF_BIT(c->r.conds[i].buffer) & IPS_BUF_RESPONSE_MASK))
 			return rp_error(c, c->cond_pos[i], "%s cannot be combined "
 			                "with response buffers in one rule",
 			                c->r.conds[i].buffer == IPS_BUF_STREAM
@@ -1463,16 +1479,6 @@ rp_check_response(struct rp_ctx *c, const char *open)
 	/* the buffer says the direction, as in Suricata */
 	c->r.flow_flags |= IPS_FLOW_TO_CLIENT;
 	return 0;
-}
-
-static uint32_t
-rp_buffers(const struct rp_ctx *c)
-{
-	uint32_t m = 0;
-
-	for (uint32_t i = 0; i < c->r.n_conds; i++)
-		m |= 1u << c->r.conds[i].buffer;
-	return m;
 }
 
 /* In a rule on the response (flow:to_client, or a response buffer),
@@ -1506,7 +1512,7 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 {
 	int has_stream = 0, has_http = 0;
 
-	if (c->r.proto == IPS_PROTO_TLS || rp_has_buffer(c, IPS_BUF_TLS_CERTS))
+	if (c->r.proto == IPS_PROTO_TLS || (rp_buffers(c) & IPS_BUF_CERT_MASK))
 		return rp_check_tls(c, open);
 	rp_remap_response_head(c);
 	if (rp_buffers(c) & IPS_BUF_RESPONSE_MASK)
@@ -1986,6 +1992,9 @@ static const struct rp_keyword {
 	{ "http.request_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_REQUEST_BODY },
 	{ "tls.certs", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_CERTS },
+	{ "tls.cert_subject", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SUBJECT },
+	{ "tls.cert_issuer", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_ISSUER },
+	{ "tls.cert_serial", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SERIAL },
 	{ "http.stat_code", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_STAT_CODE },
 	{ "http.response_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_RESPONSE_BODY },

@@ -24,6 +24,7 @@
 
 #include "detect.h"
 #include "detect_inspect.h"
+#include "x509.h"
 
 /* When a rule can be decided.  Header-only rules at detect_headers; rules
  * with positive body conditions as soon as those match; rules with a
@@ -93,6 +94,7 @@ struct detect_tls_slot {
 	                                 * the slot is evicted */
 	struct hold_node hold;          /* its place in the pool */
 	uint8_t *buf;                   /* DETECT_TLS_CERT_BYTES */
+	uint32_t n_certs;               /* certificates of its message so far */
 	struct detect_txn dt;
 };
 
@@ -179,6 +181,8 @@ struct detect_worker {
 	uint64_t tick;                  /* progress order of stream holders */
 	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
 	struct detect_thresh *thresh;   /* DETECT_THRESH_SLOTS */
+	/* the first certificate's names, during detect_tls_cert */
+	uint8_t cert_names[DETECT_TLS_NAMES_BYTES];
 };
 
 struct detect_call {
@@ -222,7 +226,7 @@ detect_set_holds_window(const struct detect_set *s)
 {
 	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
 		if ((s->rule_when[r] & DETECT_VERIFY) &&
-		    (s->db->meta[r].buffers & (1u << IPS_BUF_STREAM)))
+		    (s->db->meta[r].buffers & IPS_BUF_BIT(IPS_BUF_STREAM)))
 			return 1;
 	return 0;
 }
@@ -242,9 +246,9 @@ detect_rule_when(struct detect_set *s)
 
 			neg_body |= p->negated && ips_buffer_is_body(p->buffer);
 		}
-		if (m->buffers & (1u << IPS_BUF_TLS_CERTS))
+		if (m->buffers & IPS_BUF_CERT_MASK)
 			s->rule_when[r] = DETECT_AT_CERT | DETECT_IN_CALL;
-		else if (m->buffers & (1u << IPS_BUF_STREAM))
+		else if (m->buffers & IPS_BUF_BIT(IPS_BUF_STREAM))
 			s->rule_when[r] = DETECT_AT_STREAM |
 				(db->rules.rules[r].n_conds == 1 ? DETECT_IN_CALL
 				                                 : 0);
@@ -258,7 +262,7 @@ detect_rule_when(struct detect_set *s)
 			if (detect_cond_verified(&db->rules.rules[r].conds[i]))
 				s->rule_when[r] |= DETECT_VERIFY;
 		/* a window rule decided later must remember its patterns */
-		if ((m->buffers & (1u << IPS_BUF_STREAM)) &&
+		if ((m->buffers & IPS_BUF_BIT(IPS_BUF_STREAM)) &&
 		    (s->rule_when[r] & DETECT_VERIFY))
 			s->rule_when[r] &= (uint16_t)~DETECT_IN_CALL;
 		/* the held body is whole only once it has ended: a rule that
@@ -458,18 +462,18 @@ static int
 detect_set_reads_server_stream(const struct detect_set *s)
 {
 	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
-		if ((s->db->meta[r].buffers & (1u << IPS_BUF_STREAM)) &&
+		if ((s->db->meta[r].buffers & IPS_BUF_BIT(IPS_BUF_STREAM)) &&
 		    !(s->db->rules.rules[r].flow_flags & IPS_FLOW_TO_SERVER))
 			return 1;
 	return 0;
 }
 
-/* Whether any rule inspects tls.certs. */
+/* Whether any rule inspects the server's certificates. */
 static int
 detect_set_inspects_certs(const struct detect_set *s)
 {
 	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
-		if (s->db->meta[r].buffers & (1u << IPS_BUF_TLS_CERTS))
+		if (s->db->meta[r].buffers & IPS_BUF_CERT_MASK)
 			return 1;
 	return 0;
 }
@@ -864,7 +868,7 @@ detect_verify(struct detect_call *c, const struct ips_rule *rule,
 		int more = b == IPS_BUF_STREAM ||
 		           (ips_buffer_is_body(b) && c->body_more);
 
-		if (!(m->buffers & (1u << b)))
+		if (!(m->buffers & IPS_BUF_BIT(b)))
 			continue;
 		if (!detect_buffer_of(c, b, &p, &len)) {
 			/* a window lost to a newcomer cannot say no */
@@ -895,7 +899,7 @@ detect_buffers_present(const struct detect_call *c,
 	uint32_t len;
 
 	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
-		if (b != IPS_BUF_STREAM && (m->buffers & (1u << b)) &&
+		if (b != IPS_BUF_STREAM && (m->buffers & IPS_BUF_BIT(b)) &&
 		    !detect_buffer_of(c, b, &p, &len))
 			return 0;
 	return 1;
@@ -1466,9 +1470,9 @@ detect_hold_body(struct detect_txn *dt, const uint8_t *data, uint32_t len)
 	dt->body_len += len;
 }
 
-/* Scan the buffers of mask that bufs holds (header-side, whole). */
+/* Scan the buffers of mask that bufs holds, whole (block mode). */
 static void
-detect_scan_buffers(struct detect_call *c, uint32_t mask)
+detect_scan_buffers(struct detect_call *c, uint64_t mask)
 {
 	struct detect_set *s = c->s;
 	const struct detect_bufs *bufs = c->bufs;
@@ -1476,9 +1480,8 @@ detect_scan_buffers(struct detect_call *c, uint32_t mask)
 	for (unsigned b = 0; b < IPS_BUF_COUNT && bufs != NULL; b++) {
 		hs_database_t *hdb = s->db->db[b];
 
-		if (!(mask & (1u << b)) || ips_buffer_streaming(b) ||
-		    b == IPS_BUF_TLS_CERTS || hdb == NULL ||
-		    bufs->ptr[b] == NULL)
+		if (!(mask & IPS_BUF_BIT(b)) || ips_buffer_streaming(b) ||
+		    hdb == NULL || bufs->ptr[b] == NULL)
 			continue;
 		s->ws->detect_scans++;
 		s->ws->detect_bytes_scanned += bufs->len[b];
@@ -1520,7 +1523,7 @@ detect_headers(struct detect_worker *dw, struct detect_txn *dt,
 	dt->headers_done = 1;
 	if (dt->passed)
 		return DETECT_NONE;
-	detect_scan_buffers(&c, UINT32_MAX);
+	detect_scan_buffers(&c, ~IPS_BUF_CERT_MASK);
 	detect_evaluate(&c, DETECT_AT_HEADERS);
 	return c.verdict;
 }
@@ -1842,11 +1845,37 @@ detect_tls_begin(struct detect_worker *dw, struct detect_tls *tls,
 	ts = s->tls_free[--s->n_tls_free];
 	ts->tls = tls;
 	ts->owner = owner;
+	ts->n_certs = 0;
 	tls->slot = ts;
 	hold_take(&s->tls_hold, &ts->hold, src, ++dw->tick);
 	detect_txn_begin(dw, &ts->dt);
 	*cap = DETECT_TLS_CERT_BYTES;
 	return ts->buf;
+}
+
+/* The first certificate's subject, issuer and serial (Suricata's cert0
+ * names), into the worker's room for this call. */
+static void
+detect_cert_names(struct detect_worker *dw, struct detect_call *c,
+                  struct detect_bufs *bufs, const uint8_t *der, uint32_t len)
+{
+	static const uint8_t buf_of[3] = {
+		IPS_BUF_TLS_SUBJECT, IPS_BUF_TLS_ISSUER, IPS_BUF_TLS_SERIAL,
+	};
+	struct x509_names nm;
+	const struct x509_str *str[3] = { &nm.subject, &nm.issuer, &nm.serial };
+
+	if (x509_names(der, len, dw->cert_names, sizeof(dw->cert_names),
+	               &nm) < 0) {
+		c->s->ws->detect_tls_cert_unparsed++;
+		return;
+	}
+	if (nm.truncated)
+		c->faults |= DETECT_FAULT_INSPECT_LIMIT;
+	for (int i = 0; i < 3; i++) {
+		bufs->ptr[buf_of[i]] = str[i]->p;
+		bufs->len[buf_of[i]] = str[i]->len;
+	}
 }
 
 int
@@ -1859,7 +1888,7 @@ detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
 	struct detect_bufs bufs;
 	struct detect_call c = { NULL, NULL, &bufs, t, res, DETECT_NONE, NULL,
 	                         0, 0, 1 };
-	hs_database_t *hdb;
+	int first;
 
 	if (ts == NULL || der == NULL) {
 		/* no slot: refused or evicted (a fault), or no rule then */
@@ -1871,6 +1900,7 @@ detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
 	c.dt = &ts->dt;
 	hold_progress(&s->tls_hold, &ts->hold, ++dw->tick);
 	s->ws->detect_tls_certs++;
+	first = ts->n_certs++ == 0;
 	if (truncated) {
 		/* what lies past the prefix is unseen: undecided */
 		s->ws->detect_tls_cert_truncated++;
@@ -1883,16 +1913,9 @@ detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
 	memset(&bufs, 0, sizeof(bufs));
 	bufs.ptr[IPS_BUF_TLS_CERTS] = der;
 	bufs.len[IPS_BUF_TLS_CERTS] = len;
-	hdb = s->db->db[IPS_BUF_TLS_CERTS];
-	if (hdb != NULL) {
-		s->ws->detect_scans++;
-		s->ws->detect_bytes_scanned += len;
-		if (hs_scan(hdb, (const char *)der, len, 0, s->scratch,
-		            detect_on_match, &c) != HS_SUCCESS) {
-			s->ws->detect_scan_errors++;
-			c.faults |= DETECT_FAULT_SCAN_ERROR;
-		}
-	}
+	if (first)
+		detect_cert_names(dw, &c, &bufs, der, len);
+	detect_scan_buffers(&c, IPS_BUF_CERT_MASK);
 	detect_evaluate(&c, DETECT_AT_CERT);
 	return c.verdict;
 }

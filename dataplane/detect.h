@@ -236,6 +236,11 @@ struct detect_tls {
  * inspected on this prefix and reported DETECT_FAULT_INSPECT_LIMIT. */
 #define DETECT_TLS_CERT_BYTES 32768
 
+/* Room for the first certificate's subject, issuer and serial strings
+ * (tls.cert_*); names that do not fit are absent and reported
+ * DETECT_FAULT_INSPECT_LIMIT. */
+#define DETECT_TLS_NAMES_BYTES 8192
+
 /* Report owner's flow as evicted (layer, event: static) in res.  Returns
  * 0, or -1 when res has no room: then the caller must evict nothing. */
 static inline int
@@ -323,9 +328,9 @@ void detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
 
 /* The buffers of a request line: detect_request_line scans these. */
 #define DETECT_LINE_BUFFERS \
-	((1u << IPS_BUF_METHOD) | (1u << IPS_BUF_URI) | \
-	 (1u << IPS_BUF_URI_RAW) | (1u << IPS_BUF_PROTOCOL) | \
-	 (1u << IPS_BUF_REQUEST_LINE))
+	(IPS_BUF_BIT(IPS_BUF_METHOD) | IPS_BUF_BIT(IPS_BUF_URI) | \
+	 IPS_BUF_BIT(IPS_BUF_URI_RAW) | IPS_BUF_BIT(IPS_BUF_PROTOCOL) | \
+	 IPS_BUF_BIT(IPS_BUF_REQUEST_LINE))
 
 /*
  * The request line is complete but the head is still coming: scan the

@@ -225,6 +225,7 @@
 	X(detect_response_body_share_evicted) /* ... its source's share */ \
 	X(detect_tls_certs)         /* certificates inspected */          \
 	X(detect_tls_cert_truncated) /* longer than a buffer: prefix */   \
+	X(detect_tls_cert_unparsed) /* first one not DER: no tls.cert_* */ \
 	X(detect_tls_evicted)       /* taken from the stalled longest */  \
 	X(detect_tls_share_evicted) /* its source held its share */       \
 	X(detect_tls_pool_full)     /* none for a Certificate message */  \

@@ -42,7 +42,7 @@ struct ips_rule_meta {
 	uint32_t first_pattern; /* its patterns are contiguous in patterns[] */
 	uint16_t n_positive;    /* conditions that must match */
 	uint16_t n_negated;     /* conditions that must not match */
-	uint32_t buffers;       /* bit mask of enum ips_buffer it inspects */
+	uint64_t buffers;       /* bit mask of enum ips_buffer it inspects */
 	uint8_t needs_body;     /* has a positive or negated body condition */
 };
 

@@ -48,6 +48,8 @@ enum ips_action {
  * IPS_BUF_TLS_CERTS is Suricata's tls.certs, a multi-buffer: each
  * certificate (DER) of the server's TLS 1.2 Certificate message on its
  * own, scanned in block mode; a rule's conditions hold within one.
+ * IPS_BUF_TLS_SUBJECT, _ISSUER and _SERIAL are the server's first
+ * certificate's names as Suricata prints them (x509.h), scanned with it.
  * IPS_BUF_STAT_CODE and the buffers after IPS_BUF_RESPONSE_BODY belong to
  * one HTTP response's head (flow:to_client rules), complete when it ends
  * (block mode); IPS_BUF_RESPONSE_BODY is its body, de-chunked and
@@ -75,6 +77,9 @@ enum ips_buffer {
 	IPS_BUF_REQUEST_BODY,   /* http.request_body, de-chunked */
 	IPS_BUF_STREAM,         /* no sticky buffer: a direction's stream */
 	IPS_BUF_TLS_CERTS,      /* tls.certs: one server certificate */
+	IPS_BUF_TLS_SUBJECT,    /* tls.cert_subject: the first one's subject */
+	IPS_BUF_TLS_ISSUER,     /* tls.cert_issuer */
+	IPS_BUF_TLS_SERIAL,     /* tls.cert_serial: "00:E8:1F" */
 	IPS_BUF_STAT_CODE,      /* http.stat_code: the response's 3 digits */
 	IPS_BUF_RESPONSE_BODY,  /* http.response_body, file_data: de-chunked,
 	                         * decompressed */
@@ -89,16 +94,24 @@ enum ips_buffer {
 	IPS_BUF_COUNT
 };
 
+/* A buffer's bit in a mask of buffers (there are more than 32). */
+#define IPS_BUF_BIT(b) (UINT64_C(1) << (b))
+
 #define IPS_BUF_HTTP_COUNT IPS_BUF_STREAM
 
+/* The buffers of a server's certificates (tls rules). */
+#define IPS_BUF_CERT_MASK \
+	(IPS_BUF_BIT(IPS_BUF_TLS_CERTS) | IPS_BUF_BIT(IPS_BUF_TLS_SUBJECT) | \
+	 IPS_BUF_BIT(IPS_BUF_TLS_ISSUER) | IPS_BUF_BIT(IPS_BUF_TLS_SERIAL))
+
 #define IPS_BUF_HEADER_SIDE_MASK \
-	(((1u << IPS_BUF_HTTP_COUNT) - 1) & ~(1u << IPS_BUF_REQUEST_BODY))
+	((IPS_BUF_BIT(IPS_BUF_HTTP_COUNT) - 1) & ~IPS_BUF_BIT(IPS_BUF_REQUEST_BODY))
 
 /* The buffers of an HTTP response: the status code, the body, and from
  * IPS_BUF_STAT_MSG on those of its head. */
 #define IPS_BUF_RESPONSE_MASK \
-	((1u << IPS_BUF_STAT_CODE) | (1u << IPS_BUF_RESPONSE_BODY) | \
-	 (((1u << IPS_BUF_COUNT) - 1) & ~((1u << IPS_BUF_STAT_MSG) - 1)))
+	(IPS_BUF_BIT(IPS_BUF_STAT_CODE) | IPS_BUF_BIT(IPS_BUF_RESPONSE_BODY) | \
+	 ((IPS_BUF_BIT(IPS_BUF_COUNT) - 1) & ~(IPS_BUF_BIT(IPS_BUF_STAT_MSG) - 1)))
 
 /* Rule header protocol.  An http rule's raw-stream conditions apply only to
  * flows the HTTP stage inspects (Suricata: app-layer protocol http); a tcp

@@ -25,10 +25,13 @@ CLI_NS, SRV_NS = "ips-tls-cli", "ips-tls-srv"
 CLIENT_IP, SERVER_IP = "192.0.2.50", "192.0.2.60"
 TOPO = Topology(CLI_NS, SRV_NS, "tlspub", "tlspriv", CLIENT_IP, SERVER_IP)
 EVIL_SID, EVIL_CN_SID = 9200001, 9200002
+ET_SUBJECT_SID, ISSUER_DROP_SID = 2031299, 9200003
 
 RULES = """\
 drop tls any any -> any any (msg:"E2E evil certificate"; flow:established,to_client; tls.certs; content:"c2.evil.example"; sid:9200001; rev:1;)
 alert tls any any -> any any (msg:"E2E evil CN, relative pcre"; flow:established,to_client; tls.certs; content:"|55 04 03|"; pcre:"/^.{1,2}c2\\.evil\\.example/R"; sid:9200002; rev:1;)
+alert tls any any -> any any (msg:"ET CURRENT_EVENTS [Fireeye] Backdoor.SSL.BEACON.[CSBundle Ajax]"; flow:established,to_client; tls.cert_subject; content:"C=US, ST=WA, L=Seattle, O=Microsoft, OU=Information Technologies, CN=ajax.microsoft.com"; bsize:87; fast_pattern; tls.cert_issuer; content:"C=US, ST=WA, L=Seattle, O=Microsoft, OU=Information Technologies, CN=ajax.microsoft.com"; bsize:87; classtype:trojan-activity; sid:2031299; rev:2;)
+drop tls any any -> any any (msg:"E2E issuer"; flow:established,to_client; tls.cert_issuer; content:"OU=Information Technologies, CN=ajax"; tls.cert_serial; content:":"; sid:9200003; rev:1;)
 """
 
 # name -> (subject, port the server listens on, TLS versions it offers)
@@ -36,6 +39,10 @@ SERVERS = {
     "evil12": ("/CN=c2.evil.example/O=E2E", 443, ["-tls1_2"]),
     "good12": ("/CN=www.good.example/O=E2E", 8443, ["-tls1_2"]),
     "evil13": ("/CN=c2.evil.example/O=E2E", 9443, ["-tls1_3"]),
+    # ET's CobaltStrike profile certificate (sid 2031299): self-signed
+    "beacon12": ("/C=US/ST=WA/L=Seattle/O=Microsoft/"
+                 "OU=Information Technologies/CN=ajax.microsoft.com",
+                 10443, ["-tls1_2"]),
 }
 
 
@@ -94,6 +101,19 @@ def test_benign_certificate_passes_on_any_port(testbed):
     for _ in range(3):
         assert curl_tls(8443) == (0, "200")
     assert not eve_alerts(testbed["eve"], EVIL_SID, wait=0.5)
+    assert not eve_alerts(testbed["eve"], ET_SUBJECT_SID, wait=0.1)
+    assert not eve_alerts(testbed["eve"], ISSUER_DROP_SID, wait=0.1)
+
+
+def test_certificate_names_as_suricata_prints_them(testbed):
+    """tls.cert_subject / tls.cert_issuer / tls.cert_serial on the names
+    OpenSSL wrote: ET's rule matches the subject string byte for byte
+    (bsize 87), and a drop on the issuer cuts the handshake."""
+    code, status = curl_tls(10443, max_time=4)
+    assert code != 0 and status in ("000", ""), (code, status)
+    assert eve_alerts(testbed["eve"], ET_SUBJECT_SID)
+    drops = eve_alerts(testbed["eve"], ISSUER_DROP_SID)
+    assert drops and drops[0]["alert"]["action"] == "blocked"
 
 
 def test_evil_certificate_is_cut_before_the_client_has_it(testbed):

@@ -145,7 +145,7 @@ __wrap_detect_request_line(struct detect_worker *dw, struct detect_txn *dt,
 		return DETECT_NONE;
 	dt->line_done = 1;
 	for (unsigned b = 0; b < IPS_BUF_COUNT; b++)
-		if ((DETECT_LINE_BUFFERS & (1u << b)) && bufs->ptr[b] != NULL)
+		if ((DETECT_LINE_BUFFERS & IPS_BUF_BIT(b)) && bufs->ptr[b] != NULL)
 			record(REC_HEADER, (uint8_t)b, bufs->ptr[b], bufs->len[b]);
 	return DETECT_NONE;
 }
@@ -474,7 +474,7 @@ raw_directions(const struct ips_detect_db *db)
 {
 	follow_raw_client = db->db[IPS_BUF_STREAM] != NULL;
 	for (uint32_t r = 0; follow_raw_client && r < db->rules.n_rules; r++)
-		if ((db->meta[r].buffers & (1u << IPS_BUF_STREAM)) &&
+		if ((db->meta[r].buffers & IPS_BUF_BIT(IPS_BUF_STREAM)) &&
 		    !(db->rules.rules[r].flow_flags & IPS_FLOW_TO_SERVER))
 			follow_raw_server = 1;
 }

@@ -1178,6 +1178,103 @@ test_tls_certs_match_and_not(void **state)
 	fx_free(f);
 }
 
+/* A DER certificate as far as x509.c reads: serial, issuer CN, subject
+ * CN (short-form lengths: keep the names short).  Returns its length. */
+static uint32_t
+fx_der_cert(uint8_t *out, uint8_t serial, const char *issuer,
+            const char *subject)
+{
+	uint8_t tbs[256], name[2][96];
+	uint32_t nl[2], n = 0, t = 0;
+	const char *cn[2] = { issuer, subject };
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t l = (uint8_t)strlen(cn[i]);
+		const uint8_t head[] = { 0x30, (uint8_t)(l + 11), 0x31,
+		                         (uint8_t)(l + 9), 0x30, (uint8_t)(l + 7),
+		                         0x06, 3, 0x55, 0x04, 0x03, 0x0c, l };
+
+		memcpy(name[i], head, sizeof(head));
+		memcpy(name[i] + sizeof(head), cn[i], l);
+		nl[i] = sizeof(head) + l;
+	}
+	tbs[t++] = 0x02, tbs[t++] = 2, tbs[t++] = 0, tbs[t++] = serial;
+	tbs[t++] = 0x30, tbs[t++] = 0;              /* signature */
+	memcpy(tbs + t, name[0], nl[0]), t += nl[0];
+	tbs[t++] = 0x30, tbs[t++] = 0;              /* validity */
+	memcpy(tbs + t, name[1], nl[1]), t += nl[1];
+	out[n++] = 0x30, out[n++] = (uint8_t)(t + 2);
+	out[n++] = 0x30, out[n++] = (uint8_t)t;
+	memcpy(out + n, tbs, t);
+	return n + t;
+}
+
+/* One Certificate message of DER certificates (subject CNs, issuer
+ * "ca", serial 0x80 + index). */
+static int
+fx_der_certs(struct fixture *f, const char *const *subjects)
+{
+	struct detect_tls tls = { 0 };
+	uint32_t cap = 0;
+	uint8_t *buf;
+	int v = DETECT_NONE;
+
+	memset(&f->res, 0, sizeof(f->res));
+	buf = detect_tls_begin(f->dw, &tls, &tls, &f->t, &f->res, &cap);
+	assert_non_null(buf);
+	for (uint32_t i = 0; subjects[i] != NULL; i++) {
+		uint32_t len = fx_der_cert(buf, (uint8_t)(0x80 + i), "ca",
+		                           subjects[i]);
+		int r = detect_tls_cert(f->dw, &tls, buf, len, 0, &f->t, &f->res);
+
+		v = r > v ? r : v;
+	}
+	detect_tls_end(f->dw, &tls);
+	return v;
+}
+
+/* tls.cert_subject, _issuer and _serial: the first certificate's names
+ * as Suricata prints them, combined in one rule, negated; a later
+ * certificate's are not read. */
+static void
+test_tls_cert_names(void **state)
+{
+	static const char *const rules[] = {
+		"drop tls any any -> any any (msg:\"subj\"; "
+		"flow:established,to_client; tls.cert_subject; "
+		"content:\"CN=evil.example\"; bsize:15; tls.cert_issuer; "
+		"content:\"CN=ca\"; sid:1;)",
+		"alert tls any any -> any any (msg:\"serial\"; tls.cert_serial; "
+		"content:\"00:80\"; depth:5; sid:2;)",
+		"alert tls any any -> any any (msg:\"neg\"; tls.cert_subject; "
+		"content:!\"good\"; sid:3;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+	const char *const evil[] = { "evil.example", "good.example", NULL };
+	const char *const longer[] = { "evil.example.net", NULL };
+	const char *const second[] = { "good.example", "evil.example", NULL };
+
+	(void)state;
+	assert_int_equal(fx_der_certs(f, evil), DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	assert_true(fired_sid(f, 2));
+	assert_true(fired_sid(f, 3));
+	assert_int_equal(f->res.n_fired, 3);
+	assert_int_equal(fx_der_certs(f, longer), DETECT_ALERT);
+	assert_false(fired_sid(f, 1));              /* bsize */
+	assert_int_equal(fx_der_certs(f, second), DETECT_ALERT);
+	assert_int_equal(f->res.n_fired, 1);        /* the serial: 00:80 */
+	assert_true(fired_sid(f, 2));
+	assert_int_equal(f->res.faults, 0);
+	/* not DER: no names, no match, counted */
+	assert_int_equal(fx_certs(f, (const char *const[]){ "CN=evil.example",
+	                                                    NULL }),
+	                 DETECT_NONE);
+	assert_int_equal(f->ws.detect_tls_cert_unparsed, 1);
+	fx_free(f);
+}
+
 /* tls.certs is a multi-buffer: conditions hold within one certificate,
  * and a rule fires once per flow whichever certificates match. */
 static void
@@ -1959,6 +2056,7 @@ main(void)
 		cmocka_unit_test(test_raw_server_not_wanted),
 		cmocka_unit_test(test_tls_certs_match_and_not),
 		cmocka_unit_test(test_tls_certs_multi_buffer),
+		cmocka_unit_test(test_tls_cert_names),
 		cmocka_unit_test(test_tls_certs_header_and_isolation),
 		cmocka_unit_test(test_tls_certs_pool_and_truncation),
 		cmocka_unit_test(test_tls_not_wanted),

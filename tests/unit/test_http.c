@@ -120,7 +120,7 @@ __wrap_detect_request_line(struct detect_worker *dw, struct detect_txn *dt,
 	r->line_only = r->lines++ == 0;
 	for (int i = 0; i < IPS_BUF_COUNT; i++)
 		if ((bufs->ptr[i] != NULL) !=
-		    ((DETECT_LINE_BUFFERS & (1u << i)) != 0))
+		    ((DETECT_LINE_BUFFERS & IPS_BUF_BIT(i)) != 0))
 			r->line_only = false;
 	snprintf(r->line_uri, sizeof(r->line_uri), "%.*s",
 	         (int)bufs->len[IPS_BUF_URI],

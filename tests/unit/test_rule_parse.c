@@ -684,14 +684,50 @@ test_tls_certs(void **state)
 	             "t.rules:7:31: tls.certs in an http rule never matches "
 	             "(use protocol tls)");
 	expect_error("alert tls any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:30: tls rule without tls.certs content or "
-	             "pcre is not supported");
+	             "t.rules:7:30: tls rule without tls.certs or tls.cert_* "
+	             "content or pcre is not supported");
 	expect_error("alert tls any any <> any any (msg:\"m\"; "
 	             "tls.certs; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: '<>' with tls.certs is not supported");
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "tls.sni; content:\"x\"; sid:1;)",
 	             "t.rules:7:40: unsupported keyword 'tls.sni'");
+}
+
+/* The first certificate's names: to the client, with one another, not
+ * with tls.certs or anything else (ET's sid 2031299). */
+static void
+test_tls_cert_names(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert tls $EXTERNAL_NET any -> $HOME_NET any "
+	              "(msg:\"m\"; flow:established,to_client; "
+	              "tls.cert_subject; content:\"CN=a\"; bsize:4; "
+	              "tls.cert_issuer; content:\"O=b\"; "
+	              "tls.cert_serial; content:\"00:80\"; sid:1;)");
+	assert_int_equal(r->proto, IPS_PROTO_TLS);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_TLS_SUBJECT);
+	assert_int_equal(r->conds[1].buffer, IPS_BUF_TLS_SUBJECT);
+	assert_int_equal(r->conds[2].buffer, IPS_BUF_TLS_ISSUER);
+	assert_int_equal(r->conds[3].buffer, IPS_BUF_TLS_SERIAL);
+	ips_ruleset_free(&rs);
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "tls.cert_subject; content:\"x\"; tls.certs; "
+	             "content:\"y\"; sid:1;)",
+	             "t.rules:7:58: tls.certs cannot be combined with other "
+	             "buffers in one rule");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "tls.cert_issuer; content:\"x\"; http.uri; "
+	             "content:\"y\"; sid:1;)",
+	             "t.rules:7:80: tls.cert_* cannot be combined with other "
+	             "buffers in one rule");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "flow:to_server; tls.cert_serial; content:\"x\"; sid:1;)",
+	             "t.rules:7:30: tls.cert_* with flow:to_server never "
+	             "matches (certificates go to the client)");
 }
 
 /* The response's buffers: read server to client, alone in their rule. */
@@ -1087,6 +1123,7 @@ main(void)
 		cmocka_unit_test(test_raw_stream),
 		cmocka_unit_test(test_raw_stream_errors),
 		cmocka_unit_test(test_tls_certs),
+		cmocka_unit_test(test_tls_cert_names),
 		cmocka_unit_test(test_response_buffers),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),
