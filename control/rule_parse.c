@@ -1407,41 +1407,58 @@ rp_buffers(const struct rp_ctx *c)
 	return m;
 }
 
-/* tls.certs and the tls.cert_* names are the server's certificates:
- * Suricata inspects them to the client, on flows its protocol detection
- * calls TLS (any port).  tls.certs, one certificate at a time, stands
- * alone; the first certificate's names combine with one another. */
+/* The buffers of a tls rule. */
+#define RP_TLS_MASK (IPS_BUF_CERT_MASK | IPS_BUF_BIT(IPS_BUF_TLS_SNI))
+
+/* Whether buffer bit cb may stand beside the rule's other buffers b: each
+ * of tls.sni and tls.certs alone, the certificate names together. */
+static int
+rp_tls_fits(uint64_t b, uint64_t cb)
+{
+	if (b & IPS_BUF_BIT(IPS_BUF_TLS_SNI))
+		return cb == IPS_BUF_BIT(IPS_BUF_TLS_SNI);
+	if (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS))
+		return cb == IPS_BUF_BIT(IPS_BUF_TLS_CERTS);
+	return (cb & IPS_BUF_CERT_MASK) != 0;
+}
+
+/* tls.sni is the client's ClientHello, read to the server; tls.certs and
+ * the tls.cert_* names are the server's certificates, read to the client.
+ * Suricata inspects them on flows its protocol detection calls TLS (any
+ * port). */
 static int
 rp_check_tls(struct rp_ctx *c, const char *open)
 {
 	uint64_t b = rp_buffers(c);
-	const char *what = (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) ? "tls.certs"
-	                                                      : "tls.cert_*";
+	int client = (b & IPS_BUF_BIT(IPS_BUF_TLS_SNI)) != 0;
+	const char *what = client ? "tls.sni"
+	                   : (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) ? "tls.certs"
+	                   : "tls.cert_*";
 
 	for (uint32_t i = 0; i < c->r.n_conds; i++) {
-		uint64_t cb = IPS_BUF_BIT(c->r.conds[i].buffer);
+		uint8_t buf = c->r.conds[i].buffer;
 
-		if (!(b & IPS_BUF_CERT_MASK))
+		if (!(b & RP_TLS_MASK))
 			return rp_error(c, c->cond_pos[i], "a tls rule reads "
-			                "tls.certs or tls.cert_* only (%s is not "
-			                "supported there)",
-			                c->r.conds[i].buffer == IPS_BUF_STREAM
-			                ? "raw content"
-			                : ips_buffer_name(c->r.conds[i].buffer));
-		if (!(cb & IPS_BUF_CERT_MASK) ||
-		    ((b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) &&
-		     cb != IPS_BUF_BIT(IPS_BUF_TLS_CERTS)))
+			                "tls.sni, tls.certs or tls.cert_* only (%s "
+			                "is not supported there)",
+			                buf == IPS_BUF_STREAM ? "raw content"
+			                                      : ips_buffer_name(buf));
+		if (!rp_tls_fits(b, IPS_BUF_BIT(buf)))
 			return rp_error(c, c->cond_pos[i], "%s cannot be "
 			                "combined with other buffers in one rule",
 			                what);
 	}
 	if (b == 0)
-		return rp_error(c, open, "tls rule without tls.certs or "
-		                "tls.cert_* content or pcre is not supported");
+		return rp_error(c, open, "tls rule without tls.sni, tls.certs "
+		                "or tls.cert_* content or pcre is not supported");
 	if (c->r.proto == IPS_PROTO_HTTP)
 		return rp_error(c, open, "%s in an http rule never "
 		                "matches (use protocol tls)", what);
-	if (c->r.flow_flags & IPS_FLOW_TO_SERVER)
+	if (client && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "tls.sni with flow:to_client never "
+		                "matches (the ClientHello goes to the server)");
+	if (!client && (c->r.flow_flags & IPS_FLOW_TO_SERVER))
 		return rp_error(c, open, "%s with flow:to_server never "
 		                "matches (certificates go to the client)", what);
 	if (c->r.bidirectional)
@@ -1512,7 +1529,7 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 {
 	int has_stream = 0, has_http = 0;
 
-	if (c->r.proto == IPS_PROTO_TLS || (rp_buffers(c) & IPS_BUF_CERT_MASK))
+	if (c->r.proto == IPS_PROTO_TLS || (rp_buffers(c) & RP_TLS_MASK))
 		return rp_check_tls(c, open);
 	rp_remap_response_head(c);
 	if (rp_buffers(c) & IPS_BUF_RESPONSE_MASK)
@@ -1995,6 +2012,7 @@ static const struct rp_keyword {
 	{ "tls.cert_subject", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SUBJECT },
 	{ "tls.cert_issuer", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_ISSUER },
 	{ "tls.cert_serial", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SERIAL },
+	{ "tls.sni", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SNI },
 	{ "http.stat_code", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_STAT_CODE },
 	{ "http.response_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_RESPONSE_BODY },

@@ -43,6 +43,7 @@ static const char *const rr_buffer_names[IPS_BUF_COUNT] = {
 	[IPS_BUF_TLS_SUBJECT] = "tls.cert_subject",
 	[IPS_BUF_TLS_ISSUER] = "tls.cert_issuer",
 	[IPS_BUF_TLS_SERIAL] = "tls.cert_serial",
+	[IPS_BUF_TLS_SNI] = "tls.sni",
 	[IPS_BUF_STAT_CODE] = "http.stat_code",
 	[IPS_BUF_RESPONSE_BODY] = "http.response_body",
 	[IPS_BUF_STAT_MSG] = "http.stat_msg",

@@ -24,6 +24,7 @@
 
 #include "detect.h"
 #include "detect_inspect.h"
+#include "tls.h"
 #include "x509.h"
 
 /* When a rule can be decided.  Header-only rules at detect_headers; rules
@@ -47,6 +48,7 @@
  * detect_request_line when the head is still coming (Suricata inspects
  * them at that progress), else at detect_headers with the others. */
 #define DETECT_AT_LINE    0x100
+#define DETECT_AT_HELLO   0x200 /* tls.sni rule: at detect_tls_hello */
 
 /* The bodies of one direction: request or response transactions. */
 enum { DETECT_DIR_REQUEST = 0, DETECT_DIR_RESPONSE, DETECT_DIRS };
@@ -133,7 +135,10 @@ struct detect_set {
 	struct detect_tls_slot **tls_free;
 	uint8_t *tls_mem;
 	uint32_t n_tls, n_tls_free;
-	uint8_t has_tls;                /* a rule inspects tls.certs */
+	uint8_t has_tls;                /* a rule reads tls.sni or the
+	                                 * certificates: the pool is there */
+	uint8_t has_certs;              /* tls.certs or tls.cert_* */
+	uint8_t has_hello;              /* tls.sni */
 	uint8_t has_raw_server;         /* a raw rule reads server bytes */
 	uint8_t has_response;           /* a rule reads HTTP responses */
 	uint32_t share_pct;             /* pools' source share */
@@ -248,6 +253,8 @@ detect_rule_when(struct detect_set *s)
 		}
 		if (m->buffers & IPS_BUF_CERT_MASK)
 			s->rule_when[r] = DETECT_AT_CERT | DETECT_IN_CALL;
+		else if (m->buffers & IPS_BUF_BIT(IPS_BUF_TLS_SNI))
+			s->rule_when[r] = DETECT_AT_HELLO | DETECT_IN_CALL;
 		else if (m->buffers & IPS_BUF_BIT(IPS_BUF_STREAM))
 			s->rule_when[r] = DETECT_AT_STREAM |
 				(db->rules.rules[r].n_conds == 1 ? DETECT_IN_CALL
@@ -468,12 +475,12 @@ detect_set_reads_server_stream(const struct detect_set *s)
 	return 0;
 }
 
-/* Whether any rule inspects the server's certificates. */
+/* Whether any rule reads one of the buffers of mask. */
 static int
-detect_set_inspects_certs(const struct detect_set *s)
+detect_set_reads(const struct detect_set *s, uint64_t mask)
 {
 	for (uint32_t r = 0; r < s->db->rules.n_rules; r++)
-		if (s->db->meta[r].buffers & IPS_BUF_CERT_MASK)
+		if (s->db->meta[r].buffers & mask)
 			return 1;
 	return 0;
 }
@@ -481,7 +488,10 @@ detect_set_inspects_certs(const struct detect_set *s)
 static int
 detect_open_tls(struct detect_set *s, uint32_t n, char *err, size_t errlen)
 {
-	s->has_tls = (uint8_t)detect_set_inspects_certs(s);
+	s->has_certs = (uint8_t)detect_set_reads(s, IPS_BUF_CERT_MASK);
+	s->has_hello = (uint8_t)detect_set_reads(s,
+	                                         IPS_BUF_BIT(IPS_BUF_TLS_SNI));
+	s->has_tls = s->has_certs || s->has_hello;
 	if (n == 0 || !s->has_tls)
 		return 0;
 	s->tls_slots = calloc(n, sizeof(*s->tls_slots));
@@ -1794,7 +1804,13 @@ detect_raw_close(struct detect_worker *dw, struct detect_raw *raw)
 int
 detect_wants_tls(const struct detect_worker *dw)
 {
-	return dw->cur->has_tls;
+	return dw->cur->has_certs;
+}
+
+int
+detect_wants_tls_hello(const struct detect_worker *dw)
+{
+	return dw->cur->has_hello;
 }
 
 /* Make room in a full certificate pool (or beyond the source's share):
@@ -1878,45 +1894,82 @@ detect_cert_names(struct detect_worker *dw, struct detect_call *c,
 	}
 }
 
+/* Start a call on the message held in tls's slot (der: its bytes, NULL
+ * when no slot was lent): 0 with c ready, -1 when there is nothing to
+ * evaluate (faults reported). */
+static int
+detect_tls_call(struct detect_worker *dw, struct detect_tls *tls,
+                const uint8_t *der, int truncated, struct detect_call *c)
+{
+	struct detect_tls_slot *ts = tls->slot;
+	struct detect_set *s;
+
+	if (ts == NULL || der == NULL) {
+		/* no slot: refused or evicted (a fault), or no rule then */
+		detect_fault(c, tls->fault);
+		return -1;
+	}
+	s = ts->dt.set;
+	c->s = s;
+	c->dt = &ts->dt;
+	hold_progress(&s->tls_hold, &ts->hold, ++dw->tick);
+	if (truncated) {
+		/* what lies past the prefix is unseen: undecided */
+		s->ws->detect_tls_cert_truncated++;
+		c->faults |= DETECT_FAULT_INSPECT_LIMIT;
+	}
+	if (ts->dt.passed) {
+		detect_fault(c, c->faults);
+		return -1;
+	}
+	return 0;
+}
+
 int
 detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
                 const uint8_t *der, uint32_t len, int truncated,
                 const struct detect_tuple *t, struct detect_result *res)
 {
-	struct detect_tls_slot *ts = tls->slot;
-	struct detect_set *s;
 	struct detect_bufs bufs;
 	struct detect_call c = { NULL, NULL, &bufs, t, res, DETECT_NONE, NULL,
 	                         0, 0, 1 };
-	int first;
 
-	if (ts == NULL || der == NULL) {
-		/* no slot: refused or evicted (a fault), or no rule then */
-		detect_fault(&c, tls->fault);
+	if (detect_tls_call(dw, tls, der, truncated, &c) < 0)
 		return DETECT_NONE;
-	}
-	s = ts->dt.set;
-	c.s = s;
-	c.dt = &ts->dt;
-	hold_progress(&s->tls_hold, &ts->hold, ++dw->tick);
-	s->ws->detect_tls_certs++;
-	first = ts->n_certs++ == 0;
-	if (truncated) {
-		/* what lies past the prefix is unseen: undecided */
-		s->ws->detect_tls_cert_truncated++;
-		c.faults |= DETECT_FAULT_INSPECT_LIMIT;
-	}
-	if (ts->dt.passed) {
-		detect_fault(&c, c.faults);
-		return DETECT_NONE;
-	}
+	c.s->ws->detect_tls_certs++;
 	memset(&bufs, 0, sizeof(bufs));
 	bufs.ptr[IPS_BUF_TLS_CERTS] = der;
 	bufs.len[IPS_BUF_TLS_CERTS] = len;
-	if (first)
+	if (tls->slot->n_certs++ == 0)
 		detect_cert_names(dw, &c, &bufs, der, len);
 	detect_scan_buffers(&c, IPS_BUF_CERT_MASK);
 	detect_evaluate(&c, DETECT_AT_CERT);
+	return c.verdict;
+}
+
+int
+detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
+                 const uint8_t *body, uint32_t len, int truncated,
+                 const struct detect_tuple *t, struct detect_result *res)
+{
+	struct detect_bufs bufs;
+	struct detect_call c = { NULL, NULL, &bufs, t, res, DETECT_NONE, NULL,
+	                         0, 0, 0 };
+	struct tls_hello h;
+
+	if (detect_tls_call(dw, tls, body, truncated, &c) < 0)
+		return DETECT_NONE;
+	c.s->ws->detect_tls_hellos++;
+	memset(&bufs, 0, sizeof(bufs));
+	if (tls_hello_parse(body, len, &h) < 0) {
+		/* a client would not send it, a server would refuse it */
+		c.s->ws->detect_tls_hello_malformed++;
+	} else if (h.sni != NULL) {
+		bufs.ptr[IPS_BUF_TLS_SNI] = h.sni;
+		bufs.len[IPS_BUF_TLS_SNI] = h.sni_len;
+	}
+	detect_scan_buffers(&c, IPS_BUF_BIT(IPS_BUF_TLS_SNI));
+	detect_evaluate(&c, DETECT_AT_HELLO);
 	return c.verdict;
 }
 

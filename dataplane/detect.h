@@ -456,9 +456,14 @@ int detect_raw_data(struct detect_worker *dw, struct detect_raw *raw,
  * on a zeroed or refused raw.  Thread: the worker. */
 void detect_raw_close(struct detect_worker *dw, struct detect_raw *raw);
 
-/* Whether any rule inspects tls.certs: without one the stream stage need
- * not follow TLS servers.  Thread: the worker. */
+/* Whether any rule reads the server's certificates (tls.certs,
+ * tls.cert_*): without one the stream stage need not follow TLS servers.
+ * Thread: the worker. */
 int detect_wants_tls(const struct detect_worker *dw);
+
+/* Whether any rule reads the client's ClientHello (tls.sni): without one
+ * the stream stage need not follow TLS clients.  Thread: the worker. */
+int detect_wants_tls_hello(const struct detect_worker *dw);
 
 /*
  * A TLS flow's Certificate message begins: take a slot from the pool and
@@ -482,6 +487,18 @@ uint8_t *detect_tls_begin(struct detect_worker *dw, struct detect_tls *tls,
 int detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
                     const uint8_t *der, uint32_t len, int truncated,
                     const struct detect_tuple *t, struct detect_result *res);
+
+/*
+ * The client's ClientHello body, in the buffer detect_tls_begin lent (body
+ * NULL: none was), with the same truncated and return as
+ * detect_tls_cert: its server name is scanned and the tls.sni rules
+ * evaluated, read client to server.  One detect_tls_begin ..
+ * detect_tls_end per ClientHello, before the server's certificates.
+ */
+int detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
+                     const uint8_t *body, uint32_t len, int truncated,
+                     const struct detect_tuple *t,
+                     struct detect_result *res);
 
 /* The message ended, or the flow did: the slot goes back to the pool.
  * Safe on a zeroed tls or one whose slot was evicted. */

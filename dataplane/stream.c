@@ -560,6 +560,148 @@ stream_eof(struct stream_worker *sw, struct stream_flow *sf, uint32_t end,
 		http_response_eof(sw->http, &sf->http, &ctx->tuple, &ctx->res);
 }
 
+/* ---- the TLS handshake (tls.sni, tls.certs, tls.cert_*) ----------------- */
+
+/* What the TLS parser's sink needs.  ctx is NULL when the flow ends:
+ * tls_server_release then only returns the buffer (certs_end). */
+struct stream_tls_call {
+	struct stream_worker *sw;
+	struct stream_flow *sf;
+	struct pkt_ctx *ctx;
+};
+
+static uint8_t *
+stream_tls_cert_buffer(void *arg, uint32_t *cap)
+{
+	struct stream_tls_call *tc = arg;
+
+	return detect_tls_begin(tc->sw->detect, &tc->sf->tls_certs, tc->sf,
+	                        &tc->ctx->tuple, &tc->ctx->res, cap);
+}
+
+static void
+stream_tls_cert(void *arg, const uint8_t *der, uint32_t len, int truncated)
+{
+	struct stream_tls_call *tc = arg;
+
+	BENCH_ENTER(BENCH_DETECT);
+	detect_tls_cert(tc->sw->detect, &tc->sf->tls_certs, der, len,
+	                truncated, &tc->ctx->tuple, &tc->ctx->res);
+	BENCH_LEAVE();
+}
+
+static void
+stream_tls_certs_end(void *arg)
+{
+	struct stream_tls_call *tc = arg;
+
+	detect_tls_end(tc->sw->detect, &tc->sf->tls_certs);
+}
+
+static const struct tls_sink stream_tls_sink = {
+	stream_tls_cert_buffer, stream_tls_cert, stream_tls_certs_end,
+};
+
+static void
+stream_tls_hello(void *arg, const uint8_t *body, uint32_t len, int truncated)
+{
+	struct stream_tls_call *tc = arg;
+
+	BENCH_ENTER(BENCH_DETECT);
+	detect_tls_hello(tc->sw->detect, &tc->sf->tls_certs, body, len,
+	                 truncated, &tc->ctx->tuple, &tc->ctx->res);
+	BENCH_LEAVE();
+}
+
+/* The ClientHello takes and gives back a buffer as a Certificate
+ * message does (one at a time: the server speaks after it). */
+static const struct tls_sink stream_tls_hello_sink = {
+	stream_tls_cert_buffer, stream_tls_hello, stream_tls_certs_end,
+};
+
+/* Are the server's bytes of this (non-HTTP) flow followed to its
+ * certificates?  Only while tls.certs rules are loaded, or a message
+ * begun under them goes on. */
+static int
+stream_tls_follows(const struct stream_worker *sw,
+                   const struct stream_flow *sf)
+{
+	return sw->detect != NULL && !tls_server_ended(&sf->tls) &&
+	       (sf->tls_certs.slot != NULL || detect_wants_tls(sw->detect));
+}
+
+/* Are the client's bytes of this (non-HTTP) flow followed to its
+ * ClientHello?  While tls.sni rules are loaded, or a ClientHello begun
+ * under them goes on. */
+static int
+stream_tls_hello_follows(const struct stream_worker *sw,
+                         const struct stream_flow *sf)
+{
+	return sw->detect != NULL && !sf->inspect &&
+	       !tls_client_ended(&sf->tls) &&
+	       (sf->tls_certs.slot != NULL ||
+	        detect_wants_tls_hello(sw->detect));
+}
+
+static void
+stream_tls_stopped(struct stream_worker *sw, struct stream_flow *sf, int r)
+{
+	if (r == TLS_MALFORMED)
+		sw->ws->tls_server_not_tls++;
+	else if (sf->tls.n_certs != 0)
+		sw->ws->tls_server_handshakes++;
+}
+
+/* Hand len new bytes at frame offset off to the TLS parser: the server's
+ * (client 0) or the client's.  Returns its enum tls_result. */
+static int
+stream_tls_feed(struct stream_worker *sw, struct stream_flow *sf,
+                struct rte_mbuf *m, uint32_t off, uint32_t len,
+                struct pkt_ctx *ctx, int client)
+{
+	struct stream_tls_call tc = { sw, sf, ctx };
+	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
+	int r = TLS_CONTINUE;
+
+	for (; seg != NULL && len > 0 && r == TLS_CONTINUE;
+	     seg = seg->next, off = 0) {
+		uint32_t n = seg->data_len - off < len ? seg->data_len - off
+		                                       : len;
+		const uint8_t *p = rte_pktmbuf_mtod_offset(seg, uint8_t *, off);
+
+		r = client ? tls_client_data(&sf->tls, p, n,
+		                             &stream_tls_hello_sink, &tc)
+		           : tls_server_data(&sf->tls, p, n, &stream_tls_sink,
+		                             &tc);
+		len -= n;
+	}
+	return r;
+}
+
+static void
+stream_feed_tls(struct stream_worker *sw, struct stream_flow *sf,
+                struct rte_mbuf *m, uint32_t off, uint32_t len,
+                struct pkt_ctx *ctx)
+{
+	int r = stream_tls_feed(sw, sf, m, off, len, ctx, 0);
+
+	if (r != TLS_CONTINUE)
+		stream_tls_stopped(sw, sf, r);
+}
+
+static void
+stream_feed_tls_hello(struct stream_worker *sw, struct stream_flow *sf,
+                      struct rte_mbuf *m, uint32_t off, uint32_t len,
+                      struct pkt_ctx *ctx)
+{
+	int r = stream_tls_feed(sw, sf, m, off, len, ctx, 1);
+
+	if (r == TLS_MALFORMED)
+		sw->ws->tls_client_not_tls++;
+	else if (r == TLS_DONE)
+		sw->ws->tls_client_hellos++;
+}
+
 /*
  * A segment whose first byte is at or before next_seq: check the part
  * already inspected, inspect the new part, decide its fate.
@@ -631,6 +773,8 @@ stream_accept(struct stream_worker *sw, struct stream_flow *sf,
 		}
 	}
 	stream_eof(sw, sf, e, ctx);
+	if (stream_tls_hello_follows(sw, sf))
+		stream_feed_tls_hello(sw, sf, m, new_off, new_len, ctx);
 	/* A flow HTTP rules already dropped needs no raw verdict. */
 	if (ctx->res.verdict < DETECT_DROP &&
 	    (stream_raw(sw) || sf->raw.slot != NULL))
@@ -664,92 +808,6 @@ stream_take_evictions(struct pkt_ctx *ctx)
 			pkt_ctx_evict(ctx, e->owner, e->layer, e->event);
 	}
 	ctx->res.n_evicted = 0;
-}
-
-/* ---- the server's TLS handshake (tls.certs) ------------------------------ */
-
-/* What the TLS parser's sink needs.  ctx is NULL when the flow ends:
- * tls_server_release then only returns the buffer (certs_end). */
-struct stream_tls_call {
-	struct stream_worker *sw;
-	struct stream_flow *sf;
-	struct pkt_ctx *ctx;
-};
-
-static uint8_t *
-stream_tls_cert_buffer(void *arg, uint32_t *cap)
-{
-	struct stream_tls_call *tc = arg;
-
-	return detect_tls_begin(tc->sw->detect, &tc->sf->tls_certs, tc->sf,
-	                        &tc->ctx->tuple, &tc->ctx->res, cap);
-}
-
-static void
-stream_tls_cert(void *arg, const uint8_t *der, uint32_t len, int truncated)
-{
-	struct stream_tls_call *tc = arg;
-
-	BENCH_ENTER(BENCH_DETECT);
-	detect_tls_cert(tc->sw->detect, &tc->sf->tls_certs, der, len,
-	                truncated, &tc->ctx->tuple, &tc->ctx->res);
-	BENCH_LEAVE();
-}
-
-static void
-stream_tls_certs_end(void *arg)
-{
-	struct stream_tls_call *tc = arg;
-
-	detect_tls_end(tc->sw->detect, &tc->sf->tls_certs);
-}
-
-static const struct tls_sink stream_tls_sink = {
-	stream_tls_cert_buffer, stream_tls_cert, stream_tls_certs_end,
-};
-
-/* Are the server's bytes of this (non-HTTP) flow followed to its
- * certificates?  Only while tls.certs rules are loaded, or a message
- * begun under them goes on. */
-static int
-stream_tls_follows(const struct stream_worker *sw,
-                   const struct stream_flow *sf)
-{
-	return sw->detect != NULL && !tls_server_ended(&sf->tls) &&
-	       (sf->tls_certs.slot != NULL || detect_wants_tls(sw->detect));
-}
-
-static void
-stream_tls_stopped(struct stream_worker *sw, struct stream_flow *sf, int r)
-{
-	if (r == TLS_MALFORMED)
-		sw->ws->tls_server_not_tls++;
-	else if (sf->tls.n_certs != 0)
-		sw->ws->tls_server_handshakes++;
-}
-
-/* Hand len new server bytes at frame offset off to the TLS parser. */
-static void
-stream_feed_tls(struct stream_worker *sw, struct stream_flow *sf,
-                struct rte_mbuf *m, uint32_t off, uint32_t len,
-                struct pkt_ctx *ctx)
-{
-	struct stream_tls_call tc = { sw, sf, ctx };
-	struct rte_mbuf *seg = stream_mbuf_at(m, &off);
-	int r = TLS_CONTINUE;
-
-	for (; seg != NULL && len > 0 && r == TLS_CONTINUE;
-	     seg = seg->next, off = 0) {
-		uint32_t n = seg->data_len - off < len ? seg->data_len - off
-		                                       : len;
-
-		r = tls_server_data(&sf->tls,
-		                    rte_pktmbuf_mtod_offset(seg, uint8_t *, off),
-		                    n, &stream_tls_sink, &tc);
-		len -= n;
-	}
-	if (r != TLS_CONTINUE)
-		stream_tls_stopped(sw, sf, r);
 }
 
 /* What reads the server's bytes of this flow now. */

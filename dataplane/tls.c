@@ -1,12 +1,13 @@
 /*
- * tls.c - the server's side of a TLS handshake, up to its certificates
- * (see tls.h).
+ * tls.c - a TLS handshake up to the client's ClientHello and the server's
+ * certificates (see tls.h).
  *
  * Two layers, each a saved state resumed at any byte: the record layer
  * (5-byte headers, payloads of handshake records) feeds the handshake
  * layer (4-byte message headers, messages skipped in bulk but for the
  * Certificate message, whose certificate_list is walked entry by entry
- * and each entry copied into the buffer the caller lent).  Lengths that
+ * and each entry copied into the buffer the caller lent; a ClientHello is
+ * a message that is its own one entry).  Lengths that
  * disagree with their container end the parsing as malformed: a client
  * would abort the handshake there, so nothing after it is a certificate
  * it would use.
@@ -35,7 +36,18 @@ enum tls_handshake_state {
 #define TLS_CT_ALERT              21
 #define TLS_CT_HANDSHAKE          22
 #define TLS_CT_APPLICATION_DATA   23
+#define TLS_HS_CLIENT_HELLO       1
 #define TLS_HS_CERTIFICATE        11
+
+/* Whose bytes the state reads. */
+enum tls_phase {
+	TLS_PHASE_NONE = 0,     /* neither side's yet */
+	TLS_PHASE_CLIENT,       /* the client's, to its ClientHello */
+	TLS_PHASE_SERVER,       /* the server's, to its certificates */
+};
+
+#define TLS_EXT_SERVER_NAME       0
+#define TLS_SNI_HOST_NAME         0
 
 static uint32_t
 tls_u24(const uint8_t *p)
@@ -107,26 +119,43 @@ tls_record_begin(struct tls_server *ts)
 	return TLS_CONTINUE;
 }
 
-/* A message header is complete. */
-static int
-tls_message_begin(struct tls_server *ts, const struct tls_sink *sink,
-                  void *arg)
+static void
+tls_lend(struct tls_server *ts, const struct tls_sink *sink, void *arg)
 {
-	ts->msg_left = tls_u24(ts->field + 1);
-	if (ts->msg_left > TLS_MESSAGE_MAX)
-		return TLS_MALFORMED;
-	if (ts->field[0] != TLS_HS_CERTIFICATE) {
-		ts->hs_state = ts->msg_left ? TLS_HS_SKIP : TLS_HS_MSG_HEADER;
-		return TLS_CONTINUE;
-	}
-	if (ts->msg_left < 3)
-		return TLS_MALFORMED;
 	ts->cap = 0;
 	ts->buf = sink->cert_buffer(arg, &ts->cap);
 	ts->lent = 1;
 	if (ts->buf == NULL)
 		ts->cap = 0;
-	ts->hs_state = TLS_HS_LIST_LEN;
+}
+
+/* A message header is complete: the message this side's rules read, or
+ * one to skip. */
+static int
+tls_message_begin(struct tls_server *ts, const struct tls_sink *sink,
+                  void *arg)
+{
+	uint8_t want = ts->phase == TLS_PHASE_CLIENT ? TLS_HS_CLIENT_HELLO
+	                                             : TLS_HS_CERTIFICATE;
+
+	ts->msg_left = tls_u24(ts->field + 1);
+	if (ts->msg_left > TLS_MESSAGE_MAX)
+		return TLS_MALFORMED;
+	if (ts->field[0] != want) {
+		ts->hs_state = ts->msg_left ? TLS_HS_SKIP : TLS_HS_MSG_HEADER;
+		return TLS_CONTINUE;
+	}
+	if (ts->msg_left < 3)
+		return TLS_MALFORMED;
+	tls_lend(ts, sink, arg);
+	if (want == TLS_HS_CERTIFICATE) {
+		ts->hs_state = TLS_HS_LIST_LEN;
+		return TLS_CONTINUE;
+	}
+	/* the ClientHello: one entry, the whole body */
+	ts->list_left = ts->cert_len = ts->msg_left;
+	ts->cert_have = 0;
+	ts->hs_state = TLS_HS_CERT_BYTES;
 	return TLS_CONTINUE;
 }
 
@@ -238,14 +267,11 @@ tls_handshake_bytes(struct tls_server *ts, const uint8_t *p, uint32_t n,
 	return r;
 }
 
-int
-tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
-                const struct tls_sink *sink, void *arg)
+/* Records of this phase's side, from a state not ended. */
+static int
+tls_parse(struct tls_server *ts, const uint8_t *p, uint32_t len,
+          const struct tls_sink *sink, void *arg)
 {
-	if (ts->state == TLS_FINISHED)
-		return TLS_DONE;
-	if (ts->state == TLS_BAD)
-		return TLS_MALFORMED;
 	while (len > 0) {
 		uint32_t n;
 		int r;
@@ -277,6 +303,54 @@ tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
 	return TLS_CONTINUE;
 }
 
+/* The server's turn: its parse starts at its first byte, a ClientHello
+ * still coming given up. */
+static void
+tls_begin_server(struct tls_server *ts, const struct tls_sink *sink,
+                 void *arg)
+{
+	tls_return_buffer(ts, sink, arg);
+	memset(ts, 0, sizeof(*ts));
+	ts->phase = TLS_PHASE_SERVER;
+}
+
+int
+tls_client_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+                const struct tls_sink *sink, void *arg)
+{
+	int r;
+
+	if (ts->state == TLS_BAD)
+		return TLS_MALFORMED;
+	if (ts->phase == TLS_PHASE_SERVER)
+		return TLS_DONE;
+	ts->phase = TLS_PHASE_CLIENT;
+	r = tls_parse(ts, p, len, sink, arg);
+	if (r == TLS_DONE)
+		tls_begin_server(ts, sink, arg);
+	return r;
+}
+
+int
+tls_client_ended(const struct tls_server *ts)
+{
+	return ts->phase == TLS_PHASE_SERVER || ts->state == TLS_BAD;
+}
+
+int
+tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+                const struct tls_sink *sink, void *arg)
+{
+	if (ts->phase == TLS_PHASE_CLIENT && ts->state != TLS_BAD)
+		tls_begin_server(ts, sink, arg);
+	ts->phase = TLS_PHASE_SERVER;
+	if (ts->state == TLS_FINISHED)
+		return TLS_DONE;
+	if (ts->state == TLS_BAD)
+		return TLS_MALFORMED;
+	return tls_parse(ts, p, len, sink, arg);
+}
+
 int
 tls_server_ended(const struct tls_server *ts)
 {
@@ -288,4 +362,86 @@ tls_server_release(struct tls_server *ts, const struct tls_sink *sink,
                    void *arg)
 {
 	tls_return_buffer(ts, sink, arg);
+}
+
+/* ---- ClientHello fields ------------------------------------------------- */
+
+/* A length-prefixed vector of the body: *v its content, *p moved past. */
+static int
+tls_vector(const uint8_t **p, const uint8_t *end, uint32_t len_bytes,
+           const uint8_t **v, uint32_t *n)
+{
+	uint32_t k = 0;
+
+	if ((uint32_t)(end - *p) < len_bytes)
+		return -1;
+	for (uint32_t i = 0; i < len_bytes; i++)
+		k = k << 8 | (*p)[i];
+	*p += len_bytes;
+	if ((uint32_t)(end - *p) < k)
+		return -1;
+	*v = *p;
+	*n = k;
+	*p += k;
+	return 0;
+}
+
+/* server_name: the first entry, if it is a host_name (RFC 6066 §3). */
+static int
+tls_hello_sni(const uint8_t *ext, uint32_t len, struct tls_hello *out)
+{
+	const uint8_t *p = ext, *end = ext + len, *list, *name;
+	uint32_t list_len, name_len;
+
+	if (tls_vector(&p, end, 2, &list, &list_len) < 0 || p != end ||
+	    list_len < 3)
+		return -1;
+	p = list;
+	end = list + list_len;
+	if (*p++ != TLS_SNI_HOST_NAME)
+		return 0;
+	if (tls_vector(&p, end, 2, &name, &name_len) < 0)
+		return -1;
+	out->sni = name;
+	out->sni_len = name_len;
+	return 0;
+}
+
+int
+tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
+{
+	const uint8_t *p = body, *end = body + len, *v;
+	uint32_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 2 + 32)
+		return -1;
+	out->version = (uint16_t)(p[0] << 8 | p[1]);
+	p += 2 + 32;                                    /* random */
+	if (tls_vector(&p, end, 1, &v, &n) < 0 ||       /* session_id */
+	    tls_vector(&p, end, 2, &v, &n) < 0 ||       /* cipher_suites */
+	    tls_vector(&p, end, 1, &v, &n) < 0)         /* compression */
+		return -1;
+	if (p == end)
+		return 0;                               /* no extensions */
+	if (tls_vector(&p, end, 2, &v, &n) < 0 || p != end)
+		return -1;
+	p = v;
+	end = v + n;
+	while (p < end) {
+		uint32_t type;
+		const uint8_t *ext;
+		uint32_t ext_len;
+
+		if (end - p < 2)
+			return -1;
+		type = (uint32_t)p[0] << 8 | p[1];
+		p += 2;
+		if (tls_vector(&p, end, 2, &ext, &ext_len) < 0)
+			return -1;
+		if (type == TLS_EXT_SERVER_NAME && out->sni == NULL &&
+		    tls_hello_sni(ext, ext_len, out) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -1,13 +1,17 @@
 /*
- * tls.h - follow the server's side of a TLS handshake to its certificates.
+ * tls.h - follow a TLS handshake to what rules read of it: the client's
+ * ClientHello (tls.sni), then the server's certificates (tls.certs).
  *
- * Owns: the per flow framing state of the server-to-client bytes of a TLS
- * flow (struct tls_server, embedded in the stream stage's flow state):
- * records, handshake messages split across records and segments, and the
- * TLS 1.2 Certificate message's certificate_list.  Does not own the
- * certificate bytes: the caller lends a buffer when a Certificate message
- * begins (struct tls_sink), and is handed each certificate, whole and
- * contiguous, as Suricata's tls.certs buffer sees it.
+ * Owns: the per flow framing state of a TLS flow (struct tls_server,
+ * embedded in the stream stage's flow state): records, handshake messages
+ * split across records and segments, the TLS 1.2 Certificate message's
+ * certificate_list; and the reading of a ClientHello's fields.  One state
+ * serves both sides in turn, as the handshake does: the client's bytes up
+ * to the end of its ClientHello (when rules read it), then the server's.
+ * Does not own the message bytes: the caller lends a buffer when a
+ * ClientHello or Certificate message begins (struct tls_sink), and is
+ * handed the ClientHello's body, or each certificate, whole and
+ * contiguous, as Suricata's buffers see them.
  *
  * Nothing in the handshake after the certificates is inspected, and
  * nothing of TLS 1.3's (encrypted) handshake: the parser reports
@@ -34,7 +38,7 @@ enum tls_result {
 #define TLS_RECORD_MAX   (16384 + 2048)
 #define TLS_MESSAGE_MAX  (1u << 20)
 
-/* Per flow server-side state.  All zero: before the server's first byte. */
+/* Per flow state.  All zero: before either side's first byte. */
 struct tls_server {
 	uint32_t rec_left;          /* payload bytes left in this record */
 	uint32_t msg_left;          /* bytes left of this handshake message */
@@ -50,11 +54,14 @@ struct tls_server {
 	uint8_t field_len;
 	uint8_t state;              /* private to tls.c: record layer */
 	uint8_t hs_state;           /* private to tls.c: handshake layer */
-	uint8_t lent;               /* cert_buffer was called, certs_end not */
+	uint8_t lent : 1;           /* cert_buffer was called, certs_end not */
+	uint8_t phase : 2;          /* private to tls.c: whose bytes */
 	uint16_t n_certs;           /* certificates handed so far */
 };
 
-/* What the parser hands out; arg is tls_server_data's. */
+/* What the parser hands out; arg is tls_server_data's (or
+ * tls_client_data's: its "certificate" is the ClientHello's body, the one
+ * item of its message). */
 struct tls_sink {
 	/* A Certificate message begins: lend a buffer for its certificates
 	 * (one at a time), *cap bytes, or return NULL: its certificates are
@@ -70,9 +77,24 @@ struct tls_sink {
 };
 
 /*
+ * Feed the next len client-to-server bytes of the flow (in order, each
+ * byte once, from its first), while the client side is followed: the
+ * ClientHello's body is handed whole, then TLS_DONE and the state waits
+ * for the server's bytes.  TLS_MALFORMED: not TLS (neither side is read
+ * any more).  Once the server's bytes came, TLS_DONE without reading.
+ */
+int tls_client_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+                    const struct tls_sink *sink, void *arg);
+
+/* 1 once the client's bytes need not be fed any more. */
+int tls_client_ended(const struct tls_server *ts);
+
+/*
  * Feed the next len server-to-client bytes of the flow (in order, each
  * byte once).  Returns enum tls_result; after TLS_DONE or TLS_MALFORMED
  * the state stays there and later calls return the same without reading.
+ * A ClientHello still coming is given up (the server does not speak
+ * before it ends): its buffer goes back through sink->certs_end.
  */
 int tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
                     const struct tls_sink *sink, void *arg);
@@ -85,5 +107,17 @@ int tls_server_ended(const struct tls_server *ts);
  * (certs_end) if one is held.  Safe on a zeroed or finished state. */
 void tls_server_release(struct tls_server *ts, const struct tls_sink *sink,
                         void *arg);
+
+/* What rules read of a ClientHello (pointers into its body). */
+struct tls_hello {
+	const uint8_t *sni;         /* the first server_name host_name, or
+	                             * NULL */
+	uint32_t sni_len;
+	uint16_t version;           /* legacy_version */
+};
+
+/* Read a ClientHello's body (the handshake message without its 4-byte
+ * header).  Returns 0, or -1 when its fields disagree with its length. */
+int tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out);
 
 #endif /* IPS_TLS_H */

@@ -37,7 +37,8 @@
                                   * buffer masks; 5: tls.certs and the
                                   * tls protocol; 6: response buffers;
                                   * 7: response head buffers; 8: tls
-                                  * certificate names, 64-bit masks */
+                                  * certificate names, tls.sni, 64-bit
+                                  * masks */
 
 /*
  * File layout (format 2, little-endian, no padding):

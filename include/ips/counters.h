@@ -153,6 +153,8 @@
 	X(stream_window_clamped)    /* server window lowered to keep */\
 	X(tls_server_handshakes)    /* servers followed to their certs */\
 	X(tls_server_not_tls)       /* server bytes not TLS: not followed */\
+	X(tls_client_hellos)        /* clients followed to their hello */ \
+	X(tls_client_not_tls)       /* client bytes not TLS: not followed */\
 	X(drop_server_out_of_order) /* ahead, its bytes inspected */\
 	X(drop_tcp_urgent)          /* URG data: server reads other bytes */\
 	X(stream_held_at_exit)
@@ -226,6 +228,8 @@
 	X(detect_tls_certs)         /* certificates inspected */          \
 	X(detect_tls_cert_truncated) /* longer than a buffer: prefix */   \
 	X(detect_tls_cert_unparsed) /* first one not DER: no tls.cert_* */ \
+	X(detect_tls_hellos)        /* ClientHellos inspected (tls.sni) */ \
+	X(detect_tls_hello_malformed) /* fields past its length: no SNI */ \
 	X(detect_tls_evicted)       /* taken from the stalled longest */  \
 	X(detect_tls_share_evicted) /* its source held its share */       \
 	X(detect_tls_pool_full)     /* none for a Certificate message */  \

@@ -20,18 +20,20 @@ from netns import (BINARY, Topology, eve_alerts, sh, start_gateway, stop,
                    wait_until)
 
 import subprocess
+import time
 
 CLI_NS, SRV_NS = "ips-tls-cli", "ips-tls-srv"
 CLIENT_IP, SERVER_IP = "192.0.2.50", "192.0.2.60"
 TOPO = Topology(CLI_NS, SRV_NS, "tlspub", "tlspriv", CLIENT_IP, SERVER_IP)
 EVIL_SID, EVIL_CN_SID = 9200001, 9200002
-ET_SUBJECT_SID, ISSUER_DROP_SID = 2031299, 9200003
+ET_SUBJECT_SID, ISSUER_DROP_SID, SNI_SID = 2031299, 9200003, 9200004
 
 RULES = """\
 drop tls any any -> any any (msg:"E2E evil certificate"; flow:established,to_client; tls.certs; content:"c2.evil.example"; sid:9200001; rev:1;)
 alert tls any any -> any any (msg:"E2E evil CN, relative pcre"; flow:established,to_client; tls.certs; content:"|55 04 03|"; pcre:"/^.{1,2}c2\\.evil\\.example/R"; sid:9200002; rev:1;)
 alert tls any any -> any any (msg:"ET CURRENT_EVENTS [Fireeye] Backdoor.SSL.BEACON.[CSBundle Ajax]"; flow:established,to_client; tls.cert_subject; content:"C=US, ST=WA, L=Seattle, O=Microsoft, OU=Information Technologies, CN=ajax.microsoft.com"; bsize:87; fast_pattern; tls.cert_issuer; content:"C=US, ST=WA, L=Seattle, O=Microsoft, OU=Information Technologies, CN=ajax.microsoft.com"; bsize:87; classtype:trojan-activity; sid:2031299; rev:2;)
 drop tls any any -> any any (msg:"E2E issuer"; flow:established,to_client; tls.cert_issuer; content:"OU=Information Technologies, CN=ajax"; tls.cert_serial; content:":"; sid:9200003; rev:1;)
+drop tls any any -> any any (msg:"E2E SNI"; flow:established,to_server; tls.sni; content:"blocked.example"; endswith; sid:9200004; rev:1;)
 """
 
 # name -> (subject, port the server listens on, TLS versions it offers)
@@ -43,6 +45,10 @@ SERVERS = {
     "beacon12": ("/C=US/ST=WA/L=Seattle/O=Microsoft/"
                  "OU=Information Technologies/CN=ajax.microsoft.com",
                  10443, ["-tls1_2"]),
+    # for tls.sni: s_server serves one connection at a time, and a dropped
+    # ClientHello leaves it waiting on that one, so these take no other
+    "sni12": ("/CN=www.good.example/O=E2E", 11443, ["-tls1_2"]),
+    "sni13": ("/CN=www.good.example/O=E2E", 12443, ["-tls1_3"]),
 }
 
 
@@ -65,10 +71,16 @@ def start_tls_server(tmp, name):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def curl_tls(port, max_time=5):
-    """curl over TLS to the server's port; (exit code, HTTP status)."""
+def curl_tls(port, max_time=5, sni=None):
+    """curl over TLS to the server's port, naming sni in its ClientHello
+    (none: the address, which sends no server_name); (exit code, HTTP
+    status)."""
+    host = sni or SERVER_IP
+    resolve = ["--resolve", "%s:%d:%s" % (sni, port, SERVER_IP)] if sni \
+        else []
     r = sh("curl", "-s", "-k", "-o", "/dev/null", "-w", "%{http_code}",
-           "--max-time", str(max_time), "https://%s:%d/" % (SERVER_IP, port),
+           "--max-time", str(max_time), *resolve,
+           "https://%s:%d/" % (host, port),
            ns=CLI_NS, check=False, timeout=max_time + 10)
     return r.returncode, r.stdout
 
@@ -126,6 +138,25 @@ def test_evil_certificate_is_cut_before_the_client_has_it(testbed):
     assert eve_alerts(testbed["eve"], EVIL_CN_SID)
     # the server is still there: the benign one still answers
     assert curl_tls(8443) == (0, "200")
+
+
+def test_sni_is_read_before_the_server_has_the_hello(testbed):
+    """tls.sni on curl's ClientHello: any other name reaches the server,
+    the named host is cut before the handshake, over TLS 1.2 and 1.3 alike
+    (the ClientHello is clear in both)."""
+    for port in (11443, 12443):
+        assert curl_tls(port, sni="www.good.example") == (0, "200")
+    assert not eve_alerts(testbed["eve"], SNI_SID, wait=0.3)
+    for n, port in enumerate((11443, 12443), 1):
+        code, status = curl_tls(port, max_time=4, sni="c2.blocked.example")
+        assert code != 0 and status in ("000", ""), (code, status)
+        deadline = time.time() + 5
+        while len(alerts := eve_alerts(testbed["eve"], SNI_SID)) < n and \
+                time.time() < deadline:
+            time.sleep(0.2)
+        assert len(alerts) == n
+        assert alerts[-1]["alert"]["action"] == "blocked"
+        assert alerts[-1]["src_ip"] == CLIENT_IP
 
 
 def test_tls13_certificates_are_not_visible(testbed):

@@ -1,7 +1,8 @@
 /*
- * fuzz_tls.c - libFuzzer harness for tls.c: a server's bytes, cut into
- * pieces at points the input chooses, with a small certificate buffer
- * lent or not.
+ * fuzz_tls.c - libFuzzer harness for tls.c: a client's bytes then a
+ * server's (or a server's alone), cut into pieces at points the input
+ * chooses, with a small message buffer lent or not; each ClientHello
+ * handed is read for its fields.
  *
  * Checks, besides the sanitizers: a certificate never longer than the
  * buffer lent, every lent buffer returned exactly once (at the latest by
@@ -21,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fuzz_sink {
 	uint8_t buf[FUZZ_TLS_CAP];
 	int lend;
+	int client;                 /* the client's bytes are being fed */
 	int lent, returned;
 	uint32_t certs;
 };
@@ -50,10 +52,16 @@ fuzz_tls_cert(void *arg, const uint8_t *der, uint32_t len, int truncated)
 
 	fuzz_tls_check(s->lent == s->returned + 1);
 	if (der != NULL) {
+		struct tls_hello h;
+
 		fuzz_tls_check(der == s->buf && len <= FUZZ_TLS_CAP);
 		/* the bytes handed are readable */
 		for (uint32_t i = 0; i < len; i++)
 			s->buf[i] ^= 0;
+		if (s->client && tls_hello_parse(der, len, &h) == 0 &&
+		    h.sni != NULL)
+			fuzz_tls_check(h.sni >= der &&
+			               h.sni + h.sni_len <= der + len);
 	} else {
 		fuzz_tls_check(!truncated);
 	}
@@ -73,37 +81,58 @@ static const struct tls_sink fuzz_sink_ops = {
 	fuzz_tls_buffer, fuzz_tls_cert, fuzz_tls_end,
 };
 
+/* Feed data[at, end) in pieces of step to one side; returns the last
+ * result, checking that a finished side reads nothing more. */
+static int
+fuzz_tls_side(struct tls_server *ts, struct fuzz_sink *s, const uint8_t *data,
+              size_t at, size_t end, uint32_t step, int client)
+{
+	int r = TLS_CONTINUE;
+
+	s->client = client;
+	while (at < end) {
+		uint32_t n = end - at < step ? (uint32_t)(end - at) : step;
+		uint32_t certs = s->certs;
+		int before = r;
+
+		r = client ? tls_client_data(ts, data + at, n, &fuzz_sink_ops, s)
+		           : tls_server_data(ts, data + at, n, &fuzz_sink_ops, s);
+		fuzz_tls_check(r == TLS_CONTINUE || r == TLS_DONE ||
+		               r == TLS_MALFORMED);
+		if (before != TLS_CONTINUE)
+			/* finished: the same answer, nothing read */
+			fuzz_tls_check(r == before && s->certs == certs);
+		at += n;
+	}
+	return r;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_sink s = { .lend = 0 };
 	struct tls_server ts;
-	uint32_t step, at = 1;
-	int r = TLS_CONTINUE;
+	uint32_t step;
+	size_t split = 1;
+	int r;
 
-	if (size < 1)
+	if (size < 2)
 		return 0;
 	memset(&ts, 0, sizeof(ts));
 	s.lend = data[0] & 1;
-	step = (data[0] >> 1) + 1;      /* 1..128 bytes per piece */
-	while (at < size) {
-		uint32_t n = size - at < step ? (uint32_t)(size - at) : step;
-
-		if (r != TLS_CONTINUE) {
-			/* finished: the same answer, nothing read */
-			uint32_t certs = s.certs;
-
-			fuzz_tls_check(tls_server_data(&ts, data + at, n,
-			                               &fuzz_sink_ops, &s) == r);
-			fuzz_tls_check(s.certs == certs);
-		} else {
-			r = tls_server_data(&ts, data + at, n, &fuzz_sink_ops,
-			                    &s);
-			fuzz_tls_check(r == TLS_CONTINUE || r == TLS_DONE ||
-			               r == TLS_MALFORMED);
-		}
-		at += n;
+	step = (data[0] >> 2) + 1;      /* 1..64 bytes per piece */
+	if (data[0] & 2) {
+		/* the client's first, from data[2] up to the split data[1]
+		 * chooses; the server's after */
+		split = 2 + ((size_t)data[1] * 4 < size - 2 ? (size_t)data[1] * 4
+		                                            : size - 2);
+		r = fuzz_tls_side(&ts, &s, data, 2, split, step, 1);
+		if (r != TLS_CONTINUE)
+			fuzz_tls_check(s.lent == s.returned);
+		fuzz_tls_check(tls_client_ended(&ts) == (r != TLS_CONTINUE));
 	}
+	s.certs = 0;
+	r = fuzz_tls_side(&ts, &s, data, split, size, step, 0);
 	if (r != TLS_CONTINUE)
 		fuzz_tls_check(s.lent == s.returned);
 	tls_server_release(&ts, &fuzz_sink_ops, &s);

@@ -1275,6 +1275,79 @@ test_tls_cert_names(void **state)
 	fx_free(f);
 }
 
+/* One ClientHello with server name sni (len bytes; NULL: none) on a
+ * fresh flow. */
+static int
+fx_hello_n(struct fixture *f, const char *sni, uint8_t l)
+{
+	struct detect_tls tls = { 0 };
+	uint32_t cap = 0, n = 0;
+	uint8_t *buf;
+	int v;
+
+	memset(&f->res, 0, sizeof(f->res));
+	buf = detect_tls_begin(f->dw, &tls, &tls, &f->t, &f->res, &cap);
+	assert_non_null(buf);
+	memcpy(buf, "\x03\x03", 2), n = 2;
+	memset(buf + n, 'r', 32), n += 32;
+	memcpy(buf + n, "\x00\x00\x02\x13\x01\x01\x00", 7), n += 7;
+	if (sni != NULL) {
+		const uint8_t ext[] = { 0, (uint8_t)(l + 9), 0, 0, 0,
+		                        (uint8_t)(l + 5), 0, (uint8_t)(l + 3), 0,
+		                        0, l };
+
+		memcpy(buf + n, ext, sizeof(ext)), n += sizeof(ext);
+		memcpy(buf + n, sni, l), n += l;
+	}
+	v = detect_tls_hello(f->dw, &tls, buf, n, 0, &f->t, &f->res);
+	detect_tls_end(f->dw, &tls);
+	return v;
+}
+
+static int
+fx_hello(struct fixture *f, const char *sni)
+{
+	return fx_hello_n(f, sni, sni != NULL ? (uint8_t)strlen(sni) : 0);
+}
+
+/* tls.sni: the ClientHello's server name, read client to server (ET's
+ * sid 2027960 looks for a NUL in it). */
+static void
+test_tls_sni(void **state)
+{
+	static const char *const rules[] = {
+		"drop tls any any -> any any (msg:\"sni\"; "
+		"flow:established,to_server; tls.sni; "
+		"content:\"evil.example\"; endswith; sid:1;)",
+		"alert tls any any -> any any (msg:\"ET nul\"; "
+		"flow:established,to_server; tls.sni; content:\"|5c 00|\"; "
+		"fast_pattern; sid:2027960;)",
+		"alert tls 198.51.100.1 any -> 192.0.2.10 any (msg:\"neg\"; "
+		"tls.sni; content:!\"example\"; sid:3;)",
+		"alert tls any any -> any any (msg:\"cert\"; tls.certs; "
+		"content:\"evil\"; sid:4;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 4);
+
+	(void)state;
+	assert_true(detect_wants_tls_hello(f->dw));
+	assert_int_equal(fx_hello(f, "www.evil.example"), DETECT_DROP);
+	assert_true(fired_sid(f, 1));
+	assert_int_equal(f->res.n_fired, 1);        /* not the cert rule */
+	assert_false(f->res.fired[0].to_client);
+	assert_int_equal(fx_hello(f, "evil.example.net"), DETECT_NONE);
+	assert_int_equal(fx_hello(f, "a\x5c"), DETECT_ALERT);
+	assert_false(fired_sid(f, 2027960));        /* no NUL after it */
+	assert_true(fired_sid(f, 3));
+	assert_int_equal(fx_hello_n(f, "x\x5c\x00.example", 11), DETECT_ALERT);
+	assert_true(fired_sid(f, 2027960));
+	assert_false(fired_sid(f, 3));
+	assert_int_equal(fx_hello(f, NULL), DETECT_NONE);   /* no buffer */
+	assert_int_equal(f->ws.detect_tls_hellos, 5);
+	fx_free(f);
+}
+
 /* tls.certs is a multi-buffer: conditions hold within one certificate,
  * and a rule fires once per flow whichever certificates match. */
 static void
@@ -2057,6 +2130,7 @@ main(void)
 		cmocka_unit_test(test_tls_certs_match_and_not),
 		cmocka_unit_test(test_tls_certs_multi_buffer),
 		cmocka_unit_test(test_tls_cert_names),
+		cmocka_unit_test(test_tls_sni),
 		cmocka_unit_test(test_tls_certs_header_and_isolation),
 		cmocka_unit_test(test_tls_certs_pool_and_truncation),
 		cmocka_unit_test(test_tls_not_wanted),

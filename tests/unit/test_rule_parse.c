@@ -684,14 +684,41 @@ test_tls_certs(void **state)
 	             "t.rules:7:31: tls.certs in an http rule never matches "
 	             "(use protocol tls)");
 	expect_error("alert tls any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:30: tls rule without tls.certs or tls.cert_* "
-	             "content or pcre is not supported");
+	             "t.rules:7:30: tls rule without tls.sni, tls.certs or "
+	             "tls.cert_* content or pcre is not supported");
 	expect_error("alert tls any any <> any any (msg:\"m\"; "
 	             "tls.certs; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: '<>' with tls.certs is not supported");
+}
+
+/* tls.sni: the ClientHello's server name, to the server, alone in its
+ * rule (ET's sid 2027960). */
+static void
+test_tls_sni(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert tls any any -> any any (msg:\"m\"; "
+	              "flow:established,to_server; tls.sni; "
+	              "content:\"|5c 00|\"; fast_pattern; sid:2027960;)");
+	assert_int_equal(r->proto, IPS_PROTO_TLS);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_TLS_SNI);
+	ips_ruleset_free(&rs);
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
-	             "tls.sni; content:\"x\"; sid:1;)",
-	             "t.rules:7:40: unsupported keyword 'tls.sni'");
+	             "flow:to_client; tls.sni; content:\"x\"; sid:1;)",
+	             "t.rules:7:30: tls.sni with flow:to_client never "
+	             "matches (the ClientHello goes to the server)");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "tls.sni; content:\"x\"; tls.cert_subject; "
+	             "content:\"y\"; sid:1;)",
+	             "t.rules:7:80: tls.sni cannot be combined with other "
+	             "buffers in one rule");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "content:\"x\"; sid:1;)",
+	             "t.rules:7:40: a tls rule reads tls.sni, tls.certs or "
+	             "tls.cert_* only (raw content is not supported there)");
 }
 
 /* The first certificate's names: to the client, with one another, not
@@ -1124,6 +1151,7 @@ main(void)
 		cmocka_unit_test(test_raw_stream_errors),
 		cmocka_unit_test(test_tls_certs),
 		cmocka_unit_test(test_tls_cert_names),
+		cmocka_unit_test(test_tls_sni),
 		cmocka_unit_test(test_response_buffers),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),

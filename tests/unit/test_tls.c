@@ -2,7 +2,8 @@
  * test_tls.c - unit tests for dataplane/tls.c: the server's handshake
  * framed into records and messages every way a network cuts it, each
  * certificate handed whole, and every length that disagrees with its
- * container malformed.
+ * container malformed; the client's ClientHello handed whole before the
+ * server's turn, and its fields read.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,6 +348,155 @@ test_release_midway(void **state)
 	assert_int_equal(r.ends, 1);
 }
 
+/* ---- the client's side ----------------------------------------------------- */
+
+/* A ClientHello body: a session id, two suites, the server_name
+ * extension (when sni) between two others. */
+static void
+put_hello_body(struct msg *body, const char *sni)
+{
+	struct msg ext = { .len = 0 }, names = { .len = 0 };
+	static const uint8_t before[] = { 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00 };
+	static const uint8_t after[] = { 0x00, 0x2b, 0x00, 0x03, 0x02, 0x03,
+	                                 0x04 };
+	uint8_t n2[2];
+
+	put(body, "\x03\x03", 2);
+	put(body, "0123456789abcdef0123456789abcdef", 32);
+	put(body, "\x04sess", 5);
+	put(body, "\x00\x04\x13\x01\xc0\x2f", 6);
+	put(body, "\x01\x00", 2);
+	put(&ext, before, sizeof(before));
+	if (sni != NULL) {
+		uint16_t l = (uint16_t)strlen(sni);
+
+		put(&names, "\x00", 1);
+		n2[0] = (uint8_t)(l >> 8), n2[1] = (uint8_t)l;
+		put(&names, n2, 2);
+		put(&names, sni, l);
+		put(&ext, "\x00\x00", 2);
+		n2[0] = (uint8_t)((names.len + 2) >> 8);
+		n2[1] = (uint8_t)(names.len + 2);
+		put(&ext, n2, 2);
+		n2[0] = (uint8_t)(names.len >> 8), n2[1] = (uint8_t)names.len;
+		put(&ext, n2, 2);
+		put(&ext, names.b, names.len);
+	}
+	put(&ext, after, sizeof(after));
+	n2[0] = (uint8_t)(ext.len >> 8), n2[1] = (uint8_t)ext.len;
+	put(body, n2, 2);
+	put(body, ext.b, ext.len);
+}
+
+/* The client's first flight, in records of rec_size, cut in pieces of
+ * step: the body of its ClientHello, whole, then TLS_DONE; the server's
+ * certificates are read after it with the same state. */
+static void
+test_client_hello_then_certificates(void **state)
+{
+	static const uint32_t steps[] = { 100000, 1, 3, 50 };
+	static const uint32_t recs[] = { 16384, 1, 7, 60 };
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
+		for (size_t c = 0; c < sizeof(recs) / sizeof(recs[0]); c++) {
+			struct tls_server ts = { 0 };
+			struct rec r = { .cap = sizeof(r.buf) };
+			struct msg body = { .len = 0 }, hs = { .len = 0 };
+			struct msg m = { .len = 0 }, srv = { .len = 0 };
+			struct tls_hello h;
+			int res = TLS_CONTINUE;
+
+			put_hello_body(&body, "evil.example");
+			put_handshake(&hs, 1, &body);
+			put_records(&m, 22, &hs, recs[c]);
+			for (uint32_t at = 0; at < m.len && res == TLS_CONTINUE;
+			     at += steps[s]) {
+				uint32_t n = m.len - at < steps[s] ? m.len - at
+				                                   : steps[s];
+
+				res = tls_client_data(&ts, m.b + at, n, &sink, &r);
+			}
+			assert_int_equal(res, TLS_DONE);
+			assert_int_equal(r.n, 1);
+			assert_int_equal(r.len[0], body.len);
+			assert_memory_equal(r.der[0], body.b, body.len);
+			assert_int_equal(r.ends, 1);
+			assert_true(tls_client_ended(&ts));
+			assert_int_equal(tls_client_data(&ts, m.b, 5, &sink, &r),
+			                 TLS_DONE);
+			assert_int_equal(tls_hello_parse(r.der[0], r.len[0], &h), 0);
+			assert_int_equal(h.sni_len, 12);
+			assert_memory_equal(h.sni, "evil.example", 12);
+			assert_int_equal(h.version, 0x0303);
+			/* the server's turn, from its first byte */
+			flight(&srv, 100);
+			r = (struct rec){ .cap = sizeof(r.buf) };
+			assert_int_equal(feed(&ts, &r, &srv, steps[s]), TLS_DONE);
+			assert_two_certs(&r);
+		}
+}
+
+/* The server speaking first (or a ClientHello cut short): the client's
+ * parse is given up, its buffer returned, and the server's read from its
+ * first byte.  Client bytes that are not TLS end both sides. */
+static void
+test_client_side_given_up(void **state)
+{
+	struct tls_server ts = { 0 };
+	struct rec r = { .cap = sizeof(r.buf) };
+	struct msg body = { .len = 0 }, hs = { .len = 0 }, m = { .len = 0 };
+	struct msg srv = { .len = 0 };
+
+	(void)state;
+	put_hello_body(&body, "a.example");
+	put_handshake(&hs, 1, &body);
+	put_records(&m, 22, &hs, 16384);
+	assert_int_equal(tls_client_data(&ts, m.b, 20, &sink, &r),
+	                 TLS_CONTINUE);
+	assert_int_equal(r.buffers, 1);
+	flight(&srv, 16384);
+	assert_int_equal(feed(&ts, &r, &srv, 9), TLS_DONE);
+	assert_int_equal(r.ends, 2);            /* the hello's, the certs' */
+	assert_int_equal(r.n, 2);
+	assert_int_equal(tls_client_data(&ts, m.b + 20, 5, &sink, &r),
+	                 TLS_DONE);
+	ts = (struct tls_server){ 0 };
+	assert_int_equal(tls_client_data(&ts, (const uint8_t *)"GET / HTTP/1.1",
+	                                 14, &sink, &r), TLS_MALFORMED);
+	assert_true(tls_client_ended(&ts));
+	assert_int_equal(feed(&ts, &r, &srv, 100), TLS_MALFORMED);
+}
+
+/* The fields of a ClientHello: no SNI, an SNI that is not a host_name,
+ * lengths past the body. */
+static void
+test_hello_fields(void **state)
+{
+	struct msg body = { .len = 0 };
+	struct tls_hello h;
+
+	(void)state;
+	put_hello_body(&body, NULL);
+	assert_int_equal(tls_hello_parse(body.b, body.len, &h), 0);
+	assert_null(h.sni);
+	/* no extensions at all */
+	assert_int_equal(tls_hello_parse(body.b, 2 + 32 + 5 + 6 + 2, &h), 0);
+	assert_null(h.sni);
+	body.len = 0;
+	put_hello_body(&body, "x.example");
+	for (uint32_t n = 0; n < body.len; n++) {
+		int r = tls_hello_parse(body.b, n, &h);
+
+		/* cut anywhere but after the compression methods: malformed */
+		assert_int_equal(r, n == 2 + 32 + 5 + 6 + 2 ? 0 : -1);
+	}
+	/* the first name of another type: no SNI, not malformed */
+	body.b[2 + 32 + 5 + 6 + 2 + 2 + 6 + 2 + 2 + 2] = 1;
+	assert_int_equal(tls_hello_parse(body.b, body.len, &h), 0);
+	assert_null(h.sni);
+}
+
 int
 main(void)
 {
@@ -356,6 +506,9 @@ main(void)
 		cmocka_unit_test(test_no_certificate_shapes),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_release_midway),
+		cmocka_unit_test(test_client_hello_then_certificates),
+		cmocka_unit_test(test_client_side_given_up),
+		cmocka_unit_test(test_hello_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
