@@ -190,7 +190,9 @@ def test_ipsctl_compile_needs_output(tmp_path):
 
 def test_dataplane_starts_from_bundle(run_replay, pcap, tmp_path):
     bundle, _ = compile_bundle(tmp_path)
-    flow = http_session([PASSWD], segment_size=9)
+    # the head in one packet: the drop on its URI and the alert on its
+    # user agent are decided together
+    flow = http_session([PASSWD])
     res = run_replay(pcap(flow.packets), rules=[],
                      extra_args=["--bundle", bundle])
     assert "rules from bundle %s" % bundle in res.stderr, res.stderr

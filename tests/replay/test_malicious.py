@@ -52,13 +52,21 @@ def headers_end(request):
     return request.index(b"\r\n\r\n") + 3
 
 
-def test_uri_rule_drops_at_packet_completing_headers(run_replay, pcap):
+def line_end(request):
+    """Offset of the request line's LF: a rule on the line's buffers is
+    decided with the packet carrying it (Suricata: HTP_REQUEST_LINE)."""
+    return request.index(b"\r\n") + 1
+
+
+def test_uri_rule_drops_at_packet_completing_request_line(run_replay, pcap):
+    """A URI rule is decided once the request line is complete, as in
+    Suricata: the head need not end for the attack to be cut."""
     body = b"a=" + b"b" * 60
     req = (b"POST /cgi/../etc/passwd HTTP/1.1\r\nHost: victim.example\r\n"
            b"User-Agent: curl/8.0\r\nContent-Length: %d\r\n\r\n" % len(body)
            + body)
     flow, segs = blocked_flow(req, 16)
-    k = completing_packet(segs, headers_end(req))
+    k = completing_packet(segs, line_end(req))
     assert 0 < k < len(segs) - 1      # packets before and after the cut
     res = run_replay(pcap(flow.packets))
 
@@ -79,8 +87,24 @@ def test_uri_rule_drops_at_packet_completing_headers(run_replay, pcap):
                                           "Attempted Information Leak")
     assert alert["alert"]["severity"] == 2
     assert alert["http"]["url"] in ("/cgi/../etc/passwd", "/etc/passwd")
-    assert alert["http"]["hostname"] == "victim.example"
     assert alert["http"]["http_method"] == "POST"
+    # the headers had not come: no host or user agent to log
+    assert alert["http"].get("hostname", "") == ""
+    assert alert["http"].get("http_user_agent", "") == ""
+
+
+def test_uri_rule_decided_with_the_head_in_one_packet(run_replay, pcap):
+    """A head whole in one packet: every rule decided on it together, the
+    alert's record with the request's headers."""
+    req = (b"GET /cgi/../etc/passwd HTTP/1.1\r\nHost: victim.example\r\n"
+           b"User-Agent: curl/8.0\r\n\r\n")
+    flow, segs = blocked_flow(req, len(req))
+    res = run_replay(pcap(flow.packets))
+
+    assert_cut_at(res, flow, segs, 0)
+    alert = next(a for a in res.alerts
+                 if a["alert"]["signature_id"] == SID_URI_PASSWD)
+    assert alert["http"]["hostname"] == "victim.example"
     assert alert["http"]["http_user_agent"] == "curl/8.0"
     assert res.summary["alerts"] == 1
 
@@ -201,7 +225,7 @@ def test_drop_in_second_keepalive_request_spares_first(run_replay, pcap):
     flow.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", from_client=False)
     segs = flow.send(second, segment_size=8)
     flow.close()
-    k = len(segs) - 1
+    k = completing_packet(segs, len(first) + line_end(second))
     res = run_replay(pcap(flow.packets))
 
     assert_cut_at(res, flow, segs, k)
@@ -245,7 +269,11 @@ def test_reject_rst_to_client_follows_unacked_server_data(run_replay, pcap):
 
 def test_pass_rule_overrides_drop(run_replay, pcap, rules_file, tmp_path):
     # Suricata's action order: a matching pass rule hides the drop rule of
-    # the same transaction; the next transaction is judged afresh.
+    # the same transaction decided with it; the next transaction is judged
+    # afresh.  Each head comes whole in one packet: split, the URI's drop
+    # would be decided with its request line, before the pass rule's
+    # header came (Suricata's progress order, test_request_line_decided_
+    # before_a_header_pass).
     rules = rules_file(tmp_path, (
         'drop http any any -> any any (msg:"passwd"; flow:to_server,established; '
         'http.uri; content:"/etc/passwd"; sid:7001; rev:1;)\n'
@@ -256,9 +284,9 @@ def test_pass_rule_overrides_drop(run_replay, pcap, rules_file, tmp_path):
     untrusted = b"GET /etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n"
     flow = TcpFlow()
     flow.handshake()
-    flow.send(trusted, segment_size=20)
+    flow.send(trusted)
     flow.send(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", from_client=False)
-    segs = flow.send(untrusted, segment_size=20)
+    segs = flow.send(untrusted)
     flow.close()
     res = run_replay(pcap(flow.packets), rules=rules)
 
@@ -267,6 +295,25 @@ def test_pass_rule_overrides_drop(run_replay, pcap, rules_file, tmp_path):
     assert [a["alert"]["signature_id"] for a in res.alerts] == [7001]
     assert res.drops["rule"] == 1
     assert_accounting(res, len(flow.packets))
+
+
+def test_request_line_decided_before_a_header_pass(run_replay, pcap,
+                                                   rules_file, tmp_path):
+    """Suricata inspects http.uri at the request line's progress: with
+    the head split, the drop on the URI is decided with the line, and a
+    pass rule on a header that comes later cannot undo it."""
+    rules = rules_file(tmp_path, (
+        'drop http any any -> any any (msg:"passwd"; flow:to_server,established; '
+        'http.uri; content:"/etc/passwd"; sid:7001; rev:1;)\n'
+        'pass http any any -> any any (msg:"trusted scanner"; '
+        'flow:to_server,established; http.header; content:"X-Trusted|3a| yes"; '
+        'sid:7002; rev:1;)\n'))
+    trusted = b"GET /etc/passwd HTTP/1.1\r\nHost: h\r\nX-Trusted: yes\r\n\r\n"
+    flow, segs = blocked_flow(trusted, 20)
+    res = run_replay(pcap(flow.packets), rules=rules)
+
+    assert_cut_at(res, flow, segs, completing_packet(segs, line_end(trusted)))
+    assert [a["alert"]["signature_id"] for a in res.alerts] == [7001]
 
 
 def test_attack_split_across_ip_fragments(run_replay, pcap):

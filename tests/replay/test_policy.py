@@ -109,10 +109,10 @@ def test_match_in_released_segment(run_replay, pcap):
     flow.packets.append(flow.ack_packet(False))
     res = run_replay(pcap(flow.packets))
 
-    # segs[1] fills the gap; segs[2] is released, segs[3] completes the
-    # headers when released and is dropped.
+    # segs[1] fills the gap; segs[2], released, completes the request
+    # line: the URI rule drops it, and segs[3] with the blocked flow.
     client = flow.client_packets()
-    assert_same_frames(res.out_frames, frames(client[:2] + segs[:3]), "OUT")
+    assert_same_frames(res.out_frames, frames(client[:2] + segs[:2]), "OUT")
     assert res.drops["rule"] == 1
     assert_alert(res.alerts[0], 9000001, "blocked", flow.client, flow.server)
     assert res.summary["held_at_exit"] == 0
