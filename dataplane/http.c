@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "bench.h"
+#include "bounded.h"
 #include "config.h"
 #include "http.h"
 #include "http_uri.h"
@@ -180,14 +181,6 @@ struct http_call {
 	struct detect_result *res;
 	int rc;                     /* enum http_result */
 	bool stop;                  /* the rest of this call is ignored */
-};
-
-/* Bounded writer into the normalized area. */
-struct http_out {
-	uint8_t *p;
-	uint32_t len;
-	uint32_t cap;
-	bool overflow;
 };
 
 /* One header line of the stored head, split. */
@@ -1169,17 +1162,6 @@ http_header_line(struct http_call *c, const uint8_t *line, uint32_t len)
 /* ---- request head: buffers --------------------------------------------- */
 
 static void
-http_out_put(struct http_out *o, const void *p, uint32_t n)
-{
-	if (o->overflow || n > o->cap - o->len) {
-		o->overflow = true;
-		return;
-	}
-	memcpy(o->p + o->len, p, n);
-	o->len += n;
-}
-
-static void
 http_buf_set(struct http_txn *txn, enum ips_buffer b, const uint8_t *p,
              uint32_t len)
 {
@@ -1194,12 +1176,12 @@ http_buf_set(struct http_txn *txn, enum ips_buffer b, const uint8_t *p,
  * normalization costs no copy.
  */
 static void
-http_buf_settle(struct http_txn *txn, struct http_out *o, enum ips_buffer b,
+http_buf_settle(struct http_txn *txn, struct bounded_out *o, enum ips_buffer b,
                 uint32_t start, const uint8_t *same, uint32_t same_len)
 {
 	uint32_t n = o->len - start;
 
-	if (!o->overflow && n <= same_len &&
+	if (!o->full && n <= same_len &&
 	    memcmp(o->p + start, same, n) == 0) {
 		http_buf_set(txn, b, same, n);
 		o->len = start;
@@ -1233,7 +1215,7 @@ http_hdr_next(const struct http_txn *txn, uint32_t *off, struct http_hdr *h)
 
 /* Values of every header called name, joined by sep, copied into o. */
 static void
-http_gather(struct http_txn *txn, struct http_out *o, enum ips_buffer b,
+http_gather(struct http_txn *txn, struct bounded_out *o, enum ips_buffer b,
             const char *name, const char *sep)
 {
 	uint32_t off = txn->head_start, start = o->len, n = 0;
@@ -1243,8 +1225,8 @@ http_gather(struct http_txn *txn, struct http_out *o, enum ips_buffer b,
 		if (h.fold || !http_ieq(h.name, h.name_len, name))
 			continue;
 		if (n++ > 0)
-			http_out_put(o, sep, (uint32_t)strlen(sep));
-		http_out_put(o, h.value, h.value_len);
+			bounded_put(o, sep, (uint32_t)strlen(sep));
+		bounded_put(o, h.value, h.value_len);
 	}
 	http_buf_set(txn, b, o->p + start, o->len - start);
 }
@@ -1271,7 +1253,7 @@ static const struct {
 /* http.header: "Name: value\r\n" per line, Cookie left out (it has its
  * own buffer); folded lines are unfolded into the previous value. */
 static void
-http_build_header(struct http_txn *txn, struct http_out *o,
+http_build_header(struct http_txn *txn, struct bounded_out *o,
                   uint32_t *count)
 {
 	uint32_t off = txn->head_start, start = o->len;
@@ -1282,9 +1264,9 @@ http_build_header(struct http_txn *txn, struct http_out *o,
 		if (h.fold) {
 			if (last_out && o->len - start >= 2) {
 				o->len -= 2;
-				http_out_put(o, " ", 1);
-				http_out_put(o, h.value, h.value_len);
-				http_out_put(o, "\r\n", 2);
+				bounded_put(o, " ", 1);
+				bounded_put(o, h.value, h.value_len);
+				bounded_put(o, "\r\n", 2);
 			}
 			continue;
 		}
@@ -1299,13 +1281,13 @@ http_build_header(struct http_txn *txn, struct http_out *o,
 		if (!last_out)
 			continue;
 		if (h.colon) {
-			http_out_put(o, h.name, h.name_len);
-			http_out_put(o, ": ", 2);
-			http_out_put(o, h.value, h.value_len);
+			bounded_put(o, h.name, h.name_len);
+			bounded_put(o, ": ", 2);
+			bounded_put(o, h.value, h.value_len);
 		} else {
-			http_out_put(o, h.line, h.line_len);
+			bounded_put(o, h.line, h.line_len);
 		}
-		http_out_put(o, "\r\n", 2);
+		bounded_put(o, "\r\n", 2);
 	}
 	/* Canonical lines and no cookie: the header lines as received. */
 	http_buf_settle(txn, o, IPS_BUF_HEADER, start, txn->raw + txn->head_start,
@@ -1314,25 +1296,25 @@ http_build_header(struct http_txn *txn, struct http_out *o,
 
 /* http.header_names: "\r\nName\r\nName\r\n\r\n" (Suricata's layout). */
 static void
-http_build_names(struct http_txn *txn, struct http_out *o)
+http_build_names(struct http_txn *txn, struct bounded_out *o)
 {
 	uint32_t off = txn->head_start, start = o->len;
 	struct http_hdr h;
 
-	http_out_put(o, "\r\n", 2);
+	bounded_put(o, "\r\n", 2);
 	while (http_hdr_next(txn, &off, &h)) {
 		if (h.fold || !h.colon)
 			continue;
-		http_out_put(o, h.name, h.name_len);
-		http_out_put(o, "\r\n", 2);
+		bounded_put(o, h.name, h.name_len);
+		bounded_put(o, "\r\n", 2);
 	}
-	http_out_put(o, "\r\n", 2);
+	bounded_put(o, "\r\n", 2);
 	http_buf_set(txn, IPS_BUF_HEADER_NAMES, o->p + start, o->len - start);
 }
 
 /* http.host: the absolute-form authority wins over Host (RFC 9112 §3.2.2). */
 static void
-http_build_host(struct http_txn *txn, struct http_out *o)
+http_build_host(struct http_txn *txn, struct bounded_out *o)
 {
 	const uint8_t *src = NULL;
 	uint32_t src_len = 0, host_off, host_len, off, n;
@@ -1355,7 +1337,7 @@ http_build_host(struct http_txn *txn, struct http_out *o)
 	if (src == NULL)
 		return;
 	if (src_len > o->cap - o->len) {
-		o->overflow = true;
+		o->full = true;
 		return;
 	}
 	n = http_host_normalize(src, src_len, o->p + o->len, src_len);
@@ -1366,7 +1348,7 @@ http_build_host(struct http_txn *txn, struct http_out *o)
 /* Set every buffer of the request line (all that txn->bufs holds after
  * it), the normalized URI written to o.  false = o is too small. */
 static bool
-http_build_line(struct http_txn *txn, struct http_out *o)
+http_build_line(struct http_txn *txn, struct bounded_out *o)
 {
 	uint32_t start;
 
@@ -1393,7 +1375,7 @@ static bool
 http_build(struct http_call *c)
 {
 	struct http_txn *txn = c->hf->txn;
-	struct http_out o = { txn->raw + txn->raw_len, 0,
+	struct bounded_out o = { txn->raw + txn->raw_len, 0,
 	                      txn->arena_cap - txn->raw_len, false };
 	uint32_t count[HTTP_N_VALUE_BUFS] = { 0 };
 
@@ -1407,7 +1389,7 @@ http_build(struct http_call *c)
 			http_gather(txn, &o, http_value_bufs[k].buf,
 			            http_value_bufs[k].name, http_value_bufs[k].sep);
 	}
-	return !o.overflow;
+	return !o.full;
 }
 
 /* The head is complete: build the buffers, run header-side detection,
@@ -1454,7 +1436,7 @@ static void
 http_line_inspect(struct http_call *c)
 {
 	struct http_txn *txn = c->hf->txn;
-	struct http_out o = { txn->raw + txn->raw_len, 0,
+	struct bounded_out o = { txn->raw + txn->raw_len, 0,
 	                      txn->arena_cap - txn->raw_len, false };
 	int v;
 
@@ -1463,7 +1445,7 @@ http_line_inspect(struct http_call *c)
 		/* the URI's copy needs the room the whole head will need */
 		if (http_txn_is_large(txn) || !http_txn_grow(c))
 			return;     /* a policy spoke, or decided with the head */
-		o = (struct http_out){ txn->raw + txn->raw_len, 0,
+		o = (struct bounded_out){ txn->raw + txn->raw_len, 0,
 		                       txn->arena_cap - txn->raw_len, false };
 		if (!http_build_line(txn, &o))
 			return;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounded.h"
 #include "hold.h"
 #include "http_response.h"
 
@@ -221,24 +222,6 @@ http_response_head_bytes(void *arg, const uint8_t *p, uint32_t len)
 	rt->head_len += len;
 }
 
-/* Bounded writer into the transaction's arena, after the head. */
-struct http_rout {
-	uint8_t *p;
-	uint32_t len, cap;
-	int overflow;
-};
-
-static void
-http_rout_put(struct http_rout *o, const void *p, uint32_t n)
-{
-	if (o->overflow || n > o->cap - o->len) {
-		o->overflow = 1;
-		return;
-	}
-	memcpy(o->p + o->len, p, n);
-	o->len += n;
-}
-
 static int
 http_rblank(uint8_t c)
 {
@@ -292,7 +275,7 @@ static const struct {
 
 /* Values of the header called name, joined into o: its buffer. */
 static void
-http_response_gather(struct http_rtxn *rt, struct http_rout *o, unsigned k)
+http_response_gather(struct http_rtxn *rt, struct bounded_out *o, unsigned k)
 {
 	uint32_t off = 0, start = o->len, n, count = 0;
 	const uint8_t *l;
@@ -310,8 +293,8 @@ http_response_gather(struct http_rtxn *rt, struct http_rout *o, unsigned k)
 		while (n > vs && http_rblank(l[n - 1]))
 			n--;
 		if (count++ > 0)
-			http_rout_put(o, ", ", 2);
-		http_rout_put(o, l + vs, n - vs);
+			bounded_put(o, ", ", 2);
+		bounded_put(o, l + vs, n - vs);
 	}
 	if (count > 0) {
 		rt->bufs.ptr[http_rvalues[k].buf] = o->p + start;
@@ -322,16 +305,16 @@ http_response_gather(struct http_rtxn *rt, struct http_rout *o, unsigned k)
 /* http.header ("Name: value\r\n", Set-Cookie left out, as Suricata
  * leaves it out of a response's) and http.header_names. */
 static void
-http_response_lines(struct http_rtxn *rt, struct http_rout *o)
+http_response_lines(struct http_rtxn *rt, struct bounded_out *o)
 {
 	uint32_t off = 0, hstart, nstart, n;
-	struct http_rout names = { o->p + o->cap / 2, 0, o->cap / 2, 0 };
+	struct bounded_out names = { o->p + o->cap / 2, 0, o->cap / 2, false };
 	const uint8_t *l;
 
 	o->cap /= 2;
 	hstart = o->len;
 	nstart = names.len;
-	http_rout_put(&names, "\r\n", 2);
+	bounded_put(&names, "\r\n", 2);
 	http_rline(rt, &off, &l);
 	while ((n = http_rline(rt, &off, &l)) > 0) {
 		const uint8_t *colon = memchr(l, ':', n);
@@ -340,27 +323,27 @@ http_response_lines(struct http_rtxn *rt, struct http_rout *o)
 		while (nl > 0 && http_rblank(l[nl - 1]))
 			nl--;
 		if (colon != NULL) {
-			http_rout_put(&names, l, nl);
-			http_rout_put(&names, "\r\n", 2);
+			bounded_put(&names, l, nl);
+			bounded_put(&names, "\r\n", 2);
 		}
 		if (nl == 10 && strncasecmp((const char *)l, "set-cookie", 10) == 0)
 			continue;
 		if (colon == NULL) {
-			http_rout_put(o, l, n);
+			bounded_put(o, l, n);
 		} else {
 			for (vs = (uint32_t)(colon - l) + 1;
 			     vs < n && http_rblank(l[vs]); vs++)
 				;
 			while (n > vs && http_rblank(l[n - 1]))
 				n--;
-			http_rout_put(o, l, nl);
-			http_rout_put(o, ": ", 2);
-			http_rout_put(o, l + vs, n - vs);
+			bounded_put(o, l, nl);
+			bounded_put(o, ": ", 2);
+			bounded_put(o, l + vs, n - vs);
 		}
-		http_rout_put(o, "\r\n", 2);
+		bounded_put(o, "\r\n", 2);
 	}
-	http_rout_put(&names, "\r\n", 2);
-	o->overflow |= names.overflow;
+	bounded_put(&names, "\r\n", 2);
+	o->full |= names.full;
 	rt->bufs.ptr[IPS_BUF_RESP_HEADER] = o->p + hstart;
 	rt->bufs.len[IPS_BUF_RESP_HEADER] = o->len - hstart;
 	rt->bufs.ptr[IPS_BUF_RESP_HEADER_NAMES] = names.p + nstart;
@@ -373,7 +356,7 @@ http_response_lines(struct http_rtxn *rt, struct http_rout *o)
 static int
 http_response_build(struct http_rtxn *rt, uint16_t status)
 {
-	struct http_rout o = { rt->arena + rt->head_len, 0,
+	struct bounded_out o = { rt->arena + rt->head_len, 0,
 	                       HTTP_RESP_ARENA - rt->head_len, 0 };
 	uint32_t off = 0, n;
 	const uint8_t *l;
@@ -393,7 +376,7 @@ http_response_build(struct http_rtxn *rt, uint16_t status)
 	http_response_lines(rt, &o);
 	for (unsigned k = 0; k < HTTP_N_RVALUES; k++)
 		http_response_gather(rt, &o, k);
-	return o.overflow ? -1 : 0;
+	return o.full ? -1 : 0;
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bounded.h"
 #include "x509.h"
 
 #define DER_INTEGER      0x02
@@ -65,33 +66,9 @@ der_expect(struct der *in, uint8_t want, struct der *content)
 	return der_next(in, &tag, content) == 0 && tag == want ? 0 : -1;
 }
 
-/* ---- bounded writer ------------------------------------------------------ */
-
-struct x509_out {
-	uint8_t *p;
-	uint32_t len, cap;
-	int full;
-};
-
+/* Bytes as upper-case hex pairs, sep between them. */
 static void
-out_put(struct x509_out *o, const void *s, uint32_t n)
-{
-	if (o->full || n > o->cap - o->len) {
-		o->full = 1;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void
-out_str(struct x509_out *o, const char *s)
-{
-	out_put(o, s, (uint32_t)strlen(s));
-}
-
-static void
-out_hex(struct x509_out *o, const uint8_t *p, uint32_t n, const char *sep)
+out_hex(struct bounded_out *o, const uint8_t *p, uint32_t n, const char *sep)
 {
 	static const char digits[] = "0123456789ABCDEF";
 
@@ -99,8 +76,8 @@ out_hex(struct x509_out *o, const uint8_t *p, uint32_t n, const char *sep)
 		char h[2] = { digits[p[i] >> 4], digits[p[i] & 0xf] };
 
 		if (i > 0)
-			out_str(o, sep);
-		out_put(o, h, 2);
+			bounded_str(o, sep);
+		bounded_put(o, h, 2);
 	}
 }
 
@@ -136,7 +113,7 @@ static const struct {
 /* The OID's dotted form, "OID(2.5.4.97)", as Suricata prints one it has
  * no name for.  -1 when the OID is malformed. */
 static int
-out_oid(struct x509_out *o, const struct der *oid)
+out_oid(struct bounded_out *o, const struct der *oid)
 {
 	uint64_t v = 0;
 	int first = 1;
@@ -144,7 +121,7 @@ out_oid(struct x509_out *o, const struct der *oid)
 
 	if (oid->len == 0 || (oid->p[oid->len - 1] & 0x80))
 		return -1;
-	out_str(o, "OID(");
+	bounded_str(o, "OID(");
 	for (uint32_t i = 0; i < oid->len; i++) {
 		if (v > (UINT64_MAX >> 7))
 			return -1;
@@ -162,21 +139,21 @@ out_oid(struct x509_out *o, const struct der *oid)
 			snprintf(num, sizeof(num), ".%llu",
 			         (unsigned long long)v);
 		}
-		out_str(o, num);
+		bounded_str(o, num);
 		v = 0;
 	}
-	out_str(o, ")");
+	bounded_str(o, ")");
 	return 0;
 }
 
 static int
-out_attr_type(struct x509_out *o, const struct der *oid)
+out_attr_type(struct bounded_out *o, const struct der *oid)
 {
 	for (size_t i = 0; i < sizeof(x509_attr_names) /
 	                        sizeof(x509_attr_names[0]); i++) {
 		if (oid->len == x509_attr_names[i].len &&
 		    memcmp(oid->p, x509_attr_names[i].der, oid->len) == 0) {
-			out_str(o, x509_attr_names[i].name);
+			bounded_str(o, x509_attr_names[i].name);
 			return 0;
 		}
 	}
@@ -246,7 +223,7 @@ x509_utf8_ok(const uint8_t *p, uint32_t n)
 
 /* One AttributeTypeAndValue as "type=value".  -1: the name is absent. */
 static int
-out_attr(struct x509_out *o, struct der atv)
+out_attr(struct bounded_out *o, struct der atv)
 {
 	struct der oid, value;
 	uint8_t tag;
@@ -254,20 +231,20 @@ out_attr(struct x509_out *o, struct der atv)
 	if (der_expect(&atv, DER_OID, &oid) < 0 ||
 	    der_next(&atv, &tag, &value) < 0 || out_attr_type(o, &oid) < 0)
 		return -1;
-	out_str(o, "=");
+	bounded_str(o, "=");
 	if (!x509_is_string_tag(tag)) {
 		out_hex(o, value.p, value.len, "");
 		return 0;
 	}
 	if (!x509_utf8_ok(value.p, value.len))
 		return -1;
-	out_put(o, value.p, value.len);
+	bounded_put(o, value.p, value.len);
 	return 0;
 }
 
 /* A Name (SEQUENCE OF RDN) into o.  -1: the name is absent. */
 static int
-out_name(struct x509_out *o, struct der name)
+out_name(struct bounded_out *o, struct der name)
 {
 	int first_rdn = 1;
 
@@ -278,13 +255,13 @@ out_name(struct x509_out *o, struct der name)
 		if (der_expect(&name, DER_SET, &rdn) < 0)
 			return -1;
 		if (!first_rdn)
-			out_str(o, ", ");
+			bounded_str(o, ", ");
 		first_rdn = 0;
 		while (rdn.len > 0) {
 			if (der_expect(&rdn, DER_SEQUENCE, &atv) < 0)
 				return -1;
 			if (!first_atv)
-				out_str(o, " + ");
+				bounded_str(o, " + ");
 			first_atv = 0;
 			if (out_attr(o, atv) < 0)
 				return -1;
@@ -297,12 +274,13 @@ out_name(struct x509_out *o, struct der name)
 
 /* Write one name at o's end and point s at it, or leave s absent. */
 static void
-x509_emit(struct x509_out *o, struct x509_str *s, int (*fmt)(struct x509_out *,
-          struct der), struct der in, uint8_t *truncated)
+x509_emit(struct bounded_out *o, struct x509_str *s,
+          int (*fmt)(struct bounded_out *, struct der), struct der in,
+          uint8_t *truncated)
 {
 	uint32_t start = o->len;
 
-	o->full = 0;
+	o->full = false;
 	if (fmt(o, in) < 0 || o->full) {
 		*truncated |= (uint8_t)o->full;
 		o->len = start;
@@ -313,7 +291,7 @@ x509_emit(struct x509_out *o, struct x509_str *s, int (*fmt)(struct x509_out *,
 }
 
 static int
-out_serial(struct x509_out *o, struct der serial)
+out_serial(struct bounded_out *o, struct der serial)
 {
 	out_hex(o, serial.p, serial.len, ":");
 	return 0;
@@ -324,7 +302,7 @@ x509_names(const uint8_t *der, uint32_t len, uint8_t *room, uint32_t cap,
            struct x509_names *out)
 {
 	struct der in = { der, len }, cert, tbs, serial, skip, issuer, subject;
-	struct x509_out o = { room, 0, cap, 0 };
+	struct bounded_out o = { room, 0, cap, false };
 	uint8_t tag;
 
 	memset(out, 0, sizeof(*out));
