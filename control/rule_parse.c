@@ -1408,30 +1408,31 @@ rp_buffers(const struct rp_ctx *c)
 }
 
 /* The buffers of a tls rule. */
-#define RP_TLS_MASK (IPS_BUF_CERT_MASK | IPS_BUF_BIT(IPS_BUF_TLS_SNI))
+#define RP_TLS_MASK (IPS_BUF_CERT_MASK | IPS_BUF_HELLO_MASK)
 
-/* Whether buffer bit cb may stand beside the rule's other buffers b: each
- * of tls.sni and tls.certs alone, the certificate names together. */
+/* Whether buffer bit cb may stand beside the rule's other buffers b: the
+ * ClientHello's together, tls.certs alone, the certificate names
+ * together. */
 static int
 rp_tls_fits(uint64_t b, uint64_t cb)
 {
-	if (b & IPS_BUF_BIT(IPS_BUF_TLS_SNI))
-		return cb == IPS_BUF_BIT(IPS_BUF_TLS_SNI);
+	if (b & IPS_BUF_HELLO_MASK)
+		return (cb & IPS_BUF_HELLO_MASK) != 0;
 	if (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS))
 		return cb == IPS_BUF_BIT(IPS_BUF_TLS_CERTS);
 	return (cb & IPS_BUF_CERT_MASK) != 0;
 }
 
-/* tls.sni is the client's ClientHello, read to the server; tls.certs and
- * the tls.cert_* names are the server's certificates, read to the client.
- * Suricata inspects them on flows its protocol detection calls TLS (any
- * port). */
+/* tls.sni and ja3.* read the client's ClientHello, to the server;
+ * tls.certs and the tls.cert_* names the server's certificates, to the
+ * client.  Suricata inspects them on flows its protocol detection calls
+ * TLS (any port). */
 static int
 rp_check_tls(struct rp_ctx *c, const char *open)
 {
 	uint64_t b = rp_buffers(c);
-	int client = (b & IPS_BUF_BIT(IPS_BUF_TLS_SNI)) != 0;
-	const char *what = client ? "tls.sni"
+	int client = (b & IPS_BUF_HELLO_MASK) != 0;
+	const char *what = client ? "tls.sni/ja3"
 	                   : (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) ? "tls.certs"
 	                   : "tls.cert_*";
 
@@ -1440,8 +1441,8 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 
 		if (!(b & RP_TLS_MASK))
 			return rp_error(c, c->cond_pos[i], "a tls rule reads "
-			                "tls.sni, tls.certs or tls.cert_* only (%s "
-			                "is not supported there)",
+			                "tls.sni, ja3.*, tls.certs or tls.cert_* "
+			                "only (%s is not supported there)",
 			                buf == IPS_BUF_STREAM ? "raw content"
 			                                      : ips_buffer_name(buf));
 		if (!rp_tls_fits(b, IPS_BUF_BIT(buf)))
@@ -1450,14 +1451,16 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 			                what);
 	}
 	if (b == 0)
-		return rp_error(c, open, "tls rule without tls.sni, tls.certs "
-		                "or tls.cert_* content or pcre is not supported");
+		return rp_error(c, open, "tls rule without tls.sni, ja3.*, "
+		                "tls.certs or tls.cert_* content or pcre is not "
+		                "supported");
 	if (c->r.proto == IPS_PROTO_HTTP)
 		return rp_error(c, open, "%s in an http rule never "
 		                "matches (use protocol tls)", what);
 	if (client && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
-		return rp_error(c, open, "tls.sni with flow:to_client never "
-		                "matches (the ClientHello goes to the server)");
+		return rp_error(c, open, "%s with flow:to_client never "
+		                "matches (the ClientHello goes to the server)",
+		                what);
 	if (!client && (c->r.flow_flags & IPS_FLOW_TO_SERVER))
 		return rp_error(c, open, "%s with flow:to_server never "
 		                "matches (certificates go to the client)", what);
@@ -2013,6 +2016,8 @@ static const struct rp_keyword {
 	{ "tls.cert_issuer", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_ISSUER },
 	{ "tls.cert_serial", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SERIAL },
 	{ "tls.sni", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SNI },
+	{ "ja3.hash", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_JA3_HASH },
+	{ "ja3.string", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_JA3_STRING },
 	{ "http.stat_code", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_STAT_CODE },
 	{ "http.response_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_RESPONSE_BODY },

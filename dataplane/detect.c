@@ -23,7 +23,9 @@
 #include <string.h>
 
 #include "detect.h"
+#include "bounded.h"
 #include "detect_inspect.h"
+#include "md5.h"
 #include "tls.h"
 #include "x509.h"
 
@@ -138,7 +140,8 @@ struct detect_set {
 	uint8_t has_tls;                /* a rule reads tls.sni or the
 	                                 * certificates: the pool is there */
 	uint8_t has_certs;              /* tls.certs or tls.cert_* */
-	uint8_t has_hello;              /* tls.sni */
+	uint8_t has_hello;              /* tls.sni, ja3.* */
+	uint8_t has_ja3;                /* ja3.*: fingerprint ClientHellos */
 	uint8_t has_raw_server;         /* a raw rule reads server bytes */
 	uint8_t has_response;           /* a rule reads HTTP responses */
 	uint32_t share_pct;             /* pools' source share */
@@ -186,8 +189,10 @@ struct detect_worker {
 	uint64_t tick;                  /* progress order of stream holders */
 	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
 	struct detect_thresh *thresh;   /* DETECT_THRESH_SLOTS */
-	/* the first certificate's names, during detect_tls_cert */
-	uint8_t cert_names[DETECT_TLS_NAMES_BYTES];
+	/* the first certificate's names, or a ClientHello's JA3 string and
+	 * hash, during the call that scans them */
+	uint8_t tls_room[DETECT_TLS_NAMES_BYTES];
+	char ja3_hex[32];
 };
 
 struct detect_call {
@@ -253,7 +258,7 @@ detect_rule_when(struct detect_set *s)
 		}
 		if (m->buffers & IPS_BUF_CERT_MASK)
 			s->rule_when[r] = DETECT_AT_CERT | DETECT_IN_CALL;
-		else if (m->buffers & IPS_BUF_BIT(IPS_BUF_TLS_SNI))
+		else if (m->buffers & IPS_BUF_HELLO_MASK)
 			s->rule_when[r] = DETECT_AT_HELLO | DETECT_IN_CALL;
 		else if (m->buffers & IPS_BUF_BIT(IPS_BUF_STREAM))
 			s->rule_when[r] = DETECT_AT_STREAM |
@@ -489,8 +494,10 @@ static int
 detect_open_tls(struct detect_set *s, uint32_t n, char *err, size_t errlen)
 {
 	s->has_certs = (uint8_t)detect_set_reads(s, IPS_BUF_CERT_MASK);
-	s->has_hello = (uint8_t)detect_set_reads(s,
-	                                         IPS_BUF_BIT(IPS_BUF_TLS_SNI));
+	s->has_hello = (uint8_t)detect_set_reads(s, IPS_BUF_HELLO_MASK);
+	s->has_ja3 = (uint8_t)detect_set_reads(s,
+	                                       IPS_BUF_BIT(IPS_BUF_JA3_HASH) |
+	                                       IPS_BUF_BIT(IPS_BUF_JA3_STRING));
 	s->has_tls = s->has_certs || s->has_hello;
 	if (n == 0 || !s->has_tls)
 		return 0;
@@ -1881,7 +1888,7 @@ detect_cert_names(struct detect_worker *dw, struct detect_call *c,
 	struct x509_names nm;
 	const struct x509_str *str[3] = { &nm.subject, &nm.issuer, &nm.serial };
 
-	if (x509_names(der, len, dw->cert_names, sizeof(dw->cert_names),
+	if (x509_names(der, len, dw->tls_room, sizeof(dw->tls_room),
 	               &nm) < 0) {
 		c->s->ws->detect_tls_cert_unparsed++;
 		return;
@@ -1947,6 +1954,26 @@ detect_tls_cert(struct detect_worker *dw, struct detect_tls *tls,
 	return c.verdict;
 }
 
+/* The ClientHello's JA3 string and its MD5, into the worker's room for
+ * this call (Suricata computes them only for rules that read them). */
+static void
+detect_hello_ja3(struct detect_worker *dw, struct detect_call *c,
+                 struct detect_bufs *bufs, const struct tls_hello *h)
+{
+	struct bounded_out o = { dw->tls_room, 0, sizeof(dw->tls_room), false };
+
+	tls_hello_ja3(h, &o);
+	if (o.full) {
+		c->faults |= DETECT_FAULT_INSPECT_LIMIT;
+		return;
+	}
+	md5_hex(o.p, o.len, dw->ja3_hex);
+	bufs->ptr[IPS_BUF_JA3_STRING] = o.p;
+	bufs->len[IPS_BUF_JA3_STRING] = o.len;
+	bufs->ptr[IPS_BUF_JA3_HASH] = (const uint8_t *)dw->ja3_hex;
+	bufs->len[IPS_BUF_JA3_HASH] = sizeof(dw->ja3_hex);
+}
+
 int
 detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
                  const uint8_t *body, uint32_t len, int truncated,
@@ -1964,11 +1991,15 @@ detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
 	if (tls_hello_parse(body, len, &h) < 0) {
 		/* a client would not send it, a server would refuse it */
 		c.s->ws->detect_tls_hello_malformed++;
-	} else if (h.sni != NULL) {
-		bufs.ptr[IPS_BUF_TLS_SNI] = h.sni;
-		bufs.len[IPS_BUF_TLS_SNI] = h.sni_len;
+	} else {
+		if (h.sni != NULL) {
+			bufs.ptr[IPS_BUF_TLS_SNI] = h.sni;
+			bufs.len[IPS_BUF_TLS_SNI] = h.sni_len;
+		}
+		if (c.s->has_ja3)
+			detect_hello_ja3(dw, &c, &bufs, &h);
 	}
-	detect_scan_buffers(&c, IPS_BUF_BIT(IPS_BUF_TLS_SNI));
+	detect_scan_buffers(&c, IPS_BUF_HELLO_MASK);
 	detect_evaluate(&c, DETECT_AT_HELLO);
 	return c.verdict;
 }

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <stdio.h>
+
+#include "bounded.h"
 #include "tls.h"
 
 enum tls_record_state {
@@ -47,6 +50,8 @@ enum tls_phase {
 };
 
 #define TLS_EXT_SERVER_NAME       0
+#define TLS_EXT_SUPPORTED_GROUPS  10
+#define TLS_EXT_EC_POINT_FORMATS  11
 #define TLS_SNI_HOST_NAME         0
 
 static uint32_t
@@ -407,6 +412,19 @@ tls_hello_sni(const uint8_t *ext, uint32_t len, struct tls_hello *out)
 	return 0;
 }
 
+/* An extension JA3 reads: its list, behind a length of n bytes. */
+static int
+tls_hello_list(const uint8_t *ext, uint32_t len, uint32_t n,
+               struct tls_vec *out)
+{
+	const uint8_t *p = ext;
+
+	if (tls_vector(&p, ext + len, n, &out->p, &out->len) < 0 ||
+	    p != ext + len)
+		return -1;
+	return 0;
+}
+
 int
 tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
 {
@@ -419,19 +437,22 @@ tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
 	out->version = (uint16_t)(p[0] << 8 | p[1]);
 	p += 2 + 32;                                    /* random */
 	if (tls_vector(&p, end, 1, &v, &n) < 0 ||       /* session_id */
-	    tls_vector(&p, end, 2, &v, &n) < 0 ||       /* cipher_suites */
+	    tls_vector(&p, end, 2, &out->ciphers.p, &out->ciphers.len) < 0 ||
 	    tls_vector(&p, end, 1, &v, &n) < 0)         /* compression */
 		return -1;
 	if (p == end)
 		return 0;                               /* no extensions */
 	if (tls_vector(&p, end, 2, &v, &n) < 0 || p != end)
 		return -1;
+	out->extensions.p = v;
+	out->extensions.len = n;
 	p = v;
 	end = v + n;
 	while (p < end) {
 		uint32_t type;
 		const uint8_t *ext;
 		uint32_t ext_len;
+		int r = 0;
 
 		if (end - p < 2)
 			return -1;
@@ -439,9 +460,64 @@ tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
 		p += 2;
 		if (tls_vector(&p, end, 2, &ext, &ext_len) < 0)
 			return -1;
-		if (type == TLS_EXT_SERVER_NAME && out->sni == NULL &&
-		    tls_hello_sni(ext, ext_len, out) < 0)
+		if (type == TLS_EXT_SERVER_NAME && out->sni == NULL)
+			r = tls_hello_sni(ext, ext_len, out);
+		else if (type == TLS_EXT_SUPPORTED_GROUPS)
+			r = tls_hello_list(ext, ext_len, 2, &out->groups);
+		else if (type == TLS_EXT_EC_POINT_FORMATS)
+			r = tls_hello_list(ext, ext_len, 1, &out->formats);
+		if (r < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* RFC 8701's reserved values: 0x0a0a, 0x1a1a, .. 0xfafa. */
+static int
+tls_is_grease(uint32_t v)
+{
+	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+/* One JA3 field: the values of a list of width-byte items (of the
+ * extensions block: the type of each extension), '-' between them. */
+static void
+tls_ja3_field(struct bounded_out *o, const struct tls_vec *v, uint32_t width,
+              int extensions)
+{
+	const uint8_t *p = v->p, *end = v->p + v->len;
+	int first = 1;
+
+	while ((uint32_t)(end - p) >= (extensions ? 4 : width)) {
+		uint32_t x = width == 1 ? p[0] : (uint32_t)p[0] << 8 | p[1];
+		char num[8];
+
+		if (extensions) {
+			/* type(2) length(2) data: checked by tls_hello_parse */
+			p += 4 + ((uint32_t)p[2] << 8 | p[3]);
+		} else {
+			p += width;
+		}
+		if (width == 2 && tls_is_grease(x))
+			continue;
+		snprintf(num, sizeof(num), first ? "%u" : "-%u", x);
+		bounded_str(o, num);
+		first = 0;
+	}
+}
+
+void
+tls_hello_ja3(const struct tls_hello *h, struct bounded_out *o)
+{
+	char num[8];
+
+	snprintf(num, sizeof(num), "%u,", h->version);
+	bounded_str(o, num);
+	tls_ja3_field(o, &h->ciphers, 2, 0);
+	bounded_str(o, ",");
+	tls_ja3_field(o, &h->extensions, 2, 1);
+	bounded_str(o, ",");
+	tls_ja3_field(o, &h->groups, 2, 0);
+	bounded_str(o, ",");
+	tls_ja3_field(o, &h->formats, 1, 0);
 }

@@ -108,16 +108,33 @@ int tls_server_ended(const struct tls_server *ts);
 void tls_server_release(struct tls_server *ts, const struct tls_sink *sink,
                         void *arg);
 
+/* A vector of a ClientHello's body: its content. */
+struct tls_vec {
+	const uint8_t *p;
+	uint32_t len;
+};
+
 /* What rules read of a ClientHello (pointers into its body). */
 struct tls_hello {
 	const uint8_t *sni;         /* the first server_name host_name, or
 	                             * NULL */
 	uint32_t sni_len;
 	uint16_t version;           /* legacy_version */
+	/* for JA3: cipher_suites, the extensions block, supported_groups'
+	 * and ec_point_formats' lists (len 0 when absent) */
+	struct tls_vec ciphers, extensions, groups, formats;
 };
 
 /* Read a ClientHello's body (the handshake message without its 4-byte
  * header).  Returns 0, or -1 when its fields disagree with its length. */
 int tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out);
+
+struct bounded_out;
+
+/* The JA3 string of a parsed ClientHello, as Suricata builds it:
+ * "version,ciphers,extensions,groups,point_formats", each list's values
+ * in decimal joined by '-', GREASE values left out.  Written to o (full
+ * set when it does not fit). */
+void tls_hello_ja3(const struct tls_hello *h, struct bounded_out *o);
 
 #endif /* IPS_TLS_H */

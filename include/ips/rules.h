@@ -50,7 +50,8 @@ enum ips_action {
  * own, scanned in block mode; a rule's conditions hold within one.
  * IPS_BUF_TLS_SUBJECT, _ISSUER and _SERIAL are the server's first
  * certificate's names as Suricata prints them (x509.h), scanned with it.
- * IPS_BUF_TLS_SNI is the client's ClientHello's server name (tls.h).
+ * IPS_BUF_TLS_SNI is the client's ClientHello's server name (tls.h),
+ * IPS_BUF_JA3_HASH and _STRING its JA3 fingerprint, scanned with it.
  * IPS_BUF_STAT_CODE and the buffers after IPS_BUF_RESPONSE_BODY belong to
  * one HTTP response's head (flow:to_client rules), complete when it ends
  * (block mode); IPS_BUF_RESPONSE_BODY is its body, de-chunked and
@@ -82,6 +83,8 @@ enum ips_buffer {
 	IPS_BUF_TLS_ISSUER,     /* tls.cert_issuer */
 	IPS_BUF_TLS_SERIAL,     /* tls.cert_serial: "00:E8:1F" */
 	IPS_BUF_TLS_SNI,        /* tls.sni: the ClientHello's server_name */
+	IPS_BUF_JA3_HASH,       /* ja3.hash: MD5 of the JA3 string, hex */
+	IPS_BUF_JA3_STRING,     /* ja3.string */
 	IPS_BUF_STAT_CODE,      /* http.stat_code: the response's 3 digits */
 	IPS_BUF_RESPONSE_BODY,  /* http.response_body, file_data: de-chunked,
 	                         * decompressed */
@@ -100,6 +103,11 @@ enum ips_buffer {
 #define IPS_BUF_BIT(b) (UINT64_C(1) << (b))
 
 #define IPS_BUF_HTTP_COUNT IPS_BUF_STREAM
+
+/* The buffers of a client's ClientHello (tls rules). */
+#define IPS_BUF_HELLO_MASK \
+	(IPS_BUF_BIT(IPS_BUF_TLS_SNI) | IPS_BUF_BIT(IPS_BUF_JA3_HASH) | \
+	 IPS_BUF_BIT(IPS_BUF_JA3_STRING))
 
 /* The buffers of a server's certificates (tls rules). */
 #define IPS_BUF_CERT_MASK \

@@ -27,6 +27,7 @@ CLIENT_IP, SERVER_IP = "192.0.2.50", "192.0.2.60"
 TOPO = Topology(CLI_NS, SRV_NS, "tlspub", "tlspriv", CLIENT_IP, SERVER_IP)
 EVIL_SID, EVIL_CN_SID = 9200001, 9200002
 ET_SUBJECT_SID, ISSUER_DROP_SID, SNI_SID = 2031299, 9200003, 9200004
+JA3_SID = 9200005
 
 RULES = """\
 drop tls any any -> any any (msg:"E2E evil certificate"; flow:established,to_client; tls.certs; content:"c2.evil.example"; sid:9200001; rev:1;)
@@ -34,6 +35,7 @@ alert tls any any -> any any (msg:"E2E evil CN, relative pcre"; flow:established
 alert tls any any -> any any (msg:"ET CURRENT_EVENTS [Fireeye] Backdoor.SSL.BEACON.[CSBundle Ajax]"; flow:established,to_client; tls.cert_subject; content:"C=US, ST=WA, L=Seattle, O=Microsoft, OU=Information Technologies, CN=ajax.microsoft.com"; bsize:87; fast_pattern; tls.cert_issuer; content:"C=US, ST=WA, L=Seattle, O=Microsoft, OU=Information Technologies, CN=ajax.microsoft.com"; bsize:87; classtype:trojan-activity; sid:2031299; rev:2;)
 drop tls any any -> any any (msg:"E2E issuer"; flow:established,to_client; tls.cert_issuer; content:"OU=Information Technologies, CN=ajax"; tls.cert_serial; content:":"; sid:9200003; rev:1;)
 drop tls any any -> any any (msg:"E2E SNI"; flow:established,to_server; tls.sni; content:"blocked.example"; endswith; sid:9200004; rev:1;)
+drop tls any any -> any 13443 (msg:"E2E JA3"; flow:established,to_server; ja3.string; content:"771,"; startswith; pcre:"/^771,[0-9-]+,([0-9]+-)*0(-[0-9]+)*,/"; ja3.hash; pcre:"/^[0-9a-f]{32}$/"; sid:9200005; rev:1;)
 """
 
 # name -> (subject, port the server listens on, TLS versions it offers)
@@ -49,6 +51,7 @@ SERVERS = {
     # ClientHello leaves it waiting on that one, so these take no other
     "sni12": ("/CN=www.good.example/O=E2E", 11443, ["-tls1_2"]),
     "sni13": ("/CN=www.good.example/O=E2E", 12443, ["-tls1_3"]),
+    "ja3": ("/CN=www.good.example/O=E2E", 13443, ["-tls1_2"]),
 }
 
 
@@ -157,6 +160,16 @@ def test_sni_is_read_before_the_server_has_the_hello(testbed):
         assert len(alerts) == n
         assert alerts[-1]["alert"]["action"] == "blocked"
         assert alerts[-1]["src_ip"] == CLIENT_IP
+
+
+def test_ja3_of_a_live_client_hello(testbed):
+    """ja3.string / ja3.hash on curl's ClientHello: TLS 1.2's legacy
+    version (771), a server_name extension (type 0) after the ciphers, the
+    hash 32 lower-case hex digits; the handshake is cut there."""
+    code, status = curl_tls(13443, max_time=4, sni="www.good.example")
+    assert code != 0 and status in ("000", ""), (code, status)
+    alerts = eve_alerts(testbed["eve"], JA3_SID)
+    assert alerts and alerts[0]["alert"]["action"] == "blocked"
 
 
 def test_tls13_certificates_are_not_visible(testbed):

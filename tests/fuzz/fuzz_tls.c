@@ -2,7 +2,7 @@
  * fuzz_tls.c - libFuzzer harness for tls.c: a client's bytes then a
  * server's (or a server's alone), cut into pieces at points the input
  * chooses, with a small message buffer lent or not; each ClientHello
- * handed is read for its fields.
+ * handed is read for its fields and its JA3 string.
  *
  * Checks, besides the sanitizers: a certificate never longer than the
  * buffer lent, every lent buffer returned exactly once (at the latest by
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounded.h"
 #include "tls.h"
 
 #define FUZZ_TLS_CAP 64
@@ -58,10 +59,16 @@ fuzz_tls_cert(void *arg, const uint8_t *der, uint32_t len, int truncated)
 		/* the bytes handed are readable */
 		for (uint32_t i = 0; i < len; i++)
 			s->buf[i] ^= 0;
-		if (s->client && tls_hello_parse(der, len, &h) == 0 &&
-		    h.sni != NULL)
-			fuzz_tls_check(h.sni >= der &&
-			               h.sni + h.sni_len <= der + len);
+		if (s->client && tls_hello_parse(der, len, &h) == 0) {
+			uint8_t room[96];
+			struct bounded_out o = { room, 0, sizeof(room), false };
+
+			if (h.sni != NULL)
+				fuzz_tls_check(h.sni >= der &&
+				               h.sni + h.sni_len <= der + len);
+			tls_hello_ja3(&h, &o);
+			fuzz_tls_check(o.len <= sizeof(room));
+		}
 	} else {
 		fuzz_tls_check(!truncated);
 	}

@@ -1326,11 +1326,23 @@ test_tls_sni(void **state)
 		"tls.sni; content:!\"example\"; sid:3;)",
 		"alert tls any any -> any any (msg:\"cert\"; tls.certs; "
 		"content:\"evil\"; sid:4;)",
+		/* JA3 of "771,4865,0,,": the hello with a server name */
+		"alert tls any any -> any any (msg:\"ja3\"; ja3.hash; "
+		"content:\"1e7c622032b0cb79401b0f7be3793a1a\"; tls.sni; "
+		"content:\"ja3.example\"; sid:5;)",
+		"alert tls any any -> any any (msg:\"ja3 string\"; ja3.string; "
+		"content:\"771,4865,,,\"; bsize:11; sid:6;)",
 		NULL,
 	};
 	struct fixture *f = fx_new(rules, 4);
 
 	(void)state;
+	assert_int_equal(fx_hello(f, "ja3.example"), DETECT_ALERT);
+	assert_true(fired_sid(f, 5));
+	assert_int_equal(f->res.n_fired, 1);
+	assert_int_equal(fx_hello(f, NULL), DETECT_ALERT);
+	assert_true(fired_sid(f, 6));
+	assert_int_equal(f->res.n_fired, 1);
 	assert_true(detect_wants_tls_hello(f->dw));
 	assert_int_equal(fx_hello(f, "www.evil.example"), DETECT_DROP);
 	assert_true(fired_sid(f, 1));
@@ -1343,8 +1355,7 @@ test_tls_sni(void **state)
 	assert_int_equal(fx_hello_n(f, "x\x5c\x00.example", 11), DETECT_ALERT);
 	assert_true(fired_sid(f, 2027960));
 	assert_false(fired_sid(f, 3));
-	assert_int_equal(fx_hello(f, NULL), DETECT_NONE);   /* no buffer */
-	assert_int_equal(f->ws.detect_tls_hellos, 5);
+	assert_int_equal(f->ws.detect_tls_hellos, 6);
 	fx_free(f);
 }
 

@@ -684,8 +684,8 @@ test_tls_certs(void **state)
 	             "t.rules:7:31: tls.certs in an http rule never matches "
 	             "(use protocol tls)");
 	expect_error("alert tls any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:30: tls rule without tls.sni, tls.certs or "
-	             "tls.cert_* content or pcre is not supported");
+	             "t.rules:7:30: tls rule without tls.sni, ja3.*, tls.certs "
+	             "or tls.cert_* content or pcre is not supported");
 	expect_error("alert tls any any <> any any (msg:\"m\"; "
 	             "tls.certs; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: '<>' with tls.certs is not supported");
@@ -706,19 +706,29 @@ test_tls_sni(void **state)
 	assert_int_equal(r->proto, IPS_PROTO_TLS);
 	assert_int_equal(r->conds[0].buffer, IPS_BUF_TLS_SNI);
 	ips_ruleset_free(&rs);
+	/* the ClientHello's buffers together: the name and its JA3 */
+	r = parse_one(&rs, "alert tcp any any -> any 443 (msg:\"m\"; "
+	              "ja3.hash; content:\"e7d705a3286e19ea42f587b344ee6865\"; "
+	              "ja3.string; content:\"771,\"; startswith; tls.sni; "
+	              "content:\"x\"; sid:2;)");
+	assert_int_equal(r->proto, IPS_PROTO_TLS);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_JA3_HASH);
+	assert_int_equal(r->conds[1].buffer, IPS_BUF_JA3_STRING);
+	assert_int_equal(r->conds[2].buffer, IPS_BUF_TLS_SNI);
+	ips_ruleset_free(&rs);
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "flow:to_client; tls.sni; content:\"x\"; sid:1;)",
-	             "t.rules:7:30: tls.sni with flow:to_client never "
+	             "t.rules:7:30: tls.sni/ja3 with flow:to_client never "
 	             "matches (the ClientHello goes to the server)");
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
-	             "tls.sni; content:\"x\"; tls.cert_subject; "
+	             "ja3.hash; content:\"x\"; tls.cert_subject; "
 	             "content:\"y\"; sid:1;)",
-	             "t.rules:7:80: tls.sni cannot be combined with other "
+	             "t.rules:7:81: tls.sni/ja3 cannot be combined with other "
 	             "buffers in one rule");
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "content:\"x\"; sid:1;)",
-	             "t.rules:7:40: a tls rule reads tls.sni, tls.certs or "
-	             "tls.cert_* only (raw content is not supported there)");
+	             "t.rules:7:40: a tls rule reads tls.sni, ja3.*, tls.certs "
+	             "or tls.cert_* only (raw content is not supported there)");
 }
 
 /* The first certificate's names: to the client, with one another, not

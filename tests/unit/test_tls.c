@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "bounded.h"
 #include "tls.h"
 
 /* ---- a recording sink --------------------------------------------------- */
@@ -497,6 +498,45 @@ test_hello_fields(void **state)
 	assert_null(h.sni);
 }
 
+/* JA3 as Suricata builds it: GREASE values out of every list, the
+ * extensions in the order sent, point formats as bytes. */
+static void
+test_hello_ja3(void **state)
+{
+	static const uint8_t body[] = {
+		0x03, 0x03,
+		'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r',
+		'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r',
+		'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r',
+		0x00,                                   /* session_id */
+		0x00, 0x06, 0x0a, 0x0a, 0x13, 0x01, 0xc0, 0x2f,
+		0x01, 0x00,                             /* compression */
+		0x00, 0x27,                             /* extensions */
+		0x1a, 0x1a, 0x00, 0x00,                 /* GREASE */
+		0x00, 0x00, 0x00, 0x06, 0x00, 0x04, 0x00, 0x00, 0x01, 'h',
+		0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x2a, 0x2a, 0x00, 0x1d,
+		0x00, 0x17,                             /* supported_groups */
+		0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,     /* ec_point_formats */
+		0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04,
+	};
+	static const char want[] = "771,4865-49199,0-10-11-43,29-23,0";
+	struct tls_hello h;
+	uint8_t room[64];
+	struct bounded_out o = { room, 0, sizeof(room), false };
+
+	(void)state;
+	assert_int_equal(tls_hello_parse(body, sizeof(body), &h), 0);
+	assert_int_equal(h.sni_len, 1);
+	tls_hello_ja3(&h, &o);
+	assert_false(o.full);
+	assert_int_equal(o.len, strlen(want));
+	assert_memory_equal(room, want, o.len);
+	/* a room too small says so */
+	o = (struct bounded_out){ room, 0, 20, false };
+	tls_hello_ja3(&h, &o);
+	assert_true(o.full);
+}
+
 int
 main(void)
 {
@@ -509,6 +549,7 @@ main(void)
 		cmocka_unit_test(test_client_hello_then_certificates),
 		cmocka_unit_test(test_client_side_given_up),
 		cmocka_unit_test(test_hello_fields),
+		cmocka_unit_test(test_hello_ja3),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
