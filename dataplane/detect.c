@@ -1908,6 +1908,7 @@ static int
 detect_tls_call(struct detect_worker *dw, struct detect_tls *tls,
                 const uint8_t *der, int truncated, struct detect_call *c)
 {
+	uint64_t *truncated_count;
 	struct detect_tls_slot *ts = tls->slot;
 	struct detect_set *s;
 
@@ -1920,9 +1921,11 @@ detect_tls_call(struct detect_worker *dw, struct detect_tls *tls,
 	c->s = s;
 	c->dt = &ts->dt;
 	hold_progress(&s->tls_hold, &ts->hold, ++dw->tick);
+	truncated_count = c->to_client ? &s->ws->detect_tls_cert_truncated
+	                               : &s->ws->detect_tls_hello_truncated;
 	if (truncated) {
 		/* what lies past the prefix is unseen: undecided */
-		s->ws->detect_tls_cert_truncated++;
+		(*truncated_count)++;
 		c->faults |= DETECT_FAULT_INSPECT_LIMIT;
 	}
 	if (ts->dt.passed) {

@@ -230,6 +230,7 @@
 	X(detect_tls_cert_unparsed) /* first one not DER: no tls.cert_* */ \
 	X(detect_tls_hellos)        /* ClientHellos inspected (tls.sni) */ \
 	X(detect_tls_hello_malformed) /* fields past its length: no SNI */ \
+	X(detect_tls_hello_truncated) /* longer than a buffer: prefix */  \
 	X(detect_tls_evicted)       /* taken from the stalled longest */  \
 	X(detect_tls_share_evicted) /* its source held its share */       \
 	X(detect_tls_pool_full)     /* none for a Certificate message */  \

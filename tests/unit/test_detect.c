@@ -1356,6 +1356,22 @@ test_tls_sni(void **state)
 	assert_true(fired_sid(f, 2027960));
 	assert_false(fired_sid(f, 3));
 	assert_int_equal(f->ws.detect_tls_hellos, 6);
+	/* a ClientHello longer than its buffer: its prefix, undecided */
+	{
+		struct detect_tls tls = { 0 };
+		uint32_t cap;
+		uint8_t *buf;
+
+		memset(&f->res, 0, sizeof(f->res));
+		buf = detect_tls_begin(f->dw, &tls, &tls, &f->t, &f->res, &cap);
+		assert_non_null(buf);
+		memset(buf, 0, 64);
+		detect_tls_hello(f->dw, &tls, buf, 64, 1, &f->t, &f->res);
+		detect_tls_end(f->dw, &tls);
+		assert_int_equal(f->ws.detect_tls_hello_truncated, 1);
+		assert_int_equal(f->ws.detect_tls_cert_truncated, 0);
+		assert_true(f->res.faults & DETECT_FAULT_INSPECT_LIMIT);
+	}
 	fx_free(f);
 }
 
