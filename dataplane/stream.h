@@ -96,9 +96,11 @@ struct stream_flow {
 	struct detect_raw raw;      /* raw stream inspection of client bytes */
 	struct detect_raw raw_server;   /* and of the server's, while rules
 	                                 * read them */
-	struct tls_server tls;      /* the server's TLS handshake, followed
-	                             * while tls.certs rules are loaded */
-	struct detect_tls tls_certs;    /* its certificates' inspection */
+	struct tls_handshake tls;   /* its TLS handshake: the client's
+	                             * ClientHello, then the server's
+	                             * certificates, while rules read them */
+	struct detect_tls tls_certs;    /* its ClientHello's, then its
+	                                 * certificates' inspection */
 	uint32_t client_ack;        /* last ACK number the client sent */
 	uint8_t inspect : 1;        /* client bytes go to HTTP */
 	uint8_t probed : 1;         /* HTTP-by-content decision made */

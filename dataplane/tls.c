@@ -68,7 +68,7 @@ tls_min(uint32_t a, uint32_t b)
 
 /* The lent buffer goes back, once per cert_buffer call. */
 static void
-tls_return_buffer(struct tls_server *ts, const struct tls_sink *sink,
+tls_return_buffer(struct tls_handshake *ts, const struct tls_sink *sink,
                   void *arg)
 {
 	if (ts->lent)
@@ -79,7 +79,8 @@ tls_return_buffer(struct tls_server *ts, const struct tls_sink *sink,
 }
 
 static int
-tls_stop(struct tls_server *ts, int r, const struct tls_sink *sink, void *arg)
+tls_stop(struct tls_handshake *ts, int r, const struct tls_sink *sink,
+         void *arg)
 {
 	tls_return_buffer(ts, sink, arg);
 	ts->state = r == TLS_DONE ? TLS_FINISHED : TLS_BAD;
@@ -89,7 +90,7 @@ tls_stop(struct tls_server *ts, int r, const struct tls_sink *sink, void *arg)
 /* Collect want bytes of a header or length into ts->field across pieces.
  * Returns 1 once it holds them (field_len reset for the next one). */
 static int
-tls_take_field(struct tls_server *ts, const uint8_t **p, uint32_t *n,
+tls_take_field(struct tls_handshake *ts, const uint8_t **p, uint32_t *n,
                uint8_t want)
 {
 	uint32_t k = tls_min(want - ts->field_len, *n);
@@ -107,7 +108,7 @@ tls_take_field(struct tls_server *ts, const uint8_t **p, uint32_t *n,
 /* A record header is complete: only handshake records are followed; the
  * first other record means the certificates (if any) are past. */
 static int
-tls_record_begin(struct tls_server *ts)
+tls_record_begin(struct tls_handshake *ts)
 {
 	const uint8_t *h = ts->hdr;
 	uint32_t len = (uint32_t)h[3] << 8 | h[4];
@@ -125,7 +126,7 @@ tls_record_begin(struct tls_server *ts)
 }
 
 static void
-tls_lend(struct tls_server *ts, const struct tls_sink *sink, void *arg)
+tls_lend(struct tls_handshake *ts, const struct tls_sink *sink, void *arg)
 {
 	ts->cap = 0;
 	ts->buf = sink->cert_buffer(arg, &ts->cap);
@@ -137,7 +138,7 @@ tls_lend(struct tls_server *ts, const struct tls_sink *sink, void *arg)
 /* A message header is complete: the message this side's rules read, or
  * one to skip. */
 static int
-tls_message_begin(struct tls_server *ts, const struct tls_sink *sink,
+tls_message_begin(struct tls_handshake *ts, const struct tls_sink *sink,
                   void *arg)
 {
 	uint8_t want = ts->phase == TLS_PHASE_CLIENT ? TLS_HS_CLIENT_HELLO
@@ -167,7 +168,7 @@ tls_message_begin(struct tls_server *ts, const struct tls_sink *sink,
 /* After a certificate_list length or an entry: the next entry, or the end
  * of the message and of what is inspected. */
 static int
-tls_next_entry(struct tls_server *ts)
+tls_next_entry(struct tls_handshake *ts)
 {
 	if (ts->list_left == 0)
 		return TLS_DONE;
@@ -178,7 +179,7 @@ tls_next_entry(struct tls_server *ts)
 }
 
 static int
-tls_list_begin(struct tls_server *ts)
+tls_list_begin(struct tls_handshake *ts)
 {
 	ts->list_left = tls_u24(ts->field);
 	ts->msg_left -= 3;
@@ -188,7 +189,7 @@ tls_list_begin(struct tls_server *ts)
 }
 
 static int
-tls_cert_end(struct tls_server *ts, const struct tls_sink *sink, void *arg)
+tls_cert_end(struct tls_handshake *ts, const struct tls_sink *sink, void *arg)
 {
 	if (ts->buf != NULL)
 		sink->cert(arg, ts->buf, tls_min(ts->cert_len, ts->cap),
@@ -200,7 +201,8 @@ tls_cert_end(struct tls_server *ts, const struct tls_sink *sink, void *arg)
 }
 
 static int
-tls_entry_begin(struct tls_server *ts, const struct tls_sink *sink, void *arg)
+tls_entry_begin(struct tls_handshake *ts, const struct tls_sink *sink,
+                void *arg)
 {
 	ts->cert_len = tls_u24(ts->field);
 	ts->cert_have = 0;
@@ -216,7 +218,7 @@ tls_entry_begin(struct tls_server *ts, const struct tls_sink *sink, void *arg)
 
 /* Bytes of an entry: copied while the lent buffer has room. */
 static int
-tls_entry_bytes(struct tls_server *ts, const uint8_t **p, uint32_t *n,
+tls_entry_bytes(struct tls_handshake *ts, const uint8_t **p, uint32_t *n,
                 const struct tls_sink *sink, void *arg)
 {
 	uint32_t k = tls_min(ts->cert_len - ts->cert_have, *n);
@@ -235,7 +237,7 @@ tls_entry_bytes(struct tls_server *ts, const uint8_t **p, uint32_t *n,
 
 /* n payload bytes of handshake records. */
 static int
-tls_handshake_bytes(struct tls_server *ts, const uint8_t *p, uint32_t n,
+tls_handshake_bytes(struct tls_handshake *ts, const uint8_t *p, uint32_t n,
                     const struct tls_sink *sink, void *arg)
 {
 	int r = TLS_CONTINUE;
@@ -274,7 +276,7 @@ tls_handshake_bytes(struct tls_server *ts, const uint8_t *p, uint32_t n,
 
 /* Records of this phase's side, from a state not ended. */
 static int
-tls_parse(struct tls_server *ts, const uint8_t *p, uint32_t len,
+tls_parse(struct tls_handshake *ts, const uint8_t *p, uint32_t len,
           const struct tls_sink *sink, void *arg)
 {
 	while (len > 0) {
@@ -311,7 +313,7 @@ tls_parse(struct tls_server *ts, const uint8_t *p, uint32_t len,
 /* The server's turn: its parse starts at its first byte, a ClientHello
  * still coming given up. */
 static void
-tls_begin_server(struct tls_server *ts, const struct tls_sink *sink,
+tls_begin_server(struct tls_handshake *ts, const struct tls_sink *sink,
                  void *arg)
 {
 	tls_return_buffer(ts, sink, arg);
@@ -320,7 +322,7 @@ tls_begin_server(struct tls_server *ts, const struct tls_sink *sink,
 }
 
 int
-tls_client_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+tls_client_data(struct tls_handshake *ts, const uint8_t *p, uint32_t len,
                 const struct tls_sink *sink, void *arg)
 {
 	int r;
@@ -337,13 +339,13 @@ tls_client_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
 }
 
 int
-tls_client_ended(const struct tls_server *ts)
+tls_client_ended(const struct tls_handshake *ts)
 {
 	return ts->phase == TLS_PHASE_SERVER || ts->state == TLS_BAD;
 }
 
 int
-tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+tls_server_data(struct tls_handshake *ts, const uint8_t *p, uint32_t len,
                 const struct tls_sink *sink, void *arg)
 {
 	if (ts->phase == TLS_PHASE_CLIENT && ts->state != TLS_BAD)
@@ -357,13 +359,13 @@ tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
 }
 
 int
-tls_server_ended(const struct tls_server *ts)
+tls_server_ended(const struct tls_handshake *ts)
 {
 	return ts->state == TLS_FINISHED || ts->state == TLS_BAD;
 }
 
 void
-tls_server_release(struct tls_server *ts, const struct tls_sink *sink,
+tls_server_release(struct tls_handshake *ts, const struct tls_sink *sink,
                    void *arg)
 {
 	tls_return_buffer(ts, sink, arg);

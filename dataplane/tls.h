@@ -2,7 +2,7 @@
  * tls.h - follow a TLS handshake to what rules read of it: the client's
  * ClientHello (tls.sni), then the server's certificates (tls.certs).
  *
- * Owns: the per flow framing state of a TLS flow (struct tls_server,
+ * Owns: the per flow framing state of a TLS flow (struct tls_handshake,
  * embedded in the stream stage's flow state): records, handshake messages
  * split across records and segments, the TLS 1.2 Certificate message's
  * certificate_list; and the reading of a ClientHello's fields.  One state
@@ -39,7 +39,7 @@ enum tls_result {
 #define TLS_MESSAGE_MAX  (1u << 20)
 
 /* Per flow state.  All zero: before either side's first byte. */
-struct tls_server {
+struct tls_handshake {
 	uint32_t rec_left;          /* payload bytes left in this record */
 	uint32_t msg_left;          /* bytes left of this handshake message */
 	uint32_t list_left;         /* certificate_list bytes left */
@@ -83,11 +83,11 @@ struct tls_sink {
  * for the server's bytes.  TLS_MALFORMED: not TLS (neither side is read
  * any more).  Once the server's bytes came, TLS_DONE without reading.
  */
-int tls_client_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+int tls_client_data(struct tls_handshake *ts, const uint8_t *p, uint32_t len,
                     const struct tls_sink *sink, void *arg);
 
 /* 1 once the client's bytes need not be fed any more. */
-int tls_client_ended(const struct tls_server *ts);
+int tls_client_ended(const struct tls_handshake *ts);
 
 /*
  * Feed the next len server-to-client bytes of the flow (in order, each
@@ -96,16 +96,16 @@ int tls_client_ended(const struct tls_server *ts);
  * A ClientHello still coming is given up (the server does not speak
  * before it ends): its buffer goes back through sink->certs_end.
  */
-int tls_server_data(struct tls_server *ts, const uint8_t *p, uint32_t len,
+int tls_server_data(struct tls_handshake *ts, const uint8_t *p, uint32_t len,
                     const struct tls_sink *sink, void *arg);
 
 /* 1 once tls_server_data has returned TLS_DONE or TLS_MALFORMED: the
  * flow's server bytes need not be fed any more. */
-int tls_server_ended(const struct tls_server *ts);
+int tls_server_ended(const struct tls_handshake *ts);
 
 /* Drop a flow's parsing midway (flow ended): returns a lent buffer
  * (certs_end) if one is held.  Safe on a zeroed or finished state. */
-void tls_server_release(struct tls_server *ts, const struct tls_sink *sink,
+void tls_server_release(struct tls_handshake *ts, const struct tls_sink *sink,
                         void *arg);
 
 /* A vector of a ClientHello's body: its content. */

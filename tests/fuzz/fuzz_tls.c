@@ -91,8 +91,9 @@ static const struct tls_sink fuzz_sink_ops = {
 /* Feed data[at, end) in pieces of step to one side; returns the last
  * result, checking that a finished side reads nothing more. */
 static int
-fuzz_tls_side(struct tls_server *ts, struct fuzz_sink *s, const uint8_t *data,
-              size_t at, size_t end, uint32_t step, int client)
+fuzz_tls_side(struct tls_handshake *ts, struct fuzz_sink *s,
+              const uint8_t *data, size_t at, size_t end, uint32_t step,
+              int client)
 {
 	int r = TLS_CONTINUE;
 
@@ -118,7 +119,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_sink s = { .lend = 0 };
-	struct tls_server ts;
+	struct tls_handshake ts;
 	uint32_t step;
 	size_t split = 1;
 	int r;

@@ -157,7 +157,8 @@ flight(struct msg *out, uint32_t rec_size)
 
 /* Feed data in pieces of step bytes; returns the last result. */
 static int
-feed(struct tls_server *ts, struct rec *r, const struct msg *m, uint32_t step)
+feed(struct tls_handshake *ts, struct rec *r, const struct msg *m,
+     uint32_t step)
 {
 	int res = TLS_CONTINUE;
 
@@ -182,7 +183,7 @@ assert_two_certs(const struct rec *r)
 	assert_int_equal(r->ends, 1);
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------- */
 
 /* One record, then one byte at a time, then records cut mid-message and
  * mid-length: the same two certificates, then TLS_DONE. */
@@ -195,7 +196,7 @@ test_flight_any_cut(void **state)
 	(void)state;
 	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
 		for (size_t c = 0; c < sizeof(recs) / sizeof(recs[0]); c++) {
-			struct tls_server ts = { 0 };
+			struct tls_handshake ts = { 0 };
 			struct rec r = { .cap = sizeof(r.buf) };
 			struct msg m = { .len = 0 };
 
@@ -215,7 +216,7 @@ test_flight_any_cut(void **state)
 static void
 test_truncated_and_no_buffer(void **state)
 {
-	struct tls_server ts = { 0 };
+	struct tls_handshake ts = { 0 };
 	struct rec r = { .cap = 10 };
 	struct msg m = { .len = 0 };
 
@@ -246,7 +247,7 @@ test_no_certificate_shapes(void **state)
 	struct msg hello = { .len = 0 }, m = { .len = 0 };
 	struct msg ccs = { .b = { 1 }, .len = 1 };
 	struct msg app = { .len = 0 };
-	struct tls_server ts = { 0 };
+	struct tls_handshake ts = { 0 };
 	struct rec r = { .cap = 64 };
 
 	(void)state;
@@ -264,7 +265,7 @@ test_no_certificate_shapes(void **state)
 static int
 malformed(const struct msg *m, struct rec *r)
 {
-	struct tls_server ts = { 0 };
+	struct tls_handshake ts = { 0 };
 	int res = feed(&ts, r, m, 1);
 
 	/* stays malformed */
@@ -332,7 +333,7 @@ test_malformed(void **state)
 static void
 test_release_midway(void **state)
 {
-	struct tls_server ts = { 0 };
+	struct tls_handshake ts = { 0 };
 	struct rec r = { .cap = 64 };
 	struct msg m = { .len = 0 };
 
@@ -349,7 +350,7 @@ test_release_midway(void **state)
 	assert_int_equal(r.ends, 1);
 }
 
-/* ---- the client's side ----------------------------------------------------- */
+/* ---- the client's side ------------------------------------------------- */
 
 /* A ClientHello body: a session id, two suites, the server_name
  * extension (when sni) between two others. */
@@ -401,7 +402,7 @@ test_client_hello_then_certificates(void **state)
 	(void)state;
 	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
 		for (size_t c = 0; c < sizeof(recs) / sizeof(recs[0]); c++) {
-			struct tls_server ts = { 0 };
+			struct tls_handshake ts = { 0 };
 			struct rec r = { .cap = sizeof(r.buf) };
 			struct msg body = { .len = 0 }, hs = { .len = 0 };
 			struct msg m = { .len = 0 }, srv = { .len = 0 };
@@ -444,7 +445,7 @@ test_client_hello_then_certificates(void **state)
 static void
 test_client_side_given_up(void **state)
 {
-	struct tls_server ts = { 0 };
+	struct tls_handshake ts = { 0 };
 	struct rec r = { .cap = sizeof(r.buf) };
 	struct msg body = { .len = 0 }, hs = { .len = 0 }, m = { .len = 0 };
 	struct msg srv = { .len = 0 };
@@ -462,7 +463,7 @@ test_client_side_given_up(void **state)
 	assert_int_equal(r.n, 2);
 	assert_int_equal(tls_client_data(&ts, m.b + 20, 5, &sink, &r),
 	                 TLS_DONE);
-	ts = (struct tls_server){ 0 };
+	ts = (struct tls_handshake){ 0 };
 	assert_int_equal(tls_client_data(&ts, (const uint8_t *)"GET / HTTP/1.1",
 	                                 14, &sink, &r), TLS_MALFORMED);
 	assert_true(tls_client_ended(&ts));
