@@ -267,6 +267,16 @@ def test_reject_rst_to_client_follows_unacked_server_data(run_replay, pcap):
     assert_alert(res.alerts[0], SID_BODY_REJECT, "blocked", flow.client, flow.server)
 
 
+# A drop on the URI, a pass on a header; a request each matches.
+PASS_OVER_DROP = (
+    'drop http any any -> any any (msg:"passwd"; flow:to_server,established; '
+    'http.uri; content:"/etc/passwd"; sid:7001; rev:1;)\n'
+    'pass http any any -> any any (msg:"trusted scanner"; '
+    'flow:to_server,established; http.header; content:"X-Trusted|3a| yes"; '
+    'sid:7002; rev:1;)\n')
+TRUSTED = b"GET /etc/passwd HTTP/1.1\r\nHost: h\r\nX-Trusted: yes\r\n\r\n"
+
+
 def test_pass_rule_overrides_drop(run_replay, pcap, rules_file, tmp_path):
     # Suricata's action order: a matching pass rule hides the drop rule of
     # the same transaction decided with it; the next transaction is judged
@@ -274,24 +284,18 @@ def test_pass_rule_overrides_drop(run_replay, pcap, rules_file, tmp_path):
     # would be decided with its request line, before the pass rule's
     # header came (Suricata's progress order, test_request_line_decided_
     # before_a_header_pass).
-    rules = rules_file(tmp_path, (
-        'drop http any any -> any any (msg:"passwd"; flow:to_server,established; '
-        'http.uri; content:"/etc/passwd"; sid:7001; rev:1;)\n'
-        'pass http any any -> any any (msg:"trusted scanner"; '
-        'flow:to_server,established; http.header; content:"X-Trusted|3a| yes"; '
-        'sid:7002; rev:1;)\n'))
-    trusted = b"GET /etc/passwd HTTP/1.1\r\nHost: h\r\nX-Trusted: yes\r\n\r\n"
+    rules = rules_file(tmp_path, PASS_OVER_DROP)
     untrusted = b"GET /etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n"
     flow = TcpFlow()
     flow.handshake()
-    flow.send(trusted)
+    flow.send(TRUSTED)
     flow.send(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", from_client=False)
     segs = flow.send(untrusted)
     flow.close()
     res = run_replay(pcap(flow.packets), rules=rules)
 
     assert_cut_at(res, flow, segs, len(segs) - 1)
-    assert client_payload_stream(res.out_packets, flow.client).startswith(trusted)
+    assert client_payload_stream(res.out_packets, flow.client).startswith(TRUSTED)
     assert [a["alert"]["signature_id"] for a in res.alerts] == [7001]
     assert res.drops["rule"] == 1
     assert_accounting(res, len(flow.packets))
@@ -302,17 +306,11 @@ def test_request_line_decided_before_a_header_pass(run_replay, pcap,
     """Suricata inspects http.uri at the request line's progress: with
     the head split, the drop on the URI is decided with the line, and a
     pass rule on a header that comes later cannot undo it."""
-    rules = rules_file(tmp_path, (
-        'drop http any any -> any any (msg:"passwd"; flow:to_server,established; '
-        'http.uri; content:"/etc/passwd"; sid:7001; rev:1;)\n'
-        'pass http any any -> any any (msg:"trusted scanner"; '
-        'flow:to_server,established; http.header; content:"X-Trusted|3a| yes"; '
-        'sid:7002; rev:1;)\n'))
-    trusted = b"GET /etc/passwd HTTP/1.1\r\nHost: h\r\nX-Trusted: yes\r\n\r\n"
-    flow, segs = blocked_flow(trusted, 20)
+    rules = rules_file(tmp_path, PASS_OVER_DROP)
+    flow, segs = blocked_flow(TRUSTED, 20)
     res = run_replay(pcap(flow.packets), rules=rules)
 
-    assert_cut_at(res, flow, segs, completing_packet(segs, line_end(trusted)))
+    assert_cut_at(res, flow, segs, completing_packet(segs, line_end(TRUSTED)))
     assert [a["alert"]["signature_id"] for a in res.alerts] == [7001]
 
 
