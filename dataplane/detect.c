@@ -1161,10 +1161,6 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	if (!(c->s->rule_when[r] & when) || detect_already_fired(dt, r) ||
 	    detect_rule_dir(c->s, r) != dt->response)
 		return;
-	/* decided on the same bytes already */
-	if (when == DETECT_AT_HEADERS && dt->line_done &&
-	    (c->s->rule_when[r] & DETECT_AT_LINE))
-		return;
 	c->s->ws->detect_rules_evaluated++;
 	if (!detect_conditions_hold(c, r, when) || !detect_header_holds(c, rule))
 		return;

@@ -338,8 +338,10 @@ void detect_txn_begin(struct detect_worker *dw, struct detect_txn *dt);
  * http.request_line; bufs need hold no other) and decide the rules that
  * read only those, as Suricata does at that progress, so they need not
  * wait for headers that may never end.  At most once per transaction,
- * before detect_headers (which then leaves those rules alone).  Same
- * return as detect_headers.
+ * before detect_headers, which evaluates again those that did not fire:
+ * as Suricata inspects a transaction's undecided rules with each packet,
+ * a flowbit a header rule sets may make one hold.  Same return as
+ * detect_headers.
  */
 int detect_request_line(struct detect_worker *dw, struct detect_txn *dt,
                         const struct detect_bufs *bufs,

@@ -315,6 +315,36 @@ test_request_line_stage(void **state)
 	fx_free(f);
 }
 
+/* A line rule that did not hold on the line is evaluated again with the
+ * head: a flowbit a header rule sets there makes it hold. */
+static void
+test_request_line_then_flowbit(void **state)
+{
+	static const char *const rules[] = {
+		"alert http any any -> any any (msg:\"set\"; http.host; "
+		"content:\"www.example.com\"; flowbits:set,seen; "
+		"flowbits:noalert; sid:1;)",
+		"alert http any any -> any any (msg:\"uri once seen\"; "
+		"http.uri; content:\"/admin\"; flowbits:isset,seen; sid:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 0);
+	uint64_t bits[DETECT_FLOWBITS_WORDS] = { 0 };
+
+	(void)state;
+	f->t.flowbits = bits;
+	fx_request_line(f, "/admin");
+	detect_txn_begin(f->dw, &f->dt);
+	assert_int_equal(detect_request_line(f->dw, &f->dt, &f->bufs, &f->t,
+	                                     &f->res), DETECT_NONE);
+	fx_request(f, "/admin");
+	assert_int_equal(detect_headers(f->dw, &f->dt, &f->bufs, &f->t,
+	                                &f->res), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	fx_free(f);
+}
+
 static void
 test_pcre(void **state)
 {
@@ -2126,6 +2156,7 @@ main(void)
 		cmocka_unit_test(test_depth_offset),
 		cmocka_unit_test(test_negation),
 		cmocka_unit_test(test_request_line_stage),
+		cmocka_unit_test(test_request_line_then_flowbit),
 		cmocka_unit_test(test_pcre),
 		cmocka_unit_test(test_multi_buffer_conjunction),
 		cmocka_unit_test(test_body_split),
