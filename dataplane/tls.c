@@ -487,9 +487,12 @@ static void
 tls_ja3_field(struct bounded_out *o, const struct tls_vec *v, uint32_t width,
               int extensions)
 {
-	const uint8_t *p = v->p, *end = v->p + v->len;
+	const uint8_t *p = v->p, *end;
 	int first = 1;
 
+	if (v->len == 0)
+		return;                 /* absent: p may be NULL */
+	end = p + v->len;
 	while ((uint32_t)(end - p) >= (extensions ? 4 : width)) {
 		uint32_t x = width == 1 ? p[0] : (uint32_t)p[0] << 8 | p[1];
 		char num[8];
