@@ -1369,27 +1369,53 @@ http_build_line(struct http_txn *txn, struct bounded_out *o)
 	return true;
 }
 
-/* Build every header-side buffer into the arena after the head.
- * false = the arena is too small. */
+/* Set every header-side buffer, the normalized copies written to o.
+ * false = o is too small. */
 static bool
-http_build(struct http_call *c)
+http_build_head(struct http_txn *txn, struct bounded_out *o)
 {
-	struct http_txn *txn = c->hf->txn;
-	struct bounded_out o = { txn->raw + txn->raw_len, 0,
-	                      txn->arena_cap - txn->raw_len, false };
 	uint32_t count[HTTP_N_VALUE_BUFS] = { 0 };
 
-	if (!http_build_line(txn, &o))
+	if (!http_build_line(txn, o))
 		return false;
-	http_build_header(txn, &o, count);
-	http_build_names(txn, &o);
-	http_build_host(txn, &o);
+	http_build_header(txn, o, count);
+	http_build_names(txn, o);
+	http_build_host(txn, o);
 	for (uint32_t k = 0; k < HTTP_N_VALUE_BUFS; k++) {
 		if (count[k] > 1)
-			http_gather(txn, &o, http_value_bufs[k].buf,
+			http_gather(txn, o, http_value_bufs[k].buf,
 			            http_value_bufs[k].name, http_value_bufs[k].sep);
 	}
-	return !o.full;
+	return !o->full;
+}
+
+/* The arena's room after the head as received. */
+static struct bounded_out
+http_room_after_head(const struct http_txn *txn)
+{
+	return (struct bounded_out){ txn->raw + txn->raw_len, 0,
+	                             txn->arena_cap - txn->raw_len, false };
+}
+
+/*
+ * Build buffers with build into the room after the head; when the small
+ * arena is too small, move into a large one (where the head is going
+ * anyway) and build again.  false: a large arena is too small too, or
+ * none was left (http_txn_grow counted it and the policy spoke).
+ */
+static bool
+http_build_in_arena(struct http_call *c,
+                    bool (*build)(struct http_txn *, struct bounded_out *))
+{
+	struct http_txn *txn = c->hf->txn;
+	struct bounded_out o = http_room_after_head(txn);
+
+	if (build(txn, &o))
+		return true;
+	if (http_txn_is_large(txn) || !http_txn_grow(c))
+		return false;
+	o = http_room_after_head(txn);
+	return build(txn, &o);
 }
 
 /* The head is complete: build the buffers, run header-side detection,
@@ -1400,8 +1426,7 @@ http_head_inspect(struct http_call *c)
 	struct http_txn *txn = c->hf->txn;
 	int v;
 
-	if (!http_build(c) &&
-	    (http_txn_is_large(txn) || !http_txn_grow(c) || !http_build(c))) {
+	if (!http_build_in_arena(c, http_build_head)) {
 		/* grow counted an empty pool; otherwise the head is too big */
 		if (!c->stop)
 			http_policy_drop(c, &c->hw->ws->drop_http_header_too_long);
@@ -1436,20 +1461,12 @@ static void
 http_line_inspect(struct http_call *c)
 {
 	struct http_txn *txn = c->hf->txn;
-	struct bounded_out o = { txn->raw + txn->raw_len, 0,
-	                      txn->arena_cap - txn->raw_len, false };
 	int v;
 
 	txn->line_inspected = 1;
-	if (!http_build_line(txn, &o)) {
-		/* the URI's copy needs the room the whole head will need */
-		if (http_txn_is_large(txn) || !http_txn_grow(c))
-			return;     /* a policy spoke, or decided with the head */
-		o = (struct bounded_out){ txn->raw + txn->raw_len, 0,
-		                       txn->arena_cap - txn->raw_len, false };
-		if (!http_build_line(txn, &o))
-			return;
-	}
+	/* no room: a policy spoke, or the rules are decided with the head */
+	if (!http_build_in_arena(c, http_build_line))
+		return;
 	BENCH_ENTER(BENCH_DETECT);
 	v = detect_request_line(c->hw->dw, &txn->dt, &txn->bufs, c->t, c->res);
 	BENCH_LEAVE();
