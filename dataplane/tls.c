@@ -13,9 +13,8 @@
  * it would use.
  */
 #include <stddef.h>
-#include <string.h>
-
 #include <stdio.h>
+#include <string.h>
 
 #include "bounded.h"
 #include "tls.h"

@@ -270,7 +270,7 @@ out_name(struct bounded_out *o, struct der name)
 	return 0;
 }
 
-/* ---- certificate ----------------------------------------------------------- */
+/* ---- certificate --------------------------------------------------------- */
 
 /* Write one name at o's end and point s at it, or leave s absent. */
 static void
