@@ -1084,7 +1084,9 @@ rp_parse_size(struct rp_ctx *c, const char *name, const char *s,
 			rng = p;
 	cd->num_op = IPS_OP_EQ;
 	if (rng != NULL) {
-		if (rp_parse_num(rp_skip_ws(s, rng), rp_trim_end(s, rng), 0,
+		const char *ls = rp_skip_ws(s, rng);
+
+		if (rp_parse_num(ls, rp_trim_end(ls, rng), 0,
 		                 UINT32_MAX, &lo) < 0 ||
 		    rp_parse_num(rp_skip_ws(rng + 2, e), e, 0, UINT32_MAX,
 		                 &hi) < 0 || hi <= lo + 1)
@@ -1847,8 +1849,11 @@ rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
 		return rp_error(c, ns, "'|' only with isset/isnotset");
 	for (p = ns; ; p++) {
 		if (p == e || *p == '|' || *p == '&') {
-			if (rp_flowbit_push(c, kw, (uint8_t)op, rp_skip_ws(ns, p),
-			                    rp_trim_end(ns, p), p < e && *p == '|') < 0)
+			const char *name = rp_skip_ws(ns, p);
+
+			if (rp_flowbit_push(c, kw, (uint8_t)op, name,
+			                    rp_trim_end(name, p),
+			                    p < e && *p == '|') < 0)
 				return -1;
 			if (p == e)
 				break;

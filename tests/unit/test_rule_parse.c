@@ -857,6 +857,10 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "flowbits:set,a|b; sid:1;)", "t.rules:7:54: '|' only with "
 	             "isset/isnotset");
+	/* A blank name between separators is empty, never negative. */
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flowbits:isset,a | |b; sid:1;)", "t.rules:7:41: flowbits "
+	             "needs a name");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "threshold:type limit, track by_src, count 1; sid:1;)",
 	             "t.rules:7:41: threshold needs type, track, count and "
@@ -953,6 +957,9 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "bsize:5<>6; sid:1;)", "t.rules:7:57: invalid bsize "
 	             "range '5<>6'");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "bsize:  <>6; sid:1;)", "t.rules:7:59: invalid bsize "
+	             "range '<>6'");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "urilen:3,abs; sid:1;)", "t.rules:7:50: invalid urilen "
 	             "option 'abs'");
