@@ -203,6 +203,24 @@ bo_cond(struct bundle_out *o, const struct ips_cond *cd)
 	bo_bytes(o, cd->bytes, cd->len);
 }
 
+/* Flowbits, or xbits with their track and expiry. */
+static void
+bo_bits(struct bundle_out *o, const struct ips_flowbit *bits, uint8_t n,
+        int xbits)
+{
+	BO_PUT_INT(o, uint8_t, n);
+	for (uint32_t i = 0; i < n; i++) {
+		BO_PUT_INT(o, uint8_t, bits[i].op);
+		BO_PUT_INT(o, uint8_t, bits[i].or_next);
+		BO_PUT_INT(o, uint16_t, bits[i].bit);
+		if (xbits) {
+			BO_PUT_INT(o, uint8_t, bits[i].track);
+			BO_PUT_INT(o, uint32_t, bits[i].expire);
+		}
+		bo_str(o, bits[i].name);
+	}
+}
+
 static void
 bo_rule(struct bundle_out *o, const struct ips_rule *r,
         const struct bundle_classes *cls)
@@ -224,13 +242,8 @@ bo_rule(struct bundle_out *o, const struct ips_rule *r,
 	BO_PUT_INT(o, uint32_t, r->n_conds);
 	for (uint32_t c = 0; c < r->n_conds; c++)
 		bo_cond(o, &r->conds[c]);
-	BO_PUT_INT(o, uint8_t, r->n_flowbits);
-	for (uint32_t i = 0; i < r->n_flowbits; i++) {
-		BO_PUT_INT(o, uint8_t, r->flowbits[i].op);
-		BO_PUT_INT(o, uint8_t, r->flowbits[i].or_next);
-		BO_PUT_INT(o, uint16_t, r->flowbits[i].bit);
-		bo_str(o, r->flowbits[i].name);
-	}
+	bo_bits(o, r->flowbits, r->n_flowbits, 0);
+	bo_bits(o, r->xbits, r->n_xbits, 1);
 	BO_PUT_INT(o, uint8_t, r->noalert);
 	BO_PUT_INT(o, uint8_t, r->threshold.type);
 	BO_PUT_INT(o, uint8_t, r->threshold.track);
@@ -587,33 +600,47 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 	return bi_bytes(in, &cd->bytes, &cd->len, 0, cd->kind == IPS_COND_PCRE);
 }
 
-/* r->n_flowbits counts only entries read whole, as for conditions. */
+/* Flowbits, or xbits (whose identity is derived again from the name, so
+ * no bundle can make two names one bit).  The count covers only entries
+ * read whole, as for conditions. */
 static int
-bi_flowbits(struct bundle_in *in, struct ips_rule *r)
+bi_bits(struct bundle_in *in, struct ips_rule *r, int xbits)
 {
+	struct ips_flowbit **list = xbits ? &r->xbits : &r->flowbits;
+	uint8_t *count = xbits ? &r->n_xbits : &r->n_flowbits;
+	const char *what = xbits ? "xbit" : "flowbit";
 	uint8_t n = 0;
 
 	if (BI_U8(in, n) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
-	if (bi_count(in, n, 9, "flowbits") < 0)
+	if (bi_count(in, n, xbits ? 14 : 9, what) < 0)
 		return -1;
-	r->flowbits = calloc(n, sizeof(*r->flowbits));
-	if (r->flowbits == NULL)
+	*list = calloc(n, sizeof(**list));
+	if (*list == NULL)
 		return bi_fail(in, "out of memory");
 	for (uint8_t i = 0; i < n; i++) {
-		struct ips_flowbit *fb = &r->flowbits[i];
+		struct ips_flowbit *fb = &(*list)[i];
 
 		if (BI_U8(in, fb->op) < 0 || BI_U8(in, fb->or_next) < 0 ||
 		    BI_U16(in, fb->bit) < 0)
 			return -1;
-		if (fb->op >= IPS_FB_COUNT || fb->bit >= IPS_MAX_FLOWBITS)
-			return bi_fail(in, "sid %u: flowbit %u/%u", r->sid,
-			               fb->op, fb->bit);
+		if (xbits && (BI_U8(in, fb->track) < 0 ||
+		              BI_U32(in, fb->expire) < 0))
+			return -1;
+		if (fb->op >= IPS_FB_COUNT || fb->bit >= IPS_MAX_FLOWBITS ||
+		    (xbits && (fb->track == IPS_XBIT_NONE ||
+		               fb->track >= IPS_XBIT_COUNT || fb->expire == 0 ||
+		               fb->or_next || fb->bit != 0)) ||
+		    (!xbits && (fb->track != 0 || fb->expire != 0)))
+			return bi_fail(in, "sid %u: %s %u/%u/%u", r->sid, what,
+			               fb->op, fb->bit, fb->track);
 		if (bi_str(in, &fb->name, 0) < 0)
 			return -1;
-		r->n_flowbits++;
+		if (xbits)
+			fb->id = ips_xbit_id(fb->name, fb->track);
+		(*count)++;
 	}
 	return 0;
 }
@@ -670,7 +697,8 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 				return -1;
 		}
 	}
-	if (bi_flowbits(in, r) < 0 || BI_U8(in, r->noalert) < 0 ||
+	if (bi_bits(in, r, 0) < 0 || bi_bits(in, r, 1) < 0 ||
+	    BI_U8(in, r->noalert) < 0 ||
 	    BI_U8(in, r->threshold.type) < 0 ||
 	    BI_U8(in, r->threshold.track) < 0 ||
 	    BI_U32(in, r->threshold.count) < 0 ||

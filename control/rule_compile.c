@@ -192,17 +192,22 @@ rc_compiled(const struct ips_cond *cd)
 /* Where flowbits put a rule among those of its action (Suricata's
  * ordering): rules that only set come first, then those that set and
  * test, then those that only test, so a bit set by one rule is seen by
- * a rule tested later in the same transaction. */
+ * a rule tested later in the same transaction.  xbits rank the same way,
+ * host bits then pair bits, after flowbits (Suricata's hostbits and
+ * ippairbits orderings). */
 static int
-rc_flowbits_rank(const struct ips_rule *r)
+rc_bits_rank(const struct ips_flowbit *bits, uint32_t n, int pair)
 {
 	int sets = 0, tests = 0;
 
-	for (uint32_t i = 0; i < r->n_flowbits; i++) {
-		tests |= r->flowbits[i].op == IPS_FB_ISSET ||
-		         r->flowbits[i].op == IPS_FB_ISNOTSET;
-		sets |= !(r->flowbits[i].op == IPS_FB_ISSET ||
-		          r->flowbits[i].op == IPS_FB_ISNOTSET);
+	for (uint32_t i = 0; i < n; i++) {
+		int test = bits[i].op == IPS_FB_ISSET ||
+		           bits[i].op == IPS_FB_ISNOTSET;
+
+		if ((bits[i].track == IPS_XBIT_IP_PAIR) != pair)
+			continue;
+		tests |= test;
+		sets |= !test;
 	}
 	return sets && !tests ? 0 : sets ? 1 : tests ? 2 : 3;
 }
@@ -210,9 +215,21 @@ rc_flowbits_rank(const struct ips_rule *r)
 static int
 rc_before(const struct ips_rule *a, const struct ips_rule *b)
 {
+	int ra, rb;
+
 	if (a->action != b->action)
 		return a->action < b->action;
-	return rc_flowbits_rank(a) < rc_flowbits_rank(b);
+	ra = rc_bits_rank(a->flowbits, a->n_flowbits, 0);
+	rb = rc_bits_rank(b->flowbits, b->n_flowbits, 0);
+	if (ra == rb) {
+		ra = rc_bits_rank(a->xbits, a->n_xbits, 0);
+		rb = rc_bits_rank(b->xbits, b->n_xbits, 0);
+	}
+	if (ra == rb) {
+		ra = rc_bits_rank(a->xbits, a->n_xbits, 1);
+		rb = rc_bits_rank(b->xbits, b->n_xbits, 1);
+	}
+	return ra < rb;
 }
 
 /* Number every flowbit name of the set (IPS_MAX_FLOWBITS at most). */

@@ -1780,35 +1780,68 @@ rp_kw_metadata(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 
 #define RP_MAX_FLOWBITS 16      /* entries per rule */
 
+static const char *const rp_bit_ops[IPS_FB_COUNT] = {
+	[IPS_FB_SET] = "set", [IPS_FB_UNSET] = "unset",
+	[IPS_FB_TOGGLE] = "toggle", [IPS_FB_ISSET] = "isset",
+	[IPS_FB_ISNOTSET] = "isnotset",
+};
+
+/* The enum ips_flowbit_op [s, e) names, or IPS_FB_COUNT. */
 static int
-rp_flowbit_push(struct rp_ctx *c, const char *pos, uint8_t op,
-                const char *ns, const char *ne, int or_next)
+rp_bit_op(const char *s, const char *e)
 {
+	int op = 0;
+
+	while (op < IPS_FB_COUNT && !rp_word_is(s, e, rp_bit_ops[op]))
+		op++;
+	return op;
+}
+
+/* Append a flowbit (track IPS_XBIT_NONE) or an xbit to the rule; the
+ * entry is returned for the caller to complete, or NULL after an error. */
+static struct ips_flowbit *
+rp_flowbit_push(struct rp_ctx *c, const char *pos, uint8_t op,
+                const char *ns, const char *ne, uint8_t track)
+{
+	const char *what = track == IPS_XBIT_NONE ? "flowbit" : "xbit";
+	struct ips_flowbit **list = track == IPS_XBIT_NONE ? &c->r.flowbits
+	                                                   : &c->r.xbits;
+	uint8_t *n = track == IPS_XBIT_NONE ? &c->r.n_flowbits
+	                                    : &c->r.n_xbits;
 	struct ips_flowbit *fb;
 
-	if (ns == ne)
-		return rp_error(c, pos, "flowbits needs a name");
+	if (ns == ne) {
+		rp_error(c, pos, "%ss needs a name", what);
+		return NULL;
+	}
 	for (const char *p = ns; p < ne; p++)
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' &&
-		    *p != '-')
-			return rp_error(c, p, "invalid flowbit name '%.*s'",
-			                (int)(ne - ns), ns);
-	if (c->r.n_flowbits == RP_MAX_FLOWBITS)
-		return rp_error(c, pos, "too many flowbits (max %d)",
-		                RP_MAX_FLOWBITS);
-	fb = realloc(c->r.flowbits, (c->r.n_flowbits + 1u) * sizeof(*fb));
-	if (fb == NULL)
-		return rp_error(c, pos, "out of memory");
-	c->r.flowbits = fb;
-	fb = &fb[c->r.n_flowbits];
+		    *p != '-') {
+			rp_error(c, p, "invalid %s name '%.*s'", what,
+			         (int)(ne - ns), ns);
+			return NULL;
+		}
+	if (*n == RP_MAX_FLOWBITS) {
+		rp_error(c, pos, "too many %ss (max %d)", what, RP_MAX_FLOWBITS);
+		return NULL;
+	}
+	fb = realloc(*list, (*n + 1u) * sizeof(*fb));
+	if (fb == NULL) {
+		rp_error(c, pos, "out of memory");
+		return NULL;
+	}
+	*list = fb;
+	fb = &fb[*n];
 	memset(fb, 0, sizeof(*fb));
 	fb->name = rp_strndup(ns, (size_t)(ne - ns));
-	if (fb->name == NULL)
-		return rp_error(c, pos, "out of memory");
+	if (fb->name == NULL) {
+		rp_error(c, pos, "out of memory");
+		return NULL;
+	}
 	fb->op = op;
-	fb->or_next = (uint8_t)or_next;
-	c->r.n_flowbits++;
-	return 0;
+	fb->track = track;
+	(*n)++;
+	return fb;
 }
 
 /* flowbits:noalert | set|unset|toggle,a[&b] | isset|isnotset,a[|b|&b] */
@@ -1816,11 +1849,6 @@ static int
 rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
                const char *e, int arg)
 {
-	static const char *const ops[IPS_FB_COUNT] = {
-		[IPS_FB_SET] = "set", [IPS_FB_UNSET] = "unset",
-		[IPS_FB_TOGGLE] = "toggle", [IPS_FB_ISSET] = "isset",
-		[IPS_FB_ISNOTSET] = "isnotset",
-	};
 	const char *comma = memchr(s, ',', (size_t)(e - s));
 	const char *os = s, *oe = rp_trim_end(s, comma ? comma : e), *p, *ns;
 	int op, has_or = 0, has_and = 0;
@@ -1830,14 +1858,13 @@ rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
 		c->r.noalert = 1;
 		return 0;
 	}
-	for (op = 0; op < IPS_FB_COUNT; op++)
-		if (rp_word_is(os, oe, ops[op]))
-			break;
+	op = rp_bit_op(os, oe);
 	if (op == IPS_FB_COUNT)
 		return rp_error(c, os, "unsupported flowbits command '%.*s'",
 		                (int)(oe - os), os);
 	if (comma == NULL)
-		return rp_error(c, kw, "flowbits:%s needs a name", ops[op]);
+		return rp_error(c, kw, "flowbits:%s needs a name",
+		                rp_bit_ops[op]);
 	ns = rp_skip_ws(comma + 1, e);
 	for (p = ns; p < e; p++) {
 		has_or |= *p == '|';
@@ -1850,16 +1877,83 @@ rp_kw_flowbits(struct rp_ctx *c, const char *kw, const char *s,
 	for (p = ns; ; p++) {
 		if (p == e || *p == '|' || *p == '&') {
 			const char *name = rp_skip_ws(ns, p);
+			struct ips_flowbit *fb;
 
-			if (rp_flowbit_push(c, kw, (uint8_t)op, name,
-			                    rp_trim_end(name, p),
-			                    p < e && *p == '|') < 0)
+			fb = rp_flowbit_push(c, kw, (uint8_t)op, name,
+			                     rp_trim_end(name, p), IPS_XBIT_NONE);
+			if (fb == NULL)
 				return -1;
+			fb->or_next = p < e && *p == '|';
 			if (p == e)
 				break;
 			ns = p + 1;
 		}
 	}
+	return 0;
+}
+
+/* The value of "word value" in [s, e), or NULL when the word differs. */
+static const char *
+rp_named_value(const char *s, const char *e, const char *word)
+{
+	const char *w = s;
+
+	while (w < e && !isspace((unsigned char)*w))
+		w++;
+	if (!rp_word_is(s, w, word) || w == e)
+		return NULL;
+	return rp_skip_ws(w, e);
+}
+
+/* xbits:set|unset|toggle|isset|isnotset,name,track ip_src|ip_dst|ip_pair
+ * [,expire seconds] as Suricata reads it: the track is required (so
+ * xbits:noalert is refused, as there), expire defaults to 30 s, must be
+ * positive, and means nothing to isset/isnotset. */
+static int
+rp_kw_xbits(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+            int arg)
+{
+	static const char *const tracks[IPS_XBIT_COUNT] = {
+		[IPS_XBIT_IP_SRC] = "ip_src", [IPS_XBIT_IP_DST] = "ip_dst",
+		[IPS_XBIT_IP_PAIR] = "ip_pair",
+	};
+	const char *a[4][2], *v;
+	uint32_t expire = IPS_XBIT_EXPIRE_DEFAULT;
+	struct ips_flowbit *xb;
+	int n = 0, op, track = IPS_XBIT_IP_SRC;
+
+	(void)arg;
+	while (n < 4 && rp_arg(s, e, n, &a[n][0], &a[n][1]) < 0)
+		n++;
+	if (n < 3 || rp_arg(s, e, 4, &v, &v) < 0)
+		return rp_error(c, kw, "xbits needs a command, a name, a track "
+		                "and at most an expire");
+	op = rp_bit_op(a[0][0], a[0][1]);
+	if (op == IPS_FB_COUNT)
+		return rp_error(c, a[0][0], "unsupported xbits command '%.*s'",
+		                (int)(a[0][1] - a[0][0]), a[0][0]);
+	v = rp_named_value(a[2][0], a[2][1], "track");
+	while (v != NULL && track < IPS_XBIT_COUNT &&
+	       !rp_word_is(v, a[2][1], tracks[track]))
+		track++;
+	if (v == NULL || track == IPS_XBIT_COUNT)
+		return rp_error(c, a[2][0], "invalid xbits track '%.*s' (track "
+		                "ip_src, ip_dst or ip_pair)",
+		                (int)(a[2][1] - a[2][0]), a[2][0]);
+	if (n == 4) {
+		v = rp_named_value(a[3][0], a[3][1], "expire");
+		if (v == NULL || rp_parse_uint(v, a[3][1], UINT32_MAX,
+		                               &expire) < 0 || expire == 0)
+			return rp_error(c, a[3][0], "invalid xbits expire '%.*s' "
+			                "(expire seconds, more than 0)",
+			                (int)(a[3][1] - a[3][0]), a[3][0]);
+	}
+	xb = rp_flowbit_push(c, kw, (uint8_t)op, a[1][0], a[1][1],
+	                     (uint8_t)track);
+	if (xb == NULL)
+		return -1;
+	xb->expire = expire;
+	xb->id = ips_xbit_id(xb->name, xb->track);
 	return 0;
 }
 
@@ -1989,6 +2083,7 @@ static const struct rp_keyword {
 	{ "byte_test", rp_kw_byte_test, RP_VAL_REQ, 0 },
 	{ "byte_jump", rp_kw_byte_jump, RP_VAL_REQ, 0 },
 	{ "flowbits", rp_kw_flowbits, RP_VAL_REQ, 0 },
+	{ "xbits", rp_kw_xbits, RP_VAL_REQ, 0 },
 	{ "noalert", rp_kw_noalert, RP_VAL_NONE, 0 },
 	{ "threshold", rp_kw_threshold, RP_VAL_REQ, 0 },
 	{ "detection_filter", rp_kw_threshold, RP_VAL_REQ, 1 },

@@ -89,7 +89,28 @@ ips_action_name(enum ips_action a)
 	return (unsigned)a < IPS_ACTION_COUNT ? rr_action_names[a] : "?";
 }
 
+/* FNV-1a over the name, then the kind: a host bit (ip_src and ip_dst
+ * alike) and a pair bit of one name are two bits, as in Suricata. */
+uint64_t
+ips_xbit_id(const char *name, uint8_t track)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	h = (h ^ (track == IPS_XBIT_IP_PAIR ? 2u : 1u)) * 1099511628211ull;
+	return h;
+}
+
 /* ---- freeing ----------------------------------------------------------- */
+
+static void
+rr_bits_free(struct ips_flowbit *bits, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(bits[i].name);
+	free(bits);
+}
 
 void
 ips_rule_free(struct ips_rule *r)
@@ -99,9 +120,8 @@ ips_rule_free(struct ips_rule *r)
 		pcre2_code_free(r->conds[i].re);
 	}
 	free(r->conds);
-	for (uint32_t i = 0; i < r->n_flowbits; i++)
-		free(r->flowbits[i].name);
-	free(r->flowbits);
+	rr_bits_free(r->flowbits, r->n_flowbits);
+	rr_bits_free(r->xbits, r->n_xbits);
 	free(r->msg);
 	free(r->classtype);
 	free(r->src.cidrs);

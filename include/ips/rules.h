@@ -286,13 +286,35 @@ enum ips_flowbit_op {
 
 #define IPS_MAX_FLOWBITS 128
 
+/* xbits: Suricata's bits kept per host (track ip_src / ip_dst: the
+ * packet's source or destination address) or per address pair (ip_pair,
+ * either order), each with an expiry, seen by every flow and every
+ * worker.  Same operations as flowbits; a bit is known by its name and
+ * kind (host or pair), so it survives a reload. */
+enum ips_xbit_track {
+	IPS_XBIT_NONE = 0,      /* a flowbit */
+	IPS_XBIT_IP_SRC,
+	IPS_XBIT_IP_DST,
+	IPS_XBIT_IP_PAIR,
+	IPS_XBIT_COUNT
+};
+
+#define IPS_XBIT_EXPIRE_DEFAULT 30      /* seconds, Suricata's */
+
 struct ips_flowbit {
 	uint8_t op;             /* enum ips_flowbit_op */
 	uint8_t or_next;        /* isset/isnotset a|b: holds when this one or
 	                         * the next one (same op) does */
-	uint16_t bit;           /* set by the compiler */
+	uint16_t bit;           /* flowbits: set by the compiler */
+	uint8_t track;          /* enum ips_xbit_track: xbits only */
+	uint32_t expire;        /* xbits: seconds a set lasts */
+	uint64_t id;            /* xbits: ips_xbit_id(name, track) */
 	char *name;
 };
+
+/* The identity of an xbit: a hash of its name and kind (ip_src and
+ * ip_dst bits of one name are the same host bit, as in Suricata). */
+uint64_t ips_xbit_id(const char *name, uint8_t track);
 
 /* threshold / detection_filter: how often a matching rule fires, counted
  * per tracked address (per worker, in a bounded table). */
@@ -341,8 +363,11 @@ struct ips_rule {
 	uint32_t n_conds;
 	struct ips_flowbit *flowbits;
 	uint8_t n_flowbits;
+	struct ips_flowbit *xbits;
+	uint8_t n_xbits;
 	uint8_t noalert;        /* flowbits:noalert: matches, acts on its
-	                         * flowbits, never alerts nor drops */
+	                         * flowbits and xbits, never alerts nor
+	                         * drops */
 	struct ips_threshold threshold;
 	char *file;             /* where it was read, for messages */
 	uint32_t line;

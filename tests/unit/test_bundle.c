@@ -20,7 +20,7 @@
 /* Every part of the rule model the bundle carries: each action, header
  * addresses and ports (negated too), classtype and priority, nocase,
  * offset/depth, pcre, negation, distance/within, endswith, the body and
- * the raw stream, the tls protocol and tls.certs. */
+ * the raw stream, the tls protocol and tls.certs, flowbits and xbits. */
 static const char *const tb_rules[] = {
 	"drop http any any -> any any (msg:\"uri passwd\"; "
 	"flow:to_server,established; http.uri; content:\"/etc/passwd\"; "
@@ -46,6 +46,9 @@ static const char *const tb_rules[] = {
 	"content:!\"GET\"; sid:109;)",
 	"drop tls any 443 -> any any (msg:\"cert\"; flow:to_client; "
 	"tls.certs; content:\"|55 04 03|\"; pcre:\"/^.evil/R\"; sid:110;)",
+	"alert http any any -> any any (msg:\"bits\"; http.uri; "
+	"content:\"/xb/\"; flowbits:isset,a|b; xbits:set,ET.t,track "
+	"ip_pair,expire 9; xbits:isnotset,ET.u,track ip_dst; sid:111;)",
 	NULL,
 };
 
@@ -248,6 +251,22 @@ tb_same_result(const struct detect_result *a, const struct detect_result *b)
 }
 
 static void
+tb_same_bits(const struct ips_flowbit *x, uint8_t nx,
+             const struct ips_flowbit *y, uint8_t ny)
+{
+	assert_int_equal(nx, ny);
+	for (uint8_t i = 0; i < nx; i++) {
+		assert_int_equal(x[i].op, y[i].op);
+		assert_int_equal(x[i].or_next, y[i].or_next);
+		assert_int_equal(x[i].bit, y[i].bit);
+		assert_int_equal(x[i].track, y[i].track);
+		assert_int_equal(x[i].expire, y[i].expire);
+		assert_true(x[i].id == y[i].id);
+		assert_string_equal(x[i].name, y[i].name);
+	}
+}
+
+static void
 tb_same_rules(const struct ips_detect_db *a, const struct ips_detect_db *b)
 {
 	assert_int_equal(a->rules.n_rules, b->rules.n_rules);
@@ -276,6 +295,9 @@ tb_same_rules(const struct ips_detect_db *a, const struct ips_detect_db *b)
 		assert_int_equal(x->dst.negated, y->dst.negated);
 		assert_int_equal(x->dport.n_ranges, y->dport.n_ranges);
 		assert_int_equal(x->n_conds, y->n_conds);
+		tb_same_bits(x->flowbits, x->n_flowbits, y->flowbits,
+		             y->n_flowbits);
+		tb_same_bits(x->xbits, x->n_xbits, y->xbits, y->n_xbits);
 		for (uint32_t c = 0; c < x->n_conds; c++) {
 			assert_int_equal(x->conds[c].len, y->conds[c].len);
 			assert_memory_equal(x->conds[c].bytes, y->conds[c].bytes,

@@ -358,7 +358,6 @@ test_pcre_relative(void **state)
 	ips_ruleset_free(&rs);
 }
 
-/* flowbits (with | groups and noalert), threshold, detection_filter. */
 /* msg may be left out and a pcre left unquoted, as Suricata takes them. */
 static void
 test_suricata_leniency(void **state)
@@ -376,6 +375,7 @@ test_suricata_leniency(void **state)
 	ips_ruleset_free(&rs);
 }
 
+/* flowbits (with | groups and noalert), threshold, detection_filter. */
 static void
 test_flowbits_threshold(void **state)
 {
@@ -406,6 +406,38 @@ test_flowbits_threshold(void **state)
 	assert_int_equal(r->threshold.type, IPS_THRESH_DETECTION);
 	assert_int_equal(r->threshold.track, IPS_TRACK_SRC);
 	assert_int_equal(r->threshold.count, 5);
+	ips_ruleset_free(&rs);
+}
+
+/* xbits as ET writes them: blanks after commas, expire on isset (read,
+ * meaningless), the default expiry; one name's ip_src and ip_dst bits are
+ * one host bit, its ip_pair bit another; flowbits stay apart. */
+static void
+test_xbits(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "xbits:set,ET.CVE-2023-46604.attempt, track ip_dst, "
+	              "expire 300; xbits:isset,ET.x,track ip_src,expire 10; "
+	              "xbits:unset,ET.x,track ip_pair; flowbits:set,f; sid:1;)");
+	assert_int_equal(r->n_xbits, 3);
+	assert_int_equal(r->n_flowbits, 1);
+	assert_int_equal(r->flowbits[0].track, IPS_XBIT_NONE);
+	assert_int_equal(r->xbits[0].op, IPS_FB_SET);
+	assert_string_equal(r->xbits[0].name, "ET.CVE-2023-46604.attempt");
+	assert_int_equal(r->xbits[0].track, IPS_XBIT_IP_DST);
+	assert_int_equal(r->xbits[0].expire, 300);
+	assert_int_equal(r->xbits[1].op, IPS_FB_ISSET);
+	assert_int_equal(r->xbits[1].track, IPS_XBIT_IP_SRC);
+	assert_int_equal(r->xbits[2].op, IPS_FB_UNSET);
+	assert_int_equal(r->xbits[2].track, IPS_XBIT_IP_PAIR);
+	assert_int_equal(r->xbits[2].expire, IPS_XBIT_EXPIRE_DEFAULT);
+	assert_true(r->xbits[1].id == ips_xbit_id("ET.x", IPS_XBIT_IP_DST));
+	assert_true(r->xbits[2].id != r->xbits[1].id);
+	assert_true(r->xbits[0].id != r->xbits[1].id);
 	ips_ruleset_free(&rs);
 }
 
@@ -849,8 +881,35 @@ test_errors(void **state)
 {
 	(void)state;
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
-	             "content:\"x\"; xbits:set,a,track ip_src; sid:1;)",
-	             "t.rules:7:64: unsupported keyword 'xbits'");
+	             "content:\"x\"; flowint:a,=,1; sid:1;)",
+	             "t.rules:7:64: unsupported keyword 'flowint'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:set,a; sid:1;)", "t.rules:7:41: xbits needs a "
+	             "command, a name, a track and at most an expire");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:noalert; sid:1;)", "t.rules:7:41: xbits needs a "
+	             "command, a name, a track and at most an expire");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:set,a,track ip_src,expire 1,x; sid:1;)",
+	             "t.rules:7:41: xbits needs a command, a name, a track "
+	             "and at most an expire");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:flip,a,track ip_src; sid:1;)", "t.rules:7:47: "
+	             "unsupported xbits command 'flip'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:set,a,track by_src; sid:1;)", "t.rules:7:53: "
+	             "invalid xbits track 'track by_src' (track ip_src, "
+	             "ip_dst or ip_pair)");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:set,a,track ip_src,expire 0; sid:1;)",
+	             "t.rules:7:66: invalid xbits expire 'expire 0' (expire "
+	             "seconds, more than 0)");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:set,a|b,track ip_src; sid:1;)", "t.rules:7:52: "
+	             "invalid xbit name 'a|b'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "xbits:set, ,track ip_src; sid:1;)", "t.rules:7:41: "
+	             "xbits needs a name");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "flowbits:flip,a; sid:1;)", "t.rules:7:50: unsupported "
 	             "flowbits command 'flip'");
@@ -1159,6 +1218,7 @@ main(void)
 		cmocka_unit_test(test_pcre),
 		cmocka_unit_test(test_pcre_relative),
 		cmocka_unit_test(test_flowbits_threshold),
+		cmocka_unit_test(test_xbits),
 		cmocka_unit_test(test_suricata_leniency),
 		cmocka_unit_test(test_size_and_byte_keywords),
 		cmocka_unit_test(test_addresses_ports_vars),
