@@ -138,6 +138,10 @@ config_defaults(struct ips_config *c)
 		/* a content-coded body holds one while it passes, only while
 		 * body rules are loaded: 48 KiB each, touched only then */
 		.http_decoders = 256,
+		/* a host or pair bit a rule set holds one until it expires:
+		 * 256 KiB per worker, read by every worker only when a rule
+		 * with xbits is evaluated */
+		.xbits = 4096,
 		/* Suricata's response-body-limit (and request-body-limit) */
 		.http_body_limit = 102400,
 		.frag_datagrams = 4096,
@@ -1082,6 +1086,7 @@ static const struct cfg_key cfg_limit_keys[] = {
 	CFG_LIMIT(tls_handshakes, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_responses, 1, CFG_MAX_POOL),
 	CFG_LIMIT(http_decoders, 1, CFG_MAX_POOL),
+	CFG_LIMIT(xbits, 8, CFG_MAX_POOL),      /* rounded up to 2^n */
 	CFG_LIMIT(http_body_limit, 1024, 64u << 20),
 	CFG_LIMIT(frag_datagrams, 1, CFG_MAX_POOL),
 	CFG_LIMIT(frag_timeout_ms, 1, 60000),

@@ -52,6 +52,8 @@
  *     tls_handshakes = 256;            TLS servers mid Certificate message
  *     http_responses = 256;            responses inspected at once
  *     http_decoders = 256;             gzip/deflate bodies decoded at once
+ *     xbits = 4096;                    xbits records per worker (all
+ *                                      workers read them all)
  *     http_body_limit = 102400;        decoded body bytes inspected
  *     frag_datagrams = 4096;           in-progress IP datagrams per worker
  *     frag_timeout_ms = 2000;
@@ -181,6 +183,7 @@ struct config_limits {
 	uint32_t tls_handshakes;
 	uint32_t http_responses;
 	uint32_t http_decoders;
+	uint32_t xbits;
 	uint32_t http_body_limit;
 	uint32_t frag_datagrams;
 	uint32_t frag_timeout_ms;

@@ -28,6 +28,7 @@
 #include "md5.h"
 #include "tls.h"
 #include "x509.h"
+#include "xbits.h"
 
 /* When a rule can be decided.  Header-only rules at detect_headers; rules
  * with positive body conditions as soon as those match; rules with a
@@ -125,6 +126,7 @@ struct detect_set {
 	uint16_t *rule_when;            /* DETECT_AT_* per rule */
 	struct detect_inspect *di;      /* the worker's PCRE2 state */
 	struct detect_thresh *thresh;   /* the worker's threshold table */
+	const struct detect_xbits *xbits;       /* the worker's */
 	/* Raw stream windows (DETECT_RAW_WINDOW_BYTES each), likewise, and
 	 * their holders stalled longest first */
 	uint8_t *win_mem;
@@ -189,6 +191,7 @@ struct detect_worker {
 	uint64_t tick;                  /* progress order of stream holders */
 	struct detect_inspect inspect;  /* PCRE2 match data, JIT stack */
 	struct detect_thresh *thresh;   /* DETECT_THRESH_SLOTS */
+	struct detect_xbits xbits;      /* the gateway's, when shared */
 	/* the first certificate's names, or a ClientHello's JA3 string and
 	 * hash, during the call that scans them */
 	uint8_t tls_room[DETECT_TLS_NAMES_BYTES];
@@ -543,6 +546,7 @@ detect_set_create(struct detect_worker *dw, const struct ips_detect_db *db,
 	s->ws = dw->ws;
 	s->di = &dw->inspect;
 	s->thresh = dw->thresh;
+	s->xbits = &dw->xbits;
 	s->share_pct = dw->pools.source_share_pct;
 	s->rule_when = calloc(nr ? nr : 1, sizeof(*s->rule_when));
 	s->hits = calloc(nr ? nr : 1, sizeof(uint64_t));
@@ -683,6 +687,14 @@ detect_worker_create(const struct ips_detect_db *db,
 	}
 	dw->published = dw->cur;
 	return dw;
+}
+
+void
+detect_worker_share_xbits(struct detect_worker *dw, struct xbits *x,
+                          unsigned own)
+{
+	dw->xbits.store = x;
+	dw->xbits.own = own;
 }
 
 void
@@ -973,6 +985,83 @@ detect_flowbits_apply(const struct detect_call *c, const struct ips_rule *r)
 	}
 }
 
+/* ---- xbits ---------------------------------------------------------------- */
+
+/* The key of a rule's xbit in this call: the packet's source is the
+ * server when the rule reads server to client. */
+static void
+detect_xbit_key(const struct detect_call *c, const struct ips_flowbit *xb,
+                struct xbits_key *k)
+{
+	const struct detect_tuple *t = c->t;
+	const uint8_t *src = c->to_client ? t->dst : t->src;
+	const uint8_t *dst = c->to_client ? t->src : t->dst;
+
+	if (xb->track == IPS_XBIT_IP_PAIR)
+		xbits_key_pair(k, xb->id, src, dst, t->ip_version);
+	else
+		xbits_key_host(k, xb->id,
+		               xb->track == IPS_XBIT_IP_SRC ? src : dst,
+		               t->ip_version);
+}
+
+static int
+detect_xbit_is_test(const struct ips_flowbit *xb)
+{
+	return xb->op == IPS_FB_ISSET || xb->op == IPS_FB_ISNOTSET;
+}
+
+/* isset / isnotset.  Without a shared store (or a tuple) nothing is set.
+ * A record its owner kept mid-write is undecided: a fault. */
+static int
+detect_xbits_hold(struct detect_call *c, const struct ips_rule *r)
+{
+	const struct xbits *store = c->t != NULL ? c->s->xbits->store : NULL;
+
+	for (uint32_t i = 0; i < r->n_xbits; i++) {
+		const struct ips_flowbit *xb = &r->xbits[i];
+		struct xbits_key k;
+		int set = 0;
+
+		if (!detect_xbit_is_test(xb))
+			continue;
+		if (store != NULL) {
+			detect_xbit_key(c, xb, &k);
+			set = xbits_isset(store, &k, c->t->now_ms / 1000);
+		}
+		if (set < 0) {
+			c->s->ws->detect_xbits_unreadable++;
+			c->faults |= DETECT_FAULT_INSPECT_LIMIT;
+			return 0;
+		}
+		if (set != (xb->op == IPS_FB_ISSET))
+			return 0;
+	}
+	return 1;
+}
+
+/* set / unset / toggle of a rule that matched, as for flowbits. */
+static void
+detect_xbits_apply(struct detect_call *c, const struct ips_rule *r)
+{
+	const struct detect_xbits *xs = c->s->xbits;
+
+	if (xs->store == NULL || c->t == NULL)
+		return;
+	for (uint32_t i = 0; i < r->n_xbits; i++) {
+		const struct ips_flowbit *xb = &r->xbits[i];
+		struct xbits_key k;
+
+		if (detect_xbit_is_test(xb))
+			continue;
+		detect_xbit_key(c, xb, &k);
+		if (xbits_act(xs->store, xs->own, &k, xb->op,
+		              c->t->now_ms / 1000, xb->expire,
+		              &c->s->ws->detect_xbits_evicted) < 0)
+			c->s->ws->detect_xbits_unreadable++;
+	}
+}
+
 /* ---- threshold / detection_filter -------------------------------------- */
 
 /* The table slot of (sid, addr): its entry, a free slot, or (the window
@@ -1063,7 +1152,7 @@ detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 			return 0;
 		}
 	}
-	if (!detect_flowbits_hold(c, rule))
+	if (!detect_flowbits_hold(c, rule) || !detect_xbits_hold(c, rule))
 		return 0;
 	if (c->raw == NULL && !detect_buffers_present(c, m))
 		return 0;
@@ -1171,6 +1260,7 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	if (dt->n_fired < DETECT_TXN_MAX_FIRED)
 		dt->fired[dt->n_fired++] = r;
 	detect_flowbits_apply(c, rule);
+	detect_xbits_apply(c, rule);
 	if (rule->action == IPS_ACTION_PASS) {
 		dt->passed = 1;
 		return;

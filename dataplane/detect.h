@@ -280,10 +280,23 @@ struct detect_pools {
 	uint32_t source_share_pct;  /* 0 = no limit */
 };
 
+/* The gateway's xbits (xbits.h) as one worker uses them: its own table
+ * is `own`.  store NULL: not shared, so checks see nothing set and
+ * actions keep nothing. */
+struct xbits;
+struct detect_xbits {
+	struct xbits *store;
+	unsigned own;
+};
+
 struct detect_worker *detect_worker_create(const struct ips_detect_db *db,
                                            const struct detect_pools *pools,
                                            struct worker_stats *ws,
                                            char *err, size_t errlen);
+/* Let the worker's rules use the gateway's xbits, x's table `own` being
+ * its own.  Thread: setup, before the worker runs. */
+void detect_worker_share_xbits(struct detect_worker *dw, struct xbits *x,
+                               unsigned own);
 /* Free the worker's context and its current and published sets (any
  * other set is the reloader's).  Thread: setup or shut-down. */
 void detect_worker_free(struct detect_worker *dw);

@@ -49,6 +49,7 @@
 #include "stats.h"
 #include "stream.h"
 #include "worker.h"
+#include "xbits.h"
 
 #define MAIN_MAX_WORKERS REPLAY_MAX_WORKERS
 
@@ -85,6 +86,7 @@ struct main_state {
 	struct rte_ring *eve_rings[MAIN_MAX_WORKERS];
 	struct eve_writer *eve;
 	struct l3_routes *l3;                   /* L3 mode, live */
+	struct xbits *xbits;                    /* one table per worker */
 	struct reload *reload;                  /* rule sets in force */
 	struct ctl_server *ctl;                 /* NULL: no control socket */
 	/* EAL argv and the strings behind it */
@@ -358,6 +360,7 @@ main_create_worker(struct main_state *st, unsigned id, unsigned lcore)
 	s.tx_queue = replay ? 0 : (uint16_t)id;
 	s.hash_seed = main_random_u32();
 	s.l3 = st->l3;
+	s.xbits = st->xbits;
 	for (unsigned p = 0; !replay && p < c->n_ports; p++)
 		if (strncmp(c->ports[p].devargs, "net_af_xdp", 10) == 0)
 			s.packed_pool = 1;
@@ -429,6 +432,10 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 		if (st->l3 == NULL)
 			main_die("%s", err);
 	}
+	st->xbits = xbits_create(st->n_workers, st->cfg.limits.xbits);
+	if (st->xbits == NULL)
+		main_die("xbits: %u tables of %u records: out of memory",
+		         st->n_workers, st->cfg.limits.xbits);
 	for (unsigned w = 0; w < st->n_workers; w++) {
 		unsigned lcore = rte_get_next_lcore(w == 0 ? (unsigned)-1
 		                 : st->workers[w - 1]->lcore, 1, 0);
@@ -647,6 +654,7 @@ main(int argc, char **argv)
 	eve_writer_close(st.eve);
 	for (unsigned w = 0; w < st.n_workers; w++)
 		worker_free(st.workers[w]);
+	xbits_free(st.xbits);           /* after every worker's rules */
 	ips_detect_db_free(st.db);
 	config_free(&st.cfg);
 	rte_eal_cleanup();

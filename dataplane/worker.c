@@ -168,6 +168,7 @@ worker_build(struct worker *w, const struct ips_config *c,
 	                                 sizeof(why));
 	if (w->detect == NULL)
 		return worker_fail(w, err, errlen, "detect: %s", why);
+	detect_worker_share_xbits(w->detect, s->xbits, s->id);
 	http_conf_init(&hc, c);
 	hc.tsc_hz = rte_get_tsc_hz();
 	w->http = http_worker_create(&hc, w->detect, &w->stats);

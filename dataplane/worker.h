@@ -110,6 +110,7 @@ struct worker_setup {
 	uint32_t hash_seed;             /* flow table key: random per process */
 	struct l3_routes *l3;           /* L3 mode: the shared routes; NULL
 	                                 * in L2 mode and replay */
+	struct xbits *xbits;            /* every worker's xbits tables */
 	uint8_t packed_pool;            /* a port is net_af_xdp: see
 	                                 * PORT_POOL_ONE_VA_AREA */
 };

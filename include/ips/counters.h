@@ -237,7 +237,9 @@
 	X(detect_inspect_limit)     /* PCRE2 / inspection limit reached */\
 	X(detect_pcre_runs)         /* buffer inspections run */          \
 	X(detect_threshold_suppressed) /* matches threshold kept quiet */ \
-	X(detect_threshold_evicted) /* threshold entries evicted (full) */
+	X(detect_threshold_evicted) /* threshold entries evicted (full) */\
+	X(detect_xbits_evicted)     /* live xbits pushed out (full) */    \
+	X(detect_xbits_unreadable)  /* xbits kept mid-write: undecided */
 
 #define IPS_COUNTERS_VERDICT(X)                                          \
 	X(verdict_alerts)                                                 \

@@ -117,6 +117,7 @@ test_assert_default_limits(const struct config_limits *l)
 	assert_int_equal(l->tls_handshakes, 256);
 	assert_int_equal(l->http_responses, 256);
 	assert_int_equal(l->http_decoders, 256);
+	assert_int_equal(l->xbits, 4096);
 	assert_int_equal(l->http_body_limit, 102400);
 	assert_int_equal(l->frag_datagrams, 4096);
 	assert_int_equal(l->frag_timeout_ms, 2000);
@@ -223,7 +224,7 @@ static const char test_full_conf[] =
 	"  http_header_bytes = 16385; http_header_arenas = 9;\n"
 	"  body_streams = 1025;\n"
 	"  raw_streams = 7;\n"
-	"  raw_windows = 5; tls_handshakes = 3;\n"
+	"  raw_windows = 5; tls_handshakes = 3; xbits = 9;\n"
 	"  frag_datagrams = 4098; frag_timeout_ms = 2001;\n"
 	"  alert_ring = 4099; mbufs = 100000L;\n"
 	"  source_share = 100; http_header_timeout = 11;\n"
@@ -305,6 +306,7 @@ test_full_limits_policies(const struct ips_config *c)
 	assert_int_equal(l->raw_streams, 7);
 	assert_int_equal(l->raw_windows, 5);
 	assert_int_equal(l->tls_handshakes, 3);
+	assert_int_equal(l->xbits, 9);
 	assert_int_equal(l->frag_datagrams, 4098);
 	assert_int_equal(l->frag_timeout_ms, 2001);
 	assert_int_equal(l->alert_ring, 4099);
@@ -699,6 +701,8 @@ test_err_ranges(void **state)
 	                  "limits.http_responses: 0 out of range");
 	test_expect_error("limits = { http_decoders = 0; };", 1,
 	                  "limits.http_decoders: 0 out of range");
+	test_expect_error("limits = { xbits = 7; };", 1,
+	                  "limits.xbits: 7 out of range");
 	test_expect_error("limits = { http_body_limit = 1023; };", 1,
 	                  "limits.http_body_limit: 1023 out of range");
 	test_expect_error("limits = { http_header_arenas = 0; };", 1,

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "detect.h"
+#include "xbits.h"
 
 /* Hyperscan stand-ins (--wrap, tests/meson.build): fail when told to. */
 static int hs_fail_block, hs_fail_stream;
@@ -1995,6 +1996,108 @@ test_flowbits(void **state)
 	fx_free(f);
 }
 
+/* xbits: a bit one worker's match sets on a host (ip_src, ip_dst) or an
+ * address pair holds for another worker's flows of that host or pair,
+ * until its expiry; unset on either worker hides it; without a shared
+ * store nothing is kept. */
+static void
+test_xbits_across_workers(void **state)
+{
+	static const char *const rules[] = {
+		"alert http any any -> any any (msg:\"admin\"; http.uri; "
+		"content:\"/admin\"; xbits:isset,ET.auth,track ip_src; sid:2;)",
+		"alert http any any -> any any (msg:\"login\"; http.uri; "
+		"content:\"/login\"; xbits:set,ET.auth,track ip_src,expire 30; "
+		"noalert; sid:1;)",
+		"alert http any any -> any any (msg:\"out\"; http.uri; "
+		"content:\"/logout\"; xbits:unset,ET.auth,track ip_src; "
+		"noalert; sid:3;)",
+		"alert http any any -> any any (msg:\"anon\"; http.uri; "
+		"content:\"/anon\"; xbits:isnotset,ET.auth,track ip_src; "
+		"sid:4;)",
+		"alert http any any -> any any (msg:\"mark\"; http.uri; "
+		"content:\"/victim\"; xbits:set,ET.v,track ip_dst; noalert; "
+		"sid:5;)",
+		"alert http any any -> any any (msg:\"dst\"; http.uri; "
+		"content:\"/dst\"; xbits:isset,ET.v,track ip_dst; sid:6;)",
+		"alert http any any -> any any (msg:\"pair\"; http.uri; "
+		"content:\"/pair\"; xbits:set,ET.p,track ip_pair; noalert; "
+		"sid:7;)",
+		"alert http any any -> any any (msg:\"pairchk\"; http.uri; "
+		"content:\"/chk\"; xbits:isset,ET.p,track ip_pair; sid:8;)",
+		NULL,
+	};
+	struct fixture *w0 = fx_new(rules, 0), *w1 = fx_new(rules, 0);
+	struct fixture *alone = fx_new(rules, 0);
+	struct xbits *x = xbits_create(2, 64);
+	uint8_t client_a[16], client_b[16], server_x[16], server_y[16];
+
+	(void)state;
+	detect_worker_share_xbits(w0->dw, x, 0);
+	detect_worker_share_xbits(w1->dw, x, 1);
+	memcpy(client_a, w0->t.src, 16);
+	memcpy(server_x, w0->t.dst, 16);
+	memcpy(client_b, client_a, 16);
+	client_b[15] ^= 1;
+	memcpy(server_y, server_x, 16);
+	server_y[15] ^= 1;
+	fx_request(w1, "/admin");
+	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	fx_request(w0, "/login");
+	assert_int_equal(fx_txn(w0), DETECT_NONE);      /* noalert */
+	fx_request(w1, "/admin");
+	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	assert_true(fired_sid(w1, 2));
+	/* until the expiry's second ends: set at 0 s for 30 s */
+	w1->t.now_ms = 30999;
+	fx_request(w1, "/admin");
+	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	w1->t.now_ms = 31000;
+	fx_request(w1, "/admin");
+	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	w1->t.now_ms = 0;
+	memcpy(w1->t.src, client_b, 16);                /* another client */
+	fx_request(w1, "/admin");
+	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	memcpy(w1->t.src, client_a, 16);
+	fx_request(w1, "/logout");
+	fx_txn(w1);
+	fx_request(w0, "/admin");
+	assert_int_equal(fx_txn(w0), DETECT_NONE);
+	fx_request(w0, "/anon");
+	assert_int_equal(fx_txn(w0), DETECT_ALERT);
+	/* ip_dst: one client marks the server, another's request to it is
+	 * seen; a request to another server is not */
+	fx_request(w0, "/victim");
+	fx_txn(w0);
+	memcpy(w1->t.src, client_b, 16);
+	fx_request(w1, "/dst");
+	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	memcpy(w1->t.dst, server_y, 16);
+	fx_request(w1, "/dst");
+	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	/* ip_pair: the pair, not either host */
+	memcpy(w1->t.src, client_a, 16);
+	memcpy(w1->t.dst, server_x, 16);
+	fx_request(w0, "/pair");
+	fx_txn(w0);
+	fx_request(w1, "/chk");
+	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	memcpy(w1->t.dst, server_y, 16);
+	fx_request(w1, "/chk");
+	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	/* a worker without the store keeps nothing */
+	fx_request(alone, "/login");
+	fx_txn(alone);
+	fx_request(alone, "/admin");
+	assert_int_equal(fx_txn(alone), DETECT_NONE);
+	assert_int_equal(w0->ws.detect_xbits_evicted, 0);
+	fx_free(w0);
+	fx_free(w1);
+	fx_free(alone);
+	xbits_free(x);
+}
+
 /* threshold limit / threshold / both and detection_filter, per tracked
  * address, in windows of packet time; a suppressed drop does not drop. */
 static void
@@ -2177,6 +2280,7 @@ main(void)
 		cmocka_unit_test(test_inspect_recursion_limit_is_fault),
 		cmocka_unit_test(test_keywords_match_and_not),
 		cmocka_unit_test(test_flowbits),
+		cmocka_unit_test(test_xbits_across_workers),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_raw_split_across_segments),
 		cmocka_unit_test(test_raw_window),
