@@ -100,15 +100,15 @@ xbits_create(unsigned n_tables, uint32_t slots)
 		return NULL;
 	while (slots & (slots - 1))
 		slots += slots & -slots;        /* up to a power of two */
-	x = aligned_alloc(64, sizeof(*x));
-	if (x == NULL)
+	/* cache-line aligned: the clock and each record on lines of their
+	 * own, so a worker's writes do not slow the others' reads */
+	if (posix_memalign((void **)&x, 64, sizeof(*x)) != 0)
 		return NULL;
 	memset(x, 0, sizeof(*x));
 	x->n_tables = n_tables;
 	x->mask = slots - 1;
-	x->records = aligned_alloc(64, (size_t)n_tables * slots *
-	                                sizeof(*x->records));
-	if (x->records == NULL) {
+	if (posix_memalign((void **)&x->records, 64, (size_t)n_tables *
+	                   slots * sizeof(*x->records)) != 0) {
 		free(x);
 		return NULL;
 	}
