@@ -1234,18 +1234,22 @@ rp_byte_common(struct rp_ctx *c, const char *s, const char *e, int *i,
 	return 1;
 }
 
+/* byte_test (whole_ok) takes 0 bytes with string: Suricata hands
+ * strtoull the rest of the buffer, so the number is every digit from the
+ * offset on (ET reads http.content_len so). */
 static int
 rp_byte_nbytes(struct rp_ctx *c, const char *s, const char *e,
-               struct ips_cond *cd)
+               struct ips_cond *cd, int whole_ok)
 {
 	const char *as, *ae;
 	int64_t v;
-	int max = (cd->num_flags & IPS_BYTE_STRING) ? 20 : 8;
+	int string = (cd->num_flags & IPS_BYTE_STRING) != 0;
+	int max = string ? 20 : 8, min = whole_ok && string ? 0 : 1;
 
 	rp_arg(s, e, 0, &as, &ae);
-	if (rp_parse_num(as, ae, 1, max, &v) < 0)
-		return rp_error(c, as, "invalid number of bytes '%.*s' (1..%d)",
-		                (int)(ae - as), as, max);
+	if (rp_parse_num(as, ae, min, max, &v) < 0)
+		return rp_error(c, as, "invalid number of bytes '%.*s' (%d..%d)",
+		                (int)(ae - as), as, min, max);
 	cd->num_bytes = (uint8_t)v;
 	return 0;
 }
@@ -1281,7 +1285,7 @@ rp_kw_byte_test(struct rp_ctx *c, const char *kw, const char *s,
 			return rp_error(c, as, "invalid byte_test option '%.*s'",
 			                (int)(ae - as), as);
 	}
-	if (rp_byte_nbytes(c, s, e, cd) < 0)
+	if (rp_byte_nbytes(c, s, e, cd, 1) < 0)
 		return -1;
 	rp_arg(s, e, 1, &as, &ae);
 	if (as < ae && *as == '!') {
@@ -1357,7 +1361,7 @@ rp_kw_byte_jump(struct rp_ctx *c, const char *kw, const char *s,
 	    (cd->num_flags & IPS_BYTE_FROM_END))
 		return rp_error(c, kw, "byte_jump: from_beginning and from_end "
 		                "together");
-	if (rp_byte_nbytes(c, s, e, cd) < 0)
+	if (rp_byte_nbytes(c, s, e, cd, 0) < 0)
 		return -1;
 	rp_arg(s, e, 1, &as, &ae);
 	if (rp_parse_num(as, ae, -65535, 65535, &v) < 0)

@@ -327,7 +327,7 @@ insp_isdataat(struct insp *st, uint32_t i)
 }
 
 /* The number at p (n bytes, or n ASCII characters in base): 0 when it
- * cannot be read (no digit). */
+ * cannot be read (no digit, or more than 64 bits: strtoull's ERANGE). */
 static int
 insp_read_num(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
               uint64_t *v)
@@ -343,6 +343,8 @@ insp_read_num(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
 
 			if (d >= cd->num_base)
 				break;
+			if (*v > (UINT64_MAX - (uint64_t)d) / cd->num_base)
+				return 0;
 			*v = *v * cd->num_base + (uint64_t)d;
 		}
 		return k > 0;
@@ -383,7 +385,10 @@ insp_byte_test(struct insp *st, uint32_t i)
 	int64_t at = insp_num_at(st, cd);
 	uint64_t v;
 
-	if (at < 0 || !insp_read_num(cd, st->buf + at, cd->num_bytes, &v))
+	/* 0 bytes (string only): the digits up to the buffer's end */
+	if (at < 0 || !insp_read_num(cd, st->buf + at, cd->num_bytes
+	                             ? cd->num_bytes
+	                             : st->len - (uint32_t)at, &v))
 		return 0;
 	v = insp_bitmask(cd, v);
 	if (insp_compare(cd->num_op, v, cd->num_value, 0) == cd->negated)

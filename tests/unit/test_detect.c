@@ -1857,6 +1857,11 @@ static const char *const kw_rules[] = {
 	"content:\"/c\"; http.cookie; content:!\"session\"; sid:24;)",
 	"alert http any any -> any any (msg:\"pb\"; http.uri; "
 	"content:\"/q\"; pcre:\"/^x=(\\d+)&y=\\1$/P\"; sid:25;)",
+	/* 0 bytes with string: every digit from there (ET's content_len
+	 * tests); a number past 64 bits is no number */
+	"alert http any any -> any any (msg:\"bw\"; http.header; "
+	"content:\"X-L: \"; byte_test:0,>,4000,0,relative,string,dec; "
+	"sid:26;)",
 	NULL,
 };
 
@@ -1895,6 +1900,9 @@ static const struct kw_case kw_cases[] = {
 	{ 24, "/c", NULL, "session=1", NULL, 0 },
 	{ 25, "/q", NULL, NULL, "x=42&y=42", 1 },
 	{ 25, "/q", NULL, NULL, "x=42&y=43", 0 },
+	{ 26, "/", "X-L: 40001\r\n", NULL, NULL, 1 },
+	{ 26, "/", "X-L: 4000\r\n", NULL, NULL, 0 },
+	{ 26, "/", "X-L: 99999999999999999999\r\n", NULL, NULL, 0 },
 };
 
 static void

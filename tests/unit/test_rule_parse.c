@@ -1028,6 +1028,13 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "byte_test:9,=,1,0; sid:1;)", "t.rules:7:61: invalid "
 	             "number of bytes '9' (1..8)");
+	/* 0 bytes: byte_test with string only */
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_test:0,=,1,0; sid:1;)", "t.rules:7:61: invalid "
+	             "number of bytes '0' (1..8)");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_jump:0,0,string,dec; sid:1;)", "t.rules:7:61: "
+	             "invalid number of bytes '0' (1..20)");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "byte_jump:2,0,dce; sid:1;)", "t.rules:7:65: 'dce' "
 	             "(DCERPC byte order) is not supported");
