@@ -891,6 +891,23 @@ rp_modified_content(struct rp_ctx *c, const char *kw, int kwlen)
 	return cd;
 }
 
+/* rawbytes: Snort's "skip the telnet normalizer".  Suricata has none, so
+ * it only checks that a raw-stream content precedes; so here. */
+static int
+rp_kw_rawbytes(struct rp_ctx *c, const char *kw, const char *s,
+               const char *e, int arg)
+{
+	struct ips_cond *cd = rp_modified_content(c, kw, 8);
+
+	(void)s, (void)e, (void)arg;
+	if (cd == NULL)
+		return -1;
+	if (cd->buffer != RP_BUF_NONE && cd->buffer != IPS_BUF_STREAM)
+		return rp_error(c, kw, "rawbytes needs a raw-stream content "
+		                "(no sticky buffer)");
+	return 0;
+}
+
 static int
 rp_kw_nocase(struct rp_ctx *c, const char *kw, const char *s, const char *e,
              int arg)
@@ -1708,6 +1725,9 @@ rp_kw_flow(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 		{ "from_server", IPS_FLOW_TO_CLIENT },
 		{ "established", IPS_FLOW_ESTABLISHED },
 		{ "stateless", 0 },
+		/* the reassembled stream only: where raw rules match here
+		 * anyway, and http buffers come from it too */
+		{ "only_stream", 0 },
 	};
 	const char *p = s;
 
@@ -2041,6 +2061,40 @@ rp_kw_threshold(struct rp_ctx *c, const char *kw, const char *s,
 	return 0;
 }
 
+/* tag:session|host[,count,packets|seconds|bytes[,src|dst]]: the packets
+ * after an alert Suricata logs too.  The gateway logs no packets, so a
+ * tag changes nothing here (as rule matching goes, it changes nothing in
+ * Suricata either); a malformed one is still an error. */
+static int
+rp_kw_tag(struct rp_ctx *c, const char *kw, const char *s, const char *e,
+          int arg)
+{
+	static const char *const words[4][3] = {
+		{ "session", "host", NULL }, { NULL },
+		{ "packets", "seconds", "bytes" }, { "src", "dst", NULL },
+	};
+	const char *as, *ae;
+	uint32_t count;
+	int i, host = 0;
+
+	(void)kw, (void)arg;
+	for (i = 0; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		int ok = i == 1 && rp_parse_uint(as, ae, UINT32_MAX,
+		                                 &count) == 0;
+
+		for (int w = 0; i < 4 && i != 1 && w < 3 && words[i][w]; w++)
+			ok |= rp_word_is(as, ae, words[i][w]);
+		if (i == 0)
+			host = rp_word_is(as, ae, "host");
+		if (!ok || (i == 3 && !host))     /* a direction: host only */
+			return rp_error(c, as, "invalid tag option '%.*s'",
+			                (int)(ae - as), as);
+	}
+	if (i == 2)
+		return rp_error(c, s, "tag: a count needs its metric");
+	return 0;
+}
+
 /* Informational keywords: they change what is logged elsewhere, never
  * what matches. */
 static int
@@ -2070,6 +2124,8 @@ static const struct rp_keyword {
 	{ "metadata", rp_kw_metadata, RP_VAL_REQ, 0 },
 	{ "reference", rp_kw_ignore, RP_VAL_REQ, 0 },
 	{ "target", rp_kw_ignore, RP_VAL_REQ, 0 },
+	{ "tag", rp_kw_tag, RP_VAL_REQ, 0 },
+	{ "rawbytes", rp_kw_rawbytes, RP_VAL_NONE, 0 },
 	{ "content", rp_kw_content, RP_VAL_REQ, 0 },
 	{ "uricontent", rp_kw_uricontent, RP_VAL_REQ, 0 },
 	{ "pcre", rp_kw_pcre, RP_VAL_REQ, 0 },

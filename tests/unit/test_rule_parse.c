@@ -441,6 +441,46 @@ test_xbits(void **state)
 	ips_ruleset_free(&rs);
 }
 
+/* Keywords that change no match: flow:only_stream (raw rules read the
+ * reassembled stream only anyway), rawbytes after a raw content, tag. */
+static void
+test_keywords_without_effect(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+
+	(void)state;
+	r = parse_one(&rs, "alert tcp any any -> any 23 (msg:\"m\"; "
+	              "flow:established,to_server,only_stream; "
+	              "content:\"|FF FA|\"; rawbytes; tag:host,5,packets,src; "
+	              "sid:1;)");
+	assert_int_equal(r->flow_flags,
+	                 IPS_FLOW_ESTABLISHED | IPS_FLOW_TO_SERVER);
+	assert_int_equal(r->n_conds, 1);
+	assert_int_equal(r->conds[0].buffer, IPS_BUF_STREAM);
+	ips_ruleset_free(&rs);
+	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
+	              "http.uri; content:\"/x\"; tag:session,5,packets; "
+	              "sid:2;)");
+	assert_int_equal(r->n_conds, 1);
+	ips_ruleset_free(&rs);
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "content:\"/x\"; rawbytes; sid:1;)", "t.rules:7:65: "
+	             "rawbytes needs a raw-stream content (no sticky buffer)");
+	expect_error("alert tcp any any -> any any (msg:\"m\"; rawbytes; "
+	             "sid:1;)", "t.rules:7:40: 'rawbytes' needs a preceding "
+	             "content");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "tag:session,5,packets,src; sid:1;)", "t.rules:7:63: "
+	             "invalid tag option 'src'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "tag:flow; sid:1;)", "t.rules:7:45: invalid tag option "
+	             "'flow'");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "tag:host,5; sid:1;)", "t.rules:7:45: tag: a count needs "
+	             "its metric");
+}
+
 /* bsize, urilen, byte_test, byte_jump: operands as the inspection reads
  * them. */
 static void
@@ -1049,8 +1089,8 @@ test_errors(void **state)
 	             "classtype:nope; sid:1;)",
 	             "t.rules:7:51: unknown classtype 'nope'");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
-	             "flow:to_server,only_stream; sid:1;)",
-	             "t.rules:7:56: unsupported flow option 'only_stream'");
+	             "flow:to_server,no_stream; sid:1;)",
+	             "t.rules:7:56: unsupported flow option 'no_stream'");
 	expect_error("alert http any any -> any any (msg:\"m\"; nocase:1; "
 	             "sid:1;)", "t.rules:7:41: 'nocase' takes no value");
 	expect_error("alert http any any -> any any (msg:\"m\"; msg:\"n\"; "
@@ -1226,6 +1266,7 @@ main(void)
 		cmocka_unit_test(test_pcre_relative),
 		cmocka_unit_test(test_flowbits_threshold),
 		cmocka_unit_test(test_xbits),
+		cmocka_unit_test(test_keywords_without_effect),
 		cmocka_unit_test(test_suricata_leniency),
 		cmocka_unit_test(test_size_and_byte_keywords),
 		cmocka_unit_test(test_addresses_ports_vars),
