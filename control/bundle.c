@@ -587,10 +587,12 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 		return bi_fail(in, "condition kind %u", cd->kind);
 	if (cd->num_op >= IPS_OP_COUNT)
 		return bi_fail(in, "condition operator %u", cd->num_op);
-	/* byte_test/byte_jump read at most 20 digits or 8 bytes */
+	/* byte_test/byte_jump read at most 20 digits or 8 bytes; 0: a
+	 * byte_test's digits to the buffer's end */
 	if (cd->num_bytes > 20 ||
 	    ((cd->kind == IPS_COND_BYTE_TEST || cd->kind == IPS_COND_BYTE_JUMP) &&
-	     (cd->num_bytes == 0 ||
+	     ((cd->num_bytes == 0 && (cd->kind == IPS_COND_BYTE_JUMP ||
+	                              !(cd->num_flags & IPS_BYTE_STRING))) ||
 	      (!(cd->num_flags & IPS_BYTE_STRING) && cd->num_bytes > 8))))
 		return bi_fail(in, "condition reads %u bytes", cd->num_bytes);
 	if ((cd->num_flags & IPS_BYTE_STRING) && cd->num_base != 8 &&

@@ -20,7 +20,8 @@
 /* Every part of the rule model the bundle carries: each action, header
  * addresses and ports (negated too), classtype and priority, nocase,
  * offset/depth, pcre, negation, distance/within, endswith, the body and
- * the raw stream, the tls protocol and tls.certs, flowbits and xbits. */
+ * the raw stream, the tls protocol and tls.certs, flowbits and xbits,
+ * a byte_test of the digits to the buffer's end. */
 static const char *const tb_rules[] = {
 	"drop http any any -> any any (msg:\"uri passwd\"; "
 	"flow:to_server,established; http.uri; content:\"/etc/passwd\"; "
@@ -49,6 +50,8 @@ static const char *const tb_rules[] = {
 	"alert http any any -> any any (msg:\"bits\"; http.uri; "
 	"content:\"/xb/\"; flowbits:isset,a|b; xbits:set,ET.t,track "
 	"ip_pair,expire 9; xbits:isnotset,ET.u,track ip_dst; sid:111;)",
+	"alert http any any -> any any (msg:\"length\"; http.content_len; "
+	"byte_test:0,>,4000,0,string,dec; sid:112;)",
 	NULL,
 };
 
