@@ -602,9 +602,9 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 	return bi_bytes(in, &cd->bytes, &cd->len, 0, cd->kind == IPS_COND_PCRE);
 }
 
-/* Flowbits, or xbits (whose identity is derived again from the name, so
- * no bundle can make two names one bit).  The count covers only entries
- * read whole, as for conditions. */
+/* Flowbits, or xbits (whose identity is derived again from the name and
+ * kind, not read).  The count covers only entries read whole, as for
+ * conditions. */
 static int
 bi_bits(struct bundle_in *in, struct ips_rule *r, int xbits)
 {
@@ -617,6 +617,8 @@ bi_bits(struct bundle_in *in, struct ips_rule *r, int xbits)
 		return -1;
 	if (n == 0)
 		return 0;
+	if (n > IPS_MAX_RULE_BITS)
+		return bi_fail(in, "sid %u: %u %ss", r->sid, n, what);
 	if (bi_count(in, n, xbits ? 14 : 9, what) < 0)
 		return -1;
 	*list = calloc(n, sizeof(**list));
@@ -634,8 +636,7 @@ bi_bits(struct bundle_in *in, struct ips_rule *r, int xbits)
 		if (fb->op >= IPS_FB_COUNT || fb->bit >= IPS_MAX_FLOWBITS ||
 		    (xbits && (fb->track == IPS_XBIT_NONE ||
 		               fb->track >= IPS_XBIT_COUNT || fb->expire == 0 ||
-		               fb->or_next || fb->bit != 0)) ||
-		    (!xbits && (fb->track != 0 || fb->expire != 0)))
+		               fb->or_next || fb->bit != 0)))
 			return bi_fail(in, "sid %u: %s %u/%u/%u", r->sid, what,
 			               fb->op, fb->bit, fb->track);
 		if (bi_str(in, &fb->name, 0) < 0)

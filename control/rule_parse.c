@@ -1802,7 +1802,6 @@ rp_kw_metadata(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 
 /* ---- flowbits, threshold, detection_filter --------------------------- */
 
-#define RP_MAX_FLOWBITS 16      /* entries per rule */
 
 static const char *const rp_bit_ops[IPS_FB_COUNT] = {
 	[IPS_FB_SET] = "set", [IPS_FB_UNSET] = "unset",
@@ -1845,8 +1844,8 @@ rp_flowbit_push(struct rp_ctx *c, const char *pos, uint8_t op,
 			         (int)(ne - ns), ns);
 			return NULL;
 		}
-	if (*n == RP_MAX_FLOWBITS) {
-		rp_error(c, pos, "too many %ss (max %d)", what, RP_MAX_FLOWBITS);
+	if (*n == IPS_MAX_RULE_BITS) {
+		rp_error(c, pos, "too many %ss (max %d)", what, IPS_MAX_RULE_BITS);
 		return NULL;
 	}
 	fb = realloc(*list, (*n + 1u) * sizeof(*fb));
@@ -1944,22 +1943,24 @@ rp_kw_xbits(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	const char *a[4][2], *v;
 	uint32_t expire = IPS_XBIT_EXPIRE_DEFAULT;
 	struct ips_flowbit *xb;
-	int n = 0, op, track = IPS_XBIT_IP_SRC;
+	int n = rp_arg(s, e, 4, &v, &v);        /* the count; -1: five+ */
+	int op, track;
 
 	(void)arg;
-	while (n < 4 && rp_arg(s, e, n, &a[n][0], &a[n][1]) < 0)
-		n++;
-	if (n < 3 || rp_arg(s, e, 4, &v, &v) < 0)
+	if (n < 3)
 		return rp_error(c, kw, "xbits needs a command, a name, a track "
 		                "and at most an expire");
+	for (int i = 0; i < n; i++)
+		rp_arg(s, e, i, &a[i][0], &a[i][1]);
 	op = rp_bit_op(a[0][0], a[0][1]);
 	if (op == IPS_FB_COUNT)
 		return rp_error(c, a[0][0], "unsupported xbits command '%.*s'",
 		                (int)(a[0][1] - a[0][0]), a[0][0]);
 	v = rp_named_value(a[2][0], a[2][1], "track");
-	while (v != NULL && track < IPS_XBIT_COUNT &&
-	       !rp_word_is(v, a[2][1], tracks[track]))
-		track++;
+	for (track = IPS_XBIT_IP_SRC; v != NULL && track < IPS_XBIT_COUNT;
+	     track++)
+		if (rp_word_is(v, a[2][1], tracks[track]))
+			break;
 	if (v == NULL || track == IPS_XBIT_COUNT)
 		return rp_error(c, a[2][0], "invalid xbits track '%.*s' (track "
 		                "ip_src, ip_dst or ip_pair)",

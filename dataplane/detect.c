@@ -1152,7 +1152,7 @@ detect_conditions_hold(struct detect_call *c, uint32_t r, int when)
 			return 0;
 		}
 	}
-	if (!detect_flowbits_hold(c, rule) || !detect_xbits_hold(c, rule))
+	if (!detect_flowbits_hold(c, rule))
 		return 0;
 	if (c->raw == NULL && !detect_buffers_present(c, m))
 		return 0;
@@ -1251,7 +1251,9 @@ detect_eval_rule(struct detect_call *c, uint32_t r, int when)
 	    detect_rule_dir(c->s, r) != dt->response)
 		return;
 	c->s->ws->detect_rules_evaluated++;
-	if (!detect_conditions_hold(c, r, when) || !detect_header_holds(c, rule))
+	/* xbits last: they read every worker's table */
+	if (!detect_conditions_hold(c, r, when) ||
+	    !detect_header_holds(c, rule) || !detect_xbits_hold(c, rule))
 		return;
 	c->s->ws->detect_rules_matched++;
 	c->s->hits[r]++;

@@ -432,7 +432,9 @@ main_setup_ports(struct main_state *st, const char *const *devargs,
 		if (st->l3 == NULL)
 			main_die("%s", err);
 	}
-	st->xbits = xbits_create(st->n_workers, st->cfg.limits.xbits);
+	st->xbits = xbits_create(st->n_workers, st->cfg.limits.xbits,
+	                         (uint64_t)main_random_u32() << 32 |
+	                         main_random_u32());
 	if (st->xbits == NULL)
 		main_die("xbits: %u tables of %u records: out of memory",
 		         st->n_workers, st->cfg.limits.xbits);

@@ -15,12 +15,14 @@
  *
  * Semantics (Suricata 7's host-bit.c / ippair-bit.c): set while already
  * set keeps the first expiry; a bit holds while now <= its expiry (whole
- * seconds); unset and isnotset on an expired bit see it absent; toggle
- * unsets a set bit, else sets it.
+ * seconds); toggle unsets a set bit, else sets it.  An expired bit is
+ * absent: a set renews it, toggle sets it.  (Suricata keeps an expired
+ * bit until a check or the host's timeout removes it, and a set or
+ * toggle in between acts on the stale bit: timing this leaves out.)
  *
- * Bounded: a full probe window evicts the record that matters for least
- * time (a set's expiry, an unset's: the expiry of the set it hides) and
- * counts it in xbits_evicted.
+ * Bounded: a full probe window evicts the record that matters for the
+ * least time (a record matters while some record of its key it overrides
+ * could hold) and counts it in detect_xbits_evicted when it still did.
  *
  * Thread: xbits_create/free at setup; the rest on workers, concurrently,
  * each passing its own table.
@@ -49,10 +51,11 @@ void xbits_key_pair(struct xbits_key *k, uint64_t id, const uint8_t *x,
                     const uint8_t *y, uint8_t ip_version);
 
 /* n_tables tables (one per worker) of slots records each (at least
- * XBITS_PROBE; rounded up to a power of two).  NULL when out of memory
- * or out of range. */
+ * XBITS_PROBE; rounded up to a power of two); seed (random per process)
+ * keeps an attacker from choosing addresses that share a probe window.
+ * NULL when out of memory or out of range. */
 #define XBITS_PROBE 8
-struct xbits *xbits_create(unsigned n_tables, uint32_t slots);
+struct xbits *xbits_create(unsigned n_tables, uint32_t slots, uint64_t seed);
 void xbits_free(struct xbits *x);
 
 /* Whether the bit holds at now_s (seconds).  Returns 1 or 0, or -1 when

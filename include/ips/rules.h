@@ -285,6 +285,7 @@ enum ips_flowbit_op {
 };
 
 #define IPS_MAX_FLOWBITS 128
+#define IPS_MAX_RULE_BITS 16    /* flowbits, and xbits, per rule */
 
 /* xbits: Suricata's bits kept per host (track ip_src / ip_dst: the
  * packet's source or destination address) or per address pair (ip_pair,

@@ -2033,11 +2033,26 @@ test_xbits_across_workers(void **state)
 		"sid:7;)",
 		"alert http any any -> any any (msg:\"pairchk\"; http.uri; "
 		"content:\"/chk\"; xbits:isset,ET.p,track ip_pair; sid:8;)",
+		/* a response rule's ip_src is the server */
+		"alert http any any -> any any (msg:\"srv\"; http.stat_code; "
+		"content:\"500\"; xbits:set,ET.srv,track ip_src; noalert; "
+		"sid:9;)",
+		"alert http any any -> any any (msg:\"tosrv\"; http.uri; "
+		"content:\"/tosrv\"; xbits:isset,ET.srv,track ip_dst; sid:10;)",
+		"alert http any any -> any any (msg:\"fromcl\"; http.uri; "
+		"content:\"/fromcl\"; xbits:isset,ET.srv,track ip_src; "
+		"sid:11;)",
+		/* the tester first: the setter is ordered ahead of it */
+		"alert http any any -> any any (msg:\"both\"; http.uri; "
+		"content:\"/both\"; xbits:isset,ET.b,track ip_src; sid:12;)",
+		"alert http any any -> any any (msg:\"bset\"; http.uri; "
+		"content:\"/both\"; xbits:set,ET.b,track ip_src; noalert; "
+		"sid:13;)",
 		NULL,
 	};
 	struct fixture *w0 = fx_new(rules, 0), *w1 = fx_new(rules, 0);
 	struct fixture *alone = fx_new(rules, 0);
-	struct xbits *x = xbits_create(2, 64);
+	struct xbits *x = xbits_create(2, 64, 1);
 	uint8_t client_a[16], client_b[16], server_x[16], server_y[16];
 
 	(void)state;
@@ -2094,6 +2109,19 @@ test_xbits_across_workers(void **state)
 	memcpy(w1->t.dst, server_y, 16);
 	fx_request(w1, "/chk");
 	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	/* the server's response marks the server: ip_dst of requests to
+	 * it, not the client's ip_src */
+	memcpy(w1->t.dst, server_x, 16);
+	fx_response(w0, "500", NULL);
+	fx_request(w1, "/tosrv");
+	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	assert_true(fired_sid(w1, 10));
+	fx_request(w1, "/fromcl");
+	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	/* set and tested in one transaction */
+	fx_request(w0, "/both");
+	assert_int_equal(fx_txn(w0), DETECT_ALERT);
+	assert_true(fired_sid(w0, 12));
 	/* a worker without the store keeps nothing */
 	fx_request(alone, "/login");
 	fx_txn(alone);

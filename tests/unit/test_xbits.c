@@ -1,7 +1,8 @@
 /*
  * test_xbits.c - xbits.c: Suricata's set/unset/toggle/expiry semantics
- * across workers' tables, eviction of the record that matters least, and
- * reads racing a writer that never see half a record.
+ * across workers' tables, eviction of the record that matters least,
+ * and reads that never see half a record: one interposed write
+ * (deterministic, through xbits.c's read hook) and a racing writer.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -14,7 +15,26 @@
 #include <cmocka.h>
 
 #include "ips/rules.h"
-#include "xbits.h"
+
+/* xbits.c itself, with a write interposed between a reader's loads of
+ * one record's times and of its key when the test arms it. */
+static void test_read_hook(const void *r);
+#define XBITS_READ_HOOK(r) test_read_hook(r)
+#include "xbits.c"
+
+static const struct xbits_record *hook_target;
+static struct xbits_record hook_value;
+static int hook_armed, hook_fired;
+
+static void
+test_read_hook(const void *r)
+{
+	if (hook_armed && r == hook_target) {
+		hook_armed = 0;
+		hook_fired = 1;
+		xbits_write((struct xbits_record *)hook_target, &hook_value);
+	}
+}
 
 static const uint8_t host_a[16] = { 192, 0, 2, 1 };
 static const uint8_t host_b[16] = { 192, 0, 2, 2 };
@@ -33,7 +53,7 @@ key_of(const char *name, const uint8_t *addr)
 static void
 test_set_seen_by_all(void **state)
 {
-	struct xbits *x = xbits_create(2, 64);
+	struct xbits *x = xbits_create(2, 64, 7);
 	struct xbits_key a = key_of("ET.x", host_a), b = key_of("ET.x", host_b);
 	struct xbits_key v6;
 	uint64_t evicted = 0;
@@ -57,7 +77,7 @@ test_set_seen_by_all(void **state)
 static void
 test_set_keeps_first_expiry(void **state)
 {
-	struct xbits *x = xbits_create(2, 64);
+	struct xbits *x = xbits_create(2, 64, 7);
 	struct xbits_key a = key_of("ET.x", host_a);
 	uint64_t evicted = 0;
 
@@ -77,7 +97,7 @@ test_set_keeps_first_expiry(void **state)
 static void
 test_unset_and_toggle_across_tables(void **state)
 {
-	struct xbits *x = xbits_create(3, 64);
+	struct xbits *x = xbits_create(3, 64, 7);
 	struct xbits_key a = key_of("ET.x", host_a);
 	struct xbits_key other = key_of("ET.y", host_a);
 	uint64_t evicted = 0;
@@ -103,7 +123,7 @@ test_unset_and_toggle_across_tables(void **state)
 static void
 test_pair_either_order(void **state)
 {
-	struct xbits *x = xbits_create(1, 64);
+	struct xbits *x = xbits_create(1, 64, 7);
 	uint64_t id = ips_xbit_id("ET.p", IPS_XBIT_IP_PAIR);
 	struct xbits_key ab, ba, c, host = key_of("ET.p", host_a);
 	static const uint8_t host_c[16] = { 198, 51, 100, 7 };
@@ -125,7 +145,7 @@ test_pair_either_order(void **state)
 static void
 test_full_table_evicts_earliest_expiry(void **state)
 {
-	struct xbits *x = xbits_create(1, 8);
+	struct xbits *x = xbits_create(1, 8, 7);
 	struct xbits_key k[10];
 	uint64_t evicted = 0;
 	char name[16];
@@ -153,15 +173,79 @@ test_full_table_evicts_earliest_expiry(void **state)
 	xbits_free(x);
 }
 
+/* An unset on one worker hides another's longer set; when the unsetting
+ * worker later sets the bit for a shorter time, its record must outlive
+ * that expiry, or the older set would hold again once it is evicted. */
+static void
+test_short_set_after_unset_keeps_hiding(void **state)
+{
+	struct xbits *x = xbits_create(2, 8, 7);
+	struct xbits_key k = key_of("ET.k", host_a), other[8];
+	uint64_t evicted = 0;
+	char name[16];
+
+	(void)state;
+	xbits_act(x, 0, &k, IPS_FB_SET, 100, 100, &evicted);    /* to 200 */
+	xbits_act(x, 1, &k, IPS_FB_UNSET, 110, 0, &evicted);
+	xbits_act(x, 1, &k, IPS_FB_SET, 150, 10, &evicted);     /* to 160 */
+	/* table 1 fills with bits that expire before 200 */
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "o%d", i);
+		other[i] = key_of(name, host_a);
+		xbits_act(x, 1, &other[i], IPS_FB_SET, 161, 20, &evicted);
+	}
+	assert_int_equal(xbits_isset(x, &k, 170), 0);
+	assert_int_equal(xbits_isset(x, &k, 199), 0);
+	assert_int_equal(evicted, 1);   /* an "o" bit, not k's record */
+	xbits_free(x);
+}
+
+/* A write lands between a reader's loads of one record's times and of
+ * its key: the reader must read the record again, not pair the old
+ * (expired) times with the new key. */
+static void
+test_read_interrupted_by_a_write(void **state)
+{
+	struct xbits *x = xbits_create(1, 8, 7);
+	struct xbits_key dead = key_of("dead", host_a), live;
+	uint64_t evicted = 0, key[XBITS_KEY_WORDS];
+	uint32_t slot;
+	char name[16];
+
+	(void)state;
+	xbits_act(x, 0, &dead, IPS_FB_SET, 100, 1, &evicted);
+	memcpy(key, &dead, sizeof(key));
+	slot = xbits_hash(x, key) & x->mask;
+	/* a live key whose window starts at the same slot */
+	for (int i = 0;; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		live = key_of(name, host_a);
+		memcpy(key, &live, sizeof(key));
+		if ((xbits_hash(x, key) & x->mask) == slot)
+			break;
+	}
+	memset(&hook_value, 0, sizeof(hook_value));
+	hook_value.set = 1;
+	hook_value.stamp = 99;
+	hook_value.until_s = hook_value.keep_s = 1500;
+	memcpy(hook_value.key, key, sizeof(key));
+	hook_target = xbits_slot(x, 0, slot);
+	hook_armed = 1;
+	hook_fired = 0;
+	assert_int_equal(xbits_isset(x, &live, 500), 1);
+	assert_true(hook_fired);
+	xbits_free(x);
+}
+
 static void
 test_create_bounds(void **state)
 {
 	struct xbits *x;
 
 	(void)state;
-	assert_null(xbits_create(0, 64));
-	assert_null(xbits_create(1, XBITS_PROBE - 1));
-	x = xbits_create(1, 9);         /* rounded up to 16 */
+	assert_null(xbits_create(0, 64, 7));
+	assert_null(xbits_create(1, XBITS_PROBE - 1, 7));
+	x = xbits_create(1, 9, 7);         /* rounded up to 16 */
 	assert_non_null(x);
 	xbits_free(x);
 }
@@ -207,7 +291,7 @@ test_reader_never_sees_half_a_record(void **state)
 	char name[16];
 
 	(void)state;
-	r.x = xbits_create(2, 8);
+	r.x = xbits_create(2, 8, 7);
 	r.done = 0;
 	for (int i = 0; i < RACE_KEYS; i++) {
 		snprintf(name, sizeof(name), "d%d", i);
@@ -241,6 +325,8 @@ main(void)
 		cmocka_unit_test(test_unset_and_toggle_across_tables),
 		cmocka_unit_test(test_pair_either_order),
 		cmocka_unit_test(test_full_table_evicts_earliest_expiry),
+		cmocka_unit_test(test_short_set_after_unset_keeps_hiding),
+		cmocka_unit_test(test_read_interrupted_by_a_write),
 		cmocka_unit_test(test_create_bounds),
 		cmocka_unit_test(test_reader_never_sees_half_a_record),
 	};
