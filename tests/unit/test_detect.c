@@ -1136,20 +1136,30 @@ test_raw_server_not_wanted(void **state)
 
 /* ---- tls.certs ---------------------------------------------------------- */
 
+/* The buffer detect_tls_begin lends a TLS message (certificates or a
+ * ClientHello) on tls, the results cleared. */
+static uint8_t *
+fx_tls_open(struct fixture *f, struct detect_tls *tls)
+{
+	uint32_t cap = 0;
+	uint8_t *buf;
+
+	memset(&f->res, 0, sizeof(f->res));
+	buf = detect_tls_begin(f->dw, tls, tls, &f->t, &f->res, &cap);
+	assert_non_null(buf);
+	assert_int_equal(cap, DETECT_TLS_CERT_BYTES);
+	return buf;
+}
+
 /* One Certificate message of certs (NULL-ended) on tls: each copied into
  * the lent buffer and inspected.  Returns the strongest verdict. */
 static int
 fx_certs_on(struct fixture *f, struct detect_tls *tls,
             const char *const *certs)
 {
-	uint32_t cap = 0;
-	uint8_t *buf;
+	uint8_t *buf = fx_tls_open(f, tls);
 	int v = DETECT_NONE;
 
-	memset(&f->res, 0, sizeof(f->res));
-	buf = detect_tls_begin(f->dw, tls, tls, &f->t, &f->res, &cap);
-	assert_non_null(buf);
-	assert_int_equal(cap, DETECT_TLS_CERT_BYTES);
 	for (uint32_t i = 0; certs[i] != NULL; i++) {
 		uint32_t len = (uint32_t)strlen(certs[i]);
 		int r;
@@ -1247,13 +1257,9 @@ static int
 fx_der_certs(struct fixture *f, const char *const *subjects)
 {
 	struct detect_tls tls = { 0 };
-	uint32_t cap = 0;
-	uint8_t *buf;
+	uint8_t *buf = fx_tls_open(f, &tls);
 	int v = DETECT_NONE;
 
-	memset(&f->res, 0, sizeof(f->res));
-	buf = detect_tls_begin(f->dw, &tls, &tls, &f->t, &f->res, &cap);
-	assert_non_null(buf);
 	for (uint32_t i = 0; subjects[i] != NULL; i++) {
 		uint32_t len = fx_der_cert(buf, (uint8_t)(0x80 + i), "ca",
 		                           subjects[i]);
@@ -1313,13 +1319,10 @@ static int
 fx_hello_n(struct fixture *f, const char *sni, uint8_t l)
 {
 	struct detect_tls tls = { 0 };
-	uint32_t cap = 0, n = 0;
-	uint8_t *buf;
+	uint8_t *buf = fx_tls_open(f, &tls);
+	uint32_t n = 0;
 	int v;
 
-	memset(&f->res, 0, sizeof(f->res));
-	buf = detect_tls_begin(f->dw, &tls, &tls, &f->t, &f->res, &cap);
-	assert_non_null(buf);
 	memcpy(buf, "\x03\x03", 2), n = 2;
 	memset(buf + n, 'r', 32), n += 32;
 	memcpy(buf + n, "\x00\x00\x02\x13\x01\x01\x00", 7), n += 7;
