@@ -326,29 +326,53 @@ insp_isdataat(struct insp *st, uint32_t i)
 	return insp_rest(st, i);
 }
 
+static int
+insp_digit(uint8_t ch, uint8_t base)
+{
+	int d = ch >= '0' && ch <= '9' ? ch - '0'
+	      : (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f' ? (ch | 0x20) - 'a' + 10
+	      : 99;
+
+	return d < base ? d : -1;
+}
+
+/* n ASCII characters at p read as Suricata reads them, with strtoull:
+ * blanks, a sign (a minus wraps), 0x before hex digits, then digits.
+ * 0 when there is no digit or the number passes 64 bits (ERANGE). */
+static int
+insp_read_string(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
+                 uint64_t *v)
+{
+	uint32_t k = 0, first;
+	int neg = 0, d;
+
+	while (k < n && (p[k] == ' ' || (p[k] >= '\t' && p[k] <= '\r')))
+		k++;
+	if (k < n && (p[k] == '+' || p[k] == '-'))
+		neg = p[k++] == '-';
+	if (cd->num_base == 16 && k + 2 < n && p[k] == '0' &&
+	    (p[k + 1] | 0x20) == 'x' && insp_digit(p[k + 2], 16) >= 0)
+		k += 2;
+	for (first = k; k < n && (d = insp_digit(p[k], cd->num_base)) >= 0;
+	     k++) {
+		if (*v > (UINT64_MAX - (uint64_t)d) / cd->num_base)
+			return 0;
+		*v = *v * cd->num_base + (uint64_t)d;
+	}
+	if (neg)
+		*v = -*v;
+	return k > first;
+}
+
 /* The number at p (n bytes, or n ASCII characters in base): 0 when it
- * cannot be read (no digit, or more than 64 bits: strtoull's ERANGE). */
+ * cannot be read. */
 static int
 insp_read_num(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
               uint64_t *v)
 {
 	*v = 0;
-	if (cd->num_flags & IPS_BYTE_STRING) {
-		uint32_t k = 0;
-
-		for (; k < n; k++) {
-			int d = p[k] >= '0' && p[k] <= '9' ? p[k] - '0'
-			      : (p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'f'
-			      ? (p[k] | 0x20) - 'a' + 10 : 99;
-
-			if (d >= cd->num_base)
-				break;
-			if (*v > (UINT64_MAX - (uint64_t)d) / cd->num_base)
-				return 0;
-			*v = *v * cd->num_base + (uint64_t)d;
-		}
-		return k > 0;
-	}
+	if (cd->num_flags & IPS_BYTE_STRING)
+		return insp_read_string(cd, p, n, v);
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t at = (cd->num_flags & IPS_BYTE_LITTLE) ? n - 1 - k : k;
 

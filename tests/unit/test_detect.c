@@ -1865,6 +1865,13 @@ static const char *const kw_rules[] = {
 	"alert http any any -> any any (msg:\"bw\"; http.header; "
 	"content:\"X-L: \"; byte_test:0,>,4000,0,relative,string,dec; "
 	"sid:26;)",
+	/* strings read as strtoull reads them: blanks, a sign, 0x */
+	"alert http any any -> any any (msg:\"bs\"; http.header; "
+	"content:\"X-S: \"; byte_test:4,>,100,0,relative,string,dec; "
+	"sid:27;)",
+	"alert http any any -> any any (msg:\"bx\"; http.header; "
+	"content:\"X-H: \"; byte_test:4,=,31,0,relative,string,hex; "
+	"sid:28;)",
 	NULL,
 };
 
@@ -1906,6 +1913,14 @@ static const struct kw_case kw_cases[] = {
 	{ 26, "/", "X-L: 40001\r\n", NULL, NULL, 1 },
 	{ 26, "/", "X-L: 4000\r\n", NULL, NULL, 0 },
 	{ 26, "/", "X-L: 99999999999999999999\r\n", NULL, NULL, 0 },
+	{ 27, "/", "X-S:  150\r\n", NULL, NULL, 1 },
+	{ 27, "/", "X-S: +150\r\n", NULL, NULL, 1 },
+	{ 27, "/", "X-S: -150\r\n", NULL, NULL, 1 },     /* wraps: huge */
+	{ 27, "/", "X-S:  +50\r\n", NULL, NULL, 0 },
+	{ 27, "/", "X-S:    1\r\n", NULL, NULL, 0 },
+	{ 28, "/", "X-H: 0x1f\r\n", NULL, NULL, 1 },
+	{ 28, "/", "X-H: 001f\r\n", NULL, NULL, 1 },
+	{ 28, "/", "X-H: 0xzz\r\n", NULL, NULL, 0 },     /* 0, then x */
 };
 
 static void
