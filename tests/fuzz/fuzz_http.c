@@ -43,6 +43,12 @@ static const char *const fuzz_rules[] = {
 	"drop http any any -> any any (msg:\"resp\"; http.stat_code; "
 	"content:\"200\"; file_data; content:\"<script\"; "
 	"pcre:\"/^[a-z]+/R\"; sid:5; rev:1;)",
+	/* numbers read from strings, to the buffer's end too */
+	"alert http any any -> any any (msg:\"num\"; flow:to_server; "
+	"http.header; content:\"X-N:\"; byte_test:4,>,100,0,relative,"
+	"string,dec; byte_jump:2,0,relative,string,hex; sid:6; rev:1;)",
+	"alert http any any -> any any (msg:\"len\"; flow:to_server; "
+	"http.content_len; byte_test:0,>,4000,0,string,dec; sid:7; rev:1;)",
 };
 
 static struct worker_stats fuzz_ws;
