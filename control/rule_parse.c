@@ -1332,7 +1332,7 @@ rp_kw_byte_test(struct rp_ctx *c, const char *kw, const char *s,
 
 /* byte_jump:nbytes,offset[,relative][,multiplier N][,big|little]
  *           [,string,hex|dec|oct][,align][,from_beginning|from_end]
- *           [,post_offset N][,bitmask N] */
+ *           [,post_offset N]  (no bitmask: Suricata's has none) */
 static int
 rp_kw_byte_jump(struct rp_ctx *c, const char *kw, const char *s,
                 const char *e, int arg)
@@ -1349,6 +1349,9 @@ rp_kw_byte_jump(struct rp_ctx *c, const char *kw, const char *s,
 	if (rp_arg(s, e, 1, &as, &ae) >= 0)
 		return rp_error(c, s, "byte_jump needs nbytes and offset");
 	for (int i = 2; rp_arg(s, e, i, &as, &ae) < 0; i++) {
+		if (ae - as > 7 && memcmp(as, "bitmask", 7) == 0)
+			return rp_error(c, as, "byte_jump takes no bitmask "
+			                "(Suricata's does not)");
 		if ((rc = rp_byte_common(c, s, e, &i, as, ae, cd)) < 0)
 			return -1;
 		if (rc == 1)

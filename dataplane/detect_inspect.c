@@ -338,7 +338,8 @@ insp_digit(uint8_t ch, uint8_t base)
 
 /* n ASCII characters at p read as Suricata reads them, with strtoull:
  * blanks, a sign (a minus wraps), 0x before hex digits, then digits.
- * 0 when there is no digit or the number passes 64 bits (ERANGE). */
+ * Returns the characters read, or 0 when there is no digit or the number
+ * passes 64 bits (ERANGE). */
 static int
 insp_read_string(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
                  uint64_t *v)
@@ -361,11 +362,11 @@ insp_read_string(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
 	}
 	if (neg)
 		*v = -*v;
-	return k > first;
+	return k > first ? (int)k : 0;
 }
 
-/* The number at p (n bytes, or n ASCII characters in base): 0 when it
- * cannot be read. */
+/* The number at p (n bytes, or n ASCII characters in base): the bytes
+ * it took, or 0 when it cannot be read. */
 static int
 insp_read_num(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
               uint64_t *v)
@@ -378,7 +379,7 @@ insp_read_num(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
 
 		*v = (*v << 8) | p[at];
 	}
-	return 1;
+	return (int)n;
 }
 
 /* Where byte_test/byte_jump read: the number's first byte, or -1 when it
@@ -420,31 +421,31 @@ insp_byte_test(struct insp *st, uint32_t i)
 	return insp_rest(st, i);
 }
 
+/* Suricata's jump: 64-bit arithmetic that wraps, from after the
+ * characters the number took (a string's blanks and sign included); a
+ * jump before the buffer lands on its start, one past its end fails. */
 static int
 insp_byte_jump(struct insp *st, uint32_t i)
 {
 	const struct ips_cond *cd = &st->rule->conds[i];
 	int64_t at = insp_num_at(st, cd), to;
-	uint64_t v;
+	uint64_t v, from;
+	int used;
 
-	if (at < 0 || !insp_read_num(cd, st->buf + at, cd->num_bytes, &v))
+	if (at < 0 ||
+	    (used = insp_read_num(cd, st->buf + at, cd->num_bytes, &v)) == 0)
 		return 0;
-	v = insp_bitmask(cd, v);
-	if (v > UINT32_MAX)
-		return 0;               /* beyond any buffer */
 	v *= cd->num_mult ? cd->num_mult : 1;
 	if ((cd->num_flags & IPS_BYTE_ALIGN) && v % 4 != 0)
 		v += 4 - v % 4;
-	if (cd->num_flags & IPS_BYTE_FROM_BEGIN)
-		to = (int64_t)v;
-	else if (cd->num_flags & IPS_BYTE_FROM_END)
-		to = (int64_t)st->len + (int64_t)v;
-	else
-		to = at + cd->num_bytes + (int64_t)v;
-	to += cd->num_post;
-	if (to < 0 || to >= (int64_t)st->len)
+	v += (uint64_t)(int64_t)cd->num_post;
+	from = (cd->num_flags & IPS_BYTE_FROM_BEGIN) ? 0
+	     : (cd->num_flags & IPS_BYTE_FROM_END) ? st->len
+	     : (uint64_t)at + (uint64_t)used;
+	to = (int64_t)(from + v);
+	if (to > (int64_t)st->len)
 		return 0;
-	st->prev_end = (uint32_t)to;
+	st->prev_end = to < 0 ? 0 : (uint32_t)to;
 	return insp_rest(st, i);
 }
 

@@ -1872,6 +1872,18 @@ static const char *const kw_rules[] = {
 	"alert http any any -> any any (msg:\"bx\"; http.header; "
 	"content:\"X-H: \"; byte_test:4,=,31,0,relative,string,hex; "
 	"sid:28;)",
+	/* byte_jump as Suricata's: from after the characters the number
+	 * took; before the buffer lands on its start; to its very end is
+	 * a jump */
+	"alert http any any -> any any (msg:\"jx\"; http.uri; "
+	"content:\"/j/\"; byte_jump:3,0,relative,string,dec; "
+	"content:\"Z\"; within:1; sid:29;)",
+	"alert http any any -> any any (msg:\"jb\"; http.uri; "
+	"content:\"/b4/\"; byte_jump:1,0,relative,from_beginning,"
+	"post_offset -200; content:\"/b4/\"; within:4; sid:30;)",
+	"alert http any any -> any any (msg:\"je\"; http.uri; "
+	"content:\"/e/\"; byte_jump:1,0,relative,string,dec; "
+	"isdataat:!1,relative; sid:31;)",
 	NULL,
 };
 
@@ -1921,6 +1933,11 @@ static const struct kw_case kw_cases[] = {
 	{ 28, "/", "X-H: 0x1f\r\n", NULL, NULL, 1 },
 	{ 28, "/", "X-H: 001f\r\n", NULL, NULL, 1 },
 	{ 28, "/", "X-H: 0xzz\r\n", NULL, NULL, 0 },     /* 0, then x */
+	{ 29, "/j/ 2abZ", NULL, NULL, NULL, 1 },
+	{ 29, "/j/ 2aZb", NULL, NULL, NULL, 0 },
+	{ 30, "/b4/x", NULL, NULL, NULL, 1 },
+	{ 31, "/e/1x", NULL, NULL, NULL, 1 },
+	{ 31, "/e/1xy", NULL, NULL, NULL, 0 },
 };
 
 static void

@@ -493,8 +493,8 @@ test_size_and_byte_keywords(void **state)
 	r = parse_one(&rs, "alert http any any -> any any (msg:\"m\"; "
 	              "http.uri; content:\"/x\"; bsize:<=20; urilen:3<>9,raw; "
 	              "http.header; bsize:7; byte_test:2,!&,0x40,-3,relative,"
-	              "little; byte_jump:3,1,string,hex,multiplier 2,align,"
-	              "post_offset -1,bitmask 0xf0; sid:7;)");
+	              "little,bitmask 0xf0; byte_jump:3,1,string,hex,"
+	              "multiplier 2,align,post_offset -1; sid:7;)");
 	assert_int_equal(r->n_conds, 6);
 	assert_int_equal(r->conds[1].kind, IPS_COND_BSIZE);
 	assert_int_equal(r->conds[1].num_op, IPS_OP_LE);
@@ -513,15 +513,15 @@ test_size_and_byte_keywords(void **state)
 	assert_int_equal(r->conds[4].num_offset, -3);
 	assert_int_equal(r->conds[4].num_bytes, 2);
 	assert_int_equal(r->conds[4].num_flags,
-	                 IPS_BYTE_LITTLE);
+	                 IPS_BYTE_LITTLE | IPS_BYTE_BITMASK);
+	assert_int_equal(r->conds[4].num_bitmask, 0xf0);
 	assert_int_equal(r->conds[4].relative, 1);
 	assert_int_equal(r->conds[5].kind, IPS_COND_BYTE_JUMP);
 	assert_int_equal(r->conds[5].num_base, 16);
 	assert_int_equal(r->conds[5].num_mult, 2);
 	assert_int_equal(r->conds[5].num_post, -1);
-	assert_int_equal(r->conds[5].num_bitmask, 0xf0);
 	assert_int_equal(r->conds[5].num_flags, IPS_BYTE_STRING |
-	                 IPS_BYTE_ALIGN | IPS_BYTE_BITMASK);
+	                 IPS_BYTE_ALIGN);
 	ips_ruleset_free(&rs);
 }
 
@@ -1075,6 +1075,9 @@ test_errors(void **state)
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "byte_jump:0,0,string,dec; sid:1;)", "t.rules:7:61: "
 	             "invalid number of bytes '0' (1..20)");
+	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
+	             "byte_jump:2,0,bitmask 0xf; sid:1;)", "t.rules:7:65: "
+	             "byte_jump takes no bitmask (Suricata's does not)");
 	expect_error("alert http any any -> any any (msg:\"m\"; http.uri; "
 	             "byte_jump:2,0,dce; sid:1;)", "t.rules:7:65: 'dce' "
 	             "(DCERPC byte order) is not supported");
