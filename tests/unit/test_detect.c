@@ -150,6 +150,14 @@ fx_txn(struct fixture *f)
 	return v > v2 ? v : v2;
 }
 
+/* A header-only GET of uri; returns the verdict. */
+static int
+fx_get(struct fixture *f, const char *uri)
+{
+	fx_request(f, uri);
+	return fx_txn(f);
+}
+
 static int
 fired_sid(const struct fixture *f, uint32_t sid)
 {
@@ -2099,69 +2107,49 @@ test_xbits_across_workers(void **state)
 	client_b[15] ^= 1;
 	memcpy(server_y, server_x, 16);
 	server_y[15] ^= 1;
-	fx_request(w1, "/admin");
-	assert_int_equal(fx_txn(w1), DETECT_NONE);
-	fx_request(w0, "/login");
-	assert_int_equal(fx_txn(w0), DETECT_NONE);      /* noalert */
-	fx_request(w1, "/admin");
-	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	assert_int_equal(fx_get(w1, "/admin"), DETECT_NONE);
+	assert_int_equal(fx_get(w0, "/login"), DETECT_NONE);      /* noalert */
+	assert_int_equal(fx_get(w1, "/admin"), DETECT_ALERT);
 	assert_true(fired_sid(w1, 2));
 	/* until the expiry's second ends: set at 0 s for 30 s */
 	w1->t.now_ms = 30999;
-	fx_request(w1, "/admin");
-	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	assert_int_equal(fx_get(w1, "/admin"), DETECT_ALERT);
 	w1->t.now_ms = 31000;
-	fx_request(w1, "/admin");
-	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	assert_int_equal(fx_get(w1, "/admin"), DETECT_NONE);
 	w1->t.now_ms = 0;
 	memcpy(w1->t.src, client_b, 16);                /* another client */
-	fx_request(w1, "/admin");
-	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	assert_int_equal(fx_get(w1, "/admin"), DETECT_NONE);
 	memcpy(w1->t.src, client_a, 16);
-	fx_request(w1, "/logout");
-	fx_txn(w1);
-	fx_request(w0, "/admin");
-	assert_int_equal(fx_txn(w0), DETECT_NONE);
-	fx_request(w0, "/anon");
-	assert_int_equal(fx_txn(w0), DETECT_ALERT);
+	fx_get(w1, "/logout");
+	assert_int_equal(fx_get(w0, "/admin"), DETECT_NONE);
+	assert_int_equal(fx_get(w0, "/anon"), DETECT_ALERT);
 	/* ip_dst: one client marks the server, another's request to it is
 	 * seen; a request to another server is not */
-	fx_request(w0, "/victim");
-	fx_txn(w0);
+	fx_get(w0, "/victim");
 	memcpy(w1->t.src, client_b, 16);
-	fx_request(w1, "/dst");
-	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	assert_int_equal(fx_get(w1, "/dst"), DETECT_ALERT);
 	memcpy(w1->t.dst, server_y, 16);
-	fx_request(w1, "/dst");
-	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	assert_int_equal(fx_get(w1, "/dst"), DETECT_NONE);
 	/* ip_pair: the pair, not either host */
 	memcpy(w1->t.src, client_a, 16);
 	memcpy(w1->t.dst, server_x, 16);
-	fx_request(w0, "/pair");
-	fx_txn(w0);
-	fx_request(w1, "/chk");
-	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	fx_get(w0, "/pair");
+	assert_int_equal(fx_get(w1, "/chk"), DETECT_ALERT);
 	memcpy(w1->t.dst, server_y, 16);
-	fx_request(w1, "/chk");
-	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	assert_int_equal(fx_get(w1, "/chk"), DETECT_NONE);
 	/* the server's response marks the server: ip_dst of requests to
 	 * it, not the client's ip_src */
 	memcpy(w1->t.dst, server_x, 16);
 	fx_response(w0, "500", NULL);
-	fx_request(w1, "/tosrv");
-	assert_int_equal(fx_txn(w1), DETECT_ALERT);
+	assert_int_equal(fx_get(w1, "/tosrv"), DETECT_ALERT);
 	assert_true(fired_sid(w1, 10));
-	fx_request(w1, "/fromcl");
-	assert_int_equal(fx_txn(w1), DETECT_NONE);
+	assert_int_equal(fx_get(w1, "/fromcl"), DETECT_NONE);
 	/* set and tested in one transaction */
-	fx_request(w0, "/both");
-	assert_int_equal(fx_txn(w0), DETECT_ALERT);
+	assert_int_equal(fx_get(w0, "/both"), DETECT_ALERT);
 	assert_true(fired_sid(w0, 12));
 	/* a worker without the store keeps nothing */
-	fx_request(alone, "/login");
-	fx_txn(alone);
-	fx_request(alone, "/admin");
-	assert_int_equal(fx_txn(alone), DETECT_NONE);
+	fx_get(alone, "/login");
+	assert_int_equal(fx_get(alone, "/admin"), DETECT_NONE);
 	assert_int_equal(w0->ws.detect_xbits_evicted, 0);
 	fx_free(w0);
 	fx_free(w1);
