@@ -595,6 +595,9 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 	                              !(cd->num_flags & IPS_BYTE_STRING))) ||
 	      (!(cd->num_flags & IPS_BYTE_STRING) && cd->num_bytes > 8))))
 		return bi_fail(in, "condition reads %u bytes", cd->num_bytes);
+	if (cd->kind == IPS_COND_BYTE_JUMP &&
+	    (cd->num_flags & IPS_BYTE_BITMASK))
+		return bi_fail(in, "byte_jump with a bitmask");
 	if ((cd->num_flags & IPS_BYTE_STRING) && cd->num_base != 8 &&
 	    cd->num_base != 10 && cd->num_base != 16)
 		return bi_fail(in, "condition number base %u", cd->num_base);

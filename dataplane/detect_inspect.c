@@ -85,9 +85,13 @@ detect_inspect_prefix_safe(const struct ips_cond *cd)
 		 * it is decided only where what follows cannot change it */
 		return !cd->negated;
 	case IPS_COND_ISDATAAT:
-	case IPS_COND_BYTE_TEST:
-	case IPS_COND_BYTE_JUMP:
 		return !cd->negated;
+	case IPS_COND_BYTE_TEST:
+		/* 0 string bytes: the digits run to the end of what came */
+		return !cd->negated && cd->num_bytes != 0;
+	case IPS_COND_BYTE_JUMP:
+		/* from_end: from the end of what came */
+		return !cd->negated && !(cd->num_flags & IPS_BYTE_FROM_END);
 	default:
 		return 0;
 	}

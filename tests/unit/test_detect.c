@@ -514,6 +514,35 @@ fx_response(struct fixture *f, const char *status, const char *const *body)
 	return r > v ? r : v;
 }
 
+/* A number that runs to the end of a body, or a jump from its end, is
+ * decided when the body ends, not on the part that has come. */
+static void
+test_body_number_waits_for_the_end(void **state)
+{
+	static const char *const rules[] = {
+		"alert http any any -> any any (msg:\"n\"; http.stat_code; "
+		"content:\"200\"; file_data; content:\"n=\"; "
+		"byte_test:0,<,100,0,relative,string,dec; sid:1;)",
+		"alert http any any -> any any (msg:\"e\"; http.stat_code; "
+		"content:\"200\"; file_data; content:\"e=\"; "
+		"byte_jump:1,0,relative,from_end,post_offset -3; "
+		"content:\"zz\"; within:2; sid:2;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 2);
+
+	(void)state;
+	assert_int_equal(fx_response(f, "200", (const char *const[]){
+		"n=12", NULL }), DETECT_ALERT);
+	assert_int_equal(fx_response(f, "200", (const char *const[]){
+		"n=12", "345", NULL }), DETECT_NONE);
+	assert_int_equal(fx_response(f, "200", (const char *const[]){
+		"e=\x01zz", NULL }), DETECT_ALERT);
+	assert_int_equal(fx_response(f, "200", (const char *const[]){
+		"e=\x01zz", "ab", NULL }), DETECT_NONE);
+	fx_free(f);
+}
+
 /* Response rules: evaluated in response transactions only, their header
  * read server to client, the body's conditions across pieces; request
  * rules never in a response. */
@@ -2340,6 +2369,7 @@ main(void)
 		cmocka_unit_test(test_keywords_match_and_not),
 		cmocka_unit_test(test_flowbits),
 		cmocka_unit_test(test_xbits_across_workers),
+		cmocka_unit_test(test_body_number_waits_for_the_end),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_raw_split_across_segments),
 		cmocka_unit_test(test_raw_window),
