@@ -1931,6 +1931,18 @@ rp_named_value(const char *s, const char *e, const char *word)
 	return rp_skip_ws(w, e);
 }
 
+/* The index of the word [s, e) among words[0..n), or n. */
+static size_t
+rp_word_index(const char *s, const char *e, const char *const *words,
+              size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !rp_word_is(s, e, words[i]))
+		i++;
+	return i;
+}
+
 /* xbits:set|unset|toggle|isset|isnotset,name,track ip_src|ip_dst|ip_pair
  * [,expire seconds] as Suricata reads it: the track is required (so
  * xbits:noalert is refused, as there), expire defaults to 30 s, must be
@@ -1960,11 +1972,11 @@ rp_kw_xbits(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 		return rp_error(c, a[0][0], "unsupported xbits command '%.*s'",
 		                (int)(a[0][1] - a[0][0]), a[0][0]);
 	v = rp_named_value(a[2][0], a[2][1], "track");
-	for (track = IPS_XBIT_IP_SRC; v != NULL && track < IPS_XBIT_COUNT;
-	     track++)
-		if (rp_word_is(v, a[2][1], tracks[track]))
-			break;
-	if (v == NULL || track == IPS_XBIT_COUNT)
+	track = IPS_XBIT_COUNT;
+	if (v != NULL)          /* tracks[0] is a flowbit's: no name */
+		track = 1 + (int)rp_word_index(v, a[2][1], tracks + 1,
+		                               IPS_XBIT_COUNT - 1);
+	if (track == IPS_XBIT_COUNT)
 		return rp_error(c, a[2][0], "invalid xbits track '%.*s' (track "
 		                "ip_src, ip_dst or ip_pair)",
 		                (int)(a[2][1] - a[2][0]), a[2][0]);
@@ -2013,41 +2025,32 @@ rp_kw_threshold(struct rp_ctx *c, const char *kw, const char *s,
 		return rp_error(c, kw, "more than one threshold/"
 		                "detection_filter");
 	for (int i = 0; rp_arg(s, e, i, &as, &ae) < 0; i++) {
-		const char *vs = as;
-		int64_t v;
+		const char *v;
+		int64_t n;
+		size_t t;
 
-		while (vs < ae && !isspace((unsigned char)*vs))
-			vs++;
-		if (rp_word_is(as, vs, "type") && !arg) {
-			vs = rp_skip_ws(vs, ae);
-			for (size_t t = 0; t < 3; t++)
-				if (rp_word_is(vs, ae, types[t]))
-					th.type = (uint8_t)(IPS_THRESH_LIMIT + t);
-			if (th.type == IPS_THRESH_NONE)
-				return rp_error(c, vs, "invalid threshold type "
-				                "'%.*s'", (int)(ae - vs), vs);
-			seen |= 1;
-		} else if (rp_word_is(as, vs, "track")) {
-			size_t t;
-
-			vs = rp_skip_ws(vs, ae);
-			for (t = 0; t < 3; t++)
-				if (rp_word_is(vs, ae, tracks[t]))
-					break;
+		if (!arg && (v = rp_named_value(as, ae, "type")) != NULL) {
+			t = rp_word_index(v, ae, types, 3);
 			if (t == 3)
-				return rp_error(c, vs, "unsupported %s track "
-				                "'%.*s'", name, (int)(ae - vs), vs);
+				return rp_error(c, v, "invalid threshold type "
+				                "'%.*s'", (int)(ae - v), v);
+			th.type = (uint8_t)(IPS_THRESH_LIMIT + t);
+			seen |= 1;
+		} else if ((v = rp_named_value(as, ae, "track")) != NULL) {
+			t = rp_word_index(v, ae, tracks, 3);
+			if (t == 3)
+				return rp_error(c, v, "unsupported %s track "
+				                "'%.*s'", name, (int)(ae - v), v);
 			th.track = (uint8_t)t;
 			seen |= 2;
-		} else if (rp_word_is(as, vs, "count") ||
-		           rp_word_is(as, vs, "seconds")) {
+		} else if ((v = rp_named_value(as, ae, "count")) != NULL ||
+		           (v = rp_named_value(as, ae, "seconds")) != NULL) {
 			int is_count = *as == 'c';
 
-			if (rp_parse_num(rp_skip_ws(vs, ae), ae, 0, UINT32_MAX,
-			                 &v) < 0)
+			if (rp_parse_num(v, ae, 0, UINT32_MAX, &n) < 0)
 				return rp_error(c, as, "invalid %s '%.*s'", name,
 				                (int)(ae - as), as);
-			*(is_count ? &th.count : &th.seconds) = (uint32_t)v;
+			*(is_count ? &th.count : &th.seconds) = (uint32_t)n;
 			seen |= is_count ? 4 : 8;
 		} else {
 			return rp_error(c, as, "invalid %s option '%.*s'", name,

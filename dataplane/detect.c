@@ -987,15 +987,23 @@ detect_flowbits_apply(const struct detect_call *c, const struct ips_rule *r)
 
 /* ---- xbits ---------------------------------------------------------------- */
 
-/* The key of a rule's xbit in this call: the packet's source is the
- * server when the rule reads server to client. */
+/* The rule's source address in this call (its destination: src 0): the
+ * server when the rule reads server to client, as Suricata's ip_src and
+ * by_src mean the packet's source.  Needs a tuple. */
+static const uint8_t *
+detect_rule_addr(const struct detect_call *c, int src)
+{
+	return src != c->to_client ? c->t->src : c->t->dst;
+}
+
+/* The key of a rule's xbit in this call. */
 static void
 detect_xbit_key(const struct detect_call *c, const struct ips_flowbit *xb,
                 struct xbits_key *k)
 {
 	const struct detect_tuple *t = c->t;
-	const uint8_t *src = c->to_client ? t->dst : t->src;
-	const uint8_t *dst = c->to_client ? t->src : t->dst;
+	const uint8_t *src = detect_rule_addr(c, 1);
+	const uint8_t *dst = detect_rule_addr(c, 0);
 
 	if (xb->track == IPS_XBIT_IP_PAIR)
 		xbits_key_pair(k, xb->id, src, dst, t->ip_version);
@@ -1017,6 +1025,7 @@ static int
 detect_xbits_hold(struct detect_call *c, const struct ips_rule *r)
 {
 	const struct xbits *store = c->t != NULL ? c->s->xbits->store : NULL;
+	uint64_t now_s = c->t != NULL ? c->t->now_ms / 1000 : 0;
 
 	for (uint32_t i = 0; i < r->n_xbits; i++) {
 		const struct ips_flowbit *xb = &r->xbits[i];
@@ -1027,7 +1036,7 @@ detect_xbits_hold(struct detect_call *c, const struct ips_rule *r)
 			continue;
 		if (store != NULL) {
 			detect_xbit_key(c, xb, &k);
-			set = xbits_isset(store, &k, c->t->now_ms / 1000);
+			set = xbits_isset(store, &k, now_s);
 		}
 		if (set < 0) {
 			c->s->ws->detect_xbits_unreadable++;
@@ -1045,9 +1054,11 @@ static void
 detect_xbits_apply(struct detect_call *c, const struct ips_rule *r)
 {
 	const struct detect_xbits *xs = c->s->xbits;
+	uint64_t now_s;
 
 	if (xs->store == NULL || c->t == NULL)
 		return;
+	now_s = c->t->now_ms / 1000;
 	for (uint32_t i = 0; i < r->n_xbits; i++) {
 		const struct ips_flowbit *xb = &r->xbits[i];
 		struct xbits_key k;
@@ -1056,7 +1067,7 @@ detect_xbits_apply(struct detect_call *c, const struct ips_rule *r)
 			continue;
 		detect_xbit_key(c, xb, &k);
 		if (xbits_act(xs->store, xs->own, &k, xb->op,
-		              c->t->now_ms / 1000, xb->expire,
+		              now_s, xb->expire,
 		              &c->s->ws->detect_xbits_evicted) < 0)
 			c->s->ws->detect_xbits_unreadable++;
 	}
@@ -1101,10 +1112,8 @@ detect_threshold_allows(struct detect_call *c, const struct ips_rule *r)
 
 	if (th->type == IPS_THRESH_NONE)
 		return 1;
-	/* the rule's src: the server when it reads server to client */
 	if (c->t != NULL && th->track != IPS_TRACK_RULE)
-		addr = (th->track == IPS_TRACK_SRC) != c->to_client ? c->t->src
-		                                                     : c->t->dst;
+		addr = detect_rule_addr(c, th->track == IPS_TRACK_SRC);
 	e = detect_thresh_slot(c->s, r->sid, addr);
 	if (e->sid == 0 || now - e->start_ms >= (uint64_t)th->seconds * 1000) {
 		/* a new window, begun by this match */
