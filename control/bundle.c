@@ -587,6 +587,12 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 		return bi_fail(in, "condition kind %u", cd->kind);
 	if (cd->num_op >= IPS_OP_COUNT)
 		return bi_fail(in, "condition operator %u", cd->num_op);
+	/* the version is two bytes, and only tls.version reads them */
+	if ((cd->kind == IPS_COND_TLS_VERSION) !=
+	    (cd->buffer == IPS_BUF_TLS_VERSION) ||
+	    (cd->kind == IPS_COND_TLS_VERSION && cd->num_value > UINT16_MAX))
+		return bi_fail(in, "condition kind %u on buffer %u", cd->kind,
+		               cd->buffer);
 	/* byte_test/byte_jump read at most 20 digits or 8 bytes; 0: a
 	 * byte_test's digits to the buffer's end */
 	if (cd->num_bytes > 20 ||

@@ -1458,7 +1458,7 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 {
 	uint64_t b = rp_buffers(c);
 	int client = (b & IPS_BUF_HELLO_MASK) != 0;
-	const char *what = client ? "tls.sni/ja3"
+	const char *what = client ? "tls.sni/ja3/tls.version"
 	                   : (b & IPS_BUF_BIT(IPS_BUF_TLS_CERTS)) ? "tls.certs"
 	                   : "tls.cert_*";
 
@@ -1467,8 +1467,9 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 
 		if (!(b & RP_TLS_MASK))
 			return rp_error(c, c->cond_pos[i], "a tls rule reads "
-			                "tls.sni, ja3.*, tls.certs or tls.cert_* "
-			                "only (%s is not supported there)",
+			                "tls.sni, ja3.*, tls.version, tls.certs or "
+			                "tls.cert_* only (%s is not supported "
+			                "there)",
 			                buf == IPS_BUF_STREAM ? "raw content"
 			                                      : ips_buffer_name(buf));
 		if (!rp_tls_fits(b, IPS_BUF_BIT(buf)))
@@ -1478,7 +1479,7 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 	}
 	if (b == 0)
 		return rp_error(c, open, "tls rule without tls.sni, ja3.*, "
-		                "tls.certs or tls.cert_* content or pcre is not "
+		                "tls.version, tls.certs or tls.cert_* is not "
 		                "supported");
 	if (c->r.proto == IPS_PROTO_HTTP)
 		return rp_error(c, open, "%s in an http rule never "
@@ -1487,6 +1488,13 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 		return rp_error(c, open, "%s with flow:to_client never "
 		                "matches (the ClientHello goes to the server)",
 		                what);
+	/* Suricata reads tls.version on both sides, the server's from its
+	 * ServerHello, which the gateway does not follow */
+	if ((b & IPS_BUF_BIT(IPS_BUF_TLS_VERSION)) &&
+	    !(c->r.flow_flags & IPS_FLOW_TO_SERVER))
+		return rp_error(c, open, "tls.version without flow:to_server "
+		                "is not supported (the server's version, in its "
+		                "ServerHello, is not read)");
 	if (!client && (c->r.flow_flags & IPS_FLOW_TO_SERVER))
 		return rp_error(c, open, "%s with flow:to_server never "
 		                "matches (certificates go to the client)", what);
@@ -1997,6 +2005,45 @@ rp_kw_xbits(struct rp_ctx *c, const char *kw, const char *s, const char *e,
 	return 0;
 }
 
+/* tls.version:1.0|1.1|1.2|1.3 (quoted or not) or 0x and four hex digits,
+ * as Suricata 7 reads it: the client's version (tls.h says which), TLS
+ * 1.3's drafts counted as 1.3 unless the value is a number.  Suricata
+ * takes "1.2x" as 1.2 and reads "0x03g3" as 0x03; both are refused. */
+static int
+rp_kw_tls_version(struct rp_ctx *c, const char *kw, const char *s,
+                  const char *e, int arg)
+{
+	static const char *const names[] = { "1.0", "1.1", "1.2", "1.3" };
+	const char *vs = s, *ve = e;
+	struct ips_cond *cd;
+	uint32_t v = 0;
+	int raw = e - s == 6 && s[0] == '0' && s[1] == 'x';
+	size_t t;
+
+	(void)arg;
+	if (e - s >= 2 && *s == '"' && e[-1] == '"')
+		vs++, ve--;
+	t = rp_word_index(vs, ve, names, 4);
+	for (const char *p = s + 2; raw && p < e; p++)
+		if (isxdigit((unsigned char)*p))
+			v = v << 4 | (uint32_t)(isdigit((unsigned char)*p)
+			                        ? *p - '0'
+			                        : (*p | 0x20) - 'a' + 10);
+		else
+			raw = 0;
+	if (t == 4 && !raw)
+		return rp_error(c, s, "invalid tls.version '%.*s' (1.0, 1.1, "
+		                "1.2, 1.3 or 0x and four hex digits)",
+		                (int)(e - s), s);
+	cd = rp_add_keyword_cond(c, kw, s, e, IPS_COND_TLS_VERSION);
+	if (cd == NULL)
+		return -1;
+	cd->buffer = IPS_BUF_TLS_VERSION;
+	cd->num_value = raw ? v : 0x0301 + (uint32_t)t;
+	cd->num_flags = raw ? IPS_TLS_VERSION_RAW : 0;
+	return 0;
+}
+
 /* noalert; (Suricata 7), the same as flowbits:noalert. */
 static int
 rp_kw_noalert(struct rp_ctx *c, const char *kw, const char *s,
@@ -2185,6 +2232,7 @@ static const struct rp_keyword {
 	{ "tls.sni", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_TLS_SNI },
 	{ "ja3.hash", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_JA3_HASH },
 	{ "ja3.string", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_JA3_STRING },
+	{ "tls.version", rp_kw_tls_version, RP_VAL_REQ, 0 },
 	{ "http.stat_code", rp_kw_sticky, RP_VAL_NONE, IPS_BUF_STAT_CODE },
 	{ "http.response_body", rp_kw_sticky, RP_VAL_NONE,
 	  IPS_BUF_RESPONSE_BODY },

@@ -46,6 +46,7 @@ static const char *const rr_buffer_names[IPS_BUF_COUNT] = {
 	[IPS_BUF_TLS_SNI] = "tls.sni",
 	[IPS_BUF_JA3_HASH] = "ja3.hash",
 	[IPS_BUF_JA3_STRING] = "ja3.string",
+	[IPS_BUF_TLS_VERSION] = "tls.version",
 	[IPS_BUF_STAT_CODE] = "http.stat_code",
 	[IPS_BUF_RESPONSE_BODY] = "http.response_body",
 	[IPS_BUF_STAT_MSG] = "http.stat_msg",

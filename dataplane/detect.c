@@ -2083,6 +2083,7 @@ detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
 	struct detect_call c = { NULL, NULL, &bufs, t, res, DETECT_NONE, NULL,
 	                         0, 0, 0 };
 	struct tls_hello h;
+	uint8_t version[2];
 
 	if (detect_tls_call(dw, tls, body, truncated, &c) < 0)
 		return DETECT_NONE;
@@ -2096,6 +2097,10 @@ detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
 			bufs.ptr[IPS_BUF_TLS_SNI] = h.sni;
 			bufs.len[IPS_BUF_TLS_SNI] = h.sni_len;
 		}
+		version[0] = (uint8_t)(h.client_version >> 8);
+		version[1] = (uint8_t)h.client_version;
+		bufs.ptr[IPS_BUF_TLS_VERSION] = version;
+		bufs.len[IPS_BUF_TLS_VERSION] = sizeof(version);
 		if (c.s->has_ja3)
 			detect_hello_ja3(dw, &c, &bufs, &h);
 	}

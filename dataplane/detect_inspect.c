@@ -467,6 +467,25 @@ insp_size(struct insp *st, uint32_t i)
 	return insp_rest(st, i);
 }
 
+/* tls.version: Suricata 7 counts TLS 1.3's drafts as 1.3 unless the
+ * value was written as a number.  No version (a malformed hello): no
+ * match, as there is none in Suricata. */
+static int
+insp_tls_version(struct insp *st, uint32_t i)
+{
+	const struct ips_cond *cd = &st->rule->conds[i];
+	uint32_t v;
+
+	if (st->len != 2)
+		return -1;
+	v = (uint32_t)st->buf[0] << 8 | st->buf[1];
+	if (!(cd->num_flags & IPS_TLS_VERSION_RAW) && (v >> 8) == 0x7f)
+		v = 0x0304;
+	if (v != cd->num_value)
+		return -1;
+	return insp_rest(st, i);
+}
+
 /* ---- the list ----------------------------------------------------------- */
 
 static int
@@ -490,6 +509,8 @@ insp_from(struct insp *st, uint32_t i)
 	case IPS_COND_BSIZE:
 	case IPS_COND_URILEN:
 		return insp_size(st, i);
+	case IPS_COND_TLS_VERSION:
+		return insp_tls_version(st, i);
 	default:
 		*st->fault |= DETECT_INSPECT_FAULT_PCRE_ERROR;
 		return -1;

@@ -51,6 +51,7 @@ enum tls_phase {
 #define TLS_EXT_SERVER_NAME       0
 #define TLS_EXT_SUPPORTED_GROUPS  10
 #define TLS_EXT_EC_POINT_FORMATS  11
+#define TLS_EXT_SUPPORTED_VERSIONS 43
 #define TLS_SNI_HOST_NAME         0
 
 static uint32_t
@@ -426,6 +427,53 @@ tls_hello_list(const uint8_t *ext, uint32_t len, uint32_t n,
 	return 0;
 }
 
+/* The versions Suricata 7 knows (TLSVersionValid): SSL 3.0 to TLS 1.3,
+ * and TLS 1.3's drafts as their implementations numbered them. */
+static int
+tls_version_known(uint32_t v)
+{
+	switch (v) {
+	case 0xfb14: case 0xfb15: case 0xfb16: case 0xfb17: case 0xfb1a:
+	case 0x7f01:
+		return 1;
+	default:
+		return (v >= 0x0300 && v <= 0x0304) ||
+		       (v >= 0x7f10 && v <= 0x7f1c);
+	}
+}
+
+/* legacy_version as Suricata keeps it: the drafts before 16 (0x7f01 to
+ * 0x7f0f, and 0x0304, which drafts 1 to 15 sent there) are one value. */
+static uint16_t
+tls_legacy_version(uint16_t v)
+{
+	return v == 0x0304 || (v >= 0x7f01 && v < 0x7f10) ? 0x7f01 : v;
+}
+
+/* supported_versions: the client's first entry that is a version Suricata
+ * knows (so GREASE is skipped) becomes its version.  A list shorter than
+ * one entry or past the extension is malformed, as there. */
+static int
+tls_hello_versions(const uint8_t *ext, uint32_t len, struct tls_hello *out)
+{
+	uint32_t n;
+
+	if (len == 0)
+		return 0;
+	n = ext[0];
+	if (n < 2 || n > len - 1)
+		return -1;
+	for (uint32_t i = 1; i + 1 < 1 + n; i += 2) {
+		uint32_t v = (uint32_t)ext[i] << 8 | ext[i + 1];
+
+		if (tls_version_known(v)) {
+			out->client_version = (uint16_t)v;
+			break;
+		}
+	}
+	return 0;
+}
+
 int
 tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
 {
@@ -436,6 +484,7 @@ tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
 	if (len < 2 + 32)
 		return -1;
 	out->version = (uint16_t)(p[0] << 8 | p[1]);
+	out->client_version = tls_legacy_version(out->version);
 	p += 2 + 32;                                    /* random */
 	if (tls_vector(&p, end, 1, &v, &n) < 0 ||       /* session_id */
 	    tls_vector(&p, end, 2, &out->ciphers.p, &out->ciphers.len) < 0 ||
@@ -467,6 +516,8 @@ tls_hello_parse(const uint8_t *body, uint32_t len, struct tls_hello *out)
 			r = tls_hello_list(ext, ext_len, 2, &out->groups);
 		else if (type == TLS_EXT_EC_POINT_FORMATS)
 			r = tls_hello_list(ext, ext_len, 1, &out->formats);
+		else if (type == TLS_EXT_SUPPORTED_VERSIONS)
+			r = tls_hello_versions(ext, ext_len, out);
 		if (r < 0)
 			return -1;
 	}

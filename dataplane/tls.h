@@ -120,6 +120,9 @@ struct tls_hello {
 	                             * NULL */
 	uint32_t sni_len;
 	uint16_t version;           /* legacy_version */
+	uint16_t client_version;    /* what tls.version reads: Suricata 7's
+	                             * client version once the hello is
+	                             * parsed (tls.c) */
 	/* for JA3: cipher_suites, the extensions block, supported_groups'
 	 * and ec_point_formats' lists (len 0 when absent) */
 	struct tls_vec ciphers, extensions, groups, formats;

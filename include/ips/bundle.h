@@ -31,14 +31,15 @@
 #include "ips/detect_db.h"
 
 #define IPS_BUNDLE_MAGIC   "IPSBNDL1"  /* 8 bytes, no NUL */
-#define IPS_BUNDLE_FORMAT  9u     /* 2: a rule's reject variant; 3: pcre,
+#define IPS_BUNDLE_FORMAT 10u     /* 2: a rule's reject variant; 3: pcre,
                                   * flowbits, thresholds; 4: request
                                   * header buffers (ids moved), 32-bit
                                   * buffer masks; 5: tls.certs and the
                                   * tls protocol; 6: response buffers;
                                   * 7: response head buffers; 8: tls
                                   * certificate names, tls.sni, 64-bit
-                                  * masks; 9: xbits */
+                                  * masks; 9: xbits; 10: tls.version
+                                  * (buffer ids after ja3.string moved) */
 
 /*
  * File layout (format 2, little-endian, no padding):

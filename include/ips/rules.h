@@ -51,7 +51,8 @@ enum ips_action {
  * IPS_BUF_TLS_SUBJECT, _ISSUER and _SERIAL are the server's first
  * certificate's names as Suricata prints them (x509.h), scanned with it.
  * IPS_BUF_TLS_SNI is the client's ClientHello's server name (tls.h),
- * IPS_BUF_JA3_HASH and _STRING its JA3 fingerprint, scanned with it.
+ * IPS_BUF_JA3_HASH and _STRING its JA3 fingerprint, scanned with it;
+ * IPS_BUF_TLS_VERSION its version (tls.h), which only tls.version reads.
  * IPS_BUF_STAT_CODE and the buffers after IPS_BUF_RESPONSE_BODY belong to
  * one HTTP response's head (flow:to_client rules), complete when it ends
  * (block mode); IPS_BUF_RESPONSE_BODY is its body, de-chunked and
@@ -85,6 +86,9 @@ enum ips_buffer {
 	IPS_BUF_TLS_SNI,        /* tls.sni: the ClientHello's server_name */
 	IPS_BUF_JA3_HASH,       /* ja3.hash: MD5 of the JA3 string, hex */
 	IPS_BUF_JA3_STRING,     /* ja3.string */
+	IPS_BUF_TLS_VERSION,    /* not a sticky buffer: the ClientHello's
+	                         * version as Suricata keeps it, 2 bytes big
+	                         * endian, for tls.version */
 	IPS_BUF_STAT_CODE,      /* http.stat_code: the response's 3 digits */
 	IPS_BUF_RESPONSE_BODY,  /* http.response_body, file_data: de-chunked,
 	                         * decompressed */
@@ -107,7 +111,7 @@ enum ips_buffer {
 /* The buffers of a client's ClientHello (tls rules). */
 #define IPS_BUF_HELLO_MASK \
 	(IPS_BUF_BIT(IPS_BUF_TLS_SNI) | IPS_BUF_BIT(IPS_BUF_JA3_HASH) | \
-	 IPS_BUF_BIT(IPS_BUF_JA3_STRING))
+	 IPS_BUF_BIT(IPS_BUF_JA3_STRING) | IPS_BUF_BIT(IPS_BUF_TLS_VERSION))
 
 /* The buffers of a server's certificates (tls rules). */
 #define IPS_BUF_CERT_MASK \
@@ -142,6 +146,8 @@ enum ips_cond_kind {
 	IPS_COND_URILEN,        /* urilen: bsize of http.uri / http.uri.raw */
 	IPS_COND_BYTE_TEST,     /* byte_test */
 	IPS_COND_BYTE_JUMP,     /* byte_jump */
+	IPS_COND_TLS_VERSION,   /* tls.version: num_value, on
+	                         * IPS_BUF_TLS_VERSION */
 	IPS_COND_KIND_COUNT
 };
 
@@ -184,6 +190,9 @@ enum ips_num_op {
 #define IPS_BYTE_FROM_BEGIN  0x0010   /* byte_jump: from buffer start */
 #define IPS_BYTE_FROM_END    0x0020   /* byte_jump: from buffer end */
 #define IPS_BYTE_BITMASK     0x0040   /* num_bitmask applies */
+/* num_flags of tls.version: the value was written as a number (0x0303),
+ * compared as is; else TLS 1.3's drafts (0x7fNN) count as 1.3 */
+#define IPS_TLS_VERSION_RAW  0x0001
 
 /*
  * One condition of a rule, bound to the buffer that was sticky when it was

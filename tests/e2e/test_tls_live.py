@@ -28,6 +28,7 @@ TOPO = Topology(CLI_NS, SRV_NS, "tlspub", "tlspriv", CLIENT_IP, SERVER_IP)
 EVIL_SID, EVIL_CN_SID = 9200001, 9200002
 ET_SUBJECT_SID, ISSUER_DROP_SID, SNI_SID = 2031299, 9200003, 9200004
 JA3_SID = 9200005
+V13_SID, V12_DROP_SID = 9200006, 9200007
 
 RULES = """\
 drop tls any any -> any any (msg:"E2E evil certificate"; flow:established,to_client; tls.certs; content:"c2.evil.example"; sid:9200001; rev:1;)
@@ -36,6 +37,8 @@ alert tls any any -> any any (msg:"ET CURRENT_EVENTS [Fireeye] Backdoor.SSL.BEAC
 drop tls any any -> any any (msg:"E2E issuer"; flow:established,to_client; tls.cert_issuer; content:"OU=Information Technologies, CN=ajax"; tls.cert_serial; content:":"; sid:9200003; rev:1;)
 drop tls any any -> any any (msg:"E2E SNI"; flow:established,to_server; tls.sni; content:"blocked.example"; endswith; sid:9200004; rev:1;)
 drop tls any any -> any 13443 (msg:"E2E JA3"; flow:established,to_server; ja3.string; content:"771,"; startswith; pcre:"/^771,[0-9-]+,([0-9]+-)*0(-[0-9]+)*,/"; ja3.hash; pcre:"/^[0-9a-f]{32}$/"; sid:9200005; rev:1;)
+alert tls any any -> any [14443,15443] (msg:"E2E TLS 1.3 client"; flow:established,to_server; tls.version:1.3; sid:9200006; rev:1;)
+drop tls any any -> any [14443,15443] (msg:"E2E TLS 1.2 client"; flow:established,to_server; tls.version:1.2; sid:9200007; rev:1;)
 """
 
 # name -> (subject, port the server listens on, TLS versions it offers)
@@ -52,6 +55,9 @@ SERVERS = {
     "sni12": ("/CN=www.good.example/O=E2E", 11443, ["-tls1_2"]),
     "sni13": ("/CN=www.good.example/O=E2E", 12443, ["-tls1_3"]),
     "ja3": ("/CN=www.good.example/O=E2E", 13443, ["-tls1_2"]),
+    # for tls.version: both versions offered; 15443 takes the dropped one
+    "version": ("/CN=www.good.example/O=E2E", 14443, []),
+    "version12": ("/CN=www.good.example/O=E2E", 15443, []),
 }
 
 
@@ -74,7 +80,7 @@ def start_tls_server(tmp, name):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def curl_tls(port, max_time=5, sni=None):
+def curl_tls(port, max_time=5, sni=None, extra=()):
     """curl over TLS to the server's port, naming sni in its ClientHello
     (none: the address, which sends no server_name); (exit code, HTTP
     status)."""
@@ -82,7 +88,7 @@ def curl_tls(port, max_time=5, sni=None):
     resolve = ["--resolve", "%s:%d:%s" % (sni, port, SERVER_IP)] if sni \
         else []
     r = sh("curl", "-s", "-k", "-o", "/dev/null", "-w", "%{http_code}",
-           "--max-time", str(max_time), *resolve,
+           "--max-time", str(max_time), *resolve, *extra,
            "https://%s:%d/" % (host, port),
            ns=CLI_NS, check=False, timeout=max_time + 10)
     return r.returncode, r.stdout
@@ -170,6 +176,22 @@ def test_ja3_of_a_live_client_hello(testbed):
     assert code != 0 and status in ("000", ""), (code, status)
     alerts = eve_alerts(testbed["eve"], JA3_SID)
     assert alerts and alerts[0]["alert"]["action"] == "blocked"
+
+
+def test_tls_version_of_a_live_client_hello(testbed):
+    """tls.version on curl's ClientHello: offering TLS 1.3, its version is
+    the first of supported_versions (1.3, legacy_version still 1.2), and
+    the handshake goes on; limited to 1.2 (no supported_versions), it is
+    1.2, and the drop cuts it before the server has the hello."""
+    assert curl_tls(14443) == (0, "200")
+    alerts = eve_alerts(testbed["eve"], V13_SID)
+    assert alerts and alerts[0]["alert"]["action"] == "allowed"
+    assert not eve_alerts(testbed["eve"], V12_DROP_SID, wait=0.3)
+    code, status = curl_tls(15443, max_time=4, extra=("--tls-max", "1.2"))
+    assert code != 0 and status in ("000", ""), (code, status)
+    drops = eve_alerts(testbed["eve"], V12_DROP_SID)
+    assert drops and drops[0]["alert"]["action"] == "blocked"
+    assert len(eve_alerts(testbed["eve"], V13_SID)) == 1
 
 
 def test_tls13_certificates_are_not_visible(testbed):

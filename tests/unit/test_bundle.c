@@ -21,7 +21,7 @@
  * addresses and ports (negated too), classtype and priority, nocase,
  * offset/depth, pcre, negation, distance/within, endswith, the body and
  * the raw stream, the tls protocol and tls.certs, flowbits and xbits,
- * a byte_test of the digits to the buffer's end. */
+ * a byte_test of the digits to the buffer's end, tls.version. */
 static const char *const tb_rules[] = {
 	"drop http any any -> any any (msg:\"uri passwd\"; "
 	"flow:to_server,established; http.uri; content:\"/etc/passwd\"; "
@@ -52,6 +52,9 @@ static const char *const tb_rules[] = {
 	"ip_pair,expire 9; xbits:isnotset,ET.u,track ip_dst; sid:111;)",
 	"alert http any any -> any any (msg:\"length\"; http.content_len; "
 	"byte_test:0,>,4000,0,string,dec; sid:112;)",
+	"drop tls any any -> any any (msg:\"old client\"; "
+	"flow:to_server; tls.version:1.0; tls.sni; content:\"a\"; "
+	"tls.version:0x7f1c; sid:113;)",
 	NULL,
 };
 
@@ -310,6 +313,13 @@ tb_same_rules(const struct ips_detect_db *a, const struct ips_detect_db *b)
 			assert_int_equal(x->conds[c].within, y->conds[c].within);
 			assert_int_equal(x->conds[c].hs_flags,
 			                 y->conds[c].hs_flags);
+			assert_int_equal(x->conds[c].kind, y->conds[c].kind);
+			assert_int_equal(x->conds[c].buffer,
+			                 y->conds[c].buffer);
+			assert_true(x->conds[c].num_value ==
+			            y->conds[c].num_value);
+			assert_int_equal(x->conds[c].num_flags,
+			                 y->conds[c].num_flags);
 		}
 	}
 	for (unsigned b2 = 0; b2 < IPS_BUF_COUNT; b2++)
@@ -561,6 +571,23 @@ test_forged_tables_refused(void **state)
 	memcpy(copy + at, &v, 4);
 	tb_reheader(copy, len, &h);
 	tb_refused(copy, len, "rules cannot fit");
+	/* tls.version's condition moved onto tls.sni (its bytes are not a
+	 * version) */
+	{
+		const uint8_t cond[] = { IPS_BUF_TLS_VERSION,
+		                         IPS_COND_TLS_VERSION, 0, 0, 0, 0 };
+		size_t from = tb_section_start(&h, IPS_BUNDLE_SEC_RULES);
+		size_t end = from + h.section_bytes[IPS_BUNDLE_SEC_RULES];
+
+		memcpy(copy, buf, len);
+		for (at = from; at + sizeof(cond) <= end; at++)
+			if (memcmp(copy + at, cond, sizeof(cond)) == 0)
+				break;
+		assert_true(at + sizeof(cond) <= end);
+		copy[at] = IPS_BUF_TLS_SNI;
+		tb_reheader(copy, len, &h);
+		tb_refused(copy, len, "condition kind 7 on buffer 23");
+	}
 	/* the uri's and the body's databases exchanged: a streaming db
 	 * where a block one belongs */
 	{

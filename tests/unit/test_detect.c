@@ -1447,6 +1447,92 @@ test_tls_sni(void **state)
 	fx_free(f);
 }
 
+/* One ClientHello of this legacy_version and, unless sv is NULL, a
+ * supported_versions extension of sv_len bytes, on a fresh flow. */
+static int
+fx_hello_version(struct fixture *f, uint16_t legacy, const uint8_t *sv,
+                 uint8_t sv_len)
+{
+	struct detect_tls tls = { 0 };
+	uint8_t *buf = fx_tls_open(f, &tls);
+	uint32_t n = 0;
+	int v;
+
+	buf[n++] = (uint8_t)(legacy >> 8), buf[n++] = (uint8_t)legacy;
+	memset(buf + n, 'r', 32), n += 32;
+	memcpy(buf + n, "\x00\x00\x02\x13\x01\x01\x00", 7), n += 7;
+	if (sv != NULL) {
+		const uint8_t ext[] = { 0, (uint8_t)(sv_len + 4), 0, 0x2b, 0,
+		                        sv_len };
+
+		memcpy(buf + n, ext, sizeof(ext)), n += sizeof(ext);
+		memcpy(buf + n, sv, sv_len), n += sv_len;
+	}
+	v = detect_tls_hello(f->dw, &tls, buf, n, 0, &f->t, &f->res);
+	detect_tls_end(f->dw, &tls);
+	return v;
+}
+
+/* tls.version: the client's version as Suricata 7 keeps it (the first
+ * supported_versions entry it knows), TLS 1.3's drafts counted as 1.3
+ * unless the rule names the number. */
+static void
+test_tls_version(void **state)
+{
+	static const char *const rules[] = {
+		"alert tls any any -> any any (msg:\"1.2\"; flow:to_server; "
+		"tls.version:1.2; sid:1;)",
+		"alert tls any any -> any any (msg:\"1.3\"; "
+		"flow:established,to_server; tls.version:\"1.3\"; sid:2;)",
+		"alert tls any any -> any any (msg:\"draft 28\"; "
+		"flow:to_server; tls.version:0x7f1c; sid:3;)",
+		"drop tls any any -> any any (msg:\"1.0\"; flow:to_server; "
+		"tls.version:1.0; sid:4;)",
+		"alert tls any any -> any any (msg:\"1.2 and a JA3\"; "
+		"flow:to_server; tls.version:1.2; ja3.string; "
+		"content:\"769,\"; startswith; sid:5;)",
+		NULL,
+	};
+	static const uint8_t grease_13[] = { 4, 0x1a, 0x1a, 0x03, 0x04 };
+	static const uint8_t draft28[] = { 2, 0x7f, 0x1c };
+	static const uint8_t only_12[] = { 2, 0x03, 0x03 };
+	static const uint8_t short_list[] = { 1, 0x03 };
+	struct fixture *f = fx_new(rules, 4);
+
+	(void)state;
+	assert_int_equal(fx_hello_version(f, 0x0303, NULL, 0), DETECT_ALERT);
+	assert_true(fired_sid(f, 1));
+	assert_int_equal(f->res.n_fired, 1);
+	assert_int_equal(fx_hello_version(f, 0x0303, grease_13,
+	                                  sizeof(grease_13)), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	assert_int_equal(f->res.n_fired, 1);
+	assert_int_equal(fx_hello_version(f, 0x0303, draft28,
+	                                  sizeof(draft28)), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	assert_true(fired_sid(f, 3));
+	assert_int_equal(f->res.n_fired, 2);
+	/* 0x0304 as legacy_version: drafts 1-15, kept as 0x7f01 */
+	assert_int_equal(fx_hello_version(f, 0x0304, NULL, 0), DETECT_ALERT);
+	assert_true(fired_sid(f, 2));
+	assert_int_equal(f->res.n_fired, 1);
+	assert_int_equal(fx_hello_version(f, 0x0301, NULL, 0), DETECT_DROP);
+	assert_true(fired_sid(f, 4));
+	assert_int_equal(f->res.n_fired, 1);
+	/* a 1.0 legacy_version offering only 1.2: the version is 1.2, the
+	 * JA3 string's the legacy one */
+	assert_int_equal(fx_hello_version(f, 0x0301, only_12,
+	                                  sizeof(only_12)), DETECT_ALERT);
+	assert_true(fired_sid(f, 1));
+	assert_true(fired_sid(f, 5));
+	assert_int_equal(f->res.n_fired, 2);
+	/* a malformed hello has no version */
+	assert_int_equal(fx_hello_version(f, 0x0303, short_list,
+	                                  sizeof(short_list)), DETECT_NONE);
+	assert_int_equal(f->res.n_fired, 0);
+	fx_free(f);
+}
+
 /* tls.certs is a multi-buffer: conditions hold within one certificate,
  * and a rule fires once per flow whichever certificates match. */
 static void
@@ -2383,6 +2469,7 @@ main(void)
 		cmocka_unit_test(test_tls_certs_multi_buffer),
 		cmocka_unit_test(test_tls_cert_names),
 		cmocka_unit_test(test_tls_sni),
+		cmocka_unit_test(test_tls_version),
 		cmocka_unit_test(test_tls_certs_header_and_isolation),
 		cmocka_unit_test(test_tls_certs_pool_and_truncation),
 		cmocka_unit_test(test_tls_not_wanted),

@@ -756,8 +756,8 @@ test_tls_certs(void **state)
 	             "t.rules:7:31: tls.certs in an http rule never matches "
 	             "(use protocol tls)");
 	expect_error("alert tls any any -> any any (msg:\"m\"; sid:1;)",
-	             "t.rules:7:30: tls rule without tls.sni, ja3.*, tls.certs "
-	             "or tls.cert_* content or pcre is not supported");
+	             "t.rules:7:30: tls rule without tls.sni, ja3.*, "
+	             "tls.version, tls.certs or tls.cert_* is not supported");
 	expect_error("alert tls any any <> any any (msg:\"m\"; "
 	             "tls.certs; content:\"x\"; sid:1;)",
 	             "t.rules:7:30: '<>' with tls.certs is not supported");
@@ -790,17 +790,80 @@ test_tls_sni(void **state)
 	ips_ruleset_free(&rs);
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "flow:to_client; tls.sni; content:\"x\"; sid:1;)",
-	             "t.rules:7:30: tls.sni/ja3 with flow:to_client never "
+	             "t.rules:7:30: tls.sni/ja3/tls.version with flow:to_client "
+	             "never "
 	             "matches (the ClientHello goes to the server)");
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "ja3.hash; content:\"x\"; tls.cert_subject; "
 	             "content:\"y\"; sid:1;)",
-	             "t.rules:7:81: tls.sni/ja3 cannot be combined with other "
-	             "buffers in one rule");
+	             "t.rules:7:81: tls.sni/ja3/tls.version cannot be combined "
+	             "with other buffers in one rule");
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "content:\"x\"; sid:1;)",
-	             "t.rules:7:40: a tls rule reads tls.sni, ja3.*, tls.certs "
-	             "or tls.cert_* only (raw content is not supported there)");
+	             "t.rules:7:40: a tls rule reads tls.sni, ja3.*, "
+	             "tls.version, tls.certs or tls.cert_* only (raw content is "
+	             "not supported there)");
+}
+
+/* tls.version: the client's, to the server; 1.0-1.3 (quoted or not) or a
+ * number, which alone is compared as is. */
+static void
+test_tls_version(void **state)
+{
+	static const struct { const char *opt; uint32_t v; uint16_t flags; }
+	ok[] = {
+		{ "1.0", 0x0301, 0 }, { "1.1", 0x0302, 0 },
+		{ "\"1.2\"", 0x0303, 0 }, { "1.3", 0x0304, 0 },
+		{ "0x7f1c", 0x7f1c, IPS_TLS_VERSION_RAW },
+		{ "0xFB1A", 0xfb1a, IPS_TLS_VERSION_RAW },
+	};
+	static const char *const bad[] = {
+		"1.4", "1.2x", "\"0x0303\"", "0x303", "0x03g3", "!1.2", "tls1.2",
+	};
+	struct ips_ruleset rs = { 0 };
+	const struct ips_rule *r;
+	char rule[256], want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(rule, sizeof(rule), "alert tcp any any -> any 443 "
+		         "(msg:\"m\"; flow:established,to_server; "
+		         "tls.version:%s; sid:1;)", ok[i].opt);
+		r = parse_one(&rs, rule);
+		assert_int_equal(r->proto, IPS_PROTO_TLS);
+		assert_int_equal(r->n_conds, 1);
+		assert_int_equal(r->conds[0].kind, IPS_COND_TLS_VERSION);
+		assert_int_equal(r->conds[0].buffer, IPS_BUF_TLS_VERSION);
+		assert_int_equal(r->conds[0].num_value, ok[i].v);
+		assert_int_equal(r->conds[0].num_flags, ok[i].flags);
+		ips_ruleset_free(&rs);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(rule, sizeof(rule), "alert tls any any -> any any "
+		         "(msg:\"m\"; flow:to_server; tls.version:%s; sid:1;)",
+		         bad[i]);
+		snprintf(want, sizeof(want), "t.rules:7:68: invalid tls.version "
+		         "'%s' (1.0, 1.1, 1.2, 1.3 or 0x and four hex digits)",
+		         bad[i]);
+		expect_error(rule, want);
+	}
+	/* with the hello's buffers */
+	r = parse_one(&rs, "alert tls any any -> any any (msg:\"m\"; "
+	              "flow:to_server; tls.sni; content:\"a\"; "
+	              "tls.version:1.2; content:\"b\"; sid:1;)");
+	assert_int_equal(r->n_conds, 3);
+	assert_int_equal(r->conds[1].kind, IPS_COND_TLS_VERSION);
+	assert_int_equal(r->conds[2].buffer, IPS_BUF_TLS_SNI);
+	ips_ruleset_free(&rs);
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "tls.version:1.2; sid:1;)",
+	             "t.rules:7:30: tls.version without flow:to_server is not "
+	             "supported (the server's version, in its ServerHello, is "
+	             "not read)");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "flow:to_server; tls.version:1.2; sid:1;)",
+	             "t.rules:7:31: tls.sni/ja3/tls.version in an http rule "
+	             "never matches (use protocol tls)");
 }
 
 /* The first certificate's names: to the client, with one another, not
@@ -1280,6 +1343,7 @@ main(void)
 		cmocka_unit_test(test_tls_certs),
 		cmocka_unit_test(test_tls_cert_names),
 		cmocka_unit_test(test_tls_sni),
+		cmocka_unit_test(test_tls_version),
 		cmocka_unit_test(test_response_buffers),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),

@@ -538,6 +538,73 @@ test_hello_ja3(void **state)
 	assert_true(o.full);
 }
 
+/* The client version tls.version reads of a hello with this
+ * legacy_version and, unless sv is NULL, a supported_versions extension
+ * of sv_len bytes; -1: malformed. */
+static int
+hello_version(uint16_t legacy, const uint8_t *sv, uint8_t sv_len)
+{
+	struct msg body = { .len = 0 };
+	uint8_t v[2] = { (uint8_t)(legacy >> 8), (uint8_t)legacy };
+	uint8_t ext_len[2] = { 0, (uint8_t)(4 + sv_len) };
+	uint8_t ext_head[4] = { 0x00, 0x2b, 0x00, sv_len };
+	struct tls_hello h;
+
+	put(&body, v, 2);
+	put(&body, "0123456789abcdef0123456789abcdef", 32);
+	put(&body, "\x00\x00\x02\x13\x01\x01\x00", 7);
+	if (sv != NULL) {
+		put(&body, ext_len, 2);
+		put(&body, ext_head, 4);
+		put(&body, sv, sv_len);
+	}
+	if (tls_hello_parse(body.b, body.len, &h) < 0)
+		return -1;
+	return h.client_version;
+}
+
+/* tls.version's value, Suricata 7's client version: legacy_version (the
+ * drafts before 16 as one), then the first supported_versions entry
+ * Suricata knows, GREASE and unknown values skipped. */
+static void
+test_hello_version(void **state)
+{
+	static const uint8_t grease_13_12[] = { 6, 0x1a, 0x1a, 0x03, 0x04,
+	                                        0x03, 0x03 };
+	static const uint8_t grease_draft28[] = { 4, 0x0a, 0x0a, 0x7f, 0x1c };
+	static const uint8_t unknown_only[] = { 4, 0x03, 0x05, 0xfa, 0xfa };
+	static const uint8_t fb_draft[] = { 2, 0xfb, 0x1a };
+	static const uint8_t odd_13[] = { 3, 0x03, 0x04, 0x03 };
+	static const uint8_t odd_grease[] = { 3, 0x0a, 0x0a, 0x03 };
+	static const uint8_t short_list[] = { 1, 0x03 };
+	static const uint8_t past_end[] = { 4, 0x03, 0x04 };
+
+	(void)state;
+	assert_int_equal(hello_version(0x0303, NULL, 0), 0x0303);
+	assert_int_equal(hello_version(0x0301, NULL, 0), 0x0301);
+	assert_int_equal(hello_version(0x0304, NULL, 0), 0x7f01);
+	assert_int_equal(hello_version(0x7f05, NULL, 0), 0x7f01);
+	assert_int_equal(hello_version(0x7f10, NULL, 0), 0x7f10);
+	assert_int_equal(hello_version(0x0303, grease_13_12,
+	                               sizeof(grease_13_12)), 0x0304);
+	assert_int_equal(hello_version(0x0303, grease_draft28,
+	                               sizeof(grease_draft28)), 0x7f1c);
+	assert_int_equal(hello_version(0x0303, fb_draft, sizeof(fb_draft)),
+	                 0xfb1a);
+	assert_int_equal(hello_version(0x0303, unknown_only,
+	                               sizeof(unknown_only)), 0x0303);
+	assert_int_equal(hello_version(0x0303, odd_13, sizeof(odd_13)),
+	                 0x0304);
+	assert_int_equal(hello_version(0x0302, odd_grease,
+	                               sizeof(odd_grease)), 0x0302);
+	/* an empty extension changes nothing */
+	assert_int_equal(hello_version(0x0303, short_list, 0), 0x0303);
+	assert_int_equal(hello_version(0x0303, short_list,
+	                               sizeof(short_list)), -1);
+	assert_int_equal(hello_version(0x0303, past_end, sizeof(past_end)),
+	                 -1);
+}
+
 int
 main(void)
 {
@@ -551,6 +618,7 @@ main(void)
 		cmocka_unit_test(test_client_side_given_up),
 		cmocka_unit_test(test_hello_fields),
 		cmocka_unit_test(test_hello_ja3),
+		cmocka_unit_test(test_hello_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
