@@ -231,6 +231,7 @@ bo_rule(struct bundle_out *o, const struct ips_rule *r,
 	BO_PUT_INT(o, uint8_t, r->bidirectional);
 	BO_PUT_INT(o, uint8_t, r->priority);
 	BO_PUT_INT(o, uint8_t, r->proto);
+	BO_PUT_INT(o, uint8_t, r->twin);
 	BO_PUT_INT(o, uint32_t, r->sid);
 	BO_PUT_INT(o, uint32_t, r->rev);
 	bo_str(o, r->msg);
@@ -666,7 +667,8 @@ bi_rule(struct bundle_in *in, struct ips_rule *r, char *const *classes,
 	if (BI_U8(in, r->action) < 0 || BI_U8(in, r->reject) < 0 ||
 	    BI_U8(in, r->flow_flags) < 0 ||
 	    BI_U8(in, r->bidirectional) < 0 || BI_U8(in, r->priority) < 0 ||
-	    BI_U8(in, r->proto) < 0 || BI_U32(in, r->sid) < 0 ||
+	    BI_U8(in, r->proto) < 0 || BI_U8(in, r->twin) < 0 ||
+	    BI_U32(in, r->sid) < 0 ||
 	    BI_U32(in, r->rev) < 0 || bi_str(in, &r->msg, 1) < 0 ||
 	    BI_U32(in, cls) < 0)
 		return -1;
@@ -745,8 +747,8 @@ bi_rules(struct bundle_in *in, struct ips_ruleset *rs, char *const *classes,
 {
 	uint32_t n = 0;
 
-	/* a rule takes at least 5+8+4+4+4*3+4+4+4 bytes */
-	if (BI_U32(in, n) < 0 || bi_count(in, n, 45, "rules") < 0)
+	/* a rule takes at least 6+8+4+4+4*3+4+4+4 bytes */
+	if (BI_U32(in, n) < 0 || bi_count(in, n, 46, "rules") < 0)
 		return -1;
 	rs->rules = calloc(n ? n : 1, sizeof(*rs->rules));
 	if (rs->rules == NULL)
@@ -754,9 +756,16 @@ bi_rules(struct bundle_in *in, struct ips_ruleset *rs, char *const *classes,
 	rs->cap_rules = n;
 	for (rs->n_rules = 0; rs->n_rules < n; ) {
 		/* counted before reading: a half-read rule is freed too */
+		const struct ips_rule *r = &rs->rules[rs->n_rules];
+
 		if (bi_rule(in, &rs->rules[rs->n_rules++], classes,
 		            n_classes) < 0)
 			return -1;
+		/* a twin is the response reading of the rule before it */
+		if (r->twin > 1 || (r->twin && (r == rs->rules || r[-1].twin ||
+		                                r[-1].sid != r->sid)))
+			return bi_fail(in, "sid %u: a twin without its rule",
+			               r->sid);
 	}
 	return in->left ? bi_fail(in, "%zu trailing bytes", in->left) : 0;
 }

@@ -130,7 +130,7 @@ control_compile_child(const struct control *ct, int fd)
 		}
 		/* progress: a large set takes a while to parse too */
 		control_log("parsed %u/%u %s: %u rules so far, %u bad", i + 1,
-		            c->n_rule_files, c->rule_files[i], rs.n_rules,
+		            c->n_rule_files, c->rule_files[i], ips_ruleset_count(&rs),
 		            tally.bad);
 	}
 	if (tally.bad > 0 && ct->strict) {

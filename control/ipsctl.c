@@ -371,12 +371,20 @@ ctl_compile_each(struct ips_ruleset *rs, struct ctl_check *ck)
 {
 	char err[IPS_ERRBUF_SIZE];
 	uint32_t kept = 0;
+	int dropped = 0;
 
 	for (uint32_t i = 0; i < rs->n_rules; i++) {
-		struct ips_rule *r = malloc(sizeof(*r));
-		struct ips_ruleset one = { r, 1, 1 };
+		struct ips_rule *r;
+		struct ips_ruleset one = { NULL, 1, 1 };
 		struct ips_detect_db *db;
 
+		/* a twin goes with its rule */
+		if (rs->rules[i].twin && dropped) {
+			ips_rule_free(&rs->rules[i]);
+			continue;
+		}
+		dropped = 1;
+		one.rules = r = malloc(sizeof(*r));
 		if (r == NULL) {
 			ctl_report(ck, "ipsctl: out of memory");
 			continue;
@@ -385,9 +393,13 @@ ctl_compile_each(struct ips_ruleset *rs, struct ctl_check *ck)
 		db = ips_detect_db_compile(&one, err, sizeof(err));
 		if (db == NULL) {           /* the compiler freed the rule */
 			ctl_report(ck, err);
+			/* a rule without its twin would read one side only */
+			if (rs->rules[i].twin)
+				ips_rule_free(&rs->rules[--kept]);
 			continue;
 		}
 		/* Take the rule back out of the throw-away db. */
+		dropped = 0;
 		rs->rules[kept++] = db->rules.rules[0];
 		db->rules.n_rules = 0;
 		ips_detect_db_free(db);
@@ -508,7 +520,7 @@ ctl_check(int argc, char **argv)
 		                        err, sizeof(err)) < 0)
 			ctl_report(&ck, err);
 	ctl_compile_each(&rs, &ck);
-	ok = rs.n_rules;
+	ok = ips_ruleset_count(&rs);
 	db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (db == NULL)
 		ctl_report(&ck, err);
@@ -602,7 +614,7 @@ ctl_compile(int argc, char **argv)
 		return 1;
 	}
 	printf("%u rules from %d file(s) compiled in %.3f s, generation "
-	       "%llu: %s\n", db->rules.n_rules, o.nfiles, db->compile_seconds,
+	       "%llu: %s\n", ips_ruleset_count(&db->rules), o.nfiles, db->compile_seconds,
 	       (unsigned long long)db->generation, o.out);
 	ctl_print_buffers(db);
 	ips_detect_db_free(db);

@@ -47,6 +47,8 @@ struct rp_ctx {
 	int list_depth;
 	const char *sid_pos;        /* for the duplicate-sid message */
 	int has_sid, has_msg, has_prio, has_startswith;
+	int twin;                   /* parsing the response's twin */
+	int wants_twin;             /* the rule reads both sides */
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -1548,13 +1550,43 @@ rp_remap_response_head(struct rp_ctx *c)
 		{ IPS_BUF_CONTENT_TYPE, IPS_BUF_RESP_CONTENT_TYPE },
 	};
 
-	if (!(c->r.flow_flags & IPS_FLOW_TO_CLIENT) &&
+	if (!(c->r.flow_flags & IPS_FLOW_TO_CLIENT) && !c->twin &&
 	    !(rp_buffers(c) & IPS_BUF_RESPONSE_MASK))
 		return;
 	for (uint32_t i = 0; i < c->r.n_conds; i++)
 		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
 			if (c->r.conds[i].buffer == map[k][0])
 				c->r.conds[i].buffer = map[k][1];
+}
+
+/* Whether an http rule reads both sides, as Suricata infers a rule's
+ * direction from its buffers: with no flow direction, and only buffers
+ * requests and responses both have.  Those the gateway produces for a
+ * response too get a twin rule (struct ips_rule's twin); a rule on the
+ * others is refused. */
+static int
+rp_both_sides(struct rp_ctx *c, const char *open)
+{
+	static const uint64_t twinned =
+		IPS_BUF_BIT(IPS_BUF_HEADER) | IPS_BUF_BIT(IPS_BUF_HEADER_NAMES) |
+		IPS_BUF_BIT(IPS_BUF_COOKIE) | IPS_BUF_BIT(IPS_BUF_CONTENT_TYPE);
+	static const uint64_t request_only =
+		IPS_BUF_BIT(IPS_BUF_PROTOCOL) | IPS_BUF_BIT(IPS_BUF_CONTENT_LEN) |
+		IPS_BUF_BIT(IPS_BUF_CONNECTION);
+	uint64_t b = rp_buffers(c);
+
+	if (c->twin || b == 0 ||
+	    (c->r.flow_flags & (IPS_FLOW_TO_SERVER | IPS_FLOW_TO_CLIENT)) ||
+	    (b & ~(twinned | request_only)))
+		return 0;
+	if (b & request_only)
+		return rp_error(c, open, "%s with no flow direction is read on "
+		                "responses too, where the gateway does not "
+		                "produce it (add flow:to_server)",
+		                ips_buffer_name((enum ips_buffer)
+		                                __builtin_ctzll(b & request_only)));
+	c->wants_twin = 1;
+	return 0;
 }
 
 /* The raw stream is inspected as it passes, each direction on its own (a
@@ -1568,6 +1600,11 @@ rp_check_stream(struct rp_ctx *c, const char *open)
 
 	if (c->r.proto == IPS_PROTO_TLS || (rp_buffers(c) & RP_TLS_MASK))
 		return rp_check_tls(c, open);
+	if (rp_both_sides(c, open) < 0)
+		return -1;
+	/* a tcp rule on http buffers is Suricata's http rule */
+	if (c->twin)
+		c->r.proto = IPS_PROTO_HTTP;
 	rp_remap_response_head(c);
 	if (rp_buffers(c) & IPS_BUF_RESPONSE_MASK)
 		return rp_check_response(c, open);
@@ -2492,8 +2529,9 @@ rp_find_sid(const struct ips_ruleset *rs, uint32_t sid)
 static int
 rp_finish(struct rp_ctx *c, struct ips_ruleset *rs)
 {
-	const struct ips_rule *dup = rp_find_sid(rs, c->r.sid);
+	const struct ips_rule *dup = c->twin ? NULL : rp_find_sid(rs, c->r.sid);
 
+	c->r.twin = (uint8_t)c->twin;
 	if (dup != NULL)
 		return rp_error(c, c->sid_pos,
 		                "duplicate sid %u (first at %s:%u)", c->r.sid,
@@ -2506,18 +2544,18 @@ rp_finish(struct rp_ctx *c, struct ips_ruleset *rs)
 	return 0;
 }
 
-int
-ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
-                    const char *file, uint32_t line,
-                    const struct ips_parse_opts *opts,
-                    char *err, size_t errlen)
+/* One reading of the rule: the rule as written, or (twin) its response
+ * twin. */
+static int
+rp_parse_reading(struct ips_ruleset *rs, const char *text,
+                 const char *file, uint32_t line,
+                 const struct ips_parse_opts *opts, char *err,
+                 size_t errlen, int twin)
 {
 	struct rp_ctx c;
 	const char *e = text + strlen(text);
 	const char *p = rp_skip_ws(text, e);
 
-	if (p == e || *p == '#')
-		return 0;
 	memset(&c, 0, sizeof(c));
 	c.text = text;
 	c.file = file ? file : "-";
@@ -2526,13 +2564,37 @@ ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
 	c.err = err;
 	c.errlen = err ? errlen : 0;
 	c.cur_buf = -1;
+	c.twin = twin;
 	c.r.priority = RP_DEFAULT_PRIO;
 	if (rp_header(&c, &p, e) < 0 || rp_options(&c, p, e) < 0 ||
 	    rp_finish(&c, rs) < 0) {
 		ips_rule_free(&c.r);
 		return -1;
 	}
-	return 1;
+	return c.wants_twin;
+}
+
+int
+ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
+                    const char *file, uint32_t line,
+                    const struct ips_parse_opts *opts,
+                    char *err, size_t errlen)
+{
+	const char *e = text + strlen(text);
+	const char *p = rp_skip_ws(text, e);
+	int r;
+
+	if (p == e || *p == '#')
+		return 0;
+	r = rp_parse_reading(rs, text, file, line, opts, err, errlen, 0);
+	if (r == 1 &&
+	    rp_parse_reading(rs, text, file, line, opts, err, errlen, 1) < 0) {
+		/* the rule read once cannot fail the second time but for
+		 * memory: take the first reading back too */
+		ips_rule_free(&rs->rules[--rs->n_rules]);
+		return -1;
+	}
+	return r < 0 ? -1 : 1;
 }
 
 /* ---- files ------------------------------------------------------------ */

@@ -66,6 +66,16 @@ static const char *const rr_action_names[IPS_ACTION_COUNT] = {
 	[IPS_ACTION_ALERT] = "alert",
 };
 
+uint32_t
+ips_ruleset_count(const struct ips_ruleset *rs)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		n += !rs->rules[i].twin;
+	return n;
+}
+
 const char *
 ips_buffer_name(enum ips_buffer b)
 {

@@ -652,7 +652,7 @@ main(int argc, char **argv)
 	if (replay_plan_finish(&st.replay, err, sizeof(err)) != 0)
 		main_die("merging outputs: %s", err);
 	stats_print_summary(stdout, st.workers, st.n_workers,
-	                    st.db->rules.n_rules, st.opts.inspect, memory);
+	                    ips_ruleset_count(&st.db->rules), st.opts.inspect, memory);
 	eve_writer_close(st.eve);
 	for (unsigned w = 0; w < st.n_workers; w++)
 		worker_free(st.workers[w]);

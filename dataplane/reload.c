@@ -205,7 +205,7 @@ reload_load(struct reload *r, const char *path, char *err, size_t errlen)
 	return json_pack("{s:I, s:I, s:i, s:s, s:f, s:f, s:i}",
 	                 "generation", (json_int_t)g->generation,
 	                 "bundle_generation", (json_int_t)db->generation,
-	                 "rules", (int)db->rules.n_rules,
+	                 "rules", (int)ips_ruleset_count(&db->rules),
 	                 "bundle", path,
 	                 "validate_ms", t1 - t0,
 	                 "swap_ms", t2 - t1,
@@ -274,8 +274,14 @@ reload_cmd_rules(void *arg, char *err, size_t errlen)
 		const struct ips_rule *rule = &rs->rules[i];
 		json_int_t hits = 0;
 
-		for (unsigned w = 0; w < r->n_workers; w++)
+		if (rule->twin)
+			continue;       /* its hits are the rule's, below */
+		for (unsigned w = 0; w < r->n_workers; w++) {
 			hits += (json_int_t)detect_set_hits(g->sets[w], i);
+			if (i + 1 < rs->n_rules && rs->rules[i + 1].twin)
+				hits += (json_int_t)detect_set_hits(g->sets[w],
+				                                    i + 1);
+		}
 		json_array_append_new(list, json_pack(
 			"{s:I, s:I, s:s, s:s, s:s?, s:I}",
 			"sid", (json_int_t)rule->sid,
@@ -287,7 +293,7 @@ reload_cmd_rules(void *arg, char *err, size_t errlen)
 	}
 	return json_pack("{s:I, s:i, s:o}",
 	                 "generation", (json_int_t)g->generation,
-	                 "count", (int)rs->n_rules, "rules", list);
+	                 "count", (int)ips_ruleset_count(rs), "rules", list);
 }
 
 static json_t *
@@ -303,7 +309,7 @@ reload_cmd_version(void *arg, char *err, size_t errlen)
 	                 "dpdk", rte_version(),
 	                 "bundle_format", (int)IPS_BUNDLE_FORMAT,
 	                 "generation", (json_int_t)g->generation,
-	                 "rules", (int)g->db->rules.n_rules,
+	                 "rules", (int)ips_ruleset_count(&g->db->rules),
 	                 "bundle", g->bundle,
 	                 "workers", (int)r->n_workers);
 }

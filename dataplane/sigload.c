@@ -130,7 +130,7 @@ sig_load(const struct ips_config *c, char *err, size_t errlen)
 		if (db != NULL)
 			fprintf(stderr, "ips-dataplane: %u rules from bundle %s "
 			        "(generation %llu), loaded in %.3f s\n",
-			        db->rules.n_rules, c->bundle,
+			        ips_ruleset_count(&db->rules), c->bundle,
 			        (unsigned long long)db->generation,
 			        sig_now() - t0);
 		return db;
@@ -156,7 +156,8 @@ sig_load(const struct ips_config *c, char *err, size_t errlen)
 	if (db != NULL)
 		fprintf(stderr, "ips-dataplane: %u rules from %u file(s), "
 		        "compiled in %.3f s (out of process, %.3f s to load)\n",
-		        db->rules.n_rules, c->n_rule_files, db->compile_seconds,
+		        ips_ruleset_count(&db->rules), c->n_rule_files,
+		        db->compile_seconds,
 		        sig_now() - t0);
 	return db;
 }

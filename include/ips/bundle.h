@@ -39,7 +39,8 @@
                                   * 7: response head buffers; 8: tls
                                   * certificate names, tls.sni, 64-bit
                                   * masks; 9: xbits; 10: tls.version
-                                  * (buffer ids after ja3.string moved) */
+                                  * (buffer ids after ja3.string moved),
+                                  * twin rules */
 
 /*
  * File layout (format 2, little-endian, no padding):

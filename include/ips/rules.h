@@ -379,6 +379,12 @@ struct ips_rule {
 	                         * flowbits and xbits, never alerts nor
 	                         * drops */
 	struct ips_threshold threshold;
+	/* 1: the response's reading of the rule before it (same sid).  A
+	 * rule with no direction whose buffers both sides have (http.header,
+	 * http.cookie, ...) is inspected by Suricata on requests and on
+	 * responses; the parser adds this twin, its buffers the response's.
+	 * Not counted or listed on its own. */
+	uint8_t twin;
 	char *file;             /* where it was read, for messages */
 	uint32_t line;
 };
@@ -434,6 +440,9 @@ int ips_rule_parse_file(struct ips_ruleset *rs, const char *path,
 /* Free everything a rule owns and zero it (the struct itself is the
  * caller's).  Cannot fail. */
 void ips_rule_free(struct ips_rule *r);
+
+/* The rules as written: twins (struct ips_rule) not counted. */
+uint32_t ips_ruleset_count(const struct ips_ruleset *rs);
 
 /* Free every rule and the array; rs is left empty.  rs may be NULL. */
 void ips_ruleset_free(struct ips_ruleset *rs);

@@ -21,7 +21,8 @@
  * addresses and ports (negated too), classtype and priority, nocase,
  * offset/depth, pcre, negation, distance/within, endswith, the body and
  * the raw stream, the tls protocol and tls.certs, flowbits and xbits,
- * a byte_test of the digits to the buffer's end, tls.version. */
+ * a byte_test of the digits to the buffer's end, tls.version, a rule
+ * with its response twin. */
 static const char *const tb_rules[] = {
 	"drop http any any -> any any (msg:\"uri passwd\"; "
 	"flow:to_server,established; http.uri; content:\"/etc/passwd\"; "
@@ -50,8 +51,10 @@ static const char *const tb_rules[] = {
 	"alert http any any -> any any (msg:\"bits\"; http.uri; "
 	"content:\"/xb/\"; flowbits:isset,a|b; xbits:set,ET.t,track "
 	"ip_pair,expire 9; xbits:isnotset,ET.u,track ip_dst; sid:111;)",
-	"alert http any any -> any any (msg:\"length\"; http.content_len; "
-	"byte_test:0,>,4000,0,string,dec; sid:112;)",
+	"alert http any any -> any any (msg:\"length\"; flow:to_server; "
+	"http.content_len; byte_test:0,>,4000,0,string,dec; sid:112;)",
+	"alert http any any -> any any (msg:\"both sides\"; http.cookie; "
+	"content:\"godid=\"; sid:114;)",
 	"drop tls any any -> any any (msg:\"old client\"; "
 	"flow:to_server; tls.version:1.0; tls.sni; content:\"a\"; "
 	"tls.version:0x7f1c; sid:113;)",
@@ -293,6 +296,7 @@ tb_same_rules(const struct ips_detect_db *a, const struct ips_detect_db *b)
 		assert_int_equal(x->reject, y->reject);
 		assert_int_equal(x->priority, y->priority);
 		assert_int_equal(x->proto, y->proto);
+		assert_int_equal(x->twin, y->twin);
 		assert_int_equal(x->flow_flags, y->flow_flags);
 		assert_string_equal(x->msg, y->msg);
 		assert_string_equal(x->file, y->file);

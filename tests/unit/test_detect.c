@@ -177,7 +177,8 @@ test_content_per_buffer(void **state)
 	(void)state;
 	for (int b = 0; b < IPS_BUF_HTTP_COUNT; b++) {
 		snprintf(rules[b], sizeof(rules[b]), "alert http any any -> any "
-		         "any (msg:\"b%d\"; %s; content:\"needle\"; sid:%d;)", b,
+		         "any (msg:\"b%d\"; flow:to_server; %s; content:\"needle\"; "
+		         "sid:%d;)", b,
 		         ips_buffer_name(b), 10 + b);
 		list[b] = rules[b];
 	}
@@ -540,6 +541,45 @@ test_body_number_waits_for_the_end(void **state)
 		"e=\x01zz", NULL }), DETECT_ALERT);
 	assert_int_equal(fx_response(f, "200", (const char *const[]){
 		"e=\x01zz", "ab", NULL }), DETECT_NONE);
+	fx_free(f);
+}
+
+/* A rule with no direction on a buffer both sides have is Suricata's on
+ * the request and on the response (ET's sid 2017085 on a cookie): its
+ * twin reads the response's Set-Cookie; a direction keeps it to one. */
+static void
+test_both_sides_twin(void **state)
+{
+	static const char *const rules[] = {
+		"alert http any any -> any any (msg:\"both\"; flow:established; "
+		"http.cookie; content:\"godid=\"; sid:2017085;)",
+		"alert http any any -> any any (msg:\"request\"; "
+		"flow:to_server; http.cookie; content:\"godid=\"; sid:2;)",
+		"alert http any any -> any any (msg:\"response\"; "
+		"flow:to_client; http.cookie; content:\"godid=\"; sid:3;)",
+		NULL,
+	};
+	struct fixture *f = fx_new(rules, 2);
+
+	(void)state;
+	fx_request(f, "/");
+	fx_set(f, IPS_BUF_COOKIE, "godid=1");
+	assert_int_equal(fx_txn(f), DETECT_ALERT);
+	assert_int_equal(f->res.n_fired, 2);
+	assert_true(fired_sid(f, 2017085));
+	assert_true(fired_sid(f, 2));
+	memset(&f->bufs, 0, sizeof(f->bufs));
+	memset(&f->res, 0, sizeof(f->res));
+	fx_set(f, IPS_BUF_STAT_CODE, "200");
+	fx_set(f, IPS_BUF_RESP_COOKIE, "godid=1; Path=/");
+	detect_response_begin(f->dw, &f->dt);
+	assert_int_equal(detect_headers(f->dw, &f->dt, &f->bufs, &f->t,
+	                                &f->res), DETECT_ALERT);
+	detect_txn_end(f->dw, &f->dt, &f->bufs, &f->t, &f->res);
+	assert_int_equal(f->res.n_fired, 2);
+	assert_true(fired_sid(f, 2017085));
+	assert_true(fired_sid(f, 3));
+	assert_int_equal(fx_response(f, "200", NULL), DETECT_NONE);
 	fx_free(f);
 }
 
@@ -2470,6 +2510,7 @@ main(void)
 		cmocka_unit_test(test_tls_cert_names),
 		cmocka_unit_test(test_tls_sni),
 		cmocka_unit_test(test_tls_version),
+		cmocka_unit_test(test_both_sides_twin),
 		cmocka_unit_test(test_tls_certs_header_and_isolation),
 		cmocka_unit_test(test_tls_certs_pool_and_truncation),
 		cmocka_unit_test(test_tls_not_wanted),

@@ -178,8 +178,8 @@ test_all_sticky_buffers(void **state)
 		const struct ips_rule *r;
 
 		snprintf(line, sizeof(line), "alert http any any -> any any "
-		         "(msg:\"m\"; %s; content:\"x\"; sid:%d;)",
-		         ips_buffer_name(b), 100 + b);
+		         "(msg:\"m\"; flow:to_server; %s; content:\"x\"; "
+		         "sid:%d;)", ips_buffer_name(b), 100 + b);
 		assert_int_equal(parse(&rs, line), 1);
 		r = &rs.rules[rs.n_rules - 1];
 		assert_int_equal(r->conds[0].buffer, b);
@@ -204,8 +204,8 @@ test_legacy_modifiers(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
 		snprintf(line, sizeof(line), "alert http any any -> any any "
-		         "(msg:\"m\"; content:\"x\"; nocase; %s; sid:%zu;)",
-		         mods[i].kw, 200 + i);
+		         "(msg:\"m\"; flow:to_server; content:\"x\"; nocase; "
+		         "%s; sid:%zu;)", mods[i].kw, 200 + i);
 		assert_int_equal(parse(&rs, line), 1);
 		assert_int_equal(rs.rules[i].conds[0].buffer, mods[i].buf);
 		assert_int_equal(rs.rules[i].conds[0].nocase, 1);
@@ -805,6 +805,72 @@ test_tls_sni(void **state)
 	             "not supported there)");
 }
 
+/* A rule with no direction on buffers both sides have is Suricata's on
+ * requests and responses: the request's reading and its twin, the
+ * response's, one rule as written. */
+static void
+test_both_sides_twin(void **state)
+{
+	struct ips_ruleset rs = { 0 };
+
+	(void)state;
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "flow:established; http.cookie; content:\"godid=\"; "
+	                 "http.header; content:\"a\"; sid:2017085;)"), 1);
+	assert_int_equal(rs.n_rules, 2);
+	assert_int_equal(ips_ruleset_count(&rs), 1);
+	assert_int_equal(rs.rules[0].twin, 0);
+	assert_int_equal(rs.rules[0].conds[0].buffer, IPS_BUF_COOKIE);
+	assert_int_equal(rs.rules[0].conds[1].buffer, IPS_BUF_HEADER);
+	assert_int_equal(rs.rules[1].twin, 1);
+	assert_int_equal(rs.rules[1].sid, 2017085);
+	assert_int_equal(rs.rules[1].conds[0].buffer, IPS_BUF_RESP_COOKIE);
+	assert_int_equal(rs.rules[1].conds[1].buffer, IPS_BUF_RESP_HEADER);
+	/* a tcp rule on them is Suricata's http rule, on both sides too */
+	assert_int_equal(parse(&rs, "alert tcp any any -> any any (msg:\"m\"; "
+	                 "http.header_names; content:\"X\"; "
+	                 "http.content_type; content:\"y\"; sid:2;)"), 1);
+	assert_int_equal(rs.n_rules, 4);
+	assert_int_equal(rs.rules[3].twin, 1);
+	assert_int_equal(rs.rules[3].proto, IPS_PROTO_HTTP);
+	assert_int_equal(rs.rules[3].conds[0].buffer,
+	                 IPS_BUF_RESP_HEADER_NAMES);
+	assert_int_equal(rs.rules[3].conds[1].buffer,
+	                 IPS_BUF_RESP_CONTENT_TYPE);
+	/* the sid is still the rule's own */
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "flow:to_server; http.uri; content:\"x\"; "
+	                 "sid:2017085;)"), -1);
+	assert_string_equal(errbuf, "t.rules:7:84: duplicate sid 2017085 "
+	                    "(first at t.rules:7)");
+	/* a direction, or a buffer of one side, says which */
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "flow:to_client; http.cookie; content:\"a\"; "
+	                 "sid:3;)"), 1);
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "http.cookie; content:\"a\"; http.uri; "
+	                 "content:\"b\"; sid:4;)"), 1);
+	assert_int_equal(parse(&rs, "alert http any any -> any any (msg:\"m\"; "
+	                 "http.cookie; content:\"a\"; http.stat_code; "
+	                 "content:\"200\"; sid:5;)"), 1);
+	assert_int_equal(rs.n_rules, 7);
+	assert_int_equal(ips_ruleset_count(&rs), 5);
+	assert_int_equal(rs.rules[6].conds[0].buffer, IPS_BUF_RESP_COOKIE);
+	ips_ruleset_free(&rs);
+	/* on both sides too, where the gateway reads the request's only */
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "http.header; content:\"a\"; http.content_len; "
+	             "content:\"1\"; sid:1;)",
+	             "t.rules:7:31: http.content_len with no flow direction is "
+	             "read on responses too, where the gateway does not "
+	             "produce it (add flow:to_server)");
+	expect_error("alert http any any -> any any (msg:\"m\"; "
+	             "http.protocol; content:\"1.0\"; sid:1;)",
+	             "t.rules:7:31: http.protocol with no flow direction is "
+	             "read on responses too, where the gateway does not "
+	             "produce it (add flow:to_server)");
+}
+
 /* tls.version: the client's, to the server; 1.0-1.3 (quoted or not) or a
  * number, which alone is compared as is. */
 static void
@@ -1344,6 +1410,7 @@ main(void)
 		cmocka_unit_test(test_tls_cert_names),
 		cmocka_unit_test(test_tls_sni),
 		cmocka_unit_test(test_tls_version),
+		cmocka_unit_test(test_both_sides_twin),
 		cmocka_unit_test(test_response_buffers),
 		cmocka_unit_test(test_comments_and_blank),
 		cmocka_unit_test(test_duplicate_sid),
