@@ -1486,17 +1486,19 @@ rp_check_tls(struct rp_ctx *c, const char *open)
 	if (c->r.proto == IPS_PROTO_HTTP)
 		return rp_error(c, open, "%s in an http rule never "
 		                "matches (use protocol tls)", what);
-	if (client && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
-		return rp_error(c, open, "%s with flow:to_client never "
-		                "matches (the ClientHello goes to the server)",
-		                what);
 	/* Suricata reads tls.version on both sides, the server's from its
-	 * ServerHello, which the gateway does not follow */
+	 * ServerHello, which the gateway does not follow; tls.sni or ja3.*
+	 * beside it make the rule the client's */
 	if ((b & IPS_BUF_BIT(IPS_BUF_TLS_VERSION)) &&
+	    !(b & IPS_BUF_HELLO_MASK & ~IPS_BUF_BIT(IPS_BUF_TLS_VERSION)) &&
 	    !(c->r.flow_flags & IPS_FLOW_TO_SERVER))
 		return rp_error(c, open, "tls.version without flow:to_server "
 		                "is not supported (the server's version, in its "
 		                "ServerHello, is not read)");
+	if (client && (c->r.flow_flags & IPS_FLOW_TO_CLIENT))
+		return rp_error(c, open, "%s with flow:to_client never "
+		                "matches (the ClientHello goes to the server)",
+		                what);
 	if (!client && (c->r.flow_flags & IPS_FLOW_TO_SERVER))
 		return rp_error(c, open, "%s with flow:to_server never "
 		                "matches (certificates go to the client)", what);

@@ -600,6 +600,6 @@ main(int argc, char **argv)
 	       (unsigned long long)bytes, (unsigned long long)scans,
 	       (unsigned long long)matches, best,
 	       best > 0 ? (double)bytes * 8 / best / 1e9 : 0.0,
-	       db->rules.n_rules, db->compile_seconds);
+	       ips_ruleset_count(&db->rules), db->compile_seconds);
 	return 0;
 }

@@ -921,8 +921,18 @@ test_tls_version(void **state)
 	assert_int_equal(r->conds[1].kind, IPS_COND_TLS_VERSION);
 	assert_int_equal(r->conds[2].buffer, IPS_BUF_TLS_SNI);
 	ips_ruleset_free(&rs);
+	/* tls.sni beside it makes the rule the client's, as in Suricata */
+	r = parse_one(&rs, "alert tls any any -> any any (msg:\"m\"; "
+	              "tls.version:1.3; tls.sni; content:\"a\"; sid:1;)");
+	assert_int_equal(r->n_conds, 2);
+	ips_ruleset_free(&rs);
 	expect_error("alert tls any any -> any any (msg:\"m\"; "
 	             "tls.version:1.2; sid:1;)",
+	             "t.rules:7:30: tls.version without flow:to_server is not "
+	             "supported (the server's version, in its ServerHello, is "
+	             "not read)");
+	expect_error("alert tls any any -> any any (msg:\"m\"; "
+	             "flow:to_client; tls.version:1.2; sid:1;)",
 	             "t.rules:7:30: tls.version without flow:to_server is not "
 	             "supported (the server's version, in its ServerHello, is "
 	             "not read)");
