@@ -1390,30 +1390,39 @@ test_tls_cert_names(void **state)
 	fx_free(f);
 }
 
-/* One ClientHello with server name sni (len bytes; NULL: none) on a
- * fresh flow. */
+/* One ClientHello of this legacy_version on a fresh flow; its extensions
+ * block (none when ext is NULL): ext's ext_len bytes, then the tail. */
 static int
-fx_hello_n(struct fixture *f, const char *sni, uint8_t l)
+fx_hello_raw(struct fixture *f, uint16_t legacy, const uint8_t *ext,
+             uint32_t ext_len, const void *tail, uint32_t tail_len)
 {
 	struct detect_tls tls = { 0 };
 	uint8_t *buf = fx_tls_open(f, &tls);
 	uint32_t n = 0;
 	int v;
 
-	memcpy(buf, "\x03\x03", 2), n = 2;
+	buf[n++] = (uint8_t)(legacy >> 8), buf[n++] = (uint8_t)legacy;
 	memset(buf + n, 'r', 32), n += 32;
 	memcpy(buf + n, "\x00\x00\x02\x13\x01\x01\x00", 7), n += 7;
-	if (sni != NULL) {
-		const uint8_t ext[] = { 0, (uint8_t)(l + 9), 0, 0, 0,
-		                        (uint8_t)(l + 5), 0, (uint8_t)(l + 3), 0,
-		                        0, l };
-
-		memcpy(buf + n, ext, sizeof(ext)), n += sizeof(ext);
-		memcpy(buf + n, sni, l), n += l;
+	if (ext != NULL) {
+		memcpy(buf + n, ext, ext_len), n += ext_len;
+		memcpy(buf + n, tail, tail_len), n += tail_len;
 	}
 	v = detect_tls_hello(f->dw, &tls, buf, n, 0, &f->t, &f->res);
 	detect_tls_end(f->dw, &tls);
 	return v;
+}
+
+/* One ClientHello with server name sni (len bytes; NULL: none) on a
+ * fresh flow. */
+static int
+fx_hello_n(struct fixture *f, const char *sni, uint8_t l)
+{
+	const uint8_t ext[] = { 0, (uint8_t)(l + 9), 0, 0, 0, (uint8_t)(l + 5),
+	                        0, (uint8_t)(l + 3), 0, 0, l };
+
+	return fx_hello_raw(f, 0x0303, sni != NULL ? ext : NULL, sizeof(ext),
+	                    sni, l);
 }
 
 static int
@@ -1493,24 +1502,10 @@ static int
 fx_hello_version(struct fixture *f, uint16_t legacy, const uint8_t *sv,
                  uint8_t sv_len)
 {
-	struct detect_tls tls = { 0 };
-	uint8_t *buf = fx_tls_open(f, &tls);
-	uint32_t n = 0;
-	int v;
+	const uint8_t ext[] = { 0, (uint8_t)(sv_len + 4), 0, 0x2b, 0, sv_len };
 
-	buf[n++] = (uint8_t)(legacy >> 8), buf[n++] = (uint8_t)legacy;
-	memset(buf + n, 'r', 32), n += 32;
-	memcpy(buf + n, "\x00\x00\x02\x13\x01\x01\x00", 7), n += 7;
-	if (sv != NULL) {
-		const uint8_t ext[] = { 0, (uint8_t)(sv_len + 4), 0, 0x2b, 0,
-		                        sv_len };
-
-		memcpy(buf + n, ext, sizeof(ext)), n += sizeof(ext);
-		memcpy(buf + n, sv, sv_len), n += sv_len;
-	}
-	v = detect_tls_hello(f->dw, &tls, buf, n, 0, &f->t, &f->res);
-	detect_tls_end(f->dw, &tls);
-	return v;
+	return fx_hello_raw(f, legacy, sv != NULL ? ext : NULL, sizeof(ext),
+	                    sv, sv_len);
 }
 
 /* tls.version: the client's version as Suricata 7 keeps it (the first
@@ -1537,39 +1532,38 @@ test_tls_version(void **state)
 	static const uint8_t draft28[] = { 2, 0x7f, 0x1c };
 	static const uint8_t only_12[] = { 2, 0x03, 0x03 };
 	static const uint8_t short_list[] = { 1, 0x03 };
+	static const struct {
+		uint16_t legacy;
+		const uint8_t *sv;      /* supported_versions, or NULL */
+		uint8_t sv_len;
+		int verdict;
+		uint32_t sids[3];       /* those that fire, 0 after */
+	} cases[] = {
+		{ 0x0303, NULL, 0, DETECT_ALERT, { 1 } },
+		{ 0x0303, grease_13, sizeof(grease_13), DETECT_ALERT, { 2 } },
+		{ 0x0303, draft28, sizeof(draft28), DETECT_ALERT, { 2, 3 } },
+		/* 0x0304 as legacy_version: drafts 1-15, kept as 0x7f01 */
+		{ 0x0304, NULL, 0, DETECT_ALERT, { 2 } },
+		{ 0x0301, NULL, 0, DETECT_DROP, { 4 } },
+		/* a 1.0 legacy_version offering only 1.2: the version is 1.2,
+		 * the JA3 string's the legacy one */
+		{ 0x0301, only_12, sizeof(only_12), DETECT_ALERT, { 1, 5 } },
+		/* a malformed hello has no version */
+		{ 0x0303, short_list, sizeof(short_list), DETECT_NONE, { 0 } },
+	};
 	struct fixture *f = fx_new(rules, 4);
 
 	(void)state;
-	assert_int_equal(fx_hello_version(f, 0x0303, NULL, 0), DETECT_ALERT);
-	assert_true(fired_sid(f, 1));
-	assert_int_equal(f->res.n_fired, 1);
-	assert_int_equal(fx_hello_version(f, 0x0303, grease_13,
-	                                  sizeof(grease_13)), DETECT_ALERT);
-	assert_true(fired_sid(f, 2));
-	assert_int_equal(f->res.n_fired, 1);
-	assert_int_equal(fx_hello_version(f, 0x0303, draft28,
-	                                  sizeof(draft28)), DETECT_ALERT);
-	assert_true(fired_sid(f, 2));
-	assert_true(fired_sid(f, 3));
-	assert_int_equal(f->res.n_fired, 2);
-	/* 0x0304 as legacy_version: drafts 1-15, kept as 0x7f01 */
-	assert_int_equal(fx_hello_version(f, 0x0304, NULL, 0), DETECT_ALERT);
-	assert_true(fired_sid(f, 2));
-	assert_int_equal(f->res.n_fired, 1);
-	assert_int_equal(fx_hello_version(f, 0x0301, NULL, 0), DETECT_DROP);
-	assert_true(fired_sid(f, 4));
-	assert_int_equal(f->res.n_fired, 1);
-	/* a 1.0 legacy_version offering only 1.2: the version is 1.2, the
-	 * JA3 string's the legacy one */
-	assert_int_equal(fx_hello_version(f, 0x0301, only_12,
-	                                  sizeof(only_12)), DETECT_ALERT);
-	assert_true(fired_sid(f, 1));
-	assert_true(fired_sid(f, 5));
-	assert_int_equal(f->res.n_fired, 2);
-	/* a malformed hello has no version */
-	assert_int_equal(fx_hello_version(f, 0x0303, short_list,
-	                                  sizeof(short_list)), DETECT_NONE);
-	assert_int_equal(f->res.n_fired, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t n = 0;
+
+		assert_int_equal(fx_hello_version(f, cases[i].legacy,
+		                                  cases[i].sv, cases[i].sv_len),
+		                 cases[i].verdict);
+		for (; n < 3 && cases[i].sids[n] != 0; n++)
+			assert_true(fired_sid(f, cases[i].sids[n]));
+		assert_int_equal(f->res.n_fired, n);
+	}
 	fx_free(f);
 }
 
