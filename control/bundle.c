@@ -605,8 +605,8 @@ bi_cond(struct bundle_in *in, struct ips_cond *cd)
 	if (cd->kind == IPS_COND_BYTE_JUMP &&
 	    (cd->num_flags & IPS_BYTE_BITMASK))
 		return bi_fail(in, "byte_jump with a bitmask");
-	if ((cd->num_flags & IPS_BYTE_STRING) && cd->num_base != 8 &&
-	    cd->num_base != 10 && cd->num_base != 16)
+	if ((cd->num_flags & IPS_BYTE_STRING) && cd->num_base != 0 &&
+	    cd->num_base != 8 && cd->num_base != 10 && cd->num_base != 16)
 		return bi_fail(in, "condition number base %u", cd->num_base);
 	/* A regex is handed to PCRE2 as a C string; contents may hold NULs. */
 	return bi_bytes(in, &cd->bytes, &cd->len, 0, cd->kind == IPS_COND_PCRE);

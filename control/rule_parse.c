@@ -1229,8 +1229,10 @@ rp_byte_common(struct rp_ctx *c, const char *s, const char *e, int *i,
 	} else if (rp_word_is(as, ae, "big")) {
 		cd->num_flags &= (uint16_t)~IPS_BYTE_LITTLE;
 	} else if (rp_word_is(as, ae, "string")) {
+		/* no base: strtoull's base 0 (0x hex, leading 0 octal), as
+		 * Suricata's BASE_UNSET */
 		cd->num_flags |= IPS_BYTE_STRING;
-		cd->num_base = 10;
+		cd->num_base = 0;
 		if (rp_arg(s, e, *i + 1, &bs, &be) < 0 &&
 		    (rp_word_is(bs, be, "hex") || rp_word_is(bs, be, "dec") ||
 		     rp_word_is(bs, be, "oct"))) {

@@ -348,21 +348,24 @@ static int
 insp_read_string(const struct ips_cond *cd, const uint8_t *p, uint32_t n,
                  uint64_t *v)
 {
-	uint32_t k = 0, first;
+	uint32_t k = 0, first, base = cd->num_base;
 	int neg = 0, d;
 
 	while (k < n && (p[k] == ' ' || (p[k] >= '\t' && p[k] <= '\r')))
 		k++;
 	if (k < n && (p[k] == '+' || p[k] == '-'))
 		neg = p[k++] == '-';
-	if (cd->num_base == 16 && k + 2 < n && p[k] == '0' &&
-	    (p[k + 1] | 0x20) == 'x' && insp_digit(p[k + 2], 16) >= 0)
+	if ((base == 16 || base == 0) && k + 2 < n && p[k] == '0' &&
+	    (p[k + 1] | 0x20) == 'x' && insp_digit(p[k + 2], 16) >= 0) {
 		k += 2;
-	for (first = k; k < n && (d = insp_digit(p[k], cd->num_base)) >= 0;
-	     k++) {
-		if (*v > (UINT64_MAX - (uint64_t)d) / cd->num_base)
+		base = 16;
+	} else if (base == 0) {
+		base = k < n && p[k] == '0' ? 8 : 10;
+	}
+	for (first = k; k < n && (d = insp_digit(p[k], base)) >= 0; k++) {
+		if (*v > (UINT64_MAX - (uint64_t)d) / base)
 			return 0;
-		*v = *v * cd->num_base + (uint64_t)d;
+		*v = *v * base + (uint64_t)d;
 	}
 	if (neg)
 		*v = -*v;

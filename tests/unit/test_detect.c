@@ -2041,6 +2041,9 @@ static const char *const kw_rules[] = {
 	"alert http any any -> any any (msg:\"je\"; http.uri; "
 	"content:\"/e/\"; byte_jump:1,0,relative,string,dec; "
 	"isdataat:!1,relative; sid:31;)",
+	/* string with no base: strtoull's base 0, as Suricata's */
+	"alert http any any -> any any (msg:\"b0\"; http.header; "
+	"content:\"X-A: \"; byte_test:4,=,31,0,relative,string; sid:32;)",
 	NULL,
 };
 
@@ -2095,6 +2098,11 @@ static const struct kw_case kw_cases[] = {
 	{ 30, "/b4/x", NULL, NULL, NULL, 1 },
 	{ 31, "/e/1x", NULL, NULL, NULL, 1 },
 	{ 31, "/e/1xy", NULL, NULL, NULL, 0 },
+	{ 32, "/", "X-A: 0x1f\r\n", NULL, NULL, 1 },
+	{ 32, "/", "X-A: 0037\r\n", NULL, NULL, 1 },    /* octal */
+	{ 32, "/", "X-A: 31\r\n", NULL, NULL, 1 },
+	{ 32, "/", "X-A: 0031\r\n", NULL, NULL, 0 },    /* octal 25 */
+	{ 32, "/", "X-A: 0x1g\r\n", NULL, NULL, 0 },
 };
 
 static void
