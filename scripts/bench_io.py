@@ -15,6 +15,7 @@ capture's memory.  Ratios are of figures measured in the same run.
 
 import re
 import subprocess
+import threading
 import time
 
 import bench_rules
@@ -33,12 +34,35 @@ TESTPMD_RE = re.compile(r"CPU cycles/packet=([0-9.]+) \(total cycles=(\d+) "
                         r"/ total io packets=(\d+)\) at (\d+) MHz")
 
 
+def wait_forwarding(proc, timeout):
+    """testpmd's output up to "Press enter to exit", which it prints once
+    forwarding has started (all of it if it exits first); RuntimeError
+    if neither happens within timeout seconds."""
+    lines = []
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            if "Press enter to exit" in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive():
+        raise RuntimeError("dpdk-testpmd did not start forwarding in %d s:"
+                           "\n%s" % (timeout, "".join(lines)[-2000:]))
+    return "".join(lines)
+
+
 def testpmd(pcap, packets, mem_mb, seconds, lcore=1):
     """dpdk-testpmd io forwarding, net_pcap infinite_rx -> net_null, one
     forwarding core (lcore, the gateway's first worker's).  Forwarding
     starts once the capture is loaded; cycles are counted per busy burst
     (--record-core-cycles), so the load time is not in the figure."""
-    cmd = [TESTPMD, "-l", "0,%d" % lcore, "--no-huge", "-m", str(mem_mb),
+    # line-buffered: "Press enter to exit" must reach us when printed
+    cmd = ["stdbuf", "-oL", TESTPMD, "-l", "0,%d" % lcore, "--no-huge",
+           "-m", str(mem_mb),
            "--no-shconf", "--no-pci", "-d", PMD_DIR, "--log-level=error",
            "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap,
            "--vdev", "net_null0,no-rx=1", "--",
@@ -48,8 +72,12 @@ def testpmd(pcap, packets, mem_mb, seconds, lcore=1):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
+        # forward for `seconds` from when forwarding starts: loading the
+        # capture into mbufs takes a while, longer on a loaded machine
+        head = wait_forwarding(proc, timeout=120)
         time.sleep(seconds)
         out, _ = proc.communicate("\n", timeout=120)
+        out = head + (out or "")
     finally:
         if proc.poll() is None:
             proc.kill()
