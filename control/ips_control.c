@@ -139,7 +139,7 @@ control_compile_child(const struct control *ct, int fd)
 		ips_ruleset_free(&rs);
 		return 3;
 	}
-	n_rules = rs.n_rules;
+	n_rules = ips_ruleset_count(&rs);
 	control_log("compiling %u rules with Hyperscan ...", n_rules);
 	db = ips_detect_db_compile(&rs, err, sizeof(err));
 	if (db == NULL) {

@@ -387,6 +387,9 @@ ctl_compile_each(struct ips_ruleset *rs, struct ctl_check *ck)
 		one.rules = r = malloc(sizeof(*r));
 		if (r == NULL) {
 			ctl_report(ck, "ipsctl: out of memory");
+			if (rs->rules[i].twin)
+				ips_rule_free(&rs->rules[--kept]);
+			ips_rule_free(&rs->rules[i]);
 			continue;
 		}
 		*r = rs->rules[i];

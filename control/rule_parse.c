@@ -1589,6 +1589,12 @@ rp_both_sides(struct rp_ctx *c, const char *open)
 		                "produce it (add flow:to_server)",
 		                ips_buffer_name((enum ips_buffer)
 		                                __builtin_ctzll(b & request_only)));
+	if (c->r.bidirectional)
+		return rp_error(c, open, "'<>' with no flow direction on %s "
+		                "is not supported (Suricata reads it on responses "
+		                "too; add flow:to_server)",
+		                ips_buffer_name((enum ips_buffer)
+		                                __builtin_ctzll(b)));
 	c->wants_twin = 1;
 	return 0;
 }
@@ -2593,8 +2599,9 @@ ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
 	r = rp_parse_reading(rs, text, file, line, opts, err, errlen, 0);
 	if (r == 1 &&
 	    rp_parse_reading(rs, text, file, line, opts, err, errlen, 1) < 0) {
-		/* the rule read once cannot fail the second time but for
-		 * memory: take the first reading back too */
+		/* what the first reading accepted the twin's checks accept
+		 * (rp_both_sides refuses what they would not): only memory
+		 * fails here; take the first reading back too */
 		ips_rule_free(&rs->rules[--rs->n_rules]);
 		return -1;
 	}

@@ -2090,12 +2090,19 @@ detect_tls_hello(struct detect_worker *dw, struct detect_tls *tls,
 	c.s->ws->detect_tls_hellos++;
 	memset(&bufs, 0, sizeof(bufs));
 	if (tls_hello_parse(body, len, &h) < 0) {
-		/* a client would not send it, a server would refuse it */
+		/* a client would not send it, a server would refuse it;
+		 * Suricata keeps what it read before the fault, which its
+		 * parser's quirks decide: nothing is read here */
 		c.s->ws->detect_tls_hello_malformed++;
 	} else {
 		if (h.sni != NULL) {
+			/* Suricata keeps the name as a C string (strlen) */
+			const uint8_t *nul = memchr(h.sni, 0, h.sni_len);
+
 			bufs.ptr[IPS_BUF_TLS_SNI] = h.sni;
-			bufs.len[IPS_BUF_TLS_SNI] = h.sni_len;
+			bufs.len[IPS_BUF_TLS_SNI] = nul != NULL
+			                            ? (uint32_t)(nul - h.sni)
+			                            : h.sni_len;
 		}
 		version[0] = (uint8_t)(h.client_version >> 8);
 		version[1] = (uint8_t)h.client_version;

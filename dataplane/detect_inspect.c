@@ -471,8 +471,8 @@ insp_size(struct insp *st, uint32_t i)
 }
 
 /* tls.version: Suricata 7 counts TLS 1.3's drafts as 1.3 unless the
- * value was written as a number.  No version (a malformed hello): no
- * match, as there is none in Suricata. */
+ * value was written as a number.  A malformed hello has no version here
+ * (detect_tls_hello): no match. */
 static int
 insp_tls_version(struct insp *st, uint32_t i)
 {

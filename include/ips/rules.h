@@ -416,8 +416,9 @@ struct ips_parse_opts {
  * Parse one rule line.  file/line name the source in messages.
  * Blank lines and '#' comments return 0 without adding a rule.
  *
- * Returns 1 when a rule was added to rs, 0 for blank/comment, -1 on error
- * with "file:line:col: reason" in err (rs unchanged).
+ * Returns 1 when a rule was added to rs (with its twin, struct ips_rule,
+ * when it has one), 0 for blank/comment, -1 on error with
+ * "file:line:col: reason" in err (rs unchanged).
  */
 int ips_rule_parse_line(struct ips_ruleset *rs, const char *text,
                         const char *file, uint32_t line,

@@ -575,6 +575,13 @@ test_forged_tables_refused(void **state)
 	memcpy(copy + at, &v, 4);
 	tb_reheader(copy, len, &h);
 	tb_refused(copy, len, "rules cannot fit");
+	/* the first rule marked a twin: no rule before it */
+	memcpy(copy, buf, len);
+	at = tb_section_start(&h, IPS_BUNDLE_SEC_RULES) + 4 + 6;
+	assert_int_equal(copy[at], 0);
+	copy[at] = 1;
+	tb_reheader(copy, len, &h);
+	tb_refused(copy, len, "a twin without its rule");
 	/* tls.version's condition moved onto tls.sni (its bytes are not a
 	 * version) */
 	{

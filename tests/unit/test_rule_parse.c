@@ -864,6 +864,11 @@ test_both_sides_twin(void **state)
 	             "t.rules:7:31: http.content_len with no flow direction is "
 	             "read on responses too, where the gateway does not "
 	             "produce it (add flow:to_server)");
+	expect_error("alert http any any <> any any (msg:\"m\"; "
+	             "http.header; content:\"a\"; sid:1;)",
+	             "t.rules:7:31: '<>' with no flow direction on http.header "
+	             "is not supported (Suricata reads it on responses too; "
+	             "add flow:to_server)");
 	expect_error("alert http any any -> any any (msg:\"m\"; "
 	             "http.protocol; content:\"1.0\"; sid:1;)",
 	             "t.rules:7:31: http.protocol with no flow direction is "
