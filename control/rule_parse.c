@@ -2071,13 +2071,12 @@ rp_kw_tls_version(struct rp_ctx *c, const char *kw, const char *s,
 	if (e - s >= 2 && *s == '"' && e[-1] == '"')
 		vs++, ve--;
 	t = rp_word_index(vs, ve, names, 4);
-	for (const char *p = s + 2; raw && p < e; p++)
-		if (isxdigit((unsigned char)*p))
-			v = v << 4 | (uint32_t)(isdigit((unsigned char)*p)
-			                        ? *p - '0'
-			                        : (*p | 0x20) - 'a' + 10);
-		else
-			raw = 0;
+	for (const char *p = s + 2; raw && p < e; p++) {
+		int d = rp_hexval((unsigned char)*p);
+
+		raw = d >= 0;
+		v = v << 4 | (uint32_t)(raw ? d : 0);
+	}
 	if (t == 4 && !raw)
 		return rp_error(c, s, "invalid tls.version '%.*s' (1.0, 1.1, "
 		                "1.2, 1.3 or 0x and four hex digits)",
